@@ -1,0 +1,63 @@
+"""The query engine: one Ibis connection, an embedded DuckDB unless a URL names another.
+
+Analysis code builds Ibis expressions and calls :meth:`Engine.execute`, which returns a
+small pandas frame. User column names only ever reach the backend as Ibis identifiers
+(quoted by Ibis), never pasted into SQL text.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import threading
+
+import ibis
+import pandas as pd
+
+BACKEND_URL_ENV = "JOURNEY_BACKEND_URL"
+
+
+class Engine:
+    """Holds one Ibis connection and serialises access to it across threads."""
+
+    def __init__(self, url: str | None = None, threads: int | None = None):
+        self.url = url or os.environ.get(BACKEND_URL_ENV) or "duckdb://"
+        if self.url in ("duckdb://", "duckdb://:memory:"):
+            self.con = ibis.duckdb.connect(threads=threads) if threads else ibis.duckdb.connect()
+        else:
+            self.con = ibis.connect(self.url)
+        self._lock = threading.RLock()
+        self._names = itertools.count()
+
+    @property
+    def backend_name(self) -> str:
+        return self.con.name
+
+    def table(self, frame: pd.DataFrame, name: str | None = None) -> ibis.Table:
+        """Load a pandas frame into the backend as a temporary table."""
+        name = name or f"journey_{next(self._names)}"
+        with self._lock:
+            return self.con.create_table(name, frame, temp=True, overwrite=True)
+
+    def read_parquet(self, path: str, name: str | None = None) -> ibis.Table:
+        """Expose a Parquet file as a table without copying it into Python."""
+        with self._lock:
+            return self.con.read_parquet(path, table_name=name or f"parquet_{next(self._names)}")
+
+    def execute(self, expr: ibis.Expr) -> pd.DataFrame:
+        """Run an expression on this engine and return pandas."""
+        with self._lock:
+            return self.con.execute(expr)
+
+
+_default: Engine | None = None
+_default_lock = threading.Lock()
+
+
+def default_engine() -> Engine:
+    """The process-wide embedded engine, created on first use."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = Engine()
+        return _default

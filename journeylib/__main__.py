@@ -1,0 +1,315 @@
+"""Command line: ``python -m journeylib COMMAND ...`` (the contract is in DESIGN.md).
+
+Results are CSV on standard output (or ``--out FILE``). Bad input exits with status 2 and
+one line ``error: <file>: <what is wrong>`` on standard error; warnings about the data go
+to standard error as ``warning: ...`` lines so the CSV on standard output stays clean.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io as _io
+import os
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+EXIT_BAD_INPUT = 2
+EXIT_INTERNAL = 1
+
+
+class UsageError(Exception):
+    """A command-line argument that cannot be used; reported like bad input."""
+
+
+class _Parser(argparse.ArgumentParser):
+    # argparse prints a multi-line usage block; the contract wants one line.
+    def error(self, message: str):  # noqa: D401 - argparse hook
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _add_inputs(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--touchpoints", required=True, metavar="FILE", help="touchpoint events (or one combined file)")
+    p.add_argument("--survey", metavar="FILE", help="survey answers")
+    p.add_argument("--customers", metavar="FILE", help="customer attributes")
+    p.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="FIELD=COLUMN",
+        help="set a column by hand; repeat --map score=COL for a wide survey (one column per touchpoint)",
+    )
+    p.add_argument(
+        "--not-rated",
+        action="append",
+        type=float,
+        default=[],
+        metavar="VALUE",
+        help="a score value meaning 'not rated' (e.g. 0), treated as missing and counted",
+    )
+    p.add_argument("--out", metavar="FILE", help="write the CSV here instead of standard output")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m journeylib", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("sample", help="write the realistic sample dataset")
+    p.add_argument("--out", required=True, metavar="DIR")
+    p.add_argument("--customers", type=int, default=5000, metavar="N")
+    p.add_argument("--seed", type=int, default=7, metavar="S")
+
+    p = sub.add_parser("validate", help="check input files and report errors and warnings")
+    _add_inputs(p)
+
+    p = sub.add_parser("flows", help="step Sankey links as CSV")
+    _add_inputs(p)
+    p.add_argument("--level", choices=["touchpoint", "stage"], default="touchpoint")
+    p.add_argument("--max-steps", type=int, default=5, metavar="N")
+    p.add_argument("--top", type=int, default=10, metavar="N", help="nodes kept per step; 0 = no (other)")
+    p.add_argument("--collapse-repeats", action="store_true")
+    p.add_argument("--persona", metavar="NAME")
+
+    p = sub.add_parser("transitions", help="consecutive pairs as CSV")
+    _add_inputs(p)
+    p.add_argument("--level", choices=["touchpoint", "stage"], default="touchpoint")
+    p.add_argument("--collapse-repeats", action="store_true")
+
+    p = sub.add_parser("personas", help="customer -> persona as CSV")
+    _add_inputs(p)
+    p.add_argument("--k", default="auto", metavar="auto|N")
+    p.add_argument("--seed", type=int, default=0, metavar="S")
+
+    p = sub.add_parser("emotions", help="mean score per stage with 95%% CI as CSV")
+    _add_inputs(p)
+    p.add_argument("--level", choices=["stage", "touchpoint"], default="stage")
+    p.add_argument("--by", choices=["persona", "none"], default="persona")
+
+    p = sub.add_parser("report", help="write an HTML report or a PPTX deck")
+    _add_inputs(p)
+    p.add_argument("--persona", metavar="NAME")
+    return parser
+
+
+def _parse_mapping(items: list[str]) -> dict[str, str | list[str]]:
+    mapping: dict[str, str | list[str]] = {}
+    for item in items:
+        field, sep, column = item.partition("=")
+        field, column = field.strip(), column.strip()
+        if not sep or not field or not column:
+            raise UsageError(f"--map: expected FIELD=COLUMN, got {item!r}")
+        if field == "score" and "score" in mapping:
+            previous = mapping["score"]
+            mapping["score"] = (previous if isinstance(previous, list) else [previous]) + [column]
+        else:
+            mapping[field] = column
+    return mapping
+
+
+def _check_files(args: argparse.Namespace) -> None:
+    for option in ("touchpoints", "survey", "customers"):
+        path = getattr(args, option, None)
+        if path is None:
+            continue
+        if not Path(path).exists():
+            raise _input_error(path, "file not found")
+        if Path(path).is_dir():
+            raise _input_error(path, "is a folder, not a file")
+
+
+def _input_error(file: str, message: str) -> Exception:
+    from journeylib.io import InputError
+
+    return InputError(file, message)
+
+
+def _load(args: argparse.Namespace):
+    from journeylib.io import load_journey
+
+    _check_files(args)
+    mapping = _parse_mapping(args.map)
+    data = load_journey(
+        touchpoints=args.touchpoints,
+        survey=args.survey,
+        customers=args.customers,
+        mapping=mapping or None,
+        not_rated=tuple(args.not_rated),
+    )
+    for issue in data.warnings:
+        print(f"warning: {_describe(issue)}", file=sys.stderr)
+    return data
+
+
+def _describe(issue) -> str:
+    text = f"{issue.file}: "
+    if getattr(issue, "column", None):
+        text += f"column {issue.column!r}: "
+    text += issue.message
+    if getattr(issue, "count", None):
+        text += f" ({issue.count:,} rows"
+        rows = getattr(issue, "rows", None)
+        if rows:
+            text += ", e.g. row " + ", ".join(str(r) for r in rows[:5])
+        text += ")"
+    return text
+
+
+def _summary(data) -> list[str]:
+    events = data.events.aggregate(
+        rows=data.events.count(),
+        customers=data.events.customer_id.nunique(),
+        touchpoints=data.events.touchpoint.nunique(),
+        first=data.events.timestamp.min(),
+        last=data.events.timestamp.max(),
+    ).to_pandas().iloc[0]
+    lines = [
+        f"ok: {data.source_names.get('touchpoints', 'touchpoints')}: {events['rows']:,} events, "
+        f"{events['customers']:,} customers, {events['touchpoints']:,} touchpoints, "
+        f"{events['first']:%Y-%m-%d} to {events['last']:%Y-%m-%d}"
+    ]
+    if data.survey is not None:
+        answers = data.survey.aggregate(rows=data.survey.count(), customers=data.survey.customer_id.nunique())
+        answers = answers.to_pandas().iloc[0]
+        scale = f", scores {data.score_scale.label}" if data.score_scale else ""
+        lines.append(
+            f"ok: {data.source_names.get('survey', 'survey')}: {answers['rows']:,} answers from "
+            f"{answers['customers']:,} customers{scale}"
+        )
+    if data.customers is not None:
+        n = data.customers.count().to_pyarrow().as_py()
+        lines.append(f"ok: {data.source_names.get('customers', 'customers')}: {n:,} customers")
+    lines.append(f"{len(data.warnings)} warning(s)")
+    return lines
+
+
+def _write_csv(frame: pd.DataFrame, out: str | None) -> None:
+    if out:
+        target = Path(out)
+        tmp = target.with_name(f".{target.name}.tmp")
+        frame.to_csv(tmp, index=False)
+        os.replace(tmp, target)
+    else:
+        buffer = _io.StringIO()
+        frame.to_csv(buffer, index=False)
+        sys.stdout.write(buffer.getvalue())
+
+
+def _personas(data, k: str = "auto", seed: int = 0):
+    from journeylib.personas import find_personas
+
+    if k != "auto":
+        try:
+            n = int(k)
+        except ValueError:
+            raise UsageError(f"--k: expected 'auto' or a whole number, got {k!r}") from None
+        if n < 2:
+            raise UsageError(f"--k: needs at least 2 personas, got {n}")
+    else:
+        n = "auto"
+    return find_personas(data, n_personas=n, random_state=seed)
+
+
+def _persona_customers(result, name: str) -> pd.Series:
+    assignments = result.assignments
+    names = list(dict.fromkeys(assignments["persona"]))
+    match = [n for n in names if n.casefold() == name.strip().casefold()]
+    if not match:
+        raise UsageError(f"--persona: no persona named {name!r}; personas are: " + ", ".join(names))
+    return assignments.loc[assignments["persona"] == match[0], "customer_id"]
+
+
+def _run(args: argparse.Namespace) -> None:
+    cmd = args.command
+    if cmd == "sample":
+        from journeylib.sample import write_sample
+
+        if args.customers < 1:
+            raise UsageError(f"--customers: must be at least 1, got {args.customers}")
+        paths = write_sample(args.out, n_customers=args.customers, seed=args.seed)
+        for path in paths:
+            print(path)
+        return
+
+    if cmd in ("flows", "report") and getattr(args, "max_steps", 2) < 2:
+        raise UsageError(f"--max-steps: must be at least 2, got {args.max_steps}")
+    if getattr(args, "top", 0) < 0:
+        raise UsageError(f"--top: must be 0 or more, got {args.top}")
+
+    data = _load(args)
+
+    if cmd == "validate":
+        for line in _summary(data):
+            print(line)
+        return
+
+    if cmd == "flows":
+        from journeylib.flows import step_sankey
+
+        if args.persona:
+            data = data.filter(customer_ids=_persona_customers(_personas(data), args.persona))
+        frame = step_sankey(
+            data.events,
+            level=args.level,
+            max_steps=args.max_steps,
+            top=args.top,
+            collapse_repeats=args.collapse_repeats,
+        )
+        _write_csv(frame[["step", "source", "target", "customers"]], args.out)
+    elif cmd == "transitions":
+        from journeylib.flows import transitions
+
+        frame = transitions(data.events, level=args.level, collapse_repeats=args.collapse_repeats)
+        _write_csv(frame[["source", "target", "transitions", "customers"]], args.out)
+    elif cmd == "personas":
+        result = _personas(data, args.k, args.seed)
+        _write_csv(result.assignments[["customer_id", "persona"]], args.out)
+    elif cmd == "emotions":
+        from journeylib.emotions import emotion_curve
+
+        if data.survey is None:
+            raise _input_error(args.touchpoints, "no survey scores: pass --survey FILE or map a score column")
+        personas = _personas(data).assignments if args.by == "persona" else None
+        frame = emotion_curve(data.survey, data.stages, level=args.level, personas=personas)
+        _write_csv(frame[[args.level, "persona", "mean", "ci_low", "ci_high", "n"]], args.out)
+    elif cmd == "report":
+        from journeylib.export import write_report
+
+        if not args.out:
+            raise UsageError("report: --out FILE.html or FILE.pptx is required")
+        if Path(args.out).suffix.lower() not in (".html", ".pptx"):
+            raise UsageError(f"--out: report files end in .html or .pptx, got {args.out!r}")
+        result = _personas(data)
+        if args.persona:
+            _persona_customers(result, args.persona)
+        write_report(data, args.out, persona=args.persona, personas=result)
+        print(args.out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    from journeylib.io import InputError
+
+    try:
+        args = build_parser().parse_args(argv)
+        _run(args)
+    except (InputError, UsageError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except BrokenPipeError:
+        return 0
+    except KeyboardInterrupt:
+        return 130
+    except SystemExit as exc:  # --help
+        return int(exc.code or 0)
+    except Exception as exc:  # never a traceback for users; JOURNEY_DEBUG=1 shows one
+        if os.environ.get("JOURNEY_DEBUG"):
+            raise
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        print(f"error: internal error ({type(exc).__name__}): {message}", file=sys.stderr)
+        return EXIT_INTERNAL
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,526 @@
+"""Plotly figure builders: a small frame in, a ``go.Figure`` out, one visual theme.
+
+Every builder takes the frame first (as produced by :mod:`journeylib.flows`,
+:mod:`journeylib.emotions` or :mod:`journeylib.personas`), reads columns by name and
+returns a figure whose title says what is shown, for whom, and out of how many customers.
+Colours come from the Okabe-Ito palette (safe for the common colour-vision deficiencies);
+a persona keeps the colour given by :func:`persona_colors` wherever it appears.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.colors as pcolors
+import plotly.graph_objects as go
+import plotly.io as pio
+
+from journeylib.schema import ALL_PERSONAS, END_NODE, OTHER_NODE
+
+# Okabe & Ito (2008). Yellow goes last: it has the least contrast on white.
+OKABE_ITO = (
+    "#0072B2",  # blue
+    "#E69F00",  # orange
+    "#009E73",  # bluish green
+    "#CC79A7",  # reddish purple
+    "#D55E00",  # vermillion
+    "#56B4E9",  # sky blue
+    "#000000",  # black
+    "#F0E442",  # yellow
+)
+ALL_COLOR = "#555555"
+END_COLOR = "#C8C8C8"
+OTHER_COLOR = "#9A9A9A"
+NO_STAGE_COLOR = "#B5B5B5"
+NO_STAGE = "(no stage)"
+
+FONT_FAMILY = "Source Sans Pro, Helvetica, Arial, sans-serif"
+TEMPLATE_NAME = "journey"
+
+_template = go.layout.Template(pio.templates["plotly_white"])
+_template.layout.update(
+    font=dict(family=FONT_FAMILY, size=14, color="#262730"),
+    title=dict(font=dict(size=18), x=0.0, xanchor="left", y=0.97, yanchor="top"),
+    colorway=list(OKABE_ITO),
+    hoverlabel=dict(font=dict(size=14)),
+    legend=dict(font=dict(size=13)),
+    margin=dict(l=20, r=20, t=70, b=40),
+)
+pio.templates[TEMPLATE_NAME] = _template
+
+
+# ----------------------------------------------------------------------------- colours
+
+
+def persona_colors(names: Sequence[str]) -> dict[str, str]:
+    """Colour per persona by its position in ``names`` (pass the full persona list, in
+    model order, so that filtering or renaming never changes a persona's colour)."""
+    colors = {ALL_PERSONAS: ALL_COLOR}
+    for i, name in enumerate(n for n in names if n != ALL_PERSONAS):
+        colors[str(name)] = OKABE_ITO[i % len(OKABE_ITO)]
+    return colors
+
+
+def stage_colors(stages: Sequence[str]) -> dict[str, str]:
+    """Colour per stage, a sequential (viridis) ramp following the stage order, so
+    neighbouring stages look related and the order reads left to right."""
+    stages = list(stages)
+    if not stages:
+        return {}
+    points = [0.0] if len(stages) == 1 else list(np.linspace(0.0, 0.88, len(stages)))
+    ramp = pcolors.sample_colorscale("Viridis", points, colortype="rgb")
+    out = {s: _rgb_to_hex(c) for s, c in zip(stages, ramp)}
+    out.update({NO_STAGE: NO_STAGE_COLOR, OTHER_NODE: OTHER_COLOR, END_NODE: END_COLOR})
+    return out
+
+
+def _rgb_to_hex(rgb: str) -> str:
+    parts = [int(round(float(p))) for p in rgb[rgb.index("(") + 1 : rgb.index(")")].split(",")[:3]]
+    return "#{:02X}{:02X}{:02X}".format(*parts)
+
+
+def _rgba(hex_color: str, alpha: float) -> str:
+    h = hex_color.lstrip("#")
+    r, g, b = (int(h[i : i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def _color_for(name: str, colors: Mapping[str, str] | None, i: int) -> str:
+    if colors and name in colors:
+        return colors[name]
+    if name == ALL_PERSONAS:
+        return ALL_COLOR
+    return OKABE_ITO[i % len(OKABE_ITO)]
+
+
+# ----------------------------------------------------------------------------- titles
+
+
+def figure_title(what: str, subject: str | None = None, customers: int | None = None) -> str:
+    """Standard title: what is shown, for whom, and the denominator."""
+    title = what
+    if subject:
+        title += f" — {subject}"
+    if customers is not None:
+        title += f" ({int(customers):,} customers)"
+    return title
+
+
+def _finish(fig: go.Figure, title: str, height: int = 520) -> go.Figure:
+    fig.update_layout(template=TEMPLATE_NAME, title=dict(text=title), height=height)
+    return fig
+
+
+def empty_figure(message: str, title: str = "") -> go.Figure:
+    """A figure with a centred message, for when there is nothing to plot."""
+    fig = go.Figure()
+    fig.add_annotation(text=message, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
+                       font=dict(size=16, color="#555555"))
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return _finish(fig, title, height=300)
+
+
+# ----------------------------------------------------------------------------- sankey
+
+
+def sankey(
+    frame: pd.DataFrame,
+    *,
+    subject: str | None = None,
+    level: str = "touchpoint",
+    stages: Sequence[str] = (),
+    node_stage: Mapping[str, str] | None = None,
+    height: int = 560,
+) -> go.Figure:
+    """Step Sankey from ``flows.step_sankey`` output (step, source, target, customers).
+
+    A node is identified by (step, name); the label is the name. ``(end)`` nodes sit one
+    column after the step where journeys stop, in grey, with the number of customers who
+    stopped and their share of that step's customers in the hover. Nodes are coloured by
+    stage: at stage level the node is its own stage, at touchpoint level ``node_stage``
+    maps touchpoint -> stage.
+    """
+    what = f"Customer journeys, step by step ({'stages' if level == 'stage' else 'touchpoints'})"
+    if frame is None or frame.empty:
+        return empty_figure("No journeys match the current filters.", figure_title(what, subject))
+    df = frame.copy()
+    df["step"] = df["step"].astype(int)
+    df["customers"] = df["customers"].astype(int)
+    first = int(df["step"].min())
+    denominator = int(df.loc[df["step"] == first, "customers"].sum())
+    # Node customers: outgoing flow, or incoming flow for nodes with no outgoing links.
+    out_flow = df.groupby(["step", "source"])["customers"].sum()
+    in_flow = df.groupby(["step", "target"])["customers"].sum()
+    in_flow.index = pd.MultiIndex.from_arrays(
+        [in_flow.index.get_level_values(0) + 1, in_flow.index.get_level_values(1)]
+    )
+    node_size: dict[tuple[int, str], int] = {}
+    for key, val in in_flow.items():
+        node_size[(int(key[0]), str(key[1]))] = int(val)
+    for key, val in out_flow.items():
+        node_size[(int(key[0]), str(key[1]))] = int(val)  # outgoing wins: same for inner nodes
+
+    def sort_key(item):
+        (step, name), size = item
+        rank = 2 if name == END_NODE else 1 if name == OTHER_NODE else 0
+        return (step, rank, -size, name)
+
+    ordered = sorted(node_size.items(), key=sort_key)
+    index = {key: i for i, (key, _) in enumerate(ordered)}
+    steps = sorted({k[0] for k in node_size})
+    last = max(steps)
+    colors = stage_colors(stages)
+
+    labels, node_colors, hover, xs, ys = [], [], [], [], []
+    column_used: dict[int, float] = {}
+    column_total = {s: sum(v for (st, _), v in node_size.items() if st == s) for s in steps}
+    n_in_column = {s: sum(1 for (st, _) in node_size if st == s) for s in steps}
+    reach = {s: sum(v for (st, nm), v in node_size.items() if st == s and nm != END_NODE) for s in steps}
+    pad = 0.04
+    for (step, name), size in ordered:
+        labels.append(name)
+        if name == END_NODE:
+            prev = reach.get(step - 1, 0)
+            share = size / prev if prev else float("nan")
+            hover.append(
+                f"<b>Journey ended after step {step - 1}</b><br>{size:,} customers stopped here"
+                f"<br>{share:.1%} of the {prev:,} customers at step {step - 1}"
+            )
+            node_colors.append(END_COLOR)
+        else:
+            share = size / max(reach[step], 1)
+            stage = name if level == "stage" else (node_stage or {}).get(name)
+            stage_txt = f"<br>Stage: {stage}" if stage and level != "stage" else ""
+            hover.append(
+                f"<b>{name}</b> (step {step}){stage_txt}<br>{size:,} customers"
+                f"<br>{share:.1%} of customers at this step"
+            )
+            if name == OTHER_NODE:
+                node_colors.append(OTHER_COLOR)
+            else:
+                node_colors.append(colors.get(stage, NO_STAGE_COLOR) if stage else NO_STAGE_COLOR)
+        # Explicit positions keep each step in its own column (plotly would otherwise
+        # push every (end) node to the far right).
+        xs.append(0.001 + 0.998 * (step - steps[0]) / max(last - steps[0], 1))
+        total = max(column_total[step], 1)
+        free = max(1.0 - pad * (n_in_column[step] - 1), 0.3)
+        h = free * size / total
+        y0 = column_used.get(step, 0.0)
+        ys.append(min(max(y0 + h / 2, 0.001), 0.999))
+        column_used[step] = y0 + h + pad
+
+    link_src = [index[(int(r.step), str(r.source))] for r in df.itertuples()]
+    link_tgt = [index[(int(r.step) + 1, str(r.target))] for r in df.itertuples()]
+    link_colors = [
+        "rgba(200,200,200,0.35)" if str(t) == END_NODE else _rgba(node_colors[s], 0.30)
+        for s, t in zip(link_src, df["target"])
+    ]
+    link_hover = [
+        f"{r.source} → {r.target}<br>step {int(r.step)} → {int(r.step) + 1}<br>{int(r.customers):,} customers"
+        for r in df.itertuples()
+    ]
+    fig = go.Figure(
+        go.Sankey(
+            arrangement="snap",
+            node=dict(
+                label=labels,
+                color=node_colors,
+                customdata=hover,
+                hovertemplate="%{customdata}<extra></extra>",
+                x=xs,
+                y=ys,
+                pad=12,
+                thickness=16,
+                line=dict(color="rgba(0,0,0,0.25)", width=0.5),
+            ),
+            link=dict(
+                source=link_src,
+                target=link_tgt,
+                value=df["customers"].tolist(),
+                color=link_colors,
+                customdata=link_hover,
+                hovertemplate="%{customdata}<extra></extra>",
+            ),
+            textfont=dict(size=13, color="#262730"),
+        )
+    )
+    # Sankey has no legend of its own: invisible markers give a stage colour key.
+    used_stages = [s for s in list(stages) + [NO_STAGE] if s in colors and any(c == colors[s] for c in node_colors)]
+    for s in used_stages:
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=s,
+                                 marker=dict(size=12, color=colors[s], symbol="square"),
+                                 hoverinfo="skip", showlegend=True))
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.02, x=0, title_text="Stage: "),
+                      margin=dict(l=10, r=10, t=70, b=60))
+    return _finish(fig, figure_title(what, subject, denominator), height=height)
+
+
+# ----------------------------------------------------------------------------- emotions
+
+
+def emotion_curve(
+    frame: pd.DataFrame,
+    *,
+    subject: str | None = None,
+    colors: Mapping[str, str] | None = None,
+    score_label: str | None = None,
+    min_n: int = 30,
+    height: int = 500,
+) -> go.Figure:
+    """Mean score per stage (or touchpoint), one line per persona with its 95% band.
+
+    Points with few answers (``low_n``) get open markers and a note, so they are shown
+    but read as uncertain.
+    """
+    x_col = "stage" if "stage" in frame.columns else "touchpoint"
+    what = f"How customers feel at each {x_col}"
+    if frame is None or frame.empty:
+        return empty_figure("No survey answers match the current filters.", figure_title(what, subject))
+    order = list(dict.fromkeys(frame[x_col].astype(str)))
+    fig = go.Figure()
+    any_low = False
+    for i, (persona, part) in enumerate(frame.groupby("persona", sort=False)):
+        part = part.set_index(part[x_col].astype(str)).reindex(order)
+        color = _color_for(str(persona), colors, i)
+        x = order
+        lo, hi = part["ci_low"].to_numpy(float), part["ci_high"].to_numpy(float)
+        fig.add_trace(go.Scatter(x=x, y=hi, mode="lines", line=dict(width=0), hoverinfo="skip",
+                                 showlegend=False, legendgroup=str(persona)))
+        fig.add_trace(go.Scatter(x=x, y=lo, mode="lines", line=dict(width=0), fill="tonexty",
+                                 fillcolor=_rgba(color, 0.15), hoverinfo="skip", showlegend=False,
+                                 legendgroup=str(persona)))
+        low = part["low_n"].fillna(False).astype(bool).to_numpy() if "low_n" in part else np.zeros(len(x), bool)
+        any_low = any_low or bool(low.any())
+        symbols = ["circle-open" if flag else "circle" for flag in low]
+        n = part["n"].fillna(0).astype(int).to_numpy()
+        custom = np.column_stack([n, lo, hi, np.where(low, f"few answers (under {min_n})", "")])
+        fig.add_trace(
+            go.Scatter(
+                x=x, y=part["mean"].to_numpy(float), mode="lines+markers", name=str(persona),
+                line=dict(color=color, width=3), legendgroup=str(persona),
+                marker=dict(size=11, symbol=symbols, color=color, line=dict(width=2, color=color)),
+                customdata=custom,
+                hovertemplate=(f"<b>{persona}</b><br>%{{x}}: mean %{{y:.2f}}<br>95% CI %{{customdata[1]:.2f}}"
+                               "–%{customdata[2]:.2f}<br>n = %{customdata[0]} answers"
+                               "<br>%{customdata[3]}<extra></extra>"),
+            )
+        )
+    if any_low:
+        fig.add_annotation(text=f"Open markers: fewer than {min_n} answers, read with care",
+                           xref="paper", yref="paper", x=0, y=-0.16, showarrow=False,
+                           xanchor="left", font=dict(size=13, color="#555555"))
+    total_n = int(frame.groupby(x_col)["n"].sum().max()) if "n" in frame else None
+    fig.update_xaxes(title_text=x_col.capitalize(), categoryorder="array", categoryarray=order)
+    fig.update_yaxes(title_text=score_label or "Mean score (95% confidence band)")
+    fig.update_layout(legend=dict(title_text="Persona"), hovermode="closest",
+                      margin=dict(l=20, r=20, t=70, b=90))
+    title = figure_title(what, subject)
+    if total_n is not None:
+        title += f" (up to {total_n:,} answers per {x_col})"
+    return _finish(fig, title, height=height)
+
+
+def heatmap(
+    frame: pd.DataFrame,
+    *,
+    stages: Sequence[str] = (),
+    subject: str | None = None,
+    midpoint: float | None = None,
+    height: int | None = None,
+) -> go.Figure:
+    """Mean score per touchpoint (rows) and stage (columns), ``n`` in hover and text.
+
+    The diverging scale is centred on ``midpoint`` (the middle of the score scale) so
+    red reads as below neutral and blue as above.
+    """
+    what = "Mean score by touchpoint and stage"
+    if frame is None or frame.empty:
+        return empty_figure("No survey answers with touchpoints match the current filters.",
+                            figure_title(what, subject))
+    df = frame.copy()
+    df["stage"] = df["stage"].fillna(NO_STAGE).astype(str)
+    df["touchpoint"] = df["touchpoint"].fillna("(none)").astype(str)
+    cols = [s for s in stages if s in set(df["stage"])] + sorted(set(df["stage"]) - set(stages))
+    mean = df.pivot_table(index="touchpoint", columns="stage", values="mean", aggfunc="first")
+    n = df.pivot_table(index="touchpoint", columns="stage", values="n", aggfunc="first")
+    mean = mean.reindex(columns=cols)
+    n = n.reindex(index=mean.index, columns=cols)
+    # Order touchpoints by the first stage they appear in, so the grid reads diagonally.
+    first_col = mean.notna().to_numpy().argmax(axis=1)
+    order = sorted(range(len(mean.index)), key=lambda i: (first_col[i], mean.index[i]))
+    mean, n = mean.iloc[order], n.iloc[order]
+    z = mean.to_numpy(float)
+    nn = n.fillna(0).to_numpy(float).astype(int)
+    text = [[("" if math.isnan(v) else f"{v:.2f}") for v in row] for row in z]
+    fig = go.Figure(
+        go.Heatmap(
+            z=z, x=cols, y=list(mean.index), text=text, texttemplate="%{text}",
+            textfont=dict(size=12), customdata=nn, colorscale="RdBu", zmid=midpoint,
+            colorbar=dict(title=dict(text="Mean")), xgap=2, ygap=2,
+            hovertemplate="%{y} in %{x}<br>mean %{z:.2f}<br>n = %{customdata} answers<extra></extra>",
+        )
+    )
+    fig.update_yaxes(autorange="reversed", title_text="Touchpoint", automargin=True)
+    fig.update_xaxes(title_text="Stage", side="bottom")
+    h = height or min(max(300, 28 * len(mean.index) + 160), 900)
+    return _finish(fig, figure_title(what, subject), height=h)
+
+
+def nps_bar(frame: pd.DataFrame, *, subject: str | None = None,
+            colors: Mapping[str, str] | None = None) -> go.Figure:
+    """Promoters / passives / detractors per persona as stacked shares, NPS in the label."""
+    what = "Net Promoter Score by persona"
+    if frame is None or frame.empty:
+        return empty_figure("No NPS answers match the current filters.", figure_title(what, subject))
+    df = frame.copy()
+    n = df["n"].astype(float).replace(0, np.nan)
+    parts = {}
+    for col in ("promoters", "passives", "detractors"):
+        vals = df[col].astype(float)
+        # Counts or shares both work: counts are divided by n.
+        parts[col] = vals / n if vals.max() > 1.0 else vals
+    labels = [f"{p}  (NPS {v:+.0f}, n={int(c):,})" for p, v, c in zip(df["persona"], df["nps"], df["n"])]
+    fig = go.Figure()
+    spec = (("detractors", "Detractors (0–6)", "#D55E00"), ("passives", "Passives (7–8)", "#BBBBBB"),
+            ("promoters", "Promoters (9–10)", "#0072B2"))
+    for col, name, color in spec:
+        fig.add_trace(go.Bar(y=labels, x=parts[col], name=name, orientation="h", marker_color=color,
+                             text=[f"{v:.0%}" for v in parts[col]], textposition="inside",
+                             hovertemplate=f"%{{y}}<br>{name}: %{{x:.1%}}<extra></extra>"))
+    fig.update_layout(barmode="stack", legend=dict(orientation="h", y=-0.15, x=0))
+    fig.update_xaxes(tickformat=".0%", range=[0, 1], title_text="Share of answers")
+    fig.update_yaxes(autorange="reversed", automargin=True)
+    return _finish(fig, figure_title(what, subject, None), height=max(260, 60 * len(df) + 160))
+
+
+# ----------------------------------------------------------------------------- flows
+
+
+def funnel(frame: pd.DataFrame, *, subject: str | None = None, height: int = 460) -> go.Figure:
+    """Customers reaching each stage, with conversion from the first stage and drop-off."""
+    what = "Funnel by stage"
+    if frame is None or frame.empty:
+        return empty_figure("No customers match the current filters.", figure_title(what, subject))
+    df = frame.copy()
+    custom = np.column_stack([
+        df["conversion"].astype(float), df["step_conversion"].astype(float),
+        df["drop_off"].fillna(0).astype(int),
+    ])
+    text = [f"{int(c):,} · {conv:.0%}" for c, conv in zip(df["customers"], df["conversion"].astype(float))]
+    colors = stage_colors(list(df["stage"]))
+    fig = go.Figure(
+        go.Funnel(
+            y=df["stage"].astype(str), x=df["customers"].astype(int), text=text, textinfo="text",
+            textposition="inside", customdata=custom,
+            marker=dict(color=[colors.get(s, NO_STAGE_COLOR) for s in df["stage"]]),
+            textfont=dict(color="white", size=14),
+            connector=dict(fillcolor="#EEEEEE"),
+            hovertemplate=("<b>%{y}</b><br>%{x:,} customers<br>%{customdata[0]:.1%} of the first stage"
+                           "<br>%{customdata[1]:.1%} of the previous stage"
+                           "<br>lost vs previous: %{customdata[2]:,}<extra></extra>"),
+        )
+    )
+    fig.update_yaxes(automargin=True)
+    return _finish(fig, figure_title(what, subject, int(df["customers"].iloc[0])), height=height)
+
+
+def top_paths(frame: pd.DataFrame, *, subject: str | None = None, customers: int | None = None,
+              height: int | None = None) -> go.Figure:
+    """Most common paths as horizontal bars: share of customers, purchase rate in text."""
+    what = "Most common paths"
+    if frame is None or frame.empty:
+        return empty_figure("No journeys match the current filters.", figure_title(what, subject))
+    df = frame.copy()
+    wrapped = [_wrap_path(str(p)) for p in df["path"]]
+    custom = np.column_stack([df["customers"].astype(int), df["purchase_rate"].astype(float), df["path"]])
+    fig = go.Figure(
+        go.Bar(
+            y=wrapped, x=df["share"].astype(float), orientation="h", marker_color=OKABE_ITO[0],
+            text=[f"{s:.1%} · {int(c):,} customers · {p:.0%} purchase"
+                  for s, c, p in zip(df["share"].astype(float), df["customers"], df["purchase_rate"].astype(float))],
+            textposition="auto", customdata=custom,
+            hovertemplate=("%{customdata[2]}<br>%{customdata[0]:,} customers (%{x:.1%})"
+                           "<br>purchase rate %{customdata[1]:.1%}<extra></extra>"),
+        )
+    )
+    fig.update_yaxes(autorange="reversed", automargin=True, tickfont=dict(size=12))
+    fig.update_xaxes(tickformat=".0%", title_text="Share of customers")
+    h = height or max(320, 52 * len(df) + 140)
+    return _finish(fig, figure_title(what, subject, customers), height=h)
+
+
+def _wrap_path(path: str, width: int = 48) -> str:
+    parts = path.split(" > ")
+    lines, line = [], ""
+    for p in parts:
+        piece = p if not line else f"{line} > {p}"
+        if len(piece) > width and line:
+            lines.append(line + " >")
+            line = p
+        else:
+            line = piece
+    lines.append(line)
+    return "<br>".join(lines)
+
+
+# ----------------------------------------------------------------------------- personas
+
+
+def persona_map(frame: pd.DataFrame, *, subject: str | None = None,
+                colors: Mapping[str, str] | None = None, max_points: int = 8000,
+                height: int = 520) -> go.Figure:
+    """Customers on the 2-D map (columns x, y, persona), coloured by persona.
+
+    Large sets are thinned to ``max_points`` (a fixed random sample) so the map stays
+    readable and fast; the title keeps the full count.
+    """
+    what = "Map of customers by persona"
+    if frame is None or frame.empty:
+        return empty_figure("No customers to map.", figure_title(what, subject))
+    total = len(frame)
+    df = frame.sample(max_points, random_state=0) if total > max_points else frame
+    fig = go.Figure()
+    for i, (persona, part) in enumerate(df.groupby("persona", sort=False)):
+        fig.add_trace(go.Scattergl(
+            x=part["x"], y=part["y"], mode="markers", name=str(persona),
+            marker=dict(size=6, color=_color_for(str(persona), colors, i), opacity=0.65),
+            customdata=part["customer_id"].astype(str),
+            hovertemplate=f"{persona}<br>customer %{{customdata}}<extra></extra>",
+        ))
+    fig.update_xaxes(title_text="Map axis 1", showticklabels=False, zeroline=False)
+    fig.update_yaxes(title_text="Map axis 2", showticklabels=False, zeroline=False)
+    fig.update_layout(legend=dict(title_text="Persona", itemsizing="constant"))
+    title = figure_title(what, subject, total)
+    if total > max_points:
+        title += f"<br><sup>showing a random {max_points:,} of them; nearby customers behave alike</sup>"
+    else:
+        title += "<br><sup>nearby customers behave alike</sup>"
+    return _finish(fig, title, height=height)
+
+
+def silhouette_curve(curve: Mapping[int, float] | pd.DataFrame, *, chosen: int | None = None,
+                     height: int = 320) -> go.Figure:
+    """Silhouette score per number of personas (higher = better separated), chosen k marked."""
+    if isinstance(curve, pd.DataFrame):
+        ks, scores = curve.iloc[:, 0].astype(int).tolist(), curve.iloc[:, 1].astype(float).tolist()
+    else:
+        items = sorted((int(k), float(v)) for k, v in dict(curve).items())
+        ks, scores = [k for k, _ in items], [v for _, v in items]
+    fig = go.Figure(go.Scatter(x=ks, y=scores, mode="lines+markers", line=dict(color=OKABE_ITO[0], width=3),
+                               marker=dict(size=9),
+                               hovertemplate="%{x} personas: silhouette %{y:.3f}<extra></extra>"))
+    if chosen is not None and chosen in ks:
+        fig.add_trace(go.Scatter(x=[chosen], y=[scores[ks.index(chosen)]], mode="markers",
+                                 marker=dict(size=16, color=OKABE_ITO[1], symbol="star"),
+                                 name="chosen", hovertemplate="chosen: %{x}<extra></extra>"))
+    fig.update_xaxes(title_text="Number of personas", dtick=1)
+    fig.update_yaxes(title_text="Silhouette (higher = clearer groups)")
+    fig.update_layout(showlegend=False)
+    title = "How clearly customers split into groups"
+    return _finish(fig, title, height=height)

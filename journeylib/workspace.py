@@ -1,0 +1,352 @@
+"""Datasets saved on disk, atomically; list, reopen, rename, delete.
+
+The workspace is a folder (``$JOURNEY_WORKSPACE`` or ``./workspace``). Each dataset is a
+sub-folder named by a generated id (32 hex digits) holding the canonical tables as Parquet
+(``events.parquet``, ``survey.parquet``, ``customers.parquet``) and ``meta.json``. The
+dataset's name is display text stored in the metadata only; it never forms a path.
+
+A save is written to a temporary folder inside the workspace, flushed to disk, then moved
+into place with a rename, so a crash leaves either the old or the new version complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Mapping
+
+from journeylib.engine import Engine, default_engine
+from journeylib.schema import DEFAULT_STAGES, JourneyData, ScoreScale
+
+WORKSPACE_ENV = "JOURNEY_WORKSPACE"
+FORMAT_VERSION = 1
+TABLES = ("events", "survey", "customers")
+_ID_RE = re.compile(r"^[0-9a-f]{32}$")
+_STALE_SECONDS = 24 * 3600
+MAX_NAME_LENGTH = 200
+
+
+class WorkspaceError(Exception):
+    """A dataset cannot be found, saved or changed (the message says which and why)."""
+
+
+@dataclass
+class DatasetInfo:
+    """What ``meta.json`` says about one saved dataset."""
+
+    id: str
+    name: str
+    created: str
+    stages: list[str]
+    touchpoint_stage_map: dict[str, str] = field(default_factory=dict)
+    persona_names: dict[str, str] = field(default_factory=dict)
+    source_names: dict[str, str] = field(default_factory=dict)
+    row_counts: dict[str, int] = field(default_factory=dict)
+    score_scale: tuple[float, float] | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
+    updated: str = ""
+    path: Path | None = None
+
+    def to_meta(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT_VERSION,
+            "id": self.id,
+            "name": self.name,
+            "created": self.created,
+            "updated": self.updated,
+            "stages": list(self.stages),
+            "touchpoint_stage_map": dict(self.touchpoint_stage_map),
+            "persona_names": dict(self.persona_names),
+            "source_names": dict(self.source_names),
+            "row_counts": dict(self.row_counts),
+            "score_scale": list(self.score_scale) if self.score_scale else None,
+            "settings": dict(self.settings),
+        }
+
+    @classmethod
+    def from_meta(cls, meta: Mapping[str, Any], path: Path | None = None) -> "DatasetInfo":
+        scale = meta.get("score_scale")
+        return cls(
+            id=str(meta["id"]),
+            name=str(meta.get("name", "")),
+            created=str(meta.get("created", "")),
+            updated=str(meta.get("updated", "")),
+            stages=[str(s) for s in meta.get("stages", DEFAULT_STAGES)],
+            touchpoint_stage_map={str(k): str(v) for k, v in dict(meta.get("touchpoint_stage_map") or {}).items()},
+            persona_names={str(k): str(v) for k, v in dict(meta.get("persona_names") or {}).items()},
+            source_names={str(k): str(v) for k, v in dict(meta.get("source_names") or {}).items()},
+            row_counts={str(k): int(v) for k, v in dict(meta.get("row_counts") or {}).items()},
+            score_scale=(float(scale[0]), float(scale[1])) if scale else None,
+            settings=dict(meta.get("settings") or {}),
+            path=path,
+        )
+
+
+def workspace_root(root: str | os.PathLike | None = None) -> Path:
+    """The workspace folder: ``root``, else ``$JOURNEY_WORKSPACE``, else ``./workspace``."""
+    path = Path(root) if root is not None else Path(os.environ.get(WORKSPACE_ENV) or "workspace")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def new_id() -> str:
+    """A fresh dataset id (uuid4 as 32 hex digits)."""
+    return uuid.uuid4().hex
+
+
+def _check_id(dataset_id: str) -> str:
+    if not isinstance(dataset_id, str) or not _ID_RE.match(dataset_id):
+        raise WorkspaceError(f"not a dataset id: {dataset_id!r}")
+    return dataset_id
+
+
+def clean_name(name: str) -> str:
+    """Validate a display name: stripped, 1..200 printable characters."""
+    text = re.sub(r"[\x00-\x1f\x7f]", " ", str(name or "")).strip()
+    if not text:
+        raise WorkspaceError("a dataset needs a name")
+    if len(text) > MAX_NAME_LENGTH:
+        raise WorkspaceError(f"dataset names are at most {MAX_NAME_LENGTH} characters, got {len(text)}")
+    return text
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _fsync_path(path: Path) -> None:
+    flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) if path.is_dir() else os.O_RDONLY
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some filesystems cannot fsync a directory; the rename is still atomic
+    finally:
+        os.close(fd)
+
+
+def _write_json_atomic(path: Path, payload: Mapping[str, Any]) -> None:
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(payload, fh, ensure_ascii=False, indent=2)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    _fsync_path(path.parent)
+
+
+def _engine_lock(engine: Engine):
+    # Engine serialises its connection with a lock; writing Parquet must hold it too.
+    return getattr(engine, "_lock", None) or contextlib.nullcontext()
+
+
+def _row_count(path: Path) -> int:
+    import pyarrow.parquet as pq
+
+    return int(pq.read_metadata(path).num_rows)
+
+
+def save_dataset(
+    data: JourneyData,
+    name: str,
+    *,
+    root: str | os.PathLike | None = None,
+    dataset_id: str | None = None,
+    engine: Engine | None = None,
+    persona_names: Mapping[str, str] | None = None,
+    settings: Mapping[str, Any] | None = None,
+) -> DatasetInfo:
+    """Write ``data`` as a dataset (new id, or replace ``dataset_id``) and return its info.
+
+    The Parquet files are written by the backend holding the tables (nothing is pulled
+    into pandas); the folder appears under its id only once it is complete.
+    """
+    name = clean_name(name)
+    engine = engine or default_engine()
+    base = workspace_root(root)
+    existing: DatasetInfo | None = None
+    if dataset_id is not None:
+        _check_id(dataset_id)
+        if (base / dataset_id / "meta.json").exists():
+            existing = get_info(dataset_id, root=base)
+    dataset_id = dataset_id or new_id()
+    tmp = base / f".tmp-{uuid.uuid4().hex}"
+    tmp.mkdir()
+    try:
+        counts: dict[str, int] = {}
+        for table_name in TABLES:
+            table = getattr(data, table_name)
+            if table is None:
+                continue
+            target = tmp / f"{table_name}.parquet"
+            with _engine_lock(engine):
+                table.to_parquet(target)
+            _fsync_path(target)
+            counts[table_name] = _row_count(target)
+        scale = data.score_scale
+        info = DatasetInfo(
+            id=dataset_id,
+            name=name,
+            created=existing.created if existing else _now(),
+            updated=_now(),
+            stages=[str(s) for s in data.stages],
+            touchpoint_stage_map={str(k): str(v) for k, v in dict(data.touchpoint_stage_map or {}).items()},
+            persona_names=dict(persona_names if persona_names is not None else (existing.persona_names if existing else {})),
+            source_names={str(k): str(v) for k, v in dict(data.source_names or {}).items()},
+            row_counts=counts,
+            score_scale=(float(scale.low), float(scale.high)) if scale else None,
+            settings=dict(settings if settings is not None else (existing.settings if existing else {})),
+        )
+        _write_json_atomic(tmp / "meta.json", info.to_meta())
+        _fsync_path(tmp)
+        final = base / dataset_id
+        if final.exists():
+            # Move the old version aside first: the rename of a folder cannot replace a
+            # non-empty folder. A crash between the two renames leaves the old version
+            # complete under .old-*, which list_datasets() puts back.
+            old = base / f".old-{dataset_id}-{uuid.uuid4().hex}"
+            os.replace(final, old)
+            os.replace(tmp, final)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, final)
+        _fsync_path(base)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    info.path = base / dataset_id
+    return info
+
+
+def _recover(base: Path) -> None:
+    """Finish or undo interrupted saves and deletes."""
+    now = time.time()
+    for entry in base.iterdir():
+        if entry.name.startswith(".old-") and entry.is_dir():
+            dataset_id = entry.name[5:37]
+            final = base / dataset_id
+            if _ID_RE.match(dataset_id) and not final.exists():
+                with contextlib.suppress(OSError):
+                    os.replace(entry, final)
+                    continue
+            shutil.rmtree(entry, ignore_errors=True)
+        elif entry.name.startswith((".tmp-", ".trash-")) and entry.is_dir():
+            # A .tmp folder may belong to a save in progress in another process.
+            if entry.name.startswith(".trash-") or now - entry.stat().st_mtime > _STALE_SECONDS:
+                shutil.rmtree(entry, ignore_errors=True)
+
+
+def list_datasets(root: str | os.PathLike | None = None) -> list[DatasetInfo]:
+    """All complete datasets in the workspace, newest first."""
+    base = workspace_root(root)
+    _recover(base)
+    out = []
+    for entry in base.iterdir():
+        if not (entry.is_dir() and _ID_RE.match(entry.name)):
+            continue
+        try:
+            out.append(get_info(entry.name, root=base))
+        except WorkspaceError:
+            continue  # a folder without readable metadata is not a dataset
+    return sorted(out, key=lambda i: (i.created, i.id), reverse=True)
+
+
+def get_info(dataset_id: str, root: str | os.PathLike | None = None) -> DatasetInfo:
+    """The metadata of one dataset."""
+    folder = workspace_root(root) / _check_id(dataset_id)
+    try:
+        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise WorkspaceError(f"no saved dataset with id {dataset_id}") from None
+    except (OSError, ValueError) as exc:
+        raise WorkspaceError(f"dataset {dataset_id}: meta.json is unreadable ({exc})") from None
+    return DatasetInfo.from_meta(meta, path=folder)
+
+
+def open_dataset(
+    dataset_id: str, root: str | os.PathLike | None = None, engine: Engine | None = None
+) -> JourneyData:
+    """Reopen a saved dataset: tables are read from its Parquet files by the engine."""
+    engine = engine or default_engine()
+    info = get_info(dataset_id, root=root)
+    assert info.path is not None
+    tables = {}
+    for table_name in TABLES:
+        path = info.path / f"{table_name}.parquet"
+        tables[table_name] = engine.read_parquet(str(path)) if path.exists() else None
+    if tables["events"] is None:
+        raise WorkspaceError(f"dataset {info.name!r} ({dataset_id}) has no events table")
+    return JourneyData(
+        events=tables["events"],
+        survey=tables["survey"],
+        customers=tables["customers"],
+        stages=tuple(info.stages),
+        score_scale=ScoreScale(*info.score_scale) if info.score_scale else None,
+        touchpoint_stage_map=dict(info.touchpoint_stage_map),
+        source_names=dict(info.source_names),
+        warnings=[],
+    )
+
+
+def update_meta(dataset_id: str, root: str | os.PathLike | None = None, **changes: Any) -> DatasetInfo:
+    """Change metadata fields (name, persona_names, settings, ...) atomically."""
+    info = get_info(dataset_id, root=root)
+    meta = info.to_meta()
+    unknown = set(changes) - set(meta) - {"path"}
+    if unknown or {"id", "format", "created"} & set(changes):
+        raise WorkspaceError(f"cannot change {sorted(unknown | ({'id', 'format', 'created'} & set(changes)))}")
+    if "name" in changes:
+        changes["name"] = clean_name(changes["name"])
+    meta.update(changes)
+    meta["updated"] = _now()
+    assert info.path is not None
+    _write_json_atomic(info.path / "meta.json", meta)
+    return DatasetInfo.from_meta(meta, path=info.path)
+
+
+def rename_dataset(dataset_id: str, name: str, root: str | os.PathLike | None = None) -> DatasetInfo:
+    """Change the display name (the folder keeps its id)."""
+    return update_meta(dataset_id, root=root, name=name)
+
+
+def set_persona_names(
+    dataset_id: str, names: Mapping[str, str], root: str | os.PathLike | None = None
+) -> DatasetInfo:
+    """Store persona renames (automatic name -> chosen name) with the dataset."""
+    clean = {}
+    for auto, chosen in names.items():
+        text = re.sub(r"[\x00-\x1f\x7f]", " ", str(chosen)).strip()
+        if text and text != auto:
+            clean[str(auto)] = text[:80]
+    return update_meta(dataset_id, root=root, persona_names=clean)
+
+
+def update_settings(dataset_id: str, root: str | os.PathLike | None = None, **settings: Any) -> DatasetInfo:
+    """Merge JSON-serialisable view settings into the dataset's metadata."""
+    info = get_info(dataset_id, root=root)
+    merged = {**info.settings, **settings}
+    json.dumps(merged)  # fail here, not half-way through a write
+    return update_meta(dataset_id, root=root, settings=merged)
+
+
+def delete_dataset(dataset_id: str, root: str | os.PathLike | None = None) -> None:
+    """Remove a dataset; it disappears at once (renamed aside, then deleted)."""
+    base = workspace_root(root)
+    folder = base / _check_id(dataset_id)
+    if not folder.exists():
+        raise WorkspaceError(f"no saved dataset with id {dataset_id}")
+    trash = base / f".trash-{uuid.uuid4().hex}"
+    os.replace(folder, trash)
+    _fsync_path(base)
+    shutil.rmtree(trash, ignore_errors=True)

@@ -1,0 +1,569 @@
+"""Pain points, opportunities and key drivers, each computed only from evidence in the data.
+
+Pain points rank stages and touchpoints by how many customers they touch and how badly;
+opportunities restate the top pain points as one sentence each, using only their numbers;
+key drivers say which stage scores and touchpoints best explain an outcome (purchase, NPS or
+another metric) with a regression on standardised inputs and 95% confidence intervals.
+
+Aggregation over events and survey runs as Ibis expressions; only per-stage, per-touchpoint
+and per-customer tables come back to pandas.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+import ibis
+from ibis import _
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from journeylib.engine import default_engine
+from journeylib.schema import PURCHASE_STAGE, SURVEY_COLUMNS, JourneyData, ScoreScale
+
+PAIN_COLUMNS = [
+    "level",
+    "stage",
+    "touchpoint",
+    "customers",
+    "share",
+    "left",
+    "drop_off_rate",
+    "mean_score",
+    "score_n",
+    "overall_mean",
+    "score_gap",
+    "severity",
+    "impact",
+]
+
+
+class InsightError(ValueError):
+    """The data cannot support the analysis asked for (says why in plain words)."""
+
+
+def _execute(expr: ibis.Expr) -> pd.DataFrame:
+    """Run on the default engine (serialised) when the expression lives there."""
+    engine = default_engine()
+    try:
+        backend = expr._find_backend()
+    except Exception:  # memtable-only expressions have no bound backend yet
+        backend = None
+    if backend is None or backend is engine.con:
+        return engine.execute(expr)
+    return expr.execute()
+
+
+def _scalar(expr: ibis.Expr):
+    value = _execute(expr)
+    if isinstance(value, pd.DataFrame):
+        value = value.iloc[0, 0]
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
+
+
+def _stage_index(column: ibis.Value, stages) -> ibis.Value:
+    """Position of a stage name in the stage order (null for blank or unknown stages)."""
+    return column.cases(*[(s, i) for i, s in enumerate(stages)], else_=ibis.null("int64"))
+
+
+def score_scale(data: JourneyData) -> ScoreScale | None:
+    """The dataset's detected scale, or the observed score range when none was detected."""
+    if data.score_scale is not None:
+        return data.score_scale
+    if data.survey is None:
+        return None
+    row = _execute(data.survey.aggregate(lo=data.survey.score.min(), hi=data.survey.score.max()))
+    lo, hi = row["lo"].iloc[0], row["hi"].iloc[0]
+    if pd.isna(lo) or pd.isna(hi) or lo == hi:
+        return None
+    return ScoreScale(float(lo), float(hi))
+
+
+# --------------------------------------------------------------------------------------
+# Pain points
+
+
+def pain_points(data: JourneyData, level: str = "both", min_answers: int = 10) -> pd.DataFrame:
+    """Stages and touchpoints ranked by impact, with the numbers behind each.
+
+    For each stage (level "stage") and each touchpoint (level "touchpoint"):
+
+    - ``customers`` = customers affected = distinct customers who reached it (had at least one
+      event in the stage / with the touchpoint); ``share`` = customers / all customers.
+    - ``left`` = customers who leave after it. For a stage: those whose furthest stage reached
+      (in stage order) is this stage. For a touchpoint: those whose journey's last event
+      (ordered by timestamp, then file order) is this touchpoint. Ending in the final stage
+      (the last stage in order that anyone reaches) is completion, not leaving, so left = 0
+      there; when no event has a known stage, leaving is undefined and left = 0.
+    - ``drop_off_rate`` = left / customers.
+    - ``mean_score``, ``score_n`` = mean and count of survey scores given to it;
+      ``overall_mean`` = mean of all survey scores in ``data``.
+    - ``score_gap`` = max(0, overall_mean - mean_score) / (scale.high - scale.low), taken as 0
+      when fewer than ``min_answers`` scores exist (too few to trust) or there is no survey.
+    - ``severity`` = drop_off_rate + score_gap  (both are shares in [0, 1], so severity is
+      in [0, 2]).
+    - ``impact`` = customers * severity.
+
+    Rows with zero impact are not pain points and are left out. Sorted by impact, largest
+    first. ``level`` is "stage", "touchpoint" or "both".
+    """
+    if level not in ("stage", "touchpoint", "both"):
+        raise InsightError(f"level must be 'stage', 'touchpoint' or 'both', got {level!r}")
+    stages = tuple(data.stages)
+    ev = data.events
+    ev = ev.mutate(stage_idx=_stage_index(ev.stage, stages))
+    total = int(_scalar(ev.customer_id.nunique()) or 0)
+    if total == 0:
+        return pd.DataFrame(columns=PAIN_COLUMNS)
+
+    furthest = ev.group_by("customer_id").aggregate(furthest=ev.stage_idx.max())
+    final_idx = _scalar(ev.stage_idx.max())
+    final_idx = None if final_idx is None else int(final_idx)
+
+    scale = score_scale(data)
+    span = (scale.high - scale.low) if scale is not None else None
+    overall = None
+    if data.survey is not None:
+        overall = _scalar(data.survey.score.mean())
+
+    frames = []
+    if level in ("stage", "both"):
+        frames.append(_stage_pains(ev, furthest, final_idx, stages, data.survey))
+    if level in ("touchpoint", "both"):
+        frames.append(_touchpoint_pains(ev, final_idx, stages, data.survey))
+    out = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) else None
+    if out is None:
+        return pd.DataFrame(columns=PAIN_COLUMNS)
+
+    out["share"] = out["customers"] / total
+    out["drop_off_rate"] = out["left"] / out["customers"]
+    out["overall_mean"] = overall if overall is not None else np.nan
+    trusted = out["score_n"] >= min_answers
+    if overall is not None and span:
+        gap = ((overall - out["mean_score"]).clip(lower=0) / span).where(trusted, 0.0)
+        out["score_gap"] = gap.fillna(0.0)
+    else:
+        out["score_gap"] = 0.0
+    out["severity"] = out["drop_off_rate"] + out["score_gap"]
+    out["impact"] = out["customers"] * out["severity"]
+    out = out[out["impact"] > 0]
+    stage_pos = {s: i for i, s in enumerate(stages)}
+    out = out.assign(_pos=out["stage"].map(stage_pos))
+    out = out.sort_values(
+        ["impact", "customers", "_pos", "touchpoint"], ascending=[False, False, True, True], na_position="first"
+    )
+    out = out[PAIN_COLUMNS].reset_index(drop=True)
+    out["customers"] = out["customers"].astype("int64")
+    out["left"] = out["left"].astype("int64")
+    out["score_n"] = out["score_n"].astype("int64")
+    return out
+
+
+def _stage_pains(ev, furthest, final_idx, stages, survey) -> pd.DataFrame:
+    reached = ev.filter(ev.stage_idx.notnull()).select("customer_id", "stage", "stage_idx").distinct()
+    counts = _execute(reached.group_by(["stage", "stage_idx"]).aggregate(customers=reached.customer_id.count()))
+    if counts.empty:
+        return counts
+    joined = reached.join(furthest, "customer_id")
+    left = _execute(
+        joined.filter(joined.stage_idx == joined.furthest)
+        .group_by("stage")
+        .aggregate(left=_.customer_id.count())
+    )
+    out = counts.merge(left, on="stage", how="left")
+    out["left"] = out["left"].fillna(0)
+    out.loc[out["stage_idx"] == final_idx, "left"] = 0
+    out["level"] = "stage"
+    out["touchpoint"] = None
+    if survey is not None:
+        s = survey.filter(survey.stage.notnull() & survey.score.notnull())
+        scores = _execute(s.group_by("stage").aggregate(mean_score=s.score.mean(), score_n=s.score.count()))
+        out = out.merge(scores, on="stage", how="left")
+    else:
+        out["mean_score"] = np.nan
+        out["score_n"] = 0
+    out["score_n"] = out["score_n"].fillna(0)
+    return out.drop(columns="stage_idx")
+
+
+def _touchpoint_pains(ev, final_idx, stages, survey) -> pd.DataFrame:
+    tp = ev.filter(ev.touchpoint.notnull())
+    reach = _execute(tp.group_by("touchpoint").aggregate(customers=tp.customer_id.nunique()))
+    if reach.empty:
+        return reach
+    # A touchpoint's stage is the stage most of its events carry (ties: earliest stage).
+    by_stage = _execute(
+        tp.filter(tp.stage.notnull()).group_by(["touchpoint", "stage", "stage_idx"]).aggregate(n=_.count())
+    )
+    if len(by_stage):
+        by_stage["stage_idx"] = by_stage["stage_idx"].fillna(len(stages))
+        by_stage = by_stage.sort_values(["touchpoint", "n", "stage_idx"], ascending=[True, False, True])
+        modal = by_stage.drop_duplicates("touchpoint")[["touchpoint", "stage"]]
+        reach = reach.merge(modal, on="touchpoint", how="left")
+    else:
+        reach["stage"] = None
+
+    if final_idx is not None:
+        w = ibis.window(group_by="customer_id", order_by=[ibis.desc("timestamp"), ibis.desc("seq")])
+        last = ev.mutate(_rn=ibis.row_number().over(w))
+        last = last.filter((last._rn == 0) & last.touchpoint.notnull())
+        leaving = last.filter(last.stage_idx.isnull() | (last.stage_idx < final_idx))
+        left = _execute(leaving.group_by("touchpoint").aggregate(left=leaving.customer_id.count()))
+        reach = reach.merge(left, on="touchpoint", how="left")
+    else:
+        reach["left"] = 0
+    reach["left"] = reach["left"].fillna(0)
+    reach["level"] = "touchpoint"
+    if survey is not None:
+        s = survey.filter(survey.touchpoint.notnull() & survey.score.notnull())
+        scores = _execute(
+            s.group_by("touchpoint").aggregate(mean_score=s.score.mean(), score_n=s.score.count())
+        )
+        reach = reach.merge(scores, on="touchpoint", how="left")
+    else:
+        reach["mean_score"] = np.nan
+        reach["score_n"] = 0
+    reach["score_n"] = reach["score_n"].fillna(0)
+    return reach
+
+
+# --------------------------------------------------------------------------------------
+# Opportunities
+
+
+def format_score(value: float, scale: ScoreScale | None) -> str:
+    """A score as people read it: "1.8/5" on 0/1-based scales, "-0.4 (-2 to 2)" otherwise."""
+    if scale is None:
+        return f"{value:.1f}"
+    if scale.low in (0, 1):
+        return f"{value:.1f}/{scale.high:g}"
+    return f"{value:+.1f} ({scale.low:g} to {scale.high:g})"
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.0f}%"
+
+
+def opportunity_sentence(row: pd.Series, group: str = "customers", scale: ScoreScale | None = None) -> str:
+    """One sentence for one pain point, using only the numbers in its row.
+
+    e.g. "Purchase: 31% of Bargain hunters leave after 'Cart error' (128 of 412); they rate
+    it 1.8/5 against 3.6 overall (n=97 answers)."
+    """
+    stage = row.get("stage")
+    where = stage if isinstance(stage, str) and stage else "No stage"
+    is_tp = row.get("level") == "touchpoint"
+    name = f"'{row['touchpoint']}'" if is_tp else "this stage"
+    parts = []
+    if row["left"] > 0:
+        verb = f"leave after {name}" if is_tp else "reach this stage and go no further"
+        parts.append(
+            f"{_pct(row['drop_off_rate'])} of {group} {verb} ({int(row['left']):,} of {int(row['customers']):,})"
+        )
+    if row["score_gap"] > 0:
+        overall = f"{row['overall_mean']:.1f}" if scale is None or scale.low in (0, 1) else f"{row['overall_mean']:+.1f}"
+        rating = f"{format_score(row['mean_score'], scale)} against {overall} overall (n={int(row['score_n']):,} answers)"
+        parts.append(f"they rate it {rating}" if parts else f"{group} rate {name} {rating}")
+    if not parts:
+        return f"{where}: no evidence of a problem."
+    return f"{where}: " + "; ".join(parts) + "."
+
+
+def opportunities(
+    pains: pd.DataFrame, group: str = "customers", scale: ScoreScale | None = None, top: int = 5
+) -> pd.DataFrame:
+    """One evidence-only sentence per top pain point: DataFrame[stage, touchpoint, impact, sentence]."""
+    rows = pains.head(top)
+    out = rows[["level", "stage", "touchpoint", "customers", "impact"]].copy()
+    out["sentence"] = [opportunity_sentence(r, group, scale) for _, r in rows.iterrows()]
+    return out.reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------
+# Key drivers
+
+_OUTCOME_HINT = re.compile(r"satisf|csat|recommend|churn|retain|loyal|convert|outcome|overall", re.I)
+
+
+@dataclass
+class KeyDrivers:
+    """Result of :func:`key_drivers`.
+
+    ``table`` has one row per input, ranked by |coef|: feature, kind ("stage score" or
+    "touchpoint"), label, coef (per standard deviation; log-odds for logistic), ci_low,
+    ci_high, p_value, effect (per raw unit: per score point, or having vs not having the
+    touchpoint; an odds ratio for logistic), effect_ci_low, effect_ci_high, n_observed,
+    reading (one plain sentence).
+    """
+
+    outcome: str
+    method: str  # "logistic" or "linear"
+    n: int
+    table: pd.DataFrame
+    baseline: float  # outcome rate (logistic) or mean (linear)
+    fit: float  # McFadden pseudo-R2 (logistic) or R2 (linear)
+    summary: str
+    notes: list[str] = field(default_factory=list)
+
+
+def driver_outcomes(data: JourneyData) -> list[str]:
+    """Outcomes :func:`key_drivers` can explain in this dataset."""
+    out = []
+    purchased = _purchase_frame(data)
+    if 0 < purchased["purchased"].sum() < len(purchased):
+        out.append("purchase")
+    if data.survey is not None:
+        if data.has_nps:
+            out.append("nps")
+        schema = data.survey.schema()
+        for name in data.survey.columns:
+            if name not in SURVEY_COLUMNS and schema[name].is_numeric():
+                out.append(name)
+    if data.customers is not None:
+        schema = data.customers.schema()
+        for name in data.customers.columns:
+            if name != "customer_id" and _OUTCOME_HINT.search(name) and name not in out:
+                out.append(name)
+    return out
+
+
+def _purchase_frame(data: JourneyData) -> pd.DataFrame:
+    ev = data.events
+    return _execute(
+        ev.group_by("customer_id").aggregate(purchased=(ev.stage == PURCHASE_STAGE).any().cast("int64"))
+    ).assign(purchased=lambda f: f["purchased"].fillna(0).astype("int64"))
+
+
+def _outcome_frame(data: JourneyData, outcome: str) -> tuple[pd.DataFrame, str, str]:
+    """customer_id, y; method; a readable outcome label."""
+    if outcome == "purchase":
+        return _purchase_frame(data).rename(columns={"purchased": "y"}), "logistic", "purchase"
+    if data.survey is not None and outcome in data.survey.columns:
+        s = data.survey.filter(data.survey[outcome].notnull())
+        frame = _execute(s.group_by("customer_id").aggregate(y=s[outcome].mean()))
+        label = "NPS" if outcome == "nps" else outcome
+        return frame, _method_for(frame["y"]), label
+    if data.customers is not None and outcome in data.customers.columns:
+        c = data.customers.filter(data.customers[outcome].notnull())
+        frame = _execute(c.select("customer_id", y=c[outcome]))
+        values = frame["y"]
+        if not pd.api.types.is_numeric_dtype(values):
+            levels = sorted(values.astype(str).unique())
+            if len(levels) != 2:
+                raise InsightError(
+                    f"outcome {outcome!r} has {len(levels)} distinct values; key drivers need a number or two values"
+                )
+            positive = _positive_level(levels)
+            frame["y"] = (values.astype(str) == positive).astype("int64")
+            return frame, "logistic", f"{outcome} = {positive}"
+        frame["y"] = values.astype(float)
+        return frame, _method_for(frame["y"]), outcome
+    raise InsightError(f"unknown outcome {outcome!r}; available: {', '.join(driver_outcomes(data)) or 'none'}")
+
+
+def _positive_level(levels: list[str]) -> str:
+    negative = re.compile(r"\b(not?|dis|un|neutral|false|0)\b|^dis|^un", re.I)
+    plain = [lv for lv in levels if not negative.search(lv)]
+    return plain[0] if len(plain) == 1 else levels[-1]
+
+
+def _method_for(y: pd.Series) -> str:
+    return "logistic" if set(pd.unique(y.dropna())) <= {0, 1} else "linear"
+
+
+def _driver_features(data: JourneyData, outcome: str, min_answers: int, max_touchpoints: int):
+    """Per-customer stage mean scores and touchpoint flags (wide, indexed by customer_id)."""
+    stages = tuple(data.stages)
+    cutoff = stages.index(PURCHASE_STAGE) if outcome == "purchase" and PURCHASE_STAGE in stages else len(stages)
+    notes = []
+    if cutoff < len(stages):
+        notes.append(
+            f"Scores and touchpoints from {PURCHASE_STAGE} onwards are left out: only buyers reach them, "
+            "so they would 'explain' purchase trivially."
+        )
+    allowed = list(stages[:cutoff])
+    features = {}
+    kinds = {}
+    if data.survey is not None and allowed:
+        s = data.survey.filter(data.survey.stage.isin(allowed) & data.survey.score.notnull())
+        long = _execute(s.group_by(["customer_id", "stage"]).aggregate(score=s.score.mean()))
+        if len(long):
+            wide = long.pivot(index="customer_id", columns="stage", values="score")
+            for st in allowed:
+                if st in wide.columns and wide[st].notna().sum() >= min_answers:
+                    key = f"score: {st}"
+                    features[key] = wide[st]
+                    kinds[key] = ("stage score", st)
+    ev = data.events
+    ev = ev.mutate(stage_idx=_stage_index(ev.stage, stages))
+    total = int(_scalar(ev.customer_id.nunique()) or 0)
+    tp_ok = ev.filter(ev.touchpoint.notnull() & (ev.stage_idx.isnull() | (ev.stage_idx < cutoff)))
+    reach = _execute(tp_ok.group_by("touchpoint").aggregate(customers=tp_ok.customer_id.nunique()))
+    if total and len(reach):
+        # Near-universal or very rare touchpoints carry no usable contrast.
+        share = reach["customers"] / total
+        reach = reach[(share >= 0.02) & (share <= 0.98)]
+        reach = reach.sort_values(["customers", "touchpoint"], ascending=[False, True]).head(max_touchpoints)
+        if len(reach):
+            pairs = _execute(
+                tp_ok.filter(tp_ok.touchpoint.isin(list(reach["touchpoint"])))
+                .select("customer_id", "touchpoint")
+                .distinct()
+            )
+            for name in reach["touchpoint"]:
+                key = f"touchpoint: {name}"
+                ids = pairs.loc[pairs["touchpoint"] == name, "customer_id"]
+                features[key] = pd.Series(1.0, index=pd.Index(ids.unique(), name="customer_id"))
+                kinds[key] = ("touchpoint", name)
+    return features, kinds, notes
+
+
+def key_drivers(
+    data: JourneyData,
+    outcome: str = "purchase",
+    min_answers: int = 30,
+    max_touchpoints: int = 8,
+    max_rows: int = 20000,
+    random_state: int = 0,
+) -> KeyDrivers:
+    """Which stage scores and touchpoints best explain ``outcome``.
+
+    Inputs per customer: the mean survey score they gave each stage (stages with at least
+    ``min_answers`` answers; a customer who did not rate a stage gets that stage's mean) and
+    a 0/1 flag per touchpoint (the ``max_touchpoints`` most common ones reached by 2-98% of
+    customers). For ``outcome="purchase"`` (any event in the Purchase stage) stages from
+    Purchase on are excluded, since only buyers reach them. Inputs are standardised, then:
+
+    - a two-valued outcome: logistic regression (scikit-learn, no penalty); standard errors
+      from the inverse Fisher information (X'WX, W = p(1-p)); 95% Wald intervals (z).
+    - a numeric outcome (e.g. NPS): ordinary least squares; covariance s^2 (X'X)^-1;
+      95% t-intervals.
+
+    Rows: customers with the outcome; at most ``max_rows`` (a seeded random sample beyond).
+    Coefficients are associations, not causes; the readings say "goes with".
+    """
+    target, method, label = _outcome_frame(data, outcome)
+    target = target.dropna(subset=["y"]).set_index("customer_id")
+    if target.empty:
+        raise InsightError(f"no customer has a value for outcome {outcome!r}")
+    features, kinds, notes = _driver_features(data, outcome, min_answers, max_touchpoints)
+    if not features:
+        raise InsightError(
+            "no inputs to explain the outcome with: need stage scores with at least "
+            f"{min_answers} answers or touchpoints reached by 2-98% of customers"
+        )
+    X = pd.DataFrame(index=target.index)
+    for key, series in features.items():
+        X[key] = series.reindex(target.index)
+    observed = X.notna().sum()
+    for key, (kind, _) in kinds.items():
+        if kind == "touchpoint":
+            X[key] = X[key].fillna(0.0)
+        else:
+            X[key] = X[key].fillna(X[key].mean())
+    if len(X) > max_rows:
+        X = X.sample(n=max_rows, random_state=random_state)
+    y = target.loc[X.index, "y"].to_numpy(dtype=float)
+    sd = X.std(ddof=0)
+    keep = [c for c in X.columns if sd[c] > 0 and observed[c] >= 2]
+    X = X[keep]
+    if not keep:
+        raise InsightError("every input is constant among these customers; nothing can explain the outcome")
+    if method == "logistic" and len(set(y)) < 2:
+        raise InsightError(f"every customer has the same {label}; there is nothing to explain")
+    mu, sd = X.mean(), X.std(ddof=0)
+    Z = ((X - mu) / sd).to_numpy()
+    n, p = Z.shape
+    if n <= p + 1:
+        raise InsightError(f"{n} customers are too few for {p} inputs")
+    X1 = np.column_stack([np.ones(n), Z])
+    if method == "logistic":
+        from sklearn.linear_model import LogisticRegression
+
+        model = LogisticRegression(C=np.inf, max_iter=5000, tol=1e-10)
+        model.fit(Z, y)
+        beta = np.concatenate([model.intercept_, model.coef_[0]])
+        prob = np.clip(model.predict_proba(Z)[:, 1], 1e-12, 1 - 1e-12)
+        info = X1.T @ (X1 * (prob * (1 - prob))[:, None])
+        cov = np.linalg.pinv(info)
+        crit = stats.norm.ppf(0.975)
+        se = np.sqrt(np.clip(np.diag(cov), 0, None))
+        pvals = 2 * stats.norm.sf(np.abs(beta / se))
+        base = y.mean()
+        ll = np.sum(y * np.log(prob) + (1 - y) * np.log(1 - prob))
+        ll0 = n * (base * np.log(base) + (1 - base) * np.log(1 - base))
+        fit = 1 - ll / ll0
+    else:
+        beta, *_ = np.linalg.lstsq(X1, y, rcond=None)
+        resid = y - X1 @ beta
+        dof = n - p - 1
+        s2 = resid @ resid / dof
+        cov = s2 * np.linalg.pinv(X1.T @ X1)
+        se = np.sqrt(np.clip(np.diag(cov), 0, None))
+        crit = stats.t.ppf(0.975, dof)
+        pvals = 2 * stats.t.sf(np.abs(beta / se), dof)
+        base = y.mean()
+        tss = np.sum((y - base) ** 2)
+        fit = 1 - (resid @ resid) / tss if tss > 0 else float("nan")
+
+    rows = []
+    scale = score_scale(data)
+    for j, key in enumerate(keep, start=1):
+        kind, name = kinds[key]
+        coef, lo, hi = beta[j], beta[j] - crit * se[j], beta[j] + crit * se[j]
+        raw = np.array([coef, lo, hi]) / sd[key]
+        effect = np.exp(raw) if method == "logistic" else raw
+        rows.append(
+            {
+                "feature": key,
+                "kind": kind,
+                "label": f"{name} score" if kind == "stage score" else f"had '{name}'",
+                "coef": coef,
+                "ci_low": lo,
+                "ci_high": hi,
+                "p_value": pvals[j],
+                "effect": effect[0],
+                "effect_ci_low": effect[1],
+                "effect_ci_high": effect[2],
+                "n_observed": int(observed[key]),
+            }
+        )
+    table = pd.DataFrame(rows)
+    table["reading"] = [_reading(r, method, label, scale) for _, r in table.iterrows()]
+    table = table.reindex(table["coef"].abs().sort_values(ascending=False).index).reset_index(drop=True)
+    summary = _driver_summary(table, method, label, n, base)
+    return KeyDrivers(outcome, method, n, table, float(base), float(fit), summary, notes)
+
+
+def _reading(row: pd.Series, method: str, label: str, scale: ScoreScale | None) -> str:
+    unclear = row["ci_low"] <= 0 <= row["ci_high"]
+    if method == "logistic":
+        effect = f"{row['effect']:.2f}x the odds of {label} (95% CI {row['effect_ci_low']:.2f}-{row['effect_ci_high']:.2f})"
+    else:
+        sign = "+" if row["effect"] >= 0 else "-"
+        effect = (
+            f"{sign}{abs(row['effect']):.2f} {label} (95% CI {row['effect_ci_low']:+.2f} to {row['effect_ci_high']:+.2f})"
+        )
+    if row["kind"] == "stage score":
+        unit = "point" if scale is None or scale.high - scale.low > 2 else "step"
+        text = f"Each extra {unit} on the {row['label']} goes with {effect}"
+    else:
+        text = f"Customers who {row['label']} show {effect} compared with those who did not"
+    if unclear:
+        text += "; not distinguishable from no effect"
+    return text + "."
+
+
+def _driver_summary(table: pd.DataFrame, method: str, label: str, n: int, base: float) -> str:
+    sure = table[(table["ci_low"] > 0) | (table["ci_high"] < 0)]
+    what = f"{100 * base:.0f}% {label}" if method == "logistic" else f"mean {label} {base:.1f}"
+    if sure.empty:
+        return f"Among {n:,} customers ({what}), no input explains {label} with confidence."
+    top = sure.iloc[0]
+    direction = "raises" if top["coef"] > 0 else "lowers"
+    others = ", ".join(sure["label"].iloc[1:3])
+    tail = f"; next: {others}" if others else ""
+    return f"Among {n:,} customers ({what}), {top['label']} matters most ({direction} {label}){tail}."

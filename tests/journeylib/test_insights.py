@@ -1,0 +1,215 @@
+"""Pain points, opportunities and key drivers against hand-computed values on small frames."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from journeylib.engine import default_engine
+from journeylib.insights import (
+    InsightError,
+    key_drivers,
+    opportunities,
+    opportunity_sentence,
+    pain_points,
+)
+from journeylib.schema import JourneyData, ScoreScale
+
+
+def make_data(journeys, survey_rows=None, scale=ScoreScale(1, 5)):
+    """journeys: {customer: [(stage, touchpoint), ...]} in time order."""
+    rows = []
+    for cid, steps in journeys.items():
+        for k, (stage, tp) in enumerate(steps):
+            rows.append(
+                {
+                    "customer_id": cid,
+                    "timestamp": pd.Timestamp("2024-01-01") + pd.Timedelta(hours=k),
+                    "seq": len(rows),
+                    "touchpoint": tp,
+                    "stage": stage,
+                    "channel": "web",
+                }
+            )
+    events = pd.DataFrame(rows).astype({"customer_id": "string", "touchpoint": "string", "stage": "string", "channel": "string"})
+    eng = default_engine()
+    survey = None
+    if survey_rows is not None:
+        sv = pd.DataFrame(survey_rows, columns=["customer_id", "stage", "touchpoint", "score", "nps"])
+        sv["comment"] = pd.Series([None] * len(sv), dtype="string")
+        sv["timestamp"] = pd.Series([pd.NaT] * len(sv), dtype="datetime64[us]")
+        sv = sv.astype({"customer_id": "string", "stage": "string", "touchpoint": "string", "score": "float64", "nps": "float64"})
+        survey = eng.table(sv)
+    return JourneyData(events=eng.table(events), survey=survey, stages=("Awareness", "Consideration", "Intent", "Purchase", "Retention", "Advocacy"), score_scale=scale)
+
+
+JOURNEYS = {
+    "c1": [("Awareness", "Ad"), ("Consideration", "Compare"), ("Purchase", "Checkout"), ("Retention", "Support")],
+    "c2": [("Awareness", "Ad"), ("Consideration", "Compare"), ("Purchase", "Cart error")],
+    "c3": [("Awareness", "Ad"), ("Consideration", "Compare")],
+    "c4": [("Awareness", "Search")],
+    "c5": [("Awareness", "Search"), ("Consideration", "Compare"), ("Awareness", "Ad")],
+}
+SURVEY = [
+    ("c1", "Awareness", "Ad", 4, None),
+    ("c1", "Consideration", "Compare", 4, None),
+    ("c1", "Purchase", "Checkout", 5, None),
+    ("c2", "Awareness", "Ad", 4, None),
+    ("c2", "Consideration", "Compare", 3, None),
+    ("c2", "Purchase", "Cart error", 1, None),
+    ("c3", "Consideration", "Compare", 2, None),
+    ("c4", "Awareness", "Search", 5, None),
+    ("c5", "Awareness", "Search", 4, None),
+]
+OVERALL = 32 / 9
+GAP3 = (OVERALL - 3) / 4  # a mean of 3 on a 1-5 scale
+
+
+@pytest.fixture(scope="module")
+def small():
+    return make_data(JOURNEYS, SURVEY)
+
+
+def test_pain_points_match_hand_computation(small):
+    pains = pain_points(small, min_answers=2)
+    got = {(r.level, r.touchpoint if r.level == "touchpoint" else r.stage): r for r in pains.itertuples()}
+    # Retention (final stage, no scores), Checkout and Support (no leaving, good scores) are no pain.
+    assert set(got) == {
+        ("stage", "Awareness"),
+        ("stage", "Consideration"),
+        ("stage", "Purchase"),
+        ("touchpoint", "Ad"),
+        ("touchpoint", "Compare"),
+        ("touchpoint", "Search"),
+        ("touchpoint", "Cart error"),
+    }
+    cons = got[("stage", "Consideration")]
+    assert (cons.customers, cons.left) == (4, 2)  # c3 and c5 get no further than Consideration
+    assert cons.drop_off_rate == pytest.approx(0.5)
+    assert cons.mean_score == pytest.approx(3.0) and cons.score_n == 3
+    assert cons.overall_mean == pytest.approx(OVERALL)
+    assert cons.severity == pytest.approx(0.5 + GAP3)
+    assert cons.impact == pytest.approx(4 * (0.5 + GAP3))
+    assert cons.share == pytest.approx(4 / 5)
+    aw = got[("stage", "Awareness")]
+    assert (aw.customers, aw.left, aw.score_gap) == (5, 1, 0)  # rated above the mean: no gap
+    pur = got[("stage", "Purchase")]
+    assert (pur.customers, pur.left) == (2, 1)
+    assert pur.impact == pytest.approx(2 * (0.5 + GAP3))
+    cart = got[("touchpoint", "Cart error")]
+    # One answer is below min_answers=2, so only the drop-off counts.
+    assert (cart.customers, cart.left, cart.score_n, cart.score_gap) == (1, 1, 1, 0)
+    assert cart.stage == "Purchase"
+    compare = got[("touchpoint", "Compare")]
+    assert (compare.customers, compare.left) == (4, 1)
+    assert compare.impact == pytest.approx(4 * (0.25 + GAP3))
+    ad = got[("touchpoint", "Ad")]
+    assert (ad.customers, ad.left) == (4, 1)  # c5 ends on Ad; c1 ends on Support in the final stage
+    # Ranking: by impact, ties broken by customers.
+    order = [(r.level, r.touchpoint if r.level == "touchpoint" else r.stage) for r in pains.itertuples()]
+    assert order[:3] == [("stage", "Consideration"), ("touchpoint", "Compare"), ("stage", "Purchase")]
+    assert order[3:] == [("stage", "Awareness"), ("touchpoint", "Ad"), ("touchpoint", "Search"), ("touchpoint", "Cart error")]
+
+
+def test_min_answers_lets_a_single_answer_count(small):
+    pains = pain_points(small, level="touchpoint", min_answers=1)
+    cart = pains.set_index("touchpoint").loc["Cart error"]
+    assert cart["score_gap"] == pytest.approx((OVERALL - 1) / 4)
+    assert cart["severity"] == pytest.approx(1 + (OVERALL - 1) / 4)
+    assert set(pains["level"]) == {"touchpoint"}
+
+
+def test_pain_points_without_survey_use_drop_off_only():
+    data = make_data(JOURNEYS)
+    pains = pain_points(data, level="stage")
+    assert list(pains["stage"]) == ["Consideration", "Awareness", "Purchase"]
+    assert list(pains["impact"]) == pytest.approx([2.0, 1.0, 1.0])
+    assert pains["mean_score"].isna().all()
+
+
+def test_opportunity_sentences_use_only_the_evidence(small):
+    pains = pain_points(small, min_answers=2)
+    opp = opportunities(pains, group="Testers", scale=ScoreScale(1, 5), top=3)
+    assert list(opp["sentence"]) == [
+        "Consideration: 50% of Testers reach this stage and go no further (2 of 4); "
+        "they rate it 3.0/5 against 3.6 overall (n=3 answers).",
+        "Consideration: 25% of Testers leave after 'Compare' (1 of 4); "
+        "they rate it 3.0/5 against 3.6 overall (n=3 answers).",
+        "Purchase: 50% of Testers reach this stage and go no further (1 of 2); "
+        "they rate it 3.0/5 against 3.6 overall (n=2 answers).",
+    ]
+
+
+def test_score_only_sentence_and_other_scales():
+    row = pd.Series(
+        {"level": "touchpoint", "stage": "Intent", "touchpoint": "Chat", "customers": 80, "left": 0,
+         "drop_off_rate": 0.0, "mean_score": -1.25, "score_n": 40, "overall_mean": 0.5, "score_gap": 0.4}
+    )
+    assert opportunity_sentence(row, "customers", ScoreScale(-2, 2)) == (
+        "Intent: customers rate 'Chat' -1.2 (-2 to 2) against +0.5 overall (n=40 answers)."
+    )
+
+
+def test_bad_level_is_a_clear_error(small):
+    with pytest.raises(InsightError, match="level must be"):
+        pain_points(small, level="page")
+
+
+def test_key_driver_odds_ratio_matches_two_by_two_table():
+    # Coupon x purchase: 30/10 with coupon, 20/40 without -> OR = 30*40 / (10*20) = 6.
+    journeys = {}
+    cells = [(True, True, 30), (True, False, 10), (False, True, 20), (False, False, 40)]
+    i = 0
+    for coupon, buys, count in cells:
+        for _ in range(count):
+            steps = [("Awareness", "Ad")]
+            if coupon:
+                steps.append(("Consideration", "Coupon"))
+            if buys:
+                steps.append(("Purchase", "Checkout"))
+            journeys[f"c{i}"] = steps
+            i += 1
+    kd = key_drivers(make_data(journeys), outcome="purchase")
+    assert kd.method == "logistic" and kd.n == 100
+    assert list(kd.table["feature"]) == ["touchpoint: Coupon"]  # Ad is universal, Checkout is the outcome
+    row = kd.table.iloc[0]
+    se = math.sqrt(1 / 30 + 1 / 10 + 1 / 20 + 1 / 40)
+    assert row["effect"] == pytest.approx(6.0, rel=1e-4)
+    z = stats.norm.ppf(0.975)
+    assert row["effect_ci_low"] == pytest.approx(math.exp(math.log(6) - z * se), rel=1e-3)
+    assert row["effect_ci_high"] == pytest.approx(math.exp(math.log(6) + z * se), rel=1e-3)
+    assert kd.baseline == pytest.approx(0.5)
+    assert "6.00x the odds of purchase" in row["reading"]
+    assert "had 'Coupon' matters most" in kd.summary
+
+
+def test_key_driver_slope_matches_ordinary_least_squares():
+    rng = np.random.default_rng(3)
+    x = rng.integers(1, 6, size=60).astype(float)
+    y = np.clip(np.round(2 + 1.3 * x + rng.normal(0, 1.5, size=60)), 0, 10)
+    journeys = {f"c{i}": [("Awareness", "Ad")] for i in range(60)}
+    survey = [(f"c{i}", "Awareness", "Ad", x[i], y[i]) for i in range(60)]
+    kd = key_drivers(make_data(journeys, survey), outcome="nps", min_answers=10)
+    assert kd.method == "linear"
+    row = kd.table.set_index("feature").loc["score: Awareness"]
+    sxx = ((x - x.mean()) ** 2).sum()
+    slope = ((x - x.mean()) * (y - y.mean())).sum() / sxx
+    resid = y - (y.mean() + slope * (x - x.mean()))
+    se = math.sqrt((resid @ resid) / 58 / sxx)
+    t = stats.t.ppf(0.975, 58)
+    assert row["effect"] == pytest.approx(slope)
+    assert row["effect_ci_low"] == pytest.approx(slope - t * se)
+    assert row["effect_ci_high"] == pytest.approx(slope + t * se)
+    assert row["coef"] == pytest.approx(slope * x.std())
+    assert row["n_observed"] == 60
+    assert kd.fit == pytest.approx(1 - (resid @ resid) / ((y - y.mean()) ** 2).sum())
+
+
+def test_key_drivers_without_inputs_says_why():
+    journeys = {f"c{i}": [("Awareness", "Ad")] + ([("Purchase", "Buy")] if i % 2 else []) for i in range(10)}
+    with pytest.raises(InsightError, match="no inputs"):
+        key_drivers(make_data(journeys), outcome="purchase")
+    with pytest.raises(InsightError, match="unknown outcome"):
+        key_drivers(make_data(journeys), outcome="revenue")

@@ -1,0 +1,99 @@
+"""Properties of flows on random journeys, checked against a plain-Python model."""
+
+from __future__ import annotations
+
+import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from journeylib import flows
+from journeylib.engine import Engine
+
+ENGINE = Engine()
+T0 = pd.Timestamp("2024-01-01")
+
+TOUCHPOINTS = ["ad", "web", "mail", "shop"]
+STAGES = ["Awareness", "Consideration", "Purchase", None]
+
+# One event: (minute, touchpoint, stage). Few distinct minutes so timestamp ties are common.
+event = st.tuples(st.integers(0, 3), st.sampled_from(TOUCHPOINTS), st.sampled_from(STAGES))
+journeys = st.dictionaries(
+    keys=st.text(alphabet="abcdefgh", min_size=1, max_size=2),
+    values=st.lists(event, min_size=1, max_size=7),
+    min_size=1,
+    max_size=8,
+)
+
+
+def build(journeys: dict) -> tuple[pd.DataFrame, dict[str, list]]:
+    """Frame with events interleaved across customers, plus each customer's ordered events."""
+    rows = []
+    for cid, evs in journeys.items():
+        rows += [(cid, *ev) for ev in evs]
+    # Interleave customers so file order is not grouped by customer.
+    rows = rows[::2] + rows[1::2]
+    frame = pd.DataFrame(
+        {
+            "customer_id": pd.Series([r[0] for r in rows], dtype="str"),
+            "timestamp": pd.Series([T0 + pd.Timedelta(minutes=r[1]) for r in rows], dtype="datetime64[us]"),
+            "seq": pd.Series(range(len(rows)), dtype="int64"),
+            "touchpoint": pd.Series([r[2] for r in rows], dtype="str"),
+            "stage": pd.Series([r[3] for r in rows], dtype="str"),
+            "channel": pd.Series(["web"] * len(rows), dtype="str"),
+        }
+    )
+    ordered: dict[str, list] = {}
+    for seq, r in enumerate(rows):
+        ordered.setdefault(r[0], []).append((r[1], seq, r[2], r[3]))
+    return frame, {cid: sorted(evs) for cid, evs in ordered.items()}
+
+
+def model_elements(ordered: dict[str, list], level: str, collapse: bool) -> dict[str, list[str]]:
+    out = {}
+    for cid, evs in ordered.items():
+        nodes = [tp if level == "touchpoint" else (st_ if st_ is not None else "(no stage)") for _, _, tp, st_ in evs]
+        if level == "stage" or collapse:
+            nodes = [n for i, n in enumerate(nodes) if i == 0 or n != nodes[i - 1]]
+        out[cid] = nodes
+    return out
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    journeys=journeys,
+    level=st.sampled_from(["touchpoint", "stage"]),
+    collapse=st.booleans(),
+    top=st.integers(0, 3),
+    max_steps=st.integers(2, 6),
+)
+def test_sankey_and_transitions_conserve_customers(journeys, level, collapse, top, max_steps):
+    frame, ordered = build(journeys)
+    table = ENGINE.table(frame)
+    expected = model_elements(ordered, level, collapse)
+
+    got = flows.journey_elements(table, level=level, collapse_repeats=collapse).execute()
+    got = got.sort_values(["customer_id", "k"])
+    assert {cid: list(g["node"]) for cid, g in got.groupby("customer_id")} == expected
+
+    sankey = flows.step_sankey(table, level=level, max_steps=max_steps, top=top, collapse_repeats=collapse)
+    lengths = [len(nodes) for nodes in expected.values()]
+    for k in range(1, max_steps):
+        leaving = int(sankey.loc[sankey["step"] == k, "customers"].sum())
+        assert leaving == sum(1 for n in lengths if n >= k), (k, sankey)
+        ending = int(sankey.loc[(sankey["step"] == k) & (sankey["target"] == "(end)"), "customers"].sum())
+        assert ending == sum(1 for n in lengths if n == k)
+    assert not (sankey["source"] == "(end)").any()
+    if top:
+        # At most `top` named nodes per step, plus (other).
+        for _, grp in sankey.groupby("step"):
+            assert len(set(grp["source"]) - {"(other)"}) <= top
+
+    nodes = flows.step_nodes(sankey)
+    for k in range(1, max_steps + 1):
+        assert int(nodes.loc[nodes["step"] == k, "customers"].sum()) == sum(1 for n in lengths if n >= k)
+
+    pairs = flows.transitions(table, level=level, collapse_repeats=collapse)
+    assert int(pairs["transitions"].sum()) == sum(n - 1 for n in lengths)
+    assert (pairs["customers"] <= pairs["transitions"]).all()
+    if level == "stage" or collapse:
+        assert not (pairs["source"] == pairs["target"]).any()

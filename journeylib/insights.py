@@ -93,11 +93,14 @@ def pain_points(data: JourneyData, level: str = "both", min_answers: int = 10) -
 
     - ``customers`` = customers affected = distinct customers who reached it (had at least one
       event in the stage / with the touchpoint); ``share`` = customers / all customers.
-    - ``left`` = customers who leave after it. For a stage: those whose furthest stage reached
-      (in stage order) is this stage. For a touchpoint: those whose journey's last event
-      (ordered by timestamp, then file order) is this touchpoint. Ending in the final stage
-      (the last stage in order that anyone reaches) is completion, not leaving, so left = 0
-      there; when no event has a known stage, leaving is undefined and left = 0.
+    - ``left`` = customers who leave after it without completing. A customer completes by
+      reaching the completion stage: Purchase when the stage order has it and anyone
+      reaches it, else the last stage in order that anyone reaches; stages from the
+      completion stage on therefore have left = 0 (ending after buying is not dropping off).
+      For a stage: non-completers whose furthest stage reached (in stage order) is this
+      stage. For a touchpoint: non-completers whose journey's last event (ordered by
+      timestamp, then file order) is this touchpoint. When no event has a known stage,
+      completion is undefined and left = 0.
     - ``drop_off_rate`` = left / customers.
     - ``mean_score``, ``score_n`` = mean and count of survey scores given to it;
       ``overall_mean`` = mean of all survey scores in ``data``.
@@ -122,6 +125,8 @@ def pain_points(data: JourneyData, level: str = "both", min_answers: int = 10) -
     furthest = ev.group_by("customer_id").aggregate(furthest=ev.stage_idx.max())
     final_idx = _scalar(ev.stage_idx.max())
     final_idx = None if final_idx is None else int(final_idx)
+    if final_idx is not None and PURCHASE_STAGE in stages:
+        final_idx = min(final_idx, stages.index(PURCHASE_STAGE))
 
     scale = score_scale(data)
     span = (scale.high - scale.low) if scale is not None else None
@@ -133,7 +138,7 @@ def pain_points(data: JourneyData, level: str = "both", min_answers: int = 10) -
     if level in ("stage", "both"):
         frames.append(_stage_pains(ev, furthest, final_idx, stages, data.survey))
     if level in ("touchpoint", "both"):
-        frames.append(_touchpoint_pains(ev, final_idx, stages, data.survey))
+        frames.append(_touchpoint_pains(ev, furthest, final_idx, stages, data.survey))
     out = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) else None
     if out is None:
         return pd.DataFrame(columns=PAIN_COLUMNS)
@@ -175,7 +180,7 @@ def _stage_pains(ev, furthest, final_idx, stages, survey) -> pd.DataFrame:
     )
     out = counts.merge(left, on="stage", how="left")
     out["left"] = out["left"].fillna(0)
-    out.loc[out["stage_idx"] == final_idx, "left"] = 0
+    out.loc[out["stage_idx"] >= final_idx, "left"] = 0
     out["level"] = "stage"
     out["touchpoint"] = None
     if survey is not None:
@@ -189,7 +194,7 @@ def _stage_pains(ev, furthest, final_idx, stages, survey) -> pd.DataFrame:
     return out.drop(columns="stage_idx")
 
 
-def _touchpoint_pains(ev, final_idx, stages, survey) -> pd.DataFrame:
+def _touchpoint_pains(ev, furthest, final_idx, stages, survey) -> pd.DataFrame:
     tp = ev.filter(ev.touchpoint.notnull())
     reach = _execute(tp.group_by("touchpoint").aggregate(customers=tp.customer_id.nunique()))
     if reach.empty:
@@ -210,7 +215,8 @@ def _touchpoint_pains(ev, final_idx, stages, survey) -> pd.DataFrame:
         w = ibis.window(group_by="customer_id", order_by=[ibis.desc("timestamp"), ibis.desc("seq")])
         last = ev.mutate(_rn=ibis.row_number().over(w))
         last = last.filter((last._rn == 0) & last.touchpoint.notnull())
-        leaving = last.filter(last.stage_idx.isnull() | (last.stage_idx < final_idx))
+        last = last.join(furthest, "customer_id")
+        leaving = last.filter(last.furthest.isnull() | (last.furthest < final_idx))
         left = _execute(leaving.group_by("touchpoint").aggregate(left=leaving.customer_id.count()))
         reach = reach.merge(left, on="touchpoint", how="left")
     else:
@@ -233,6 +239,8 @@ def _touchpoint_pains(ev, final_idx, stages, survey) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------
 # Opportunities
 
+MATERIAL_GAP = 0.05
+
 
 def format_score(value: float, scale: ScoreScale | None) -> str:
     """A score as people read it: "1.8/5" on 0/1-based scales, "-0.4 (-2 to 2)" otherwise."""
@@ -250,8 +258,10 @@ def _pct(x: float) -> str:
 def opportunity_sentence(row: pd.Series, group: str = "customers", scale: ScoreScale | None = None) -> str:
     """One sentence for one pain point, using only the numbers in its row.
 
-    e.g. "Purchase: 31% of Bargain hunters leave after 'Cart error' (128 of 412); they rate
-    it 1.8/5 against 3.6 overall (n=97 answers)."
+    e.g. "Intent: 31% of Bargain hunters leave after 'Cart error' (128 of 412); they rate
+    it 1.8/5 against 3.6 overall (n=97 answers)." The rating is mentioned when its gap is
+    at least MATERIAL_GAP (5% of the scale, 0.2 points on 1-5); smaller gaps still count
+    in severity but would read as noise.
     """
     stage = row.get("stage")
     where = stage if isinstance(stage, str) and stage else "No stage"
@@ -263,7 +273,7 @@ def opportunity_sentence(row: pd.Series, group: str = "customers", scale: ScoreS
         parts.append(
             f"{_pct(row['drop_off_rate'])} of {group} {verb} ({int(row['left']):,} of {int(row['customers']):,})"
         )
-    if row["score_gap"] > 0:
+    if row["score_gap"] >= MATERIAL_GAP:
         overall = f"{row['overall_mean']:.1f}" if scale is None or scale.low in (0, 1) else f"{row['overall_mean']:+.1f}"
         rating = f"{format_score(row['mean_score'], scale)} against {overall} overall (n={int(row['score_n']):,} answers)"
         parts.append(f"they rate it {rating}" if parts else f"{group} rate {name} {rating}")
@@ -384,6 +394,7 @@ def _driver_features(data: JourneyData, outcome: str, min_answers: int, max_touc
             f"Scores and touchpoints from {PURCHASE_STAGE} onwards are left out: only buyers reach them, "
             "so they would 'explain' purchase trivially."
         )
+    notes.append("Each effect is estimated holding the other inputs fixed; it shows association, not cause.")
     allowed = list(stages[:cutoff])
     features = {}
     kinds = {}

@@ -47,7 +47,7 @@ def make_data(journeys, survey_rows=None, scale=ScoreScale(1, 5)):
 
 JOURNEYS = {
     "c1": [("Awareness", "Ad"), ("Consideration", "Compare"), ("Purchase", "Checkout"), ("Retention", "Support")],
-    "c2": [("Awareness", "Ad"), ("Consideration", "Compare"), ("Purchase", "Cart error")],
+    "c2": [("Awareness", "Ad"), ("Consideration", "Compare"), ("Intent", "Cart error")],
     "c3": [("Awareness", "Ad"), ("Consideration", "Compare")],
     "c4": [("Awareness", "Search")],
     "c5": [("Awareness", "Search"), ("Consideration", "Compare"), ("Awareness", "Ad")],
@@ -58,7 +58,7 @@ SURVEY = [
     ("c1", "Purchase", "Checkout", 5, None),
     ("c2", "Awareness", "Ad", 4, None),
     ("c2", "Consideration", "Compare", 3, None),
-    ("c2", "Purchase", "Cart error", 1, None),
+    ("c2", "Intent", "Cart error", 1, None),
     ("c3", "Consideration", "Compare", 2, None),
     ("c4", "Awareness", "Search", 5, None),
     ("c5", "Awareness", "Search", 4, None),
@@ -75,11 +75,12 @@ def small():
 def test_pain_points_match_hand_computation(small):
     pains = pain_points(small, min_answers=2)
     got = {(r.level, r.touchpoint if r.level == "touchpoint" else r.stage): r for r in pains.itertuples()}
-    # Retention (final stage, no scores), Checkout and Support (no leaving, good scores) are no pain.
+    # Purchase and Retention: reaching Purchase completes the journey (no leaving) and they
+    # are rated above the mean; Checkout and Support likewise.
     assert set(got) == {
         ("stage", "Awareness"),
         ("stage", "Consideration"),
-        ("stage", "Purchase"),
+        ("stage", "Intent"),
         ("touchpoint", "Ad"),
         ("touchpoint", "Compare"),
         ("touchpoint", "Search"),
@@ -90,27 +91,35 @@ def test_pain_points_match_hand_computation(small):
     assert cons.drop_off_rate == pytest.approx(0.5)
     assert cons.mean_score == pytest.approx(3.0) and cons.score_n == 3
     assert cons.overall_mean == pytest.approx(OVERALL)
+    assert cons.score_gap == pytest.approx(GAP3)
     assert cons.severity == pytest.approx(0.5 + GAP3)
     assert cons.impact == pytest.approx(4 * (0.5 + GAP3))
     assert cons.share == pytest.approx(4 / 5)
     aw = got[("stage", "Awareness")]
     assert (aw.customers, aw.left, aw.score_gap) == (5, 1, 0)  # rated above the mean: no gap
-    pur = got[("stage", "Purchase")]
-    assert (pur.customers, pur.left) == (2, 1)
-    assert pur.impact == pytest.approx(2 * (0.5 + GAP3))
+    intent = got[("stage", "Intent")]
+    # One answer (score 1) is below min_answers=2: only the drop-off counts.
+    assert (intent.customers, intent.left, intent.score_n, intent.score_gap) == (1, 1, 1, 0)
     cart = got[("touchpoint", "Cart error")]
-    # One answer is below min_answers=2, so only the drop-off counts.
-    assert (cart.customers, cart.left, cart.score_n, cart.score_gap) == (1, 1, 1, 0)
-    assert cart.stage == "Purchase"
+    assert (cart.customers, cart.left, cart.stage) == (1, 1, "Intent")
     compare = got[("touchpoint", "Compare")]
-    assert (compare.customers, compare.left) == (4, 1)
+    assert (compare.customers, compare.left) == (4, 1)  # c3 ends on Compare
     assert compare.impact == pytest.approx(4 * (0.25 + GAP3))
     ad = got[("touchpoint", "Ad")]
-    assert (ad.customers, ad.left) == (4, 1)  # c5 ends on Ad; c1 ends on Support in the final stage
-    # Ranking: by impact, ties broken by customers.
+    assert (ad.customers, ad.left) == (4, 1)  # c5 ends on Ad; c1 ends on Support after buying
+    search = got[("touchpoint", "Search")]
+    assert (search.customers, search.left, search.impact) == (2, 1, pytest.approx(1.0))
+    # Ranking: by impact, then customers, then stage order, stage rows before touchpoints.
     order = [(r.level, r.touchpoint if r.level == "touchpoint" else r.stage) for r in pains.itertuples()]
-    assert order[:3] == [("stage", "Consideration"), ("touchpoint", "Compare"), ("stage", "Purchase")]
-    assert order[3:] == [("stage", "Awareness"), ("touchpoint", "Ad"), ("touchpoint", "Search"), ("touchpoint", "Cart error")]
+    assert order == [
+        ("stage", "Consideration"),
+        ("touchpoint", "Compare"),
+        ("stage", "Awareness"),
+        ("touchpoint", "Ad"),
+        ("touchpoint", "Search"),
+        ("stage", "Intent"),
+        ("touchpoint", "Cart error"),
+    ]
 
 
 def test_min_answers_lets_a_single_answer_count(small):
@@ -124,7 +133,7 @@ def test_min_answers_lets_a_single_answer_count(small):
 def test_pain_points_without_survey_use_drop_off_only():
     data = make_data(JOURNEYS)
     pains = pain_points(data, level="stage")
-    assert list(pains["stage"]) == ["Consideration", "Awareness", "Purchase"]
+    assert list(pains["stage"]) == ["Consideration", "Awareness", "Intent"]
     assert list(pains["impact"]) == pytest.approx([2.0, 1.0, 1.0])
     assert pains["mean_score"].isna().all()
 
@@ -137,8 +146,7 @@ def test_opportunity_sentences_use_only_the_evidence(small):
         "they rate it 3.0/5 against 3.6 overall (n=3 answers).",
         "Consideration: 25% of Testers leave after 'Compare' (1 of 4); "
         "they rate it 3.0/5 against 3.6 overall (n=3 answers).",
-        "Purchase: 50% of Testers reach this stage and go no further (1 of 2); "
-        "they rate it 3.0/5 against 3.6 overall (n=2 answers).",
+        "Awareness: 20% of Testers reach this stage and go no further (1 of 5).",
     ]
 
 

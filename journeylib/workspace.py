@@ -53,6 +53,7 @@ class DatasetInfo:
     score_scale: tuple[float, float] | None = None
     settings: dict[str, Any] = field(default_factory=dict)
     updated: str = ""
+    saved: str = ""  # when the tables were last written (metadata edits leave it alone)
     path: Path | None = None
 
     def to_meta(self) -> dict[str, Any]:
@@ -62,6 +63,7 @@ class DatasetInfo:
             "name": self.name,
             "created": self.created,
             "updated": self.updated,
+            "saved": self.saved,
             "stages": list(self.stages),
             "touchpoint_stage_map": dict(self.touchpoint_stage_map),
             "persona_names": dict(self.persona_names),
@@ -79,6 +81,7 @@ class DatasetInfo:
             name=str(meta.get("name", "")),
             created=str(meta.get("created", "")),
             updated=str(meta.get("updated", "")),
+            saved=str(meta.get("saved", "") or meta.get("updated", "")),
             stages=[str(s) for s in meta.get("stages", DEFAULT_STAGES)],
             touchpoint_stage_map={str(k): str(v) for k, v in dict(meta.get("touchpoint_stage_map") or {}).items()},
             persona_names={str(k): str(v) for k, v in dict(meta.get("persona_names") or {}).items()},
@@ -200,6 +203,7 @@ def save_dataset(
             name=name,
             created=existing.created if existing else _now(),
             updated=_now(),
+            saved=f"{_now()}/{uuid.uuid4().hex[:8]}",
             stages=[str(s) for s in data.stages],
             touchpoint_stage_map={str(k): str(v) for k, v in dict(data.touchpoint_stage_map or {}).items()},
             persona_names=dict(persona_names if persona_names is not None else (existing.persona_names if existing else {})),

@@ -1,0 +1,156 @@
+"""Data: upload files, map columns, check them, save and manage datasets."""
+
+import pandas as pd
+import streamlit as st
+
+from journeylib import io as jio
+from journeylib import workspace
+from journeylib.schema import DEFAULT_STAGES
+from ui import state, upload, widgets
+
+st.title("Data")
+active = state.active_info()
+st.caption(f"Active dataset: **{active.name}**. Upload new files below, or open a saved dataset.")
+
+for note in st.session_state.pop("_upload_notes", []):
+    st.success(note, icon=":material/check_circle:")
+
+add_tab, saved_tab = st.tabs(["Add data", "Saved datasets"])
+
+with add_tab:
+    mode = st.radio("How is your data split?", ["One combined file", "Separate files"], horizontal=True,
+                    key="d_mode", help="A combined file has one row per event, and may carry survey score columns.")
+    specs = ([("touchpoints", "Events file (one row per touchpoint; score columns optional)")]
+             if mode == "One combined file" else
+             [("touchpoints", "Touchpoints (events)"), ("survey", "Survey answers"), ("customers", "Customers")])
+    uploaded = {}
+    cols = st.columns(len(specs))
+    for col, (kind, label) in zip(cols, specs):
+        uploaded[kind] = col.file_uploader(label, type=upload.ACCEPTED, key=f"up_{kind}_{mode[:3]}",
+                                           help="CSV, TSV, gzip'd CSV, Excel or Parquet, up to 1 GB.")
+
+    frames, labels, mapping, problems = {}, {}, {}, False
+    for kind, file in uploaded.items():
+        if file is None:
+            continue
+        try:
+            frame = upload.read_upload(file.file_id, file.name, file)
+        except jio.InputError as exc:
+            st.error(f"{exc}", icon=":material/error:")
+            problems = True
+            continue
+        frames[kind], labels[kind] = frame, file.name
+        guess = upload.detected(frame, kind)
+        required, optional = upload.fields_for(kind, combined=mode == "One combined file")
+        with st.expander(f"**{file.name}**: {len(frame):,} rows, {frame.shape[1]} columns", expanded=True):
+            left, right = st.columns([1, 2])
+            with left:
+                st.markdown("**Columns** (detected; change if wrong)")
+                options = [upload.NONE] + [str(c) for c in frame.columns]
+                for field in required + optional:
+                    key = f"map_{kind}_{field}_{file.file_id}"
+                    text = field.replace("_", " ") + (" *" if field in required else "")
+                    if field == "score":
+                        default = guess.get(field)
+                        chosen = st.multiselect(text, options[1:], default=[default] if default else [], key=key,
+                                                help="Pick several columns for a wide survey (one column per "
+                                                     "touchpoint or stage).")
+                        if chosen:
+                            mapping[f"{kind}.score"] = chosen[0] if len(chosen) == 1 else chosen
+                    else:
+                        default = guess.get(field)
+                        chosen = st.selectbox(text, options, key=key,
+                                              index=options.index(default) if default in options else 0)
+                        if chosen != upload.NONE:
+                            mapping[f"{kind}.{field}"] = chosen
+            with right:
+                st.markdown("**First rows**")
+                st.dataframe(frame.head(10), hide_index=True, width="stretch")
+
+    if frames:
+        st.subheader("Stages")
+        s1, s2 = st.columns([1, 2])
+        stage_text = s1.text_area("Stage order (one per line)", "\n".join(DEFAULT_STAGES), height=200, key="d_stages")
+        stages = [s.strip() for s in stage_text.splitlines() if s.strip()]
+        stage_map = None
+        if "touchpoints" in frames:
+            tp_fields = {k.split(".", 1)[1]: v for k, v in mapping.items() if k.startswith("touchpoints.")}
+            loose = upload.unstaged_touchpoints(frames["touchpoints"], tp_fields)
+            if loose:
+                guess_map = upload.default_stage_map(loose, stages)
+                table = pd.DataFrame({"touchpoint": loose, "stage": [guess_map.get(t) for t in loose]})
+                with s2:
+                    st.markdown("**Stage of touchpoints whose events have none**")
+                    edited = st.data_editor(
+                        table, hide_index=True, width="stretch", height=200, disabled=["touchpoint"],
+                        key=f"d_stage_map_{labels['touchpoints']}_{len(loose)}",
+                        column_config={"stage": st.column_config.SelectboxColumn("stage", options=stages)},
+                    )
+                stage_map = {str(t): str(s) for t, s in zip(edited["touchpoint"], edited["stage"])
+                             if s is not None and not pd.isna(s) and str(s)}
+        n1, n2 = st.columns([2, 1])
+        name = n1.text_input("Dataset name", value=next(iter(labels.values())).rsplit(".", 1)[0], max_chars=200,
+                             key="d_name")
+        not_rated_text = n2.text_input("Score values meaning “not rated”", "", key="d_not_rated",
+                                       help="For example 0 in a 1–5 survey where 0 means the question was skipped.")
+        try:
+            not_rated = tuple(float(v) for v in not_rated_text.replace(";", ",").split(",") if v.strip())
+        except ValueError:
+            st.error(f"“not rated” values must be numbers separated by commas, got “{not_rated_text}”.")
+            problems = True
+            not_rated = ()
+
+        b1, b2, _ = st.columns([1, 1, 3])
+        check_clicked = b1.button("Check data", icon=":material/fact_check:", key="d_check", disabled=problems)
+        use_clicked = b2.button("Use this data", type="primary", icon=":material/check:", key="d_use",
+                                disabled=problems)
+        if check_clicked or use_clicked:
+            report = upload.check(frames, labels, mapping, stages, stage_map, not_rated)
+            if report.errors:
+                st.error(f"{len(report.errors)} problem(s) must be fixed before this data can be used. "
+                         f"The active dataset is still “{active.name}”.", icon=":material/error:")
+            elif report.warnings:
+                st.warning(f"{len(report.warnings)} warning(s): the data can be used; these rows were changed "
+                           "or skipped.", icon=":material/warning:")
+            else:
+                st.success("No problems found.", icon=":material/check_circle:")
+            if report.errors or report.warnings:
+                st.dataframe(upload.report_frame(report), hide_index=True, width="stretch")
+            if use_clicked and report.ok:
+                with widgets.errors_shown("Could not use this data"):
+                    info = upload.load_and_save(frames, labels, mapping, stages, stage_map, not_rated, name)
+                    st.session_state["_upload_notes"] = [
+                        f"“{info.name}” is now the active dataset ({info.row_counts.get('events', 0):,} events"
+                        + (f", {info.row_counts['survey']:,} survey answers" if "survey" in info.row_counts else "")
+                        + f"; {len(report.warnings)} warning(s))."]
+                    state.set_active(info.id)
+                    st.rerun()
+    else:
+        st.info("Drop a file above to start. Until then, the app shows the active dataset.", icon=":material/info:")
+
+with saved_tab:
+    for info in state.datasets():
+        with st.container(border=True):
+            c1, c2, c3, c4 = st.columns([4, 1, 1, 1], vertical_alignment="center")
+            counts = ", ".join(f"{v:,} {k}" for k, v in info.row_counts.items())
+            files = ", ".join(info.source_names.values())
+            c1.markdown(f"**{info.name}**" + ("  ·  *active*" if info.id == active.id else "")
+                        + f"\n\n{counts} · saved {info.created[:10]}" + (f" · from {files}" if files else ""))
+            if c2.button("Open", key=f"open_{info.id}", disabled=info.id == active.id):
+                state.set_active(info.id)
+                st.rerun()
+            with c3.popover("Rename"):
+                new_name = st.text_input("New name", value=info.name, max_chars=200, key=f"rn_{info.id}")
+                if st.button("Save", key=f"rn_save_{info.id}"):
+                    with widgets.errors_shown("Could not rename"):
+                        workspace.rename_dataset(info.id, new_name, root=state.root())
+                        st.rerun()
+            with c4.popover("Delete"):
+                st.markdown(f"Delete **{info.name}** for good?")
+                if st.button("Delete", type="primary", key=f"del_{info.id}"):
+                    with widgets.errors_shown("Could not delete"):
+                        workspace.delete_dataset(info.id, root=state.root())
+                        rest = [i for i in state.datasets() if i.id != info.id]
+                        if info.id == active.id and rest:
+                            state.set_active(rest[0].id)
+                        st.rerun()

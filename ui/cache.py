@@ -1,0 +1,295 @@
+"""Cached access to the engine, saved datasets and analysis results.
+
+Everything expensive goes through here. Results are keyed on a :class:`View` (workspace,
+dataset id and save stamp, persona settings, sidebar filters) plus the page's own
+parameters, so changing a filter back and forth is served from the cache. Caches are
+bounded (``max_entries``); the engine and opened datasets are shared resources.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import ibis
+import pandas as pd
+import streamlit as st
+
+from journeylib import workspace
+from journeylib.engine import Engine, default_engine
+from journeylib.schema import JourneyData
+
+# JOURNEY_SAMPLE_DIR points first start at another folder of sample CSVs.
+SAMPLE_DIR = Path(os.environ.get("JOURNEY_SAMPLE_DIR") or Path(__file__).resolve().parent.parent / "data" / "sample")
+SAMPLE_NAME = "Sample data (bundled)"
+
+
+@dataclass(frozen=True)
+class View:
+    """Everything that decides which rows a page analyses (hashable cache key)."""
+
+    root: str
+    dataset_id: str
+    saved: str  # changes whenever the dataset's tables are re-saved
+    n_personas: str = "auto"  # "auto" or a whole number as text
+    persona_names: tuple[tuple[str, str], ...] = ()  # renames: automatic -> chosen
+    personas: tuple[str, ...] = ()  # persona filter (chosen names); empty = everyone
+    start: str | None = None  # ISO dates, inclusive
+    end: str | None = None
+    channels: tuple[str, ...] = ()
+
+    def unfiltered(self) -> "View":
+        return dataclasses.replace(self, personas=(), start=None, end=None, channels=())
+
+
+# ----------------------------------------------------------------------------- resources
+
+
+@st.cache_resource(show_spinner=False)
+def engine() -> Engine:
+    """The process-wide query engine (embedded DuckDB unless JOURNEY_BACKEND_URL says otherwise)."""
+    return default_engine()
+
+
+@st.cache_resource(max_entries=6, show_spinner="Opening dataset…")
+def dataset(root: str, dataset_id: str, saved: str) -> JourneyData:
+    """A saved dataset, reopened from its Parquet files."""
+    return workspace.open_dataset(dataset_id, root=root, engine=engine())
+
+
+def _k(n_personas: str) -> int | str:
+    return "auto" if n_personas in ("", "auto") else int(n_personas)
+
+
+@st.cache_resource(max_entries=6, show_spinner="Finding personas…")
+def _fitted_personas(root: str, dataset_id: str, saved: str, n_personas: str):
+    from journeylib.personas import find_personas
+
+    return find_personas(dataset(root, dataset_id, saved), n_personas=_k(n_personas), random_state=0)
+
+
+@st.cache_resource(max_entries=12, show_spinner=False)
+def personas(view: View):
+    """PersonaResult for the whole dataset (filters do not refit), renamed as the user chose."""
+    raw = _fitted_personas(view.root, view.dataset_id, view.saved, view.n_personas)
+    names = dict(view.persona_names)
+    if not names:
+        return raw
+    rename = lambda n: names.get(n, n)  # noqa: E731
+    assignments = raw.assignments.assign(persona=raw.assignments["persona"].map(rename))
+    embedding = raw.embedding
+    if embedding is not None and "persona" in embedding:
+        embedding = embedding.assign(persona=embedding["persona"].map(rename))
+    # profiles are keyed by integer label; persona_cards() maps labels to names.
+    return dataclasses.replace(raw, assignments=assignments, embedding=embedding)
+
+
+def persona_order(view: View) -> list[str]:
+    """Persona names in model order (this order fixes each persona's colour)."""
+    raw = _fitted_personas(view.root, view.dataset_id, view.saved, view.n_personas)
+    names = dict(view.persona_names)
+    auto = list(getattr(raw.model, "names_", None) or dict.fromkeys(raw.assignments["persona"]))
+    return [names.get(n, n) for n in auto]
+
+
+@st.cache_data(max_entries=12, show_spinner=False)
+def persona_cards(view: View) -> list[dict]:
+    """One card per persona (model order): name, share, purchase rate, mean score, top
+    channels and the most distinguishing traits, read from the model's profiles."""
+    raw = _fitted_personas(view.root, view.dataset_id, view.saved, view.n_personas)
+    model, profiles = raw.model, raw.profiles
+    names = persona_order(view)
+    shares = list(getattr(model, "shares_", []))
+    cards = []
+    for label, name in enumerate(names):
+        p = profiles[profiles["label"] == label].set_index("feature")
+
+        def value(feature: str):
+            return float(p.at[feature, "mean"]) if feature in p.index else None
+
+        channels = p[p.index.str.startswith("channel: ")]["mean"].sort_values(ascending=False)
+        top = p[p["top"]].sort_values("rank") if "top" in p else p.head(0)
+        cards.append({
+            "auto_name": list(model.names_)[label],
+            "name": name,
+            "share": float(shares[label]) if label < len(shares) else None,
+            "customers": int((raw.assignments["persona"] == list(model.names_)[label]).sum()),
+            "purchase_rate": value("purchased"),
+            "mean_score": value("score_mean"),
+            "top_channels": [c.removeprefix("channel: ") for c in channels.index[:3] if channels[c] > 0],
+            "traits": [str(t) for t in top["trait"].tolist()[:5]],
+        })
+    return cards
+
+
+def _restrict(data: JourneyData, view: View, persona: str | None) -> JourneyData:
+    chosen = (persona,) if persona else view.personas
+    ids = None
+    if chosen:
+        a = personas(view).assignments
+        ids = a.loc[a["persona"].isin(chosen), "customer_id"]
+    if ids is None and not (view.start or view.end or view.channels):
+        return data
+    return data.filter(customer_ids=ids, start=view.start, end=view.end, channels=list(view.channels) or None)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def filtered(view: View, persona: str | None = None) -> JourneyData:
+    """The dataset with the sidebar filters (and optionally one persona) applied."""
+    return _restrict(dataset(view.root, view.dataset_id, view.saved), view, persona)
+
+
+# ----------------------------------------------------------------------------- facts
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def facts(root: str, dataset_id: str, saved: str) -> dict:
+    """Dates, channels and sizes of a whole dataset (for the sidebar's choices)."""
+    data = dataset(root, dataset_id, saved)
+    ev = data.events
+    row = engine().execute(ev.aggregate(
+        events=ev.count(), customers=ev.customer_id.nunique(),
+        first=ev.timestamp.min(), last=ev.timestamp.max(),
+    )).iloc[0]
+    channels = engine().execute(
+        ev.filter(ev.channel.notnull()).group_by("channel").agg(n=ibis._.count()).order_by(ibis.desc("n"))
+    )["channel"].astype(str).tolist()
+    first, last = row["first"], row["last"]
+    return {
+        "events": int(row["events"]), "customers": int(row["customers"]),
+        "first": None if pd.isna(first) else pd.Timestamp(first).date().isoformat(),
+        "last": None if pd.isna(last) else pd.Timestamp(last).date().isoformat(),
+        "channels": channels,
+        "has_survey": data.survey is not None,
+    }
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def counts(view: View, persona: str | None = None) -> dict:
+    """Customers, events and survey answers in the filtered view."""
+    data = filtered(view, persona)
+    ev = data.events
+    row = engine().execute(ev.aggregate(events=ev.count(), customers=ev.customer_id.nunique())).iloc[0]
+    out = {"events": int(row["events"]), "customers": int(row["customers"]), "answers": 0}
+    if data.survey is not None:
+        out["answers"] = int(engine().execute(data.survey.count().as_table()).iloc[0, 0])
+    return out
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def touchpoint_stages(root: str, dataset_id: str, saved: str) -> dict[str, str]:
+    """Each touchpoint's most frequent stage (colours Sankey nodes by stage)."""
+    ev = dataset(root, dataset_id, saved).events
+    t = ev.filter(ev.stage.notnull()).group_by(["touchpoint", "stage"]).agg(n=ibis._.count())
+    frame = engine().execute(t.order_by([ibis.desc("n"), "touchpoint", "stage"]))
+    return dict(frame.drop_duplicates("touchpoint")[["touchpoint", "stage"]].itertuples(index=False, name=None))
+
+
+# ----------------------------------------------------------------------------- flows
+
+
+@st.cache_data(max_entries=64, show_spinner="Counting journeys…")
+def sankey_frame(view: View, level: str, max_steps: int, top: int, collapse: bool,
+                 start: str | None, persona: str | None = None) -> pd.DataFrame:
+    from journeylib.flows import step_sankey
+
+    return step_sankey(filtered(view, persona).events, level=level, max_steps=max_steps, top=top,
+                       collapse_repeats=collapse, start=start or None)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def start_nodes(view: View, level: str, collapse: bool) -> list[str]:
+    """First elements of journeys, most common first (choices for 'start at')."""
+    from journeylib.flows import step_sankey
+
+    frame = step_sankey(filtered(view).events, level=level, max_steps=2, top=0, collapse_repeats=collapse)
+    return frame.groupby("source")["customers"].sum().sort_values(ascending=False).index.astype(str).tolist()
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def funnel_frame(view: View, persona: str | None = None) -> pd.DataFrame:
+    from journeylib.flows import funnel
+
+    data = filtered(view, persona)
+    return funnel(data.events, data.stages)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def top_paths_frame(view: View, level: str, n: int, persona: str | None = None) -> pd.DataFrame:
+    from journeylib.flows import top_paths
+
+    return top_paths(filtered(view, persona).events, level=level, n=n)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def transitions_frame(view: View, level: str, collapse: bool) -> pd.DataFrame:
+    from journeylib.flows import transitions
+
+    return transitions(filtered(view).events, level=level, collapse_repeats=collapse)
+
+
+# ----------------------------------------------------------------------------- emotions
+
+
+def _persona_frame(view: View) -> pd.DataFrame | None:
+    try:
+        return personas(view).assignments[["customer_id", "persona"]]
+    except Exception:  # noqa: BLE001 - a dataset too small for personas still has curves
+        return None
+
+
+@st.cache_data(max_entries=32, show_spinner="Averaging scores…")
+def emotion_frame(view: View, level: str, by_persona: bool, min_n: int = 30) -> pd.DataFrame:
+    from journeylib.emotions import emotion_curve
+
+    data = filtered(view)
+    if data.survey is None:
+        return pd.DataFrame()
+    pf = _persona_frame(view) if by_persona else None
+    if pf is not None and view.personas:
+        pf = pf[pf["persona"].isin(view.personas)]
+    return emotion_curve(data.survey, data.stages, level=level, personas=pf, min_n=min_n)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def heatmap_frame(view: View) -> pd.DataFrame:
+    from journeylib.emotions import touchpoint_stage_scores
+
+    data = filtered(view)
+    return pd.DataFrame() if data.survey is None else touchpoint_stage_scores(data.survey)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def nps_frame(view: View) -> pd.DataFrame:
+    from journeylib.emotions import nps
+
+    data = filtered(view)
+    if data.survey is None or "nps" not in data.survey.columns:
+        return pd.DataFrame()
+    frame = nps(data.survey, personas=_persona_frame(view))
+    if view.personas and not frame.empty:
+        frame = frame[frame["persona"].isin(view.personas)]
+    return frame
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def comments_frame(view: View, stage: str | None, persona: str | None,
+                   min_score: float | None, max_score: float | None, limit: int = 200) -> pd.DataFrame:
+    from journeylib.emotions import comments
+
+    data = filtered(view)
+    if data.survey is None:
+        return pd.DataFrame()
+    return comments(data.survey, personas=_persona_frame(view), stage=stage, persona=persona,
+                    min_score=min_score, max_score=max_score, limit=limit)
+
+
+def names_key(names: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted((str(k), str(v)) for k, v in names.items()))
+
+
+def dumps(obj) -> str:
+    return json.dumps(obj, sort_keys=True, default=str)

@@ -1,0 +1,119 @@
+"""Sidebar filters: active dataset, personas, date range, channels.
+
+The widgets keep their values in ``st.session_state`` and are mirrored into
+``st.query_params`` as plain strings (``dataset``, repeated ``persona`` and ``channel``,
+``from`` and ``to`` as ISO dates), so reloading or sharing the link reproduces the view.
+On a session's first run the query parameters are read back into the widgets.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import streamlit as st
+
+from ui import cache, state
+
+RESTORED_KEY = "_filters_restored"
+
+
+def _date(text: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(str(text)) if text else None
+    except ValueError:
+        return None
+
+
+def _restore_from_query(infos) -> None:
+    """First run of a session: query parameters -> session state (invalid values dropped)."""
+    qp = st.query_params
+    ids = {i.id for i in infos}
+    wanted = qp.get("dataset")
+    if wanted in ids:
+        st.session_state[state.ACTIVE_KEY] = wanted
+    info = next((i for i in infos if i.id == st.session_state.get(state.ACTIVE_KEY)), infos[0])
+    view = state.base_view(info)
+    facts = cache.facts(view.root, view.dataset_id, view.saved)
+    personas = qp.get_all("persona")
+    if personas:
+        known = state.persona_names()
+        st.session_state["flt_personas"] = [p for p in personas if p in known]
+    channels = [c for c in qp.get_all("channel") if c in facts["channels"]]
+    if channels:
+        st.session_state["flt_channels"] = channels
+    lo, hi = _date(qp.get("from")), _date(qp.get("to"))
+    first, last = _date(facts["first"]), _date(facts["last"])
+    if (lo or hi) and first and last:
+        lo = min(max(lo or first, first), last)
+        hi = max(min(hi or last, last), lo)
+        st.session_state["flt_dates"] = (lo, hi)
+
+
+def _on_dataset_change() -> None:
+    for key in state.FILTER_KEYS:
+        st.session_state.pop(key, None)
+
+
+def _write_query(view: cache.View) -> None:
+    wanted: dict[str, str | list[str]] = {"dataset": view.dataset_id}
+    if view.personas:
+        wanted["persona"] = list(view.personas)
+    if view.start:
+        wanted["from"] = view.start
+    if view.end:
+        wanted["to"] = view.end
+    if view.channels:
+        wanted["channel"] = list(view.channels)
+    current = {k: (st.query_params.get_all(k) if k in ("persona", "channel") else st.query_params.get(k))
+               for k in st.query_params.keys()}
+    # Keys owned by other pages (e.g. present mode) are left alone.
+    mine = {k: v for k, v in current.items() if k in ("dataset", "persona", "from", "to", "channel")}
+    if mine != wanted:
+        for key in ("dataset", "persona", "from", "to", "channel"):
+            if key not in wanted and key in st.query_params:
+                del st.query_params[key]
+        for key, value in wanted.items():
+            st.query_params[key] = value
+
+
+def sidebar() -> cache.View:
+    """Render the shared sidebar and return the current view."""
+    infos = state.datasets()
+    pending = st.session_state.pop(state.PENDING_KEY, None)
+    if pending and pending in {i.id for i in infos}:
+        st.session_state[state.ACTIVE_KEY] = pending
+    if not st.session_state.get(RESTORED_KEY):
+        st.session_state[RESTORED_KEY] = True
+        _restore_from_query(infos)
+    if st.session_state.get(state.ACTIVE_KEY) not in {i.id for i in infos}:
+        st.session_state[state.ACTIVE_KEY] = infos[0].id
+
+    names = {i.id: i.name for i in infos}
+    with st.sidebar:
+        st.selectbox("Dataset", options=list(names), format_func=lambda i: names.get(i, i),
+                     key=state.ACTIVE_KEY, on_change=_on_dataset_change,
+                     help="Upload, rename or delete datasets on the Data page.")
+        base = state.base_view()
+        facts = cache.facts(base.root, base.dataset_id, base.saved)
+        st.caption(f"{facts['customers']:,} customers · {facts['events']:,} events"
+                   + (f" · {facts['first']} to {facts['last']}" if facts["first"] else ""))
+        st.markdown("**Filters**")
+        personas = state.persona_names()
+        if personas:
+            st.multiselect("Personas", personas, key="flt_personas", placeholder="All personas",
+                           help="Show only customers of these personas.")
+        first, last = _date(facts["first"]), _date(facts["last"])
+        if first and last:
+            if "flt_dates" not in st.session_state:
+                st.session_state["flt_dates"] = (first, last)
+            st.date_input("Dates", key="flt_dates", min_value=first, max_value=last, format="YYYY-MM-DD",
+                          help="Events (and dated survey answers) between these days, inclusive.")
+        if facts["channels"]:
+            st.multiselect("Channels", facts["channels"], key="flt_channels", placeholder="All channels",
+                           help="Keep only events from these channels.")
+        view = state.current_view()
+        n = cache.counts(view)
+        st.caption(f"In view: **{n['customers']:,} customers**, {n['events']:,} events"
+                   + (f", {n['answers']:,} survey answers" if facts["has_survey"] else ""))
+    _write_query(view)
+    return view

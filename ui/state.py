@@ -1,0 +1,143 @@
+"""Session state: the active dataset and the current view of it.
+
+The active dataset id lives in ``st.session_state``; the sidebar filters (ui.filters) live
+there too. Pages ask this module for what they show: :func:`current_view` (the cache key),
+:func:`current_data` (filtered JourneyData), :func:`current_personas`, :func:`persona_colors`
+and :func:`subject` (the "for whom" text every chart title carries).
+"""
+
+from __future__ import annotations
+
+import threading
+
+import streamlit as st
+
+from journeylib import charts, workspace
+from journeylib.schema import JourneyData
+from ui import cache
+
+ACTIVE_KEY = "dataset_id"
+PENDING_KEY = "_next_dataset_id"
+FILTER_KEYS = ("flt_personas", "flt_dates", "flt_channels")
+
+_sample_lock = threading.Lock()
+
+
+def root() -> str:
+    """The workspace folder for this process ($JOURNEY_WORKSPACE or ./workspace)."""
+    return str(workspace.workspace_root())
+
+
+def import_sample(base: str) -> workspace.DatasetInfo:
+    """Load the bundled sample CSVs and save them as a dataset."""
+    from journeylib.io import load_journey
+
+    files = {kind: cache.SAMPLE_DIR / f"{kind}.csv" for kind in ("touchpoints", "survey", "customers")}
+    data = load_journey(**{k: str(p) for k, p in files.items() if p.exists()}, engine=cache.engine())
+    return workspace.save_dataset(data, cache.SAMPLE_NAME, root=base, engine=cache.engine())
+
+
+def datasets() -> list[workspace.DatasetInfo]:
+    """Saved datasets, newest first; on a fresh workspace the bundled sample is imported."""
+    base = root()
+    found = workspace.list_datasets(base)
+    if found:
+        return found
+    with _sample_lock:
+        found = workspace.list_datasets(base)
+        if not found:
+            with st.spinner("First start: loading the bundled sample data…"):
+                import_sample(base)
+            found = workspace.list_datasets(base)
+    return found
+
+
+def set_active(dataset_id: str) -> None:
+    """Make a dataset active from anywhere (applied by the sidebar on the next run)."""
+    st.session_state[PENDING_KEY] = dataset_id
+    for key in FILTER_KEYS:
+        st.session_state.pop(key, None)
+
+
+def active_info() -> workspace.DatasetInfo:
+    """Metadata of the active dataset (falls back to the newest one)."""
+    infos = datasets()
+    wanted = st.session_state.get(ACTIVE_KEY)
+    for info in infos:
+        if info.id == wanted:
+            return info
+    return infos[0]
+
+
+def base_view(info: workspace.DatasetInfo | None = None) -> cache.View:
+    """The whole active dataset, no filters."""
+    info = info or active_info()
+    return cache.View(
+        root=root(),
+        dataset_id=info.id,
+        saved=info.saved,
+        n_personas=str(info.settings.get("n_personas", "auto")),
+        persona_names=cache.names_key(info.persona_names),
+    )
+
+
+def current_view() -> cache.View:
+    """The active dataset with the sidebar filters (the key every cached result uses)."""
+    import dataclasses
+
+    view = base_view()
+    dates = st.session_state.get("flt_dates") or ()
+    start = end = None
+    if isinstance(dates, (tuple, list)) and len(dates) == 2:
+        start, end = (d.isoformat() if d else None for d in dates)
+        facts = cache.facts(view.root, view.dataset_id, view.saved)
+        # The full range is no filter at all: keep the cache key (and the title) simple.
+        if start == facts["first"] and end == facts["last"]:
+            start = end = None
+    return dataclasses.replace(
+        view,
+        personas=tuple(st.session_state.get("flt_personas") or ()),
+        start=start,
+        end=end,
+        channels=tuple(st.session_state.get("flt_channels") or ()),
+    )
+
+
+def current_data() -> JourneyData:
+    """The active dataset with the sidebar filters applied."""
+    return cache.filtered(current_view())
+
+
+def current_personas():
+    """PersonaResult of the active dataset (fitted once per dataset and persona count)."""
+    return cache.personas(base_view())
+
+
+def persona_names() -> list[str]:
+    """Persona names in model order, or [] when personas cannot be found."""
+    try:
+        return cache.persona_order(base_view())
+    except Exception:  # noqa: BLE001 - shown on the Personas page; other pages just lose the filter
+        return []
+
+
+def persona_colors() -> dict[str, str]:
+    """Persona -> colour, fixed by model order so every page agrees."""
+    return charts.persona_colors(persona_names())
+
+
+def subject(view: cache.View | None = None, persona: str | None = None) -> str:
+    """Who a chart is about: personas, dates, channels in words."""
+    view = view or current_view()
+    if persona:
+        who = persona
+    elif view.personas:
+        who = ", ".join(view.personas)
+    else:
+        who = "All customers"
+    parts = [who]
+    if view.start or view.end:
+        parts.append(f"{view.start or '…'} to {view.end or '…'}")
+    if view.channels:
+        parts.append("channels: " + ", ".join(view.channels))
+    return ", ".join(parts)

@@ -1,0 +1,79 @@
+"""Shared widgets: charts with downloads, metric cards, safe CSV, error display."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+# Cells a spreadsheet would run as a formula (CSV injection, OWASP).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """Prefix text cells that start with = + - @ tab or CR with a quote, so a spreadsheet
+    shows them as text instead of running them. Numbers are left as numbers."""
+    out = frame.copy()
+    for col in out.columns:
+        s = out[col]
+        if s.dtype == object or pd.api.types.is_string_dtype(s):
+            text = s.astype("string")
+            risky = text.str.startswith(_FORMULA_START).fillna(False).astype(bool)
+            if risky.any():
+                out[col] = text.where(~risky, "'" + text)
+    return out
+
+
+def csv_bytes(frame: pd.DataFrame) -> bytes:
+    """UTF-8 CSV (with BOM, so Excel reads accents) with formulas neutralised."""
+    return neutralise_formulas(frame).to_csv(index=False).encode("utf-8-sig")
+
+
+def safe_filename(text: str, ext: str) -> str:
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._") or "download"
+    return f"{stem[:80]}.{ext}"
+
+
+def csv_download(frame: pd.DataFrame, label: str, file_name: str, key: str) -> None:
+    """A download button for a table as CSV."""
+    st.download_button(label, data=csv_bytes(frame), file_name=safe_filename(file_name, "csv"),
+                       mime="text/csv", key=key, icon=":material/download:", on_click="ignore")
+
+
+def chart(fig: go.Figure, key: str, frame: pd.DataFrame | None = None, file_name: str | None = None) -> None:
+    """Show a figure in our theme (not Streamlit's) with PNG export in the toolbar, and
+    optionally a CSV download of the table behind it."""
+    name = safe_filename(file_name or key, "png")[:-4]
+    st.plotly_chart(
+        fig, theme=None, key=key, width="stretch",
+        config={"displaylogo": False, "toImageButtonOptions": {"format": "png", "filename": name, "scale": 2}},
+    )
+    if frame is not None and not frame.empty:
+        csv_download(frame, "Download data (CSV)", name, key=f"{key}_csv")
+
+
+def metric_cards(items: list[tuple[str, str, str | None]]) -> None:
+    """A row of bordered metrics: (label, value, help)."""
+    if not items:
+        return
+    for col, (label, value, help_text) in zip(st.columns(len(items)), items):
+        col.metric(label, value, help=help_text, border=True)
+
+
+def pct(x: float | None) -> str:
+    return "–" if x is None or pd.isna(x) else f"{x:.0%}"
+
+
+@contextlib.contextmanager
+def errors_shown(what: str = ""):
+    """Turn expected errors (bad input, missing dataset, bad parameters) into st.error."""
+    from journeylib.io import InputError
+    from journeylib.workspace import WorkspaceError
+
+    try:
+        yield
+    except (InputError, WorkspaceError, ValueError) as exc:
+        st.error(f"{what}{': ' if what else ''}{exc}", icon=":material/error:")

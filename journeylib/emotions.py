@@ -1,0 +1,251 @@
+"""Survey scores along the journey: means with 95% intervals per stage, NPS, quotes.
+
+Counts, means and standard deviations are aggregated in Ibis where the survey lives; the
+t-intervals are computed on the small per-group result with scipy. Scores stay on the
+scale they were given on. Personas, when given, are a pandas frame (customer_id,
+persona) joined to the survey in Ibis; survey answers of customers not in it are kept
+under the persona ``(unassigned)`` rather than dropped.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import ibis
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from journeylib.schema import ALL_PERSONAS
+
+UNASSIGNED = "(unassigned)"
+NO_STAGE = "(no stage)"
+LEVELS = ("stage", "touchpoint")
+CONFIDENCE = 0.95
+COMMENT_COLUMNS = ("customer_id", "persona", "stage", "touchpoint", "score", "comment", "timestamp")
+
+
+def _with_persona(survey: ibis.Table, personas: pd.DataFrame | None) -> ibis.Table:
+    """The survey with a ``persona`` column (``all`` when no personas are given)."""
+    base = survey.drop("persona") if "persona" in survey.columns else survey
+    if personas is None:
+        return base.mutate(persona=ibis.literal(ALL_PERSONAS))
+    if not isinstance(personas, pd.DataFrame):
+        raise ValueError("personas must be a pandas DataFrame with columns customer_id, persona")
+    missing = [c for c in ("customer_id", "persona") if c not in personas.columns]
+    if missing:
+        raise ValueError(f"personas frame lacks column(s): {', '.join(missing)}")
+    p = pd.DataFrame(
+        {
+            "_persona_customer": personas["customer_id"].astype("str"),
+            "_persona": personas["persona"].astype("str"),
+        }
+    ).drop_duplicates()
+    dupes = p["_persona_customer"][p["_persona_customer"].duplicated()]
+    if not dupes.empty:
+        examples = ", ".join(dupes.unique()[:3])
+        raise ValueError(f"personas frame gives more than one persona to customer(s): {examples}")
+    lookup = ibis.memtable(p)
+    j = base.left_join(lookup, base.customer_id.cast("string") == lookup._persona_customer)
+    return j.select(*base.columns, persona=j._persona.fill_null(UNASSIGNED))
+
+
+def _valid_scores(t: ibis.Table, column: str = "score") -> ibis.Table:
+    # NaN and NULL both mean "no answer", whichever the backend kept.
+    return t.filter(t[column].notnull() & ~t[column].isnan())
+
+
+def _order(values: Sequence[str], first: Sequence[str]) -> list[str]:
+    """``first`` in its order (those present), then the rest by name."""
+    present = set(values)
+    head = [v for v in first if v in present]
+    return head + sorted(present - set(head))
+
+
+def _persona_order(values) -> list[str]:
+    names = sorted(set(values) - {UNASSIGNED})
+    return names + ([UNASSIGNED] if UNASSIGNED in set(values) else [])
+
+
+def _t_interval(mean: pd.Series, sd: pd.Series, n: pd.Series) -> tuple[pd.Series, pd.Series]:
+    n_f = n.astype("float64")
+    df = (n_f - 1).where(n_f > 1)
+    half = stats.t.ppf(0.5 + CONFIDENCE / 2, df) * sd.astype("float64") / np.sqrt(n_f)
+    half = pd.Series(half, index=mean.index).where(n_f > 1)
+    return mean - half, mean + half
+
+
+def emotion_curve(
+    survey: ibis.Table,
+    stages: Sequence[str],
+    level: str = "stage",
+    personas: pd.DataFrame | None = None,
+    min_n: int = 30,
+) -> pd.DataFrame:
+    """Mean score per stage (or touchpoint) and persona with a 95% t-interval.
+
+    DataFrame[stage|touchpoint, persona, mean, ci_low, ci_high, n, low_n]: the interval is
+    mean +/- t(0.975, n-1) * sd / sqrt(n) with the sample sd; n == 1 gives NaN bounds.
+    ``low_n`` marks groups with fewer than ``min_n`` answers (they are kept, not hidden).
+    Stages come in the order of ``stages``, then unknown stages by name; touchpoints in
+    the order of the earliest stage they were rated in, then by name. Answers without a
+    stage (touchpoint) or score are left out.
+    """
+    if level not in LEVELS:
+        raise ValueError(f"level must be one of {', '.join(LEVELS)}; got {level!r}")
+    if isinstance(min_n, bool) or not isinstance(min_n, (int, np.integer)) or min_n < 0:
+        raise ValueError(f"min_n must be a non-negative integer; got {min_n!r}")
+    key = level
+    if key not in survey.columns:
+        raise ValueError(f"survey has no {key} column; emotion curve by {level} needs one")
+    stages = [str(s) for s in stages]
+    s = _valid_scores(_with_persona(survey, personas))
+    s = s.filter(s[key].notnull())
+    metrics = {
+        "n": s.count(),
+        "mean": s.score.mean(),
+        "sd": s.score.std(how="sample"),
+    }
+    if level == "touchpoint" and "stage" in survey.columns and stages:
+        # Position of the earliest stage a touchpoint was rated in, to order touchpoints.
+        position = ibis.cases(*[(s.stage == name, i) for i, name in enumerate(stages)], else_=len(stages))
+        metrics["stage_pos"] = position.min()
+    agg = s.group_by(s[key].cast("string").name(key), "persona").agg(**metrics)
+    df = agg.execute()
+    columns = [key, "persona", "mean", "ci_low", "ci_high", "n", "low_n"]
+    if df.empty:
+        return pd.DataFrame(
+            {c: pd.Series([], dtype={"n": "int64", "low_n": "bool", key: "str", "persona": "str"}.get(c, "float64"))
+             for c in columns}
+        )
+    df["n"] = df["n"].astype("int64")
+    df["mean"] = df["mean"].astype("float64")
+    df["ci_low"], df["ci_high"] = _t_interval(df["mean"], df["sd"], df["n"])
+    df["low_n"] = df["n"] < min_n
+    if level == "stage":
+        order = _order(df[key].tolist(), stages)
+    else:
+        first_pos = df.groupby(key)["stage_pos"].min() if "stage_pos" in df else pd.Series(dtype="int64")
+        order = sorted(df[key].unique(), key=lambda tp: (first_pos.get(tp, 0), tp))
+    key_rank = {v: i for i, v in enumerate(order)}
+    persona_rank = {v: i for i, v in enumerate(_persona_order(df["persona"]))}
+    df = df.assign(_k=df[key].map(key_rank), _p=df["persona"].map(persona_rank))
+    df = df.sort_values(["_k", "_p"]).reset_index(drop=True)
+    df[key] = df[key].astype("str")
+    df["persona"] = df["persona"].astype("str")
+    return df[columns]
+
+
+def nps(survey: ibis.Table, personas: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Net Promoter Score per persona from the survey's ``nps`` column (0-10).
+
+    One answer per customer: a customer with several rows (e.g. a wide survey melted into
+    one row per touchpoint, each repeating the NPS) counts once, with their latest answer
+    by timestamp (the lowest when undated or tied). Promoters score 9-10, passives 7-8,
+    detractors 0-6; nps = 100 * (promoters - detractors) / n.
+    DataFrame[persona, n, promoters, passives, detractors, nps], sorted by persona.
+    """
+    if "nps" not in survey.columns:
+        raise ValueError("survey has no nps column (a 0-10 'how likely to recommend' answer)")
+    s = _valid_scores(_with_persona(survey, personas), "nps")
+    order = [s.nps]
+    if "timestamp" in survey.columns:
+        order = [ibis.desc(s.timestamp), s.nps]
+    w = ibis.window(group_by=s.customer_id, order_by=order)
+    s = s.mutate(_answer=ibis.row_number().over(w))
+    s = s.filter(s._answer == 0)
+    agg = s.group_by("persona").agg(
+        n=s.count(),
+        promoters=(s.nps >= 9).sum(),
+        passives=((s.nps >= 7) & (s.nps < 9)).sum(),
+        detractors=(s.nps < 7).sum(),
+    )
+    df = agg.execute()
+    counts = ["n", "promoters", "passives", "detractors"]
+    if df.empty:
+        return pd.DataFrame(
+            {"persona": pd.Series([], dtype="str"), **{c: pd.Series([], dtype="int64") for c in counts},
+             "nps": pd.Series([], dtype="float64")}
+        )
+    df[counts] = df[counts].fillna(0).astype("int64")
+    df["nps"] = 100.0 * (df["promoters"] - df["detractors"]) / df["n"]
+    rank = {v: i for i, v in enumerate(_persona_order(df["persona"]))}
+    df = df.assign(_p=df["persona"].map(rank)).sort_values("_p").reset_index(drop=True)
+    df["persona"] = df["persona"].astype("str")
+    return df[["persona", *counts, "nps"]]
+
+
+def touchpoint_stage_scores(survey: ibis.Table, stages: Sequence[str] | None = None) -> pd.DataFrame:
+    """Mean score and n per (stage, touchpoint), for a heatmap.
+
+    Answers without a stage count under ``(no stage)``; answers without a touchpoint are
+    left out (a survey with no touchpoint column gives an empty frame). Sorted by stage
+    (in ``stages`` order when given, then by name) and touchpoint.
+    """
+    columns = ["stage", "touchpoint", "mean", "n"]
+    empty = pd.DataFrame(
+        {"stage": pd.Series([], dtype="str"), "touchpoint": pd.Series([], dtype="str"),
+         "mean": pd.Series([], dtype="float64"), "n": pd.Series([], dtype="int64")}
+    )
+    if "touchpoint" not in survey.columns:
+        return empty
+    s = _valid_scores(survey)
+    s = s.filter(s.touchpoint.notnull())
+    stage = s.stage.cast("string").fill_null(NO_STAGE) if "stage" in survey.columns else ibis.literal(NO_STAGE)
+    agg = s.group_by(stage=stage, touchpoint=s.touchpoint.cast("string")).agg(
+        mean=s.score.mean(), n=s.count()
+    )
+    df = agg.execute()
+    if df.empty:
+        return empty
+    rank = {v: i for i, v in enumerate(_order(df["stage"].tolist(), [str(x) for x in stages or ()]))}
+    df = df.assign(_s=df["stage"].map(rank)).sort_values(["_s", "touchpoint"]).reset_index(drop=True)
+    df["n"] = df["n"].astype("int64")
+    df["mean"] = df["mean"].astype("float64")
+    return df[columns].astype({"stage": "str", "touchpoint": "str"})
+
+
+def comments(
+    survey: ibis.Table,
+    personas: pd.DataFrame | None = None,
+    stage: str | None = None,
+    persona: str | None = None,
+    min_score: float | None = None,
+    max_score: float | None = None,
+    limit: int | None = 200,
+) -> pd.DataFrame:
+    """Survey answers with a non-empty comment, lowest scores first.
+
+    DataFrame[customer_id, persona, stage, touchpoint, score, comment, timestamp]
+    (columns the survey lacks are empty), filtered by stage, persona and score bounds
+    (inclusive), ordered by score then timestamp (undated last), at most ``limit`` rows.
+    """
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or limit < 1):
+        raise ValueError(f"limit must be a positive integer or None; got {limit!r}")
+    if "comment" not in survey.columns:
+        return pd.DataFrame({c: pd.Series([], dtype="object") for c in COMMENT_COLUMNS})
+    s = _with_persona(survey, personas)
+    s = s.filter(s.comment.notnull() & (s.comment.cast("string").strip() != ""))
+    if stage is not None:
+        if "stage" not in survey.columns:
+            raise ValueError("survey has no stage column to filter comments by stage")
+        s = s.filter(s.stage == str(stage))
+    if persona is not None:
+        s = s.filter(s.persona == str(persona))
+    if min_score is not None:
+        s = s.filter(s.score >= float(min_score))
+    if max_score is not None:
+        s = s.filter(s.score <= float(max_score))
+    present = [c for c in COMMENT_COLUMNS if c in s.columns]
+    order = [s.score]
+    if "timestamp" in s.columns:
+        order.append(s.timestamp)
+    order.append(s.customer_id)
+    s = s.order_by(order).select(*present)
+    if limit is not None:
+        s = s.limit(int(limit))
+    df = s.execute().reset_index(drop=True)
+    for c in COMMENT_COLUMNS:
+        if c not in df.columns:
+            df[c] = None
+    return df[list(COMMENT_COLUMNS)]

@@ -264,7 +264,8 @@ def funnel(events: ibis.Table, stages: Sequence[str]) -> pd.DataFrame:
     DataFrame[stage, customers, conversion, step_conversion, drop_off]: conversion is the
     share of the first stage's customers, step_conversion the share of the previous
     stage's, drop_off the customers fewer than the previous stage (negative if more).
-    The first stage has step_conversion 1.0 and drop_off 0; a zero denominator gives NaN.
+    The first stage has step_conversion 1.0 (NaN with no customers) and drop_off 0; a
+    zero denominator gives NaN.
     """
     stages = [str(s) for s in stages]
     if not stages:
@@ -288,7 +289,8 @@ def funnel(events: ibis.Table, stages: Sequence[str]) -> pd.DataFrame:
             "drop_off": (prev - n).fillna(0).astype("int64"),
         }
     )
-    out.loc[0, "step_conversion"] = 1.0
+    # The first stage has no previous one: its step conversion is its own conversion.
+    out.loc[0, "step_conversion"] = out.loc[0, "conversion"]
     return out
 
 

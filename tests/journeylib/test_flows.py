@@ -307,6 +307,13 @@ def test_funnel_with_an_empty_stage_in_the_middle(engine):
     assert list(out["drop_off"]) == [0, 3, -2]
 
 
+def test_funnel_with_an_empty_first_stage_has_no_conversions(engine):
+    out = flows.funnel(_funnel_data(engine), ["Intent", "Awareness"])
+    assert list(out["customers"]) == [0, 3]
+    assert out["conversion"].isna().all() and out["step_conversion"].isna().all()
+    assert list(out["drop_off"]) == [0, -3]
+
+
 def test_funnel_rejects_empty_and_duplicate_stages(engine):
     t = _funnel_data(engine)
     with pytest.raises(ValueError, match="at least one stage"):

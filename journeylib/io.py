@@ -1177,8 +1177,11 @@ def _load(touchpoints, survey, customers, mapping, stages, touchpoint_stage_map,
     cols, map_errors = _resolve_mapping(frames, mapping)
     for exc in map_errors:
         fail(exc)
-    if errors:
+    if any(e.file == "mapping" for e in errors):
         return _Result(None, errors, sink.warnings)
+    # Check the files that could be read and mapped too, so a report lists every problem.
+    failed = {e.file for e in errors}
+    frames = {k: v for k, v in frames.items() if v[0] not in failed}
 
     tp_map: dict[str, str] = {}
     if touchpoint_stage_map is not None:

@@ -137,22 +137,8 @@ def _load(args: argparse.Namespace):
         not_rated=tuple(args.not_rated),
     )
     for issue in data.warnings:
-        print(f"warning: {_describe(issue)}", file=sys.stderr)
+        print(issue, file=sys.stderr)
     return data
-
-
-def _describe(issue) -> str:
-    text = f"{issue.file}: "
-    if getattr(issue, "column", None):
-        text += f"column {issue.column!r}: "
-    text += issue.message
-    if getattr(issue, "count", None):
-        text += f" ({issue.count:,} rows"
-        rows = getattr(issue, "rows", None)
-        if rows:
-            text += ", e.g. row " + ", ".join(str(r) for r in rows[:5])
-        text += ")"
-    return text
 
 
 def _summary(data) -> list[str]:

@@ -14,7 +14,6 @@ from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-import plotly.colors as pcolors
 import plotly.graph_objects as go
 import plotly.io as pio
 
@@ -31,6 +30,8 @@ OKABE_ITO = (
     "#000000",  # black
     "#F0E442",  # yellow
 )
+# Paul Tol's "muted" qualitative scheme, ordered so neighbouring stages contrast.
+TOL_MUTED = ("#88CCEE", "#44AA99", "#DDCC77", "#117733", "#332288", "#AA4499", "#CC6677", "#882255", "#999933")
 ALL_COLOR = "#555555"
 END_COLOR = "#C8C8C8"
 OTHER_COLOR = "#9A9A9A"
@@ -65,21 +66,28 @@ def persona_colors(names: Sequence[str]) -> dict[str, str]:
 
 
 def stage_colors(stages: Sequence[str]) -> dict[str, str]:
-    """Colour per stage, a sequential (viridis) ramp following the stage order, so
-    neighbouring stages look related and the order reads left to right."""
+    """Colour per stage, by position in the stage order, from Paul Tol's colour-blind-safe
+    "muted" scheme (distinct from the persona palette, so a stage never looks like a persona)."""
     stages = list(stages)
-    if not stages:
-        return {}
-    points = [0.0] if len(stages) == 1 else list(np.linspace(0.0, 0.88, len(stages)))
-    ramp = pcolors.sample_colorscale("Viridis", points, colortype="rgb")
-    out = {s: _rgb_to_hex(c) for s, c in zip(stages, ramp)}
+    out = {s: TOL_MUTED[i % len(TOL_MUTED)] for i, s in enumerate(stages)}
     out.update({NO_STAGE: NO_STAGE_COLOR, OTHER_NODE: OTHER_COLOR, END_NODE: END_COLOR})
     return out
 
 
-def _rgb_to_hex(rgb: str) -> str:
-    parts = [int(round(float(p))) for p in rgb[rgb.index("(") + 1 : rgb.index(")")].split(",")[:3]]
-    return "#{:02X}{:02X}{:02X}".format(*parts)
+def text_color_on(hex_color: str) -> str:
+    """Black or white, whichever reads better on ``hex_color`` (WCAG relative luminance)."""
+    h = hex_color.lstrip("#")
+    rgb = [int(h[i : i + 2], 16) / 255 for i in (0, 2, 4)]
+    lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+    lum = 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+    return "#000000" if lum > 0.179 else "#FFFFFF"
+
+
+def _ordered_groups(frame: pd.DataFrame, colors: Mapping[str, str] | None):
+    """(persona, rows) in the colour map's order (model order), then any others."""
+    groups = dict(tuple(frame.groupby("persona", sort=False)))
+    order = [p for p in (colors or {}) if p in groups] + [p for p in groups if p not in (colors or {})]
+    return [(p, groups[p]) for p in order]
 
 
 def _rgba(hex_color: str, alpha: float) -> str:
@@ -100,13 +108,13 @@ def _color_for(name: str, colors: Mapping[str, str] | None, i: int) -> str:
 
 
 def figure_title(what: str, subject: str | None = None, customers: int | None = None) -> str:
-    """Standard title: what is shown, for whom, and the denominator."""
-    title = what
+    """Standard title: what is shown, then (smaller, second line) for whom and the denominator."""
+    parts = []
     if subject:
-        title += f" — {subject}"
+        parts.append(str(subject))
     if customers is not None:
-        title += f" ({int(customers):,} customers)"
-    return title
+        parts.append(f"{int(customers):,} customers")
+    return f"{what}<br><sup>{' · '.join(parts)}</sup>" if parts else what
 
 
 def _finish(fig: go.Figure, title: str, height: int = 520) -> go.Figure:
@@ -271,12 +279,14 @@ def emotion_curve(
     colors: Mapping[str, str] | None = None,
     score_label: str | None = None,
     min_n: int = 30,
+    y_range: tuple[float, float] | None = None,
     height: int = 500,
 ) -> go.Figure:
     """Mean score per stage (or touchpoint), one line per persona with its 95% band.
 
     Points with few answers (``low_n``) get open markers and a note, so they are shown
-    but read as uncertain.
+    but read as uncertain. ``y_range`` (the score scale) keeps a wide band from a tiny
+    group from squashing the other lines.
     """
     x_col = "stage" if "stage" in frame.columns else "touchpoint"
     what = f"How customers feel at each {x_col}"
@@ -285,7 +295,7 @@ def emotion_curve(
     order = list(dict.fromkeys(frame[x_col].astype(str)))
     fig = go.Figure()
     any_low = False
-    for i, (persona, part) in enumerate(frame.groupby("persona", sort=False)):
+    for i, (persona, part) in enumerate(_ordered_groups(frame, colors)):
         part = part.set_index(part[x_col].astype(str)).reindex(order)
         color = _color_for(str(persona), colors, i)
         x = order
@@ -313,16 +323,18 @@ def emotion_curve(
         )
     if any_low:
         fig.add_annotation(text=f"Open markers: fewer than {min_n} answers, read with care",
-                           xref="paper", yref="paper", x=0, y=-0.16, showarrow=False,
+                           xref="paper", yref="paper", x=0, y=-0.12, showarrow=False,
                            xanchor="left", font=dict(size=13, color="#555555"))
     total_n = int(frame.groupby(x_col)["n"].sum().max()) if "n" in frame else None
-    fig.update_xaxes(title_text=x_col.capitalize(), categoryorder="array", categoryarray=order)
+    fig.update_xaxes(categoryorder="array", categoryarray=order)
     fig.update_yaxes(title_text=score_label or "Mean score (95% confidence band)")
+    if y_range is not None:
+        pad = (y_range[1] - y_range[0]) * 0.04
+        fig.update_yaxes(range=[y_range[0] - pad, y_range[1] + pad])
     fig.update_layout(legend=dict(title_text="Persona"), hovermode="closest",
                       margin=dict(l=20, r=20, t=70, b=90))
-    title = figure_title(what, subject)
-    if total_n is not None:
-        title += f" (up to {total_n:,} answers per {x_col})"
+    title = f"{what}<br><sup>{subject + ' · ' if subject else ''}"
+    title += f"up to {total_n:,} answers per {x_col}</sup>" if total_n is not None else "</sup>"
     return _finish(fig, title, height=height)
 
 
@@ -419,7 +431,7 @@ def funnel(frame: pd.DataFrame, *, subject: str | None = None, height: int = 460
             y=df["stage"].astype(str), x=df["customers"].astype(int), text=text, textinfo="text",
             textposition="inside", customdata=custom,
             marker=dict(color=[colors.get(s, NO_STAGE_COLOR) for s in df["stage"]]),
-            textfont=dict(color="white", size=14),
+            textfont=dict(color=[text_color_on(colors.get(s, NO_STAGE_COLOR)) for s in df["stage"]], size=14),
             connector=dict(fillcolor="#EEEEEE"),
             hovertemplate=("<b>%{y}</b><br>%{x:,} customers<br>%{customdata[0]:.1%} of the first stage"
                            "<br>%{customdata[1]:.1%} of the previous stage"
@@ -444,13 +456,15 @@ def top_paths(frame: pd.DataFrame, *, subject: str | None = None, customers: int
             y=wrapped, x=df["share"].astype(float), orientation="h", marker_color=OKABE_ITO[0],
             text=[f"{s:.1%} · {int(c):,} customers · {p:.0%} purchase"
                   for s, c, p in zip(df["share"].astype(float), df["customers"], df["purchase_rate"].astype(float))],
-            textposition="auto", customdata=custom,
+            textposition="outside", cliponaxis=False, customdata=custom,
             hovertemplate=("%{customdata[2]}<br>%{customdata[0]:,} customers (%{x:.1%})"
                            "<br>purchase rate %{customdata[1]:.1%}<extra></extra>"),
         )
     )
     fig.update_yaxes(autorange="reversed", automargin=True, tickfont=dict(size=12))
-    fig.update_xaxes(tickformat=".0%", title_text="Share of customers")
+    # Room right of the longest bar for its label.
+    fig.update_xaxes(tickformat=".0%", title_text="Share of customers",
+                     range=[0, float(df["share"].astype(float).max()) * 1.9 or 1])
     h = height or max(320, 52 * len(df) + 140)
     return _finish(fig, figure_title(what, subject, customers), height=h)
 
@@ -486,7 +500,7 @@ def persona_map(frame: pd.DataFrame, *, subject: str | None = None,
     total = len(frame)
     df = frame.sample(max_points, random_state=0) if total > max_points else frame
     fig = go.Figure()
-    for i, (persona, part) in enumerate(df.groupby("persona", sort=False)):
+    for i, (persona, part) in enumerate(_ordered_groups(df, colors)):
         fig.add_trace(go.Scattergl(
             x=part["x"], y=part["y"], mode="markers", name=str(persona),
             marker=dict(size=6, color=_color_for(str(persona), colors, i), opacity=0.65),
@@ -496,11 +510,9 @@ def persona_map(frame: pd.DataFrame, *, subject: str | None = None,
     fig.update_xaxes(title_text="Map axis 1", showticklabels=False, zeroline=False)
     fig.update_yaxes(title_text="Map axis 2", showticklabels=False, zeroline=False)
     fig.update_layout(legend=dict(title_text="Persona", itemsizing="constant"))
-    title = figure_title(what, subject, total)
-    if total > max_points:
-        title += f"<br><sup>showing a random {max_points:,} of them; nearby customers behave alike</sup>"
-    else:
-        title += "<br><sup>nearby customers behave alike</sup>"
+    note = f"showing a random {max_points:,}; " if total > max_points else ""
+    title = figure_title(what, f"{subject + ' · ' if subject else ''}{total:,} customers, {note}"
+                               "nearby customers behave alike")
     return _finish(fig, title, height=height)
 
 
@@ -520,263 +532,9 @@ def silhouette_curve(curve: Mapping[int, float] | pd.DataFrame, *, chosen: int |
                                  marker=dict(size=16, color=OKABE_ITO[1], symbol="star"),
                                  name="chosen", hovertemplate="chosen: %{x}<extra></extra>"))
     fig.update_xaxes(title_text="Number of personas", dtick=1)
-    fig.update_yaxes(title_text="Silhouette (higher = clearer groups)")
+    fig.update_yaxes(title_text="Silhouette")
     fig.update_layout(showlegend=False)
-    title = "How clearly customers split into groups"
+    title = figure_title("How clearly customers split into groups", "higher = clearer; the star is the choice")
     return _finish(fig, title, height=height)
 
 
-# ----------------------------------------------------------------------------- insights
-# Pain points, key drivers and the journey map figure (owned by the journey-map page).
-
-
-def _short(text: str, limit: int) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-def _wrap(text: str, width: int, max_lines: int | None = None) -> str:
-    import textwrap
-
-    lines = textwrap.wrap(str(text), width=max(width, 8), break_long_words=True) or [""]
-    if max_lines and len(lines) > max_lines:
-        lines = lines[:max_lines]
-        lines[-1] = _short(lines[-1] + " …", width)
-    return "<br>".join(lines)
-
-
-def pain_points_chart(frame: pd.DataFrame, *, subject: str | None = None, top: int = 10,
-                      score_label: str | None = None, height: int | None = None) -> go.Figure:
-    """Top pain points from ``insights.pain_points`` as stacked bars of impact.
-
-    Impact = customers x severity splits into the part from leaving (customers x
-    drop_off_rate = customers who left) and the part from the low score (customers x
-    score_gap); the text beside each bar gives the numbers behind it.
-    """
-    what = "Pain points, ranked by impact"
-    if frame is None or frame.empty:
-        return empty_figure("No pain points: nobody leaves early and no stage is rated below the mean.",
-                            figure_title(what, subject))
-    df = frame.head(top).copy()
-    labels = [
-        f"{s} · '{t}'" if lvl == "touchpoint" else f"{s} (whole stage)"
-        for s, t, lvl in zip(df["stage"].fillna("No stage"), df["touchpoint"], df["level"])
-    ]
-    leave = df["customers"] * df["drop_off_rate"]
-    score = df["customers"] * df["score_gap"]
-    evidence = []
-    for r in df.itertuples():
-        bits = [f"{int(r.customers):,} reached"]
-        if r.left > 0:
-            bits.append(f"{r.drop_off_rate:.0%} leave")
-        if r.score_gap > 0:
-            bits.append(f"score {r.mean_score:.1f} vs {r.overall_mean:.1f} (n={int(r.score_n):,})")
-        evidence.append(" · ".join(bits))
-    fig = go.Figure()
-    fig.add_trace(go.Bar(y=labels, x=leave, orientation="h", name="from customers leaving",
-                         marker_color=OKABE_ITO[4],
-                         hovertemplate="%{y}<br>leaving part: %{x:,.0f}<extra></extra>"))
-    fig.add_trace(go.Bar(y=labels, x=score, orientation="h", name="from a below-average score",
-                         marker_color=OKABE_ITO[1], text=evidence, textposition="outside",
-                         cliponaxis=False, textfont=dict(size=12, color="#333333"),
-                         hovertemplate="%{y}<br>score part: %{x:,.0f}<extra></extra>"))
-    # Room on the right for the evidence text.
-    fig.update_xaxes(title_text="Impact = customers reached × severity", range=[0, float(df["impact"].max()) * 1.9])
-    fig.update_yaxes(autorange="reversed", automargin=True)
-    fig.update_layout(barmode="stack", legend=dict(orientation="h", y=-0.12, x=0),
-                      margin=dict(l=20, r=20, t=70, b=80))
-    h = height or max(320, 44 * len(df) + 180)
-    return _finish(fig, figure_title(what, subject), height=h)
-
-
-def key_drivers_chart(result, *, subject: str | None = None, height: int | None = None) -> go.Figure:
-    """Ranked standardised coefficients with 95% intervals from ``insights.key_drivers``.
-
-    Bars point right when the input goes with more of the outcome; a grey bar's interval
-    crosses zero (not distinguishable from no effect). The text gives the effect in raw units.
-    """
-    table = result.table
-    outcome = result.outcome if result.outcome != "nps" else "NPS"
-    what = f"What goes with {outcome}"
-    if table is None or table.empty:
-        return empty_figure("No inputs to explain the outcome.", figure_title(what, subject))
-    df = table.iloc[::-1]  # largest on top
-    sure = (df["ci_low"] > 0) | (df["ci_high"] < 0)
-    colors = [OKABE_ITO[0] if (s and c > 0) else OKABE_ITO[4] if s else "#B0B0B0"
-              for s, c in zip(sure, df["coef"])]
-    if result.method == "logistic":
-        text = [f"{e:.2f}x odds" + (" per point" if k == "stage score" else "") for e, k in zip(df["effect"], df["kind"])]
-        axis = "Change in log-odds per standard deviation (95% CI)"
-    else:
-        text = [f"{e:+.2f}" + (" per point" if k == "stage score" else "") for e, k in zip(df["effect"], df["kind"])]
-        axis = f"Change in {outcome} per standard deviation (95% CI)"
-    fig = go.Figure(go.Bar(
-        y=df["label"], x=df["coef"], orientation="h", marker_color=colors, text=text,
-        textposition="outside", cliponaxis=False,
-        error_x=dict(type="data", symmetric=False, array=df["ci_high"] - df["coef"],
-                     arrayminus=df["coef"] - df["ci_low"], color="#444444", thickness=1.5),
-        customdata=df["reading"],
-        hovertemplate="%{customdata}<extra></extra>",
-    ))
-    fig.add_vline(x=0, line_color="#666666", line_width=1)
-    span = float(max(df["ci_high"].abs().max(), df["ci_low"].abs().max()))
-    lo = min(0.0, float(df["ci_low"].min())) - 0.35 * span
-    hi = max(0.0, float(df["ci_high"].max())) + 0.35 * span
-    fig.update_xaxes(title_text=axis, range=[lo, hi], zeroline=False)
-    fig.update_yaxes(automargin=True)
-    method = "logistic regression" if result.method == "logistic" else "linear regression"
-    fit = "pseudo-R²" if result.method == "logistic" else "R²"
-    title = figure_title(what, subject, result.n) + f"<br><sup>{method} on standardised inputs · {fit} {result.fit:.2f}</sup>"
-    h = height or max(320, 40 * len(df) + 190)
-    return _finish(fig, title, height=h)
-
-
-_MAP_LANE_ORDER = ("doing", "channels", "emotion", "pains", "opportunities", "quotes")
-_MAP_LANE_HEIGHT = {"doing": 1.0, "channels": 0.7, "emotion": 1.2, "pains": 1.0, "opportunities": 1.3, "quotes": 1.5}
-_MAP_LANE_TINT = {"doing": "#F3F7FB", "channels": "#FFFFFF", "emotion": "#F3F7FB", "pains": "#FDF3EE",
-                  "opportunities": "#F1F8F5", "quotes": "#FFFFFF"}
-
-
-def journey_map_figure(jm, *, height: int | None = None, width: int | None = None) -> go.Figure:
-    """The journey map as one figure: stages as columns, lanes as rows, the emotion curve
-    drawn as one continuous line across the stages with its scores, evidence in each cell.
-
-    ``jm`` is a :class:`journeylib.journey_map.JourneyMap`.
-    """
-    from journeylib.journey_map import LANES
-
-    title = figure_title("Journey map", jm.group, jm.customers)
-    if not jm.stages:
-        return empty_figure("No customers reach any stage under the current filters.", title)
-    stages = list(jm.stages)
-    ncol = len(stages)
-    label_w = 1.25  # x units for the lane labels at the left
-    col_chars = max(14, int(150 / ncol))  # characters per line in a cell
-    lane_top = {}
-    y = 0.0
-    header_h = 0.55
-    y -= header_h
-    for lane in _MAP_LANE_ORDER:
-        lane_top[lane] = y
-        y -= _MAP_LANE_HEIGHT[lane]
-    bottom = y
-    fig = go.Figure()
-    colors = stage_colors(stages)
-    shapes = []
-    annotations = []
-    # Stage headers with customers reached.
-    for i, st in enumerate(stages):
-        x0, x1 = label_w + i, label_w + i + 1
-        shapes.append(dict(type="rect", x0=x0 + 0.02, x1=x1 - 0.02, y0=-header_h + 0.04, y1=-0.02,
-                           fillcolor=colors.get(st, NO_STAGE_COLOR), line=dict(width=0), layer="below"))
-        n = jm.stage_customers.get(st)
-        sub = f"<br><span style='font-size:11px'>{n:,} customers</span>" if n else ""
-        annotations.append(dict(x=(x0 + x1) / 2, y=-header_h / 2, text=f"<b>{st}</b>{sub}", showarrow=False,
-                                font=dict(color="white", size=15)))
-    for lane in _MAP_LANE_ORDER:
-        top, h = lane_top[lane], _MAP_LANE_HEIGHT[lane]
-        shapes.append(dict(type="rect", x0=0, x1=label_w + ncol, y0=top - h, y1=top,
-                           fillcolor=_MAP_LANE_TINT[lane], line=dict(color="#DDDDDD", width=1), layer="below"))
-        annotations.append(dict(x=0.05, y=top - h / 2, text=f"<b>{_wrap(LANES[lane], 14)}</b>", showarrow=False,
-                                xanchor="left", font=dict(size=13, color="#262730")))
-        if lane == "emotion":
-            continue
-        max_lines = max(2, int(h * 5.5))
-        for i, st in enumerate(stages):
-            items = jm.items(lane, st)
-            if not items:
-                continue
-            lines = []
-            for item in items:
-                if lane == "quotes":
-                    body = f"“{_short(item.text, 110)}”"
-                    lines.append(f"<i>{_wrap(body, col_chars)}</i><br><span style='color:#777777'>{item.evidence}</span>")
-                elif lane == "opportunities":
-                    lines.append(_wrap(item.text, col_chars))
-                elif lane == "pains":
-                    lines.append(f"<b>{_short(item.text, col_chars)}</b><br><span style='color:#777777'>"
-                                 f"{_wrap(item.evidence, col_chars)}</span>")
-                else:
-                    share = f" {item.share:.0%}" if item.share is not None else ""
-                    lines.append(f"{_short(item.text, col_chars - 5)}<span style='color:#777777'>{share}</span>")
-            text = "<br>".join(lines)
-            # Trim to the cell: count rendered lines.
-            parts = text.split("<br>")
-            if len(parts) > max_lines:
-                text = "<br>".join(parts[:max_lines]) + "<br>…"
-            annotations.append(dict(x=label_w + i + 0.05, y=top - 0.06, text=text, showarrow=False,
-                                    xanchor="left", yanchor="top", align="left",
-                                    font=dict(size=11 if lane in ("quotes", "opportunities", "pains") else 12,
-                                              color="#262730")))
-    # Emotion curve: one continuous line across the stages, mapped into its lane.
-    em = jm.emotion.set_index("stage") if len(jm.emotion) else None
-    if em is not None:
-        top, h = lane_top["emotion"], _MAP_LANE_HEIGHT["emotion"]
-        scale = jm.scale
-        lo, hi = (scale.low, scale.high) if scale else (float(em["mean"].min()), float(em["mean"].max()) or 1.0)
-        if hi == lo:
-            hi = lo + 1
-
-        def to_y(v):
-            return top - h + 0.18 + (float(v) - lo) / (hi - lo) * (h - 0.4)
-
-        xs, ys, texts, hover = [], [], [], []
-        for i, st in enumerate(stages):
-            if st in em.index:
-                r = em.loc[st]
-                xs.append(label_w + i + 0.5)
-                ys.append(to_y(r["mean"]))
-                texts.append(f"{r['mean']:.1f} (n={int(r['n']):,})")
-                ci = "" if pd.isna(r["ci_low"]) else f"<br>95% CI {r['ci_low']:.2f}–{r['ci_high']:.2f}"
-                hover.append(f"{st}: mean {r['mean']:.2f}{ci}<br>n = {int(r['n']):,} answers")
-        if jm.overall_mean is not None:
-            oy = to_y(jm.overall_mean)
-            shapes.append(dict(type="line", x0=label_w, x1=label_w + ncol, y0=oy, y1=oy,
-                               line=dict(color="#999999", width=1, dash="dot")))
-            annotations.append(dict(x=label_w + ncol, y=oy, text=f"overall {jm.overall_mean:.1f}", showarrow=False,
-                                    xanchor="right", yanchor="bottom", font=dict(size=10, color="#777777")))
-        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers+text", text=texts, textposition="top center",
-                                 line=dict(color=OKABE_ITO[0], width=3, shape="spline"),
-                                 marker=dict(size=10, color=OKABE_ITO[0]), textfont=dict(size=12),
-                                 customdata=hover, hovertemplate="%{customdata}<extra></extra>",
-                                 showlegend=False, name="Mean score"))
-    for i in range(ncol + 1):
-        shapes.append(dict(type="line", x0=label_w + i, x1=label_w + i, y0=bottom, y1=-header_h,
-                           line=dict(color="#DDDDDD", width=1)))
-    fig.update_layout(shapes=shapes, annotations=annotations, showlegend=False,
-                      margin=dict(l=10, r=10, t=60, b=10), plot_bgcolor="white")
-    fig.update_xaxes(visible=False, range=[0, label_w + ncol], fixedrange=True)
-    fig.update_yaxes(visible=False, range=[bottom, 0], fixedrange=True)
-    fig = _finish(fig, title, height=height or 900)
-    if width:
-        fig.update_layout(width=width)
-    return fig
-
-
-def persona_overview_chart(frame: pd.DataFrame, *, colors: Mapping[str, str] | None = None,
-                           height: int | None = None) -> go.Figure:
-    """Persona sizes as bars (share of customers), with purchase rate and mean score in text.
-
-    ``frame``: persona, customers, share, purchase_rate, mean_score (mean_score may be NaN).
-    """
-    what = "Personas at a glance"
-    if frame is None or frame.empty:
-        return empty_figure("No personas to show.", what)
-    df = frame
-    text = []
-    for r in df.itertuples():
-        bits = [f"{int(r.customers):,} customers ({r.share:.0%})", f"{r.purchase_rate:.0%} purchase"]
-        if pd.notna(r.mean_score):
-            bits.append(f"mean score {r.mean_score:.1f}")
-        text.append(" · ".join(bits))
-    fig = go.Figure(go.Bar(
-        y=df["persona"].astype(str), x=df["share"], orientation="h",
-        marker_color=[_color_for(str(p), colors, i) for i, p in enumerate(df["persona"])],
-        text=text, textposition="outside", cliponaxis=False,
-        hovertemplate="%{y}<br>%{text}<extra></extra>",
-    ))
-    fig.update_xaxes(tickformat=".0%", title_text="Share of customers", range=[0, float(df["share"].max()) * 2.0])
-    fig.update_yaxes(autorange="reversed", automargin=True)
-    fig.update_layout(showlegend=False)
-    h = height or max(300, 56 * len(df) + 160)
-    return _finish(fig, figure_title(what, None, int(df["customers"].sum())), height=h)

@@ -36,7 +36,8 @@ def test_sankey_nodes_are_step_and_name():
     into_site = sum(v for t, v in zip(s.link.target, s.link.value) if t == site)
     assert into_site == 8
     # Title: what, for whom, denominator = customers at step 1.
-    assert "Persona A" in fig.layout.title.text and "(10 customers)" in fig.layout.title.text
+    assert "Persona A" in fig.layout.title.text and "10 customers" in fig.layout.title.text
+    assert fig.layout.title.text.startswith("Customer journeys")
 
 
 def test_sankey_end_nodes_grey_with_share_and_stage_colours():
@@ -76,6 +77,9 @@ def test_persona_colours_are_stable_and_colour_blind_safe():
     assert a["P1"] == "#0072B2" and a["P2"] == "#E69F00"
     assert charts.persona_colors(["P1", "P2", "P3", "P4"])["P3"] == a["P3"]
     assert all(c in charts.OKABE_ITO for k, c in a.items() if k != "all")
+    stage = charts.stage_colors(STAGES)
+    assert len({stage[s] for s in STAGES}) == 3 and not set(stage.values()) & set(charts.OKABE_ITO)
+    assert charts.text_color_on("#FFFFFF") == "#000000" and charts.text_color_on("#332288") == "#FFFFFF"
     assert len(set(charts.persona_colors([f"p{i}" for i in range(8)]).values())) == 9
 
 
@@ -93,7 +97,8 @@ def emotion_frame():
 
 def test_emotion_curve_lines_bands_and_low_n():
     colors = {"A": "#0072B2", "B": "#E69F00"}
-    fig = charts.emotion_curve(emotion_frame(), subject="All customers", colors=colors)
+    fig = charts.emotion_curve(emotion_frame(), subject="All customers", colors=colors, y_range=(1, 5))
+    assert fig.layout.yaxis.range[0] < 1 and 5 < fig.layout.yaxis.range[1] < 5.5
     lines = [t for t in fig.data if t.mode == "lines+markers"]
     assert [t.name for t in lines] == ["A", "B"]
     assert lines[0].line.color == "#0072B2" and lines[1].line.color == "#E69F00"
@@ -121,7 +126,7 @@ def test_funnel_and_top_paths_and_nps():
     f = pd.DataFrame({"stage": STAGES, "customers": [100, 40, 10], "conversion": [1.0, 0.4, 0.1],
                       "step_conversion": [1.0, 0.4, 0.25], "drop_off": [0, 60, 30]})
     fig = charts.funnel(f, subject="Persona A")
-    assert list(fig.data[0].x) == [100, 40, 10] and "(100 customers)" in fig.layout.title.text
+    assert list(fig.data[0].x) == [100, 40, 10] and "100 customers" in fig.layout.title.text
     assert fig.data[0].text[1] == "40 · 40%"
 
     paths = pd.DataFrame({"path": ["Awareness > Purchase", "Awareness"], "customers": [30, 20],
@@ -142,7 +147,10 @@ def test_persona_map_and_silhouette():
                         "y": np.arange(20.0), "persona": ["A"] * 10 + ["B"] * 10})
     fig = charts.persona_map(emb, colors={"A": "#000000", "B": "#E69F00"}, max_points=10)
     assert sum(len(t.x) for t in fig.data) == 10
-    assert "(20 customers)" in fig.layout.title.text
-    assert {t.marker.color for t in fig.data} == {"#000000", "#E69F00"}
+    assert "20 customers" in fig.layout.title.text
+    assert [t.marker.color for t in fig.data] == ["#000000", "#E69F00"]
+    # Traces follow the colour map (model order), not the frame's order.
+    fig = charts.persona_map(emb, colors={"B": "#E69F00", "A": "#000000"})
+    assert [t.name for t in fig.data] == ["B", "A"]
     fig = charts.silhouette_curve({2: 0.3, 3: 0.5, 4: 0.4}, chosen=3)
     assert list(fig.data[0].x) == [2, 3, 4] and list(fig.data[1].x) == [3]

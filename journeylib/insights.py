@@ -469,6 +469,26 @@ def key_drivers(
     X = pd.DataFrame(index=target.index)
     for key, series in features.items():
         X[key] = series.reindex(target.index)
+    if method == "logistic":
+        # A touchpoint that nearly guarantees (or rules out) the outcome is a step of it, not
+        # a driver, and separates the classes so its interval is meaningless: leave it out.
+        for key, (kind, name) in list(kinds.items()):
+            if kind != "touchpoint":
+                continue
+            had = X[key].notna()
+            if had.all() or not had.any():
+                continue
+            rate_had, rate_not = target.loc[had, "y"].mean(), target.loc[~had, "y"].mean()
+            extreme = lambda r: r >= 0.97 or r <= 0.03  # noqa: E731
+            if extreme(rate_had) or extreme(rate_not):
+                notes.append(
+                    f"'{name}' is left out as a step of the outcome rather than a driver: {rate_had:.0%} of "
+                    f"customers who had it and {rate_not:.0%} of those who did not have {label}."
+                )
+                X = X.drop(columns=key)
+                del kinds[key]
+        if X.shape[1] == 0:
+            raise InsightError("every input is part of the outcome itself; nothing is left to explain it with")
     observed = X.notna().sum()
     for key, (kind, _) in kinds.items():
         if kind == "touchpoint":
@@ -485,6 +505,8 @@ def key_drivers(
         raise InsightError("every input is constant among these customers; nothing can explain the outcome")
     if method == "logistic" and len(set(y)) < 2:
         raise InsightError(f"every customer has the same {label}; there is nothing to explain")
+    X = _drop_collinear(X, kinds, notes)
+    keep = list(X.columns)
     mu, sd = X.mean(), X.std(ddof=0)
     Z = ((X - mu) / sd).to_numpy()
     n, p = Z.shape
@@ -547,6 +569,27 @@ def key_drivers(
     table = table.reindex(table["coef"].abs().sort_values(ascending=False).index).reset_index(drop=True)
     summary = _driver_summary(table, method, label, n, base)
     return KeyDrivers(outcome, method, n, table, float(base), float(fit), summary, notes)
+
+
+MAX_VIF = 5.0
+
+
+def _drop_collinear(X: pd.DataFrame, kinds: dict, notes: list[str]) -> pd.DataFrame:
+    """Drop inputs one at a time while any variance inflation factor exceeds MAX_VIF: their
+    separate effects cannot be told apart (e.g. 'Add to cart' and 'Checkout')."""
+    while X.shape[1] > 1:
+        corr = np.corrcoef(X.to_numpy(), rowvar=False)
+        vif = np.diag(np.linalg.pinv(corr))
+        worst = int(np.argmax(vif))
+        if vif[worst] <= MAX_VIF:
+            break
+        key = X.columns[worst]
+        notes.append(
+            f"{kinds[key][1]!r} is left out: it moves together with the other inputs (VIF {vif[worst]:.0f}), "
+            "so its own effect cannot be separated from theirs."
+        )
+        X = X.drop(columns=key)
+    return X
 
 
 def _reading(row: pd.Series, method: str, label: str, scale: ScoreScale | None) -> str:

@@ -12,6 +12,7 @@ A journey *element* is one event at level ``touchpoint`` (consecutive repeats ke
 
 from __future__ import annotations
 
+import numbers
 from typing import Sequence
 
 import ibis
@@ -56,9 +57,9 @@ def _check_level(level: str) -> None:
 
 
 def _check_int(name: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}")
-    return value
+    return int(value)
 
 
 def _elements(

@@ -315,7 +315,7 @@ def _read_xlsx(label: str, data: bytes) -> tuple[pd.DataFrame, list[Issue]]:
     sheets = book.sheet_names
     if not sheets:
         raise InputError(label, "the workbook has no sheets")
-    df = book.parse(sheets[0], dtype=str)
+    df = pd.read_excel(book, sheet_name=sheets[0], dtype=str)
     notes = []
     if len(sheets) > 1:
         notes.append(
@@ -1127,12 +1127,11 @@ def _empty_events() -> pd.DataFrame:
     )
 
 
-def _compact(frame: pd.DataFrame) -> pd.DataFrame:
-    """One contiguous buffer per column: the backend ingests it several times faster than
-    the many small chunks a parallel CSV read and row filters leave behind."""
-    table = pa.Table.from_pandas(frame, preserve_index=False).combine_chunks()
-    return table.to_pandas(types_mapper={pa.large_string(): pd.StringDtype(na_value=np.nan),
-                                         pa.string(): pd.StringDtype(na_value=np.nan)}.get)
+def _compact(frame: pd.DataFrame) -> pa.Table:
+    """The frame as an Arrow table with one contiguous buffer per column: the backend
+    ingests that several times faster than the many small chunks a parallel CSV read and
+    row filters leave behind (and Arrow types need no inference from pandas)."""
+    return pa.Table.from_pandas(frame, preserve_index=False).combine_chunks()
 
 
 def _open(source: Any, kind: str) -> tuple[str, pd.DataFrame, list[Issue]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import ibis
 import pandas as pd
 import pytest
@@ -363,3 +365,25 @@ def test_top_paths_at_touchpoint_level(engine):
         "tp0 > tp1": (1, 0.0),
         "tp0 > tp1 > ...": (4, pytest.approx(0.75)),
     }
+
+
+# --- real data ---------------------------------------------------------------------------
+
+REALDATA = Path(__file__).resolve().parents[3] / "shared" / "realdata"
+
+
+@pytest.mark.realdata
+def test_helpdesk_log_conserves_customers_and_pairs():
+    path = REALDATA / "helpdesk_ticket_events.csv.gz"
+    if not path.exists():
+        pytest.skip("../shared/realdata is not here")
+    from journeylib.io import load_journey
+
+    data = load_journey(touchpoints=str(path))
+    counts = data.events.aggregate(events=data.events.count(), customers=data.events.customer_id.nunique()).execute()
+    n_events, n_customers = int(counts["events"].iloc[0]), int(counts["customers"].iloc[0])
+    sankey = flows.step_sankey(data.events, top=5)
+    assert int(sankey.loc[sankey["step"] == 1, "customers"].sum()) == n_customers
+    assert sankey.groupby("step")["source"].nunique().max() <= 6  # five named nodes + (other)
+    pairs = flows.transitions(data.events)
+    assert int(pairs["transitions"].sum()) == n_events - n_customers

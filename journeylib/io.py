@@ -617,7 +617,9 @@ def parse_timestamps(
         parsed, issues, dayfirst = _day_month(text, column, file, rownums)
     else:
         parsed = _text_dates(text)
-    failed = parsed.isna() & text.notna()
+    # Only text that looks like a date gets the lenient parser: it would read "1" or "May"
+    # as a day of the current month.
+    failed = parsed.isna() & text.notna() & text.str.contains(r"\d{2}", regex=True) & (text.str.len() >= 6)
     if failed.any():
         retry = _mixed(text[failed], dayfirst=dayfirst)
         parsed = parsed.copy()

@@ -611,3 +611,10 @@ def test_large_file_is_vectorised():
     assert data.events.customer_id.nunique().execute() == 997
     first = data.events.order_by("seq").limit(1).execute()
     assert first["timestamp"].iloc[0] == pd.Timestamp("2023-12-31 23:00")
+
+
+def test_lenient_fallback_reads_odd_dates_but_not_bare_words_or_numbers():
+    parsed, _ = parse_timestamps(pd.Series(["2024-01-01", "1", "May", "Mar 5, 2024 10:00 PM"]))
+    assert parsed.iloc[0] == pd.Timestamp("2024-01-01")
+    assert pd.isna(parsed.iloc[1]) and pd.isna(parsed.iloc[2])
+    assert parsed.iloc[3] == pd.Timestamp("2024-03-05 22:00")

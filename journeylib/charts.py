@@ -538,3 +538,273 @@ def silhouette_curve(curve: Mapping[int, float] | pd.DataFrame, *, chosen: int |
     return _finish(fig, title, height=height)
 
 
+# ----------------------------------------------------------------------------- insights
+# Pain points, key drivers and the journey map figure (owned by the journey-map page).
+
+
+def _short(text: str, limit: int) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _wrap(text: str, width: int, max_lines: int | None = None) -> str:
+    import textwrap
+
+    lines = textwrap.wrap(str(text), width=max(width, 8), break_long_words=True) or [""]
+    if max_lines and len(lines) > max_lines:
+        lines = lines[:max_lines]
+        lines[-1] = _short(lines[-1] + " …", width)
+    return "<br>".join(lines)
+
+
+def pain_points_chart(frame: pd.DataFrame, *, subject: str | None = None, top: int = 10,
+                      score_label: str | None = None, height: int | None = None) -> go.Figure:
+    """Top pain points from ``insights.pain_points`` as stacked bars of impact.
+
+    Impact = customers x severity splits into the part from leaving (customers x
+    drop_off_rate = customers who left) and the part from the low score (customers x
+    score_gap); the text beside each bar gives the numbers behind it.
+    """
+    what = "Pain points, ranked by impact"
+    if frame is None or frame.empty:
+        return empty_figure("No pain points: nobody leaves early and no stage is rated below the mean.",
+                            figure_title(what, subject))
+    df = frame.head(top).copy()
+    labels = [
+        f"{s} · '{t}'" if lvl == "touchpoint" else f"{s} (whole stage)"
+        for s, t, lvl in zip(df["stage"].fillna("No stage"), df["touchpoint"], df["level"])
+    ]
+    leave = df["customers"] * df["drop_off_rate"]
+    score = df["customers"] * df["score_gap"]
+    evidence = []
+    for r in df.itertuples():
+        bits = [f"{int(r.customers):,} reached"]
+        if r.left > 0:
+            bits.append(f"{r.drop_off_rate:.0%} leave")
+        if r.score_gap > 0:
+            bits.append(f"score {r.mean_score:.1f} vs {r.overall_mean:.1f} (n={int(r.score_n):,})")
+        evidence.append(" · ".join(bits))
+    fig = go.Figure()
+    fig.add_trace(go.Bar(y=labels, x=leave, orientation="h", name="from customers leaving",
+                         marker_color=OKABE_ITO[4],
+                         hovertemplate="%{y}<br>leaving part: %{x:,.0f}<extra></extra>"))
+    fig.add_trace(go.Bar(y=labels, x=score, orientation="h", name="from a below-average score",
+                         marker_color=OKABE_ITO[1], text=evidence, textposition="outside",
+                         cliponaxis=False, textfont=dict(size=12, color="#333333"),
+                         hovertemplate="%{y}<br>score part: %{x:,.0f}<extra></extra>"))
+    # Room on the right for the evidence text.
+    fig.update_xaxes(title_text="Impact = customers reached × severity", range=[0, float(df["impact"].max()) * 1.9])
+    fig.update_yaxes(autorange="reversed", automargin=True)
+    fig.update_layout(barmode="stack", legend=dict(orientation="h", y=-0.12, x=0),
+                      margin=dict(l=20, r=20, t=70, b=80))
+    h = height or max(320, 44 * len(df) + 180)
+    return _finish(fig, figure_title(what, subject), height=h)
+
+
+def key_drivers_chart(result, *, subject: str | None = None, height: int | None = None) -> go.Figure:
+    """Ranked standardised coefficients with 95% intervals from ``insights.key_drivers``.
+
+    Bars point right when the input goes with more of the outcome; a grey bar's interval
+    crosses zero (not distinguishable from no effect). The text gives the effect in raw units.
+    """
+    table = result.table
+    outcome = result.outcome if result.outcome != "nps" else "NPS"
+    what = f"What goes with {outcome}"
+    if table is None or table.empty:
+        return empty_figure("No inputs to explain the outcome.", figure_title(what, subject))
+    df = table.iloc[::-1]  # largest on top
+    sure = (df["ci_low"] > 0) | (df["ci_high"] < 0)
+    colors = [OKABE_ITO[0] if (s and c > 0) else OKABE_ITO[4] if s else "#B0B0B0"
+              for s, c in zip(sure, df["coef"])]
+    if result.method == "logistic":
+        text = [(f"{e:,.0f}" if e >= 100 else f"{e:.1f}" if e >= 10 else f"{e:.2f}") + "x odds"
+                + (" per point" if k == "stage score" else "") for e, k in zip(df["effect"], df["kind"])]
+        axis = "Change in log-odds per standard deviation (95% CI)"
+    else:
+        text = [f"{e:+.2f}" + (" per point" if k == "stage score" else "") for e, k in zip(df["effect"], df["kind"])]
+        axis = f"Change in {outcome} per standard deviation (95% CI)"
+    fig = go.Figure(go.Bar(
+        y=df["label"], x=df["coef"], orientation="h", marker_color=colors,
+        error_x=dict(type="data", symmetric=False, array=df["ci_high"] - df["coef"],
+                     arrayminus=df["coef"] - df["ci_low"], color="#444444", thickness=1.5),
+        customdata=df["reading"],
+        hovertemplate="%{customdata}<extra></extra>",
+    ))
+    # The raw-unit effect sits just past the end of each interval, clear of the whiskers.
+    right = df["coef"] >= 0
+    fig.add_trace(go.Scatter(
+        y=df["label"], x=df["ci_high"].where(right, df["ci_low"]), mode="text", text=[f" {t} " for t in text],
+        textposition=["middle right" if r else "middle left" for r in right], cliponaxis=False,
+        textfont=dict(size=12, color="#333333"), hoverinfo="skip", showlegend=False,
+    ))
+    fig.add_vline(x=0, line_color="#666666", line_width=1)
+    span = float(max(df["ci_high"].abs().max(), df["ci_low"].abs().max()))
+    lo = min(0.0, float(df["ci_low"].min())) - 0.45 * span
+    hi = max(0.0, float(df["ci_high"].max())) + 0.45 * span
+    fig.update_xaxes(title_text=axis, range=[lo, hi], zeroline=False)
+    fig.update_yaxes(automargin=True)
+    fig.update_layout(showlegend=False)
+    method = "logistic regression" if result.method == "logistic" else "linear regression"
+    fit = "pseudo-R²" if result.method == "logistic" else "R²"
+    title = figure_title(what, subject, result.n) + f"<br><sup>{method} on standardised inputs · {fit} {result.fit:.2f}</sup>"
+    h = height or max(320, 40 * len(df) + 190)
+    return _finish(fig, title, height=h)
+
+
+_MAP_LANE_ORDER = ("doing", "channels", "emotion", "pains", "opportunities", "quotes")
+_MAP_LANE_HEIGHT = {"doing": 0.8, "channels": 0.7, "emotion": 1.0, "pains": 1.1, "opportunities": 1.4, "quotes": 1.5}
+_MAP_LANE_TINT = {"doing": "#F3F7FB", "channels": "#FFFFFF", "emotion": "#F3F7FB", "pains": "#FDF3EE",
+                  "opportunities": "#F1F8F5", "quotes": "#FFFFFF"}
+
+
+def journey_map_figure(jm, *, height: int | None = None, width: int | None = None) -> go.Figure:
+    """The journey map as one figure: stages as columns, lanes as rows, the emotion curve
+    drawn as one continuous line across the stages with its scores, evidence in each cell.
+
+    ``jm`` is a :class:`journeylib.journey_map.JourneyMap`.
+    """
+    from journeylib.journey_map import LANES
+
+    title = figure_title("Journey map", jm.group, jm.customers)
+    if not jm.stages:
+        return empty_figure("No customers reach any stage under the current filters.", title)
+    stages = list(jm.stages)
+    ncol = len(stages)
+    label_w = 1.25  # x units for the lane labels at the left
+    # Characters per line in a cell: column width in pixels over ~6 px per character at 11 px.
+    col_px = ((width or 1400) - 20) / (label_w + ncol)
+    col_chars = max(14, int(col_px / 6.2) - 2)
+    lane_top = {}
+    y = 0.0
+    header_h = 0.55
+    y -= header_h
+    for lane in _MAP_LANE_ORDER:
+        lane_top[lane] = y
+        y -= _MAP_LANE_HEIGHT[lane]
+    bottom = y
+    fig = go.Figure()
+    colors = stage_colors(stages)
+    shapes = []
+    annotations = []
+    # Stage headers with customers reached.
+    for i, st in enumerate(stages):
+        x0, x1 = label_w + i, label_w + i + 1
+        shapes.append(dict(type="rect", x0=x0 + 0.02, x1=x1 - 0.02, y0=-header_h + 0.04, y1=-0.02,
+                           fillcolor=colors.get(st, NO_STAGE_COLOR), line=dict(width=0), layer="below"))
+        n = jm.stage_customers.get(st)
+        sub = f"<br><span style='font-size:11px'>{n:,} customers</span>" if n else ""
+        fill = colors.get(st, NO_STAGE_COLOR).lstrip("#")
+        r, g, b = (int(fill[k:k + 2], 16) for k in (0, 2, 4))
+        ink = "#1A1A1A" if 0.299 * r + 0.587 * g + 0.114 * b > 150 else "white"  # readable on light fills
+        annotations.append(dict(x=(x0 + x1) / 2, y=-header_h / 2, text=f"<b>{st}</b>{sub}", showarrow=False,
+                                font=dict(color=ink, size=15)))
+    for lane in _MAP_LANE_ORDER:
+        top, h = lane_top[lane], _MAP_LANE_HEIGHT[lane]
+        shapes.append(dict(type="rect", x0=0, x1=label_w + ncol, y0=top - h, y1=top,
+                           fillcolor=_MAP_LANE_TINT[lane], line=dict(color="#DDDDDD", width=1), layer="below"))
+        annotations.append(dict(x=0.05, y=top - h / 2, text=f"<b>{_wrap(LANES[lane], 14)}</b>", showarrow=False,
+                                xanchor="left", align="left", font=dict(size=13, color="#262730")))
+        if lane == "emotion":
+            continue
+        max_lines = max(3, int(h * 7))
+        for i, st in enumerate(stages):
+            items = jm.items(lane, st)
+            if not items:
+                continue
+            lines = []
+            for item in items:
+                if lane == "quotes":
+                    body = f"“{_short(item.text, 110)}”"
+                    lines.append(f"<i>{_wrap(body, col_chars)}</i><br><span style='color:#777777'>{item.evidence}</span>")
+                elif lane == "opportunities":
+                    lines.append(_wrap(item.text, col_chars))
+                elif lane == "pains":
+                    lines.append(f"<b>{_short(item.text, col_chars)}</b><br><span style='color:#777777'>"
+                                 f"{_wrap(item.evidence, col_chars)}</span>")
+                else:
+                    share = f" {item.share:.0%}" if item.share is not None else ""
+                    lines.append(f"{_short(item.text, col_chars - 5)}<span style='color:#777777'>{share}</span>")
+            text = "<br>".join(lines)
+            # Trim to the cell: count rendered lines.
+            parts = text.split("<br>")
+            if len(parts) > max_lines:
+                text = "<br>".join(parts[:max_lines]) + "<br>…"
+            annotations.append(dict(x=label_w + i + 0.05, y=top - 0.06, text=text, showarrow=False,
+                                    xanchor="left", yanchor="top", align="left",
+                                    font=dict(size=11 if lane in ("quotes", "opportunities", "pains") else 12,
+                                              color="#262730")))
+    # Emotion curve: one continuous line across the stages, mapped into its lane.
+    em = jm.emotion.set_index("stage") if len(jm.emotion) else None
+    if em is not None:
+        top, h = lane_top["emotion"], _MAP_LANE_HEIGHT["emotion"]
+        # The lane spans the observed means (plus the overall mean), padded, so differences of
+        # a few tenths stay visible; every point carries its number, so nothing is hidden.
+        values = list(em["mean"].astype(float)) + ([float(jm.overall_mean)] if jm.overall_mean is not None else [])
+        lo, hi = min(values), max(values)
+        full = (jm.scale.high - jm.scale.low) if jm.scale else max(hi - lo, 1.0)
+        pad = max((hi - lo) * 0.15, full * 0.05)
+        lo, hi = lo - pad, hi + pad
+
+        def to_y(v):
+            return top - h + 0.18 + (float(v) - lo) / (hi - lo) * (h - 0.4)
+
+        xs, ys, texts, hover = [], [], [], []
+        for i, st in enumerate(stages):
+            if st in em.index:
+                r = em.loc[st]
+                xs.append(label_w + i + 0.5)
+                ys.append(to_y(r["mean"]))
+                texts.append(f"{r['mean']:.1f} (n={int(r['n']):,})")
+                ci = "" if pd.isna(r["ci_low"]) else f"<br>95% CI {r['ci_low']:.2f}–{r['ci_high']:.2f}"
+                hover.append(f"{st}: mean {r['mean']:.2f}{ci}<br>n = {int(r['n']):,} answers")
+        if jm.overall_mean is not None:
+            oy = to_y(jm.overall_mean)
+            shapes.append(dict(type="line", x0=label_w, x1=label_w + ncol, y0=oy, y1=oy,
+                               line=dict(color="#999999", width=1, dash="dot")))
+            annotations.append(dict(x=label_w + ncol, y=oy, text=f"overall {jm.overall_mean:.1f}", showarrow=False,
+                                    xanchor="right", yanchor="bottom", font=dict(size=10, color="#777777")))
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers+text", text=texts, textposition="top center",
+                                 line=dict(color=OKABE_ITO[0], width=3, shape="spline"),
+                                 marker=dict(size=10, color=OKABE_ITO[0]), textfont=dict(size=12),
+                                 customdata=hover, hovertemplate="%{customdata}<extra></extra>",
+                                 showlegend=False, name="Mean score"))
+    for i in range(ncol + 1):
+        shapes.append(dict(type="line", x0=label_w + i, x1=label_w + i, y0=bottom, y1=-header_h,
+                           line=dict(color="#DDDDDD", width=1)))
+    fig.update_layout(shapes=shapes, annotations=annotations, showlegend=False,
+                      margin=dict(l=10, r=10, t=60, b=10), plot_bgcolor="white")
+    fig.update_xaxes(visible=False, range=[0, label_w + ncol], fixedrange=True)
+    fig.update_yaxes(visible=False, range=[bottom, 0], fixedrange=True)
+    fig = _finish(fig, title, height=height or 900)
+    if width:
+        fig.update_layout(width=width)
+    return fig
+
+
+def persona_overview_chart(frame: pd.DataFrame, *, colors: Mapping[str, str] | None = None,
+                           height: int | None = None) -> go.Figure:
+    """Persona sizes as bars (share of customers), with purchase rate and mean score in text.
+
+    ``frame``: persona, customers, share, purchase_rate, mean_score (mean_score may be NaN).
+    """
+    what = "Personas at a glance"
+    if frame is None or frame.empty:
+        return empty_figure("No personas to show.", what)
+    df = frame
+    text = []
+    for r in df.itertuples():
+        bits = [f"{int(r.customers):,} customers ({r.share:.0%})", f"{r.purchase_rate:.0%} purchase"]
+        if pd.notna(r.mean_score):
+            bits.append(f"mean score {r.mean_score:.1f}")
+        text.append(" · ".join(bits))
+    fig = go.Figure(go.Bar(
+        y=df["persona"].astype(str), x=df["share"], orientation="h",
+        marker_color=[_color_for(str(p), colors, i) for i, p in enumerate(df["persona"])],
+        text=text, textposition="outside", cliponaxis=False,
+        hovertemplate="%{y}<br>%{text}<extra></extra>",
+    ))
+    fig.update_xaxes(tickformat=".0%", title_text="Share of customers", range=[0, float(df["share"].max()) * 2.0])
+    fig.update_yaxes(autorange="reversed", automargin=True)
+    fig.update_layout(showlegend=False)
+    h = height or max(300, 56 * len(df) + 160)
+    return _finish(fig, figure_title(what, None, int(df["customers"].sum())), height=h)

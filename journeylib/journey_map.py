@@ -1,0 +1,249 @@
+"""The journey map model: stages as columns, lanes of evidence in each stage.
+
+Lanes, top to bottom: what customers do (top touchpoints), channels, emotion (mean score
+with its 95% interval), pain points, opportunities, and quotes (the most negative and the
+most positive verbatim comment). Every item carries its evidence (n and share) so the map
+can be read, exported and checked without going back to the data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import ibis
+from ibis import _
+import pandas as pd
+
+from journeylib import insights
+from journeylib.insights import _execute, format_score
+from journeylib.schema import ALL_PERSONAS, JourneyData, ScoreScale
+
+LANES: dict[str, str] = {
+    "doing": "What customers do",
+    "channels": "Channels",
+    "emotion": "How they feel",
+    "pains": "Pain points",
+    "opportunities": "Opportunities",
+    "quotes": "What they say",
+}
+EVERYONE = "All customers"
+
+
+@dataclass
+class MapItem:
+    """One entry in a lane: its text and the evidence behind it."""
+
+    text: str
+    evidence: str = ""
+    n: int | None = None
+    share: float | None = None
+    value: float | None = None  # a score, where the item has one
+
+
+@dataclass
+class JourneyMap:
+    """A journey map for one group of customers (a persona or everyone)."""
+
+    group: str
+    customers: int
+    stages: list[str]
+    stage_customers: dict[str, int]
+    lanes: dict[str, dict[str, list[MapItem]]]
+    emotion: pd.DataFrame  # stage, mean, ci_low, ci_high, n, low_n (one row per stage with answers)
+    overall_mean: float | None
+    scale: ScoreScale | None
+    pains: pd.DataFrame
+    opportunities: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+    def items(self, lane: str, stage: str) -> list[MapItem]:
+        return self.lanes.get(lane, {}).get(stage, [])
+
+    def to_frame(self) -> pd.DataFrame:
+        """Every item as one row: lane, stage, rank, text, evidence, n, share, value."""
+        rows = []
+        for lane, by_stage in self.lanes.items():
+            for stage in self.stages:
+                for rank, item in enumerate(by_stage.get(stage, []), start=1):
+                    rows.append(
+                        {
+                            "lane": LANES[lane],
+                            "stage": stage,
+                            "rank": rank,
+                            "text": item.text,
+                            "evidence": item.evidence,
+                            "n": item.n,
+                            "share": item.share,
+                            "value": item.value,
+                        }
+                    )
+        return pd.DataFrame(rows, columns=["lane", "stage", "rank", "text", "evidence", "n", "share", "value"])
+
+
+def persona_names(personas) -> list[str]:
+    """Persona names in model order, from a PersonaResult or an assignments frame."""
+    assignments = getattr(personas, "assignments", personas)
+    if assignments is None or len(assignments) == 0:
+        return []
+    return list(dict.fromkeys(assignments["persona"].astype(str)))
+
+
+def for_persona(data: JourneyData, personas, persona: str | None) -> tuple[JourneyData, str]:
+    """Restrict ``data`` to one persona's customers; returns (data, group label).
+
+    ``personas`` is a PersonaResult or a DataFrame[customer_id, persona]; ``persona`` None or
+    "all" means everyone. The name matches case-insensitively; an unknown name raises
+    ValueError listing the known ones.
+    """
+    if persona is None or persona == ALL_PERSONAS or persona == EVERYONE:
+        return data, EVERYONE
+    assignments = getattr(personas, "assignments", personas)
+    if assignments is None:
+        raise ValueError(f"persona {persona!r} asked for, but no personas were found for this dataset")
+    names = persona_names(assignments)
+    match = [n for n in names if n.casefold() == str(persona).casefold()]
+    if not match:
+        raise ValueError(f"no persona named {persona!r}; personas are: {', '.join(names)}")
+    ids = assignments.loc[assignments["persona"].astype(str) == match[0], "customer_id"]
+    return data.filter(customer_ids=ids), match[0]
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.0f}%"
+
+
+def _top_per_stage(ev, stages, column: str, top: int) -> pd.DataFrame:
+    e = ev.filter(ev.stage.isin(list(stages)) & ev[column].notnull())
+    counts = _execute(e.group_by(["stage", column]).aggregate(customers=_.customer_id.nunique()))
+    counts = counts.sort_values(["stage", "customers", column], ascending=[True, False, True])
+    return counts.groupby("stage", sort=False).head(top)
+
+
+def _quotes(survey, stages) -> pd.DataFrame:
+    """Per stage the lowest- and highest-scored non-blank comment (ties: shorter first)."""
+    s = survey.filter(survey.stage.isin(list(stages)) & survey.comment.notnull() & survey.score.notnull())
+    s = s.mutate(comment=s.comment.strip()).filter(_.comment != "")
+    s = s.mutate(_len=s.comment.length())
+    low_w = ibis.window(group_by="stage", order_by=[s.score, s._len, s.customer_id])
+    high_w = ibis.window(group_by="stage", order_by=[ibis.desc(s.score), s._len, s.customer_id])
+    s = s.mutate(_lo=ibis.row_number().over(low_w), _hi=ibis.row_number().over(high_w), _n=s.count().over(ibis.window(group_by="stage")))
+    picked = s.filter((s._lo == 0) | (s._hi == 0)).select("stage", "comment", "score", "_lo", "_hi", "_n")
+    return _execute(picked)
+
+
+def build_journey_map(
+    data: JourneyData,
+    group: str = EVERYONE,
+    top_touchpoints: int = 3,
+    top_channels: int = 3,
+    pains_per_stage: int = 2,
+    top_opportunities: int = 5,
+    min_answers: int = 10,
+    min_n: int = 30,
+) -> JourneyMap:
+    """Fill the journey map lanes from ``data`` (already restricted to the group shown).
+
+    Shares: a touchpoint's or channel's share is of the customers who reached that stage.
+    Emotion: mean survey score per stage with a 95% t-interval (see
+    :func:`journeylib.emotions.emotion_curve`); ``low_n`` below ``min_n`` answers. Pain
+    points and opportunities come from :func:`journeylib.insights.pain_points` and
+    :func:`journeylib.insights.opportunities`.
+    """
+    stages_all = list(data.stages)
+    ev = data.events
+    customers = int(_scalar(ev.customer_id.nunique()))
+    reach = _execute(
+        ev.filter(ev.stage.isin(stages_all)).group_by("stage").aggregate(customers=_.customer_id.nunique())
+    )
+    stage_customers = {r.stage: int(r.customers) for r in reach.itertuples()}
+    scale = insights.score_scale(data)
+
+    emotion = pd.DataFrame(columns=["stage", "mean", "ci_low", "ci_high", "n", "low_n"])
+    overall = None
+    if data.survey is not None:
+        from journeylib.emotions import emotion_curve
+
+        curve = emotion_curve(data.survey, data.stages, level="stage", personas=None, min_n=min_n)
+        emotion = curve[curve["stage"].isin(stages_all)][["stage", "mean", "ci_low", "ci_high", "n", "low_n"]]
+        emotion = emotion[emotion["n"] > 0].reset_index(drop=True)
+        overall = _scalar(data.survey.score.mean())
+
+    shown = [s for s in stages_all if s in stage_customers or s in set(emotion["stage"])]
+    lanes: dict[str, dict[str, list[MapItem]]] = {lane: {s: [] for s in shown} for lane in LANES}
+
+    for column, lane, top in (("touchpoint", "doing", top_touchpoints), ("channel", "channels", top_channels)):
+        if column not in ev.columns:
+            continue
+        for r in _top_per_stage(ev, shown, column, top).itertuples():
+            base = stage_customers.get(r.stage, 0)
+            share = r.customers / base
+            lanes[lane][r.stage].append(
+                MapItem(str(getattr(r, column)), f"{int(r.customers):,} customers, {_pct(share)}", int(r.customers), share)
+            )
+
+    for r in emotion.itertuples():
+        ci = "" if pd.isna(r.ci_low) else f", 95% CI {r.ci_low:.1f}-{r.ci_high:.1f}"
+        flag = " (few answers)" if bool(r.low_n) else ""
+        lanes["emotion"][r.stage].append(
+            MapItem(format_score(float(r.mean), scale), f"n={int(r.n):,} answers{ci}{flag}", int(r.n), None, float(r.mean))
+        )
+
+    pains = insights.pain_points(data, level="both", min_answers=min_answers)
+    pains = pains[pains["stage"].isin(shown)].reset_index(drop=True)
+    for stage, part in pains.groupby("stage", sort=False):
+        for r in part.head(pains_per_stage).itertuples():
+            what = f"'{r.touchpoint}'" if r.level == "touchpoint" else "Stage overall"
+            bits = []
+            if r.left > 0:
+                bits.append(f"{_pct(r.drop_off_rate)} leave ({int(r.left):,} of {int(r.customers):,})")
+            if r.score_gap > 0:
+                bits.append(f"rated {format_score(r.mean_score, scale)} (n={int(r.score_n):,})")
+            lanes["pains"][stage].append(MapItem(what, "; ".join(bits), int(r.customers), r.drop_off_rate, r.mean_score))
+
+    opp = insights.opportunities(pains, group=_group_phrase(group), scale=scale, top=top_opportunities)
+    for r in opp.itertuples():
+        if r.stage in lanes["opportunities"]:
+            text = r.sentence.split(": ", 1)[1] if ": " in r.sentence else r.sentence
+            lanes["opportunities"][r.stage].append(MapItem(text, f"impact {r.impact:,.0f}", int(r.customers)))
+
+    if data.survey is not None and "comment" in data.survey.columns:
+        quotes = _quotes(data.survey, shown)
+        for stage, part in quotes.groupby("stage", sort=False):
+            low = part[part["_lo"] == 0].iloc[0]
+            high = part[part["_hi"] == 0].iloc[0]
+            picks = [low] if low["score"] == high["score"] else [low, high]
+            for q in picks:
+                lanes["quotes"][stage].append(
+                    MapItem(
+                        str(q["comment"]),
+                        f"rated {format_score(float(q['score']), scale)}; 1 of {int(q['_n']):,} comments",
+                        int(q["_n"]),
+                        None,
+                        float(q["score"]),
+                    )
+                )
+
+    notes = []
+    if data.survey is None:
+        notes.append("No survey: emotion, score-based pain points and quotes are empty.")
+    return JourneyMap(
+        group=group,
+        customers=customers,
+        stages=shown,
+        stage_customers=stage_customers,
+        lanes=lanes,
+        emotion=emotion,
+        overall_mean=overall,
+        scale=scale,
+        pains=pains,
+        opportunities=opp,
+        notes=notes,
+    )
+
+
+def _scalar(expr):
+    return insights._scalar(expr) or 0
+
+
+def _group_phrase(group: str) -> str:
+    return "customers" if group == EVERYONE else group

@@ -1,0 +1,133 @@
+"""Journey map: stages as columns, lanes of evidence; pain points, opportunities, key
+drivers; present mode for meetings; PNG/SVG, HTML report and PPTX deck exports."""
+
+import streamlit as st
+
+from journeylib import charts
+from ui import cache, present, state, widgets
+
+view = state.current_view()
+info = state.active_info()
+names = state.persona_names()
+choices = [present.EVERYONE] + [n for n in names if not view.personas or n in view.personas]
+if st.session_state.get("jm_persona") not in choices:
+    st.session_state["jm_persona"] = present.EVERYONE
+persona = None if st.session_state["jm_persona"] == present.EVERYONE else st.session_state["jm_persona"]
+subject = state.subject(view, persona)
+scale = state.current_data().score_scale
+colors = state.persona_colors()
+
+
+def journey_map_figure():
+    return charts.journey_map_figure(present.journey_map(view, persona))
+
+
+def pains_figure():
+    return charts.pain_points_chart(present.journey_map(view, persona).pains, subject=subject, top=10)
+
+
+def emotion_figure():
+    frame = cache.emotion_frame(view, "stage", bool(names))
+    if persona and not frame.empty:
+        frame = frame[frame["persona"] == persona]
+    return charts.emotion_curve(frame, subject=subject, colors=colors)
+
+
+def sankey_figure():
+    frame = cache.sankey_frame(view, "stage", 5, 8, False, None, persona=persona)
+    return charts.sankey(frame, subject=subject, level="stage", stages=state.current_data().stages)
+
+
+def drivers(outcome):
+    return present.key_drivers(view, persona, outcome) if outcome else "no outcome to explain in this dataset"
+
+
+outcomes = present.driver_outcomes(view, persona)
+default_outcome = "purchase" if "purchase" in outcomes else (outcomes[0] if outcomes else None)
+
+
+def drivers_figure():
+    kd = drivers(st.session_state.get("jm_outcome") or default_outcome)
+    if isinstance(kd, str):
+        return charts.empty_figure(f"Key drivers cannot be estimated: {kd}.", "Key drivers")
+    return charts.key_drivers_chart(kd, subject=subject)
+
+
+# ----------------------------------------------------------------------------- present mode
+
+if present.is_on():
+    present.inject_css()
+    jm = present.journey_map(view, persona)
+    top = jm.opportunities["sentence"].iloc[0] if len(jm.opportunities) else "No pain point stands out."
+    kd = drivers(st.session_state.get("jm_outcome") or default_outcome)
+    slides = [
+        ("Journey map", f"{jm.group}: {jm.customers:,} customers.", journey_map_figure),
+        ("How customers feel", "Mean score per stage with its 95% band; n in the hover.", emotion_figure),
+        ("How customers move", "Each band is customers going from one stage to the next.", sankey_figure),
+        ("Pain points", top, pains_figure),
+        ("Key drivers", kd if isinstance(kd, str) else kd.summary, drivers_figure),
+    ]
+    current = present.step(len(slides))
+    title, takeaway, build = slides[current]
+    st.header(title, anchor=False)
+    st.markdown(present.md_escape(takeaway))
+    st.plotly_chart(present.scale_fonts(build()), theme=None, key=f"present_fig_{current}", width="stretch",
+                    config={"displaylogo": False})
+    present.navigation(len(slides), [s[0] for s in slides])
+    st.stop()
+
+# ----------------------------------------------------------------------------- normal mode
+
+st.title("Journey map")
+st.caption("The journey in one view, filled from your data: what customers do at each stage, through which "
+           "channels, how they feel, where it hurts, what to fix, and what they say. Every item shows its evidence.")
+
+with st.container(border=True):
+    c1, c2, c3 = st.columns([2, 2, 1], vertical_alignment="bottom")
+    c1.selectbox("Whose journey", choices, key="jm_persona",
+                 help="Everyone in the current filters, or one persona.")
+    if outcomes:
+        c2.selectbox("Key drivers of", outcomes, key="jm_outcome",
+                     format_func=lambda o: {"purchase": "Purchase", "nps": "NPS"}.get(o, o),
+                     help="The outcome the key-driver chart explains.")
+    with c3:
+        present.toggle()
+
+jm = present.journey_map(view, persona)
+fig = journey_map_figure()
+widgets.chart(fig, key="journey_map", frame=jm.to_frame(), file_name="journey_map")
+present.image_downloads(fig, "journey_map", "jm_img")
+for note in jm.notes:
+    st.caption(note)
+
+st.subheader("Pain points", anchor=False)
+pfig = pains_figure()
+widgets.chart(pfig, key="pain_points", frame=jm.pains, file_name="pain_points")
+present.image_downloads(pfig, "pain_points", "pains_img")
+st.caption("Impact = customers who reached it x severity. Severity = share who leave after it without buying "
+           "+ how far its mean score sits below the overall mean, as a share of the scale "
+           "(counted from 10 answers up).")
+
+st.subheader("Opportunities", anchor=False)
+if len(jm.opportunities):
+    st.markdown("\n".join(f"{i}. {present.md_escape(s)}" for i, s in enumerate(jm.opportunities["sentence"], 1)))
+else:
+    st.info("No pain point stands out: nobody leaves early and no stage is rated below average.")
+
+st.subheader("Key drivers", anchor=False)
+outcome = st.session_state.get("jm_outcome") or default_outcome
+kd = drivers(outcome)
+if isinstance(kd, str):
+    st.info(f"Key drivers cannot be estimated: {kd}.", icon=":material/info:")
+else:
+    kfig = drivers_figure()
+    widgets.chart(kfig, key="key_drivers", frame=kd.table, file_name="key_drivers")
+    present.image_downloads(kfig, "key_drivers", "kd_img")
+    st.markdown(present.md_escape(kd.summary))
+    with st.expander("Reading each input"):
+        st.markdown("\n".join(f"- {present.md_escape(r)}" for r in kd.table["reading"]))
+        for note in kd.notes:
+            st.caption(note)
+
+st.subheader("Share", anchor=False)
+present.report_downloads(view, persona, info.name)

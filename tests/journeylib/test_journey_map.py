@@ -1,0 +1,135 @@
+"""The journey-map model on a small hand-made dataset, checked against hand counts."""
+
+import pandas as pd
+import pytest
+
+from journeylib import charts
+from journeylib.engine import default_engine
+from journeylib.journey_map import EVERYONE, LANES, build_journey_map, for_persona
+from journeylib.schema import JourneyData, ScoreScale
+
+STAGES = ("Awareness", "Consideration", "Purchase")
+# customer -> [(stage, touchpoint, channel)]
+JOURNEYS = {
+    "a": [("Awareness", "Ad", "Social"), ("Consideration", "Product page", "Web"), ("Purchase", "Checkout", "Web")],
+    "b": [("Awareness", "Ad", "Social"), ("Consideration", "Product page", "Web")],
+    "c": [("Awareness", "Search", "Web"), ("Consideration", "Reviews", "Web"), ("Consideration", "Product page", "App")],
+    "d": [("Awareness", "Search", "Web")],
+}
+# customer, stage, score, comment
+SURVEY = [
+    ("a", "Awareness", 4, "Nice ads"),
+    ("b", "Awareness", 2, "Too many ads"),
+    ("c", "Awareness", 5, None),
+    ("a", "Consideration", 3, "Fine"),
+    ("b", "Consideration", 1, "  Confusing sizes  "),
+    ("c", "Consideration", 5, "Great photos"),
+    ("a", "Purchase", 5, "Easy"),
+]
+
+
+def make_data():
+    rows = []
+    for cid, steps in JOURNEYS.items():
+        for k, (stage, tp, channel) in enumerate(steps):
+            rows.append({"customer_id": cid, "timestamp": pd.Timestamp("2024-03-01") + pd.Timedelta(hours=k),
+                         "seq": len(rows), "touchpoint": tp, "stage": stage, "channel": channel})
+    events = pd.DataFrame(rows).astype({c: "string" for c in ("customer_id", "touchpoint", "stage", "channel")})
+    sv = pd.DataFrame(SURVEY, columns=["customer_id", "stage", "score", "comment"])
+    sv["touchpoint"] = pd.Series([None] * len(sv), dtype="string")
+    sv["timestamp"] = pd.Series([pd.NaT] * len(sv), dtype="datetime64[us]")
+    sv["nps"] = float("nan")
+    sv = sv.astype({"customer_id": "string", "stage": "string", "comment": "string", "score": "float64"})
+    eng = default_engine()
+    return JourneyData(events=eng.table(events), survey=eng.table(sv), stages=STAGES, score_scale=ScoreScale(1, 5))
+
+
+@pytest.fixture(scope="module")
+def jm():
+    return build_journey_map(make_data(), min_answers=2, min_n=3)
+
+
+def lane(jm, name, stage):
+    return [(i.text, i.n, i.share) for i in jm.items(name, stage)]
+
+
+def test_columns_and_reach(jm):
+    assert jm.stages == list(STAGES)
+    assert jm.customers == 4
+    assert jm.stage_customers == {"Awareness": 4, "Consideration": 3, "Purchase": 1}
+    assert list(LANES) == ["doing", "channels", "emotion", "pains", "opportunities", "quotes"]
+
+
+def test_touchpoints_and_channels_with_share_of_stage(jm):
+    assert lane(jm, "doing", "Awareness") == [("Ad", 2, 0.5), ("Search", 2, 0.5)]
+    assert lane(jm, "doing", "Consideration") == [("Product page", 3, 1.0), ("Reviews", 1, pytest.approx(1 / 3))]
+    # c used both Web and App in Consideration: each counts once per customer.
+    assert lane(jm, "channels", "Consideration") == [("Web", 3, 1.0), ("App", 1, pytest.approx(1 / 3))]
+    assert jm.items("doing", "Awareness")[0].evidence == "2 customers, 50%"
+
+
+def test_emotion_lane_has_scores_and_n(jm):
+    em = jm.emotion.set_index("stage")
+    assert em.loc["Awareness", "mean"] == pytest.approx(11 / 3)
+    assert em.loc["Consideration", "n"] == 3
+    assert bool(em.loc["Purchase", "low_n"]) is True  # 1 answer < min_n=3
+    item = jm.items("emotion", "Consideration")[0]
+    assert item.text == "3.0/5" and item.n == 3 and item.value == pytest.approx(3.0)
+    assert jm.overall_mean == pytest.approx(25 / 7)
+
+
+def test_quotes_are_the_most_negative_and_most_positive_verbatim(jm):
+    quotes = jm.items("quotes", "Consideration")
+    assert [q.text for q in quotes] == ["Confusing sizes", "Great photos"]
+    assert [q.value for q in quotes] == [1.0, 5.0]
+    assert quotes[0].evidence == "rated 1.0/5; 1 of 3 comments"
+    # Awareness: c's answer has no comment, so 2 comments; Purchase has one comment only.
+    assert [q.text for q in jm.items("quotes", "Awareness")] == ["Too many ads", "Nice ads"]
+    assert [q.text for q in jm.items("quotes", "Purchase")] == ["Easy"]
+
+
+def test_pains_and_opportunities_follow_the_evidence(jm):
+    # Consideration: b and c stop there (2 of 3); Awareness: d stops (1 of 4).
+    pains = jm.pains.set_index(["level", "stage"]).sort_index()
+    cons = pains.loc[("stage", "Consideration")]
+    assert (cons["customers"], cons["left"]) == (3, 2)
+    first = jm.items("pains", "Consideration")[0]
+    assert first.text == "Stage overall"
+    assert first.evidence.startswith("67% leave (2 of 3)")
+    sentences = list(jm.opportunities["sentence"])
+    assert sentences[0].startswith("Consideration: 67% of customers reach this stage and go no further (2 of 3)")
+    opp = jm.items("opportunities", "Consideration")[0].text
+    assert opp.startswith("67% of customers reach this stage")
+
+
+def test_to_frame_lists_every_item_with_evidence(jm):
+    frame = jm.to_frame()
+    assert list(frame.columns) == ["lane", "stage", "rank", "text", "evidence", "n", "share", "value"]
+    doing = frame[(frame["lane"] == "What customers do") & (frame["stage"] == "Consideration")]
+    assert list(doing["text"]) == ["Product page", "Reviews"] and list(doing["rank"]) == [1, 2]
+    assert (frame["evidence"] != "").all()
+
+
+def test_for_persona_filters_customers_and_rejects_unknown_names():
+    data = make_data()
+    assignments = pd.DataFrame({"customer_id": ["a", "b", "c", "d"], "persona": ["Fans", "Fans", "Browsers", "Browsers"]})
+    sub, label = for_persona(data, assignments, "fans")
+    assert label == "Fans"
+    assert build_journey_map(sub, group=label).customers == 2
+    assert for_persona(data, assignments, None)[1] == EVERYONE
+    with pytest.raises(ValueError, match="no persona named 'Nobody'; personas are: Fans, Browsers"):
+        for_persona(data, assignments, "Nobody")
+
+
+def test_journey_map_figure_structure(jm):
+    fig = charts.journey_map_figure(jm)
+    texts = " ".join(a.text for a in fig.layout.annotations)
+    for stage in STAGES:
+        assert stage in texts
+    for title in LANES.values():
+        assert title.split()[0] in texts
+    # One continuous emotion line through the three stages, labelled with score and n.
+    line = [t for t in fig.data if t.mode and "lines" in t.mode]
+    assert len(line) == 1 and len(line[0].x) == 3
+    assert list(line[0].text) == ["3.7 (n=3)", "3.0 (n=3)", "5.0 (n=1)"]
+    assert "“Confusing sizes”" in texts

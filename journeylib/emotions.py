@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from journeylib.engine import default_engine
+from journeylib.engine import execute
 from journeylib.schema import ALL_PERSONAS
 
 UNASSIGNED = "(unassigned)"
@@ -24,22 +24,6 @@ NO_STAGE = "(no stage)"
 LEVELS = ("stage", "touchpoint")
 CONFIDENCE = 0.95
 COMMENT_COLUMNS = ("customer_id", "persona", "stage", "touchpoint", "score", "comment", "timestamp")
-
-
-def _execute(expr: ibis.Expr) -> pd.DataFrame:
-    """Run an expression, under the default engine's lock when it lives there.
-
-    A DuckDB connection is not safe to use from several threads at once (Streamlit runs
-    sessions in threads), and the default engine serialises access to it.
-    """
-    engine = default_engine()
-    try:
-        backend = expr._find_backend()
-    except Exception:  # an expression over memtables only is not bound to a backend yet
-        backend = None
-    if backend is None or backend is engine.con:
-        return engine.execute(expr)
-    return expr.execute()
 
 
 def _with_persona(survey: ibis.Table, personas: pd.DataFrame | None) -> ibis.Table:
@@ -128,7 +112,7 @@ def emotion_curve(
         position = ibis.cases(*[(s.stage == name, i) for i, name in enumerate(stages)], else_=len(stages))
         metrics["stage_pos"] = position.min()
     agg = s.group_by(s[key].cast("string").name(key), "persona").agg(**metrics)
-    df = _execute(agg)
+    df = execute(agg)
     columns = [key, "persona", "mean", "ci_low", "ci_high", "n", "low_n"]
     if df.empty:
         return pd.DataFrame(
@@ -177,7 +161,7 @@ def nps(survey: ibis.Table, personas: pd.DataFrame | None = None) -> pd.DataFram
         passives=((s.nps >= 7) & (s.nps < 9)).sum(),
         detractors=(s.nps < 7).sum(),
     )
-    df = _execute(agg)
+    df = execute(agg)
     counts = ["n", "promoters", "passives", "detractors"]
     if df.empty:
         return pd.DataFrame(
@@ -212,7 +196,7 @@ def touchpoint_stage_scores(survey: ibis.Table, stages: Sequence[str] | None = N
     agg = s.group_by(stage=stage, touchpoint=s.touchpoint.cast("string")).agg(
         mean=s.score.mean(), n=s.count()
     )
-    df = _execute(agg)
+    df = execute(agg)
     if df.empty:
         return empty
     rank = {v: i for i, v in enumerate(_order(df["stage"].tolist(), [str(x) for x in stages or ()]))}
@@ -261,7 +245,7 @@ def comments(
     s = s.order_by(order).select(*present)
     if limit is not None:
         s = s.limit(int(limit))
-    df = _execute(s).reset_index(drop=True)
+    df = execute(s).reset_index(drop=True)
     for c in COMMENT_COLUMNS:
         if c not in df.columns:
             df[c] = None

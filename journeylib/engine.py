@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import os
 import threading
+import weakref
 
 import ibis
 import pandas as pd
@@ -28,6 +29,7 @@ class Engine:
             self.con = ibis.connect(self.url)
         self._lock = threading.RLock()
         self._names = itertools.count()
+        _engines[id(self.con)] = self
 
     @property
     def backend_name(self) -> str:
@@ -50,6 +52,8 @@ class Engine:
             return self.con.execute(expr)
 
 
+# Connection id -> its Engine, so an expression can find the lock of the engine it lives on.
+_engines: "weakref.WeakValueDictionary[int, Engine]" = weakref.WeakValueDictionary()
 _default: Engine | None = None
 _default_lock = threading.Lock()
 
@@ -61,3 +65,20 @@ def default_engine() -> Engine:
         if _default is None:
             _default = Engine()
         return _default
+
+
+def execute(expr: ibis.Expr) -> pd.DataFrame:
+    """Run an expression under the lock of the engine that holds its tables.
+
+    A DuckDB connection is not safe to use from several threads at once (Streamlit runs
+    sessions in threads), so every query goes through its engine's lock. Expressions over
+    in-memory tables only run on the default engine.
+    """
+    try:
+        backend = expr._find_backend()
+    except Exception:  # only memtables: not bound to a backend yet
+        backend = None
+    engine = _engines.get(id(backend)) if backend is not None else default_engine()
+    if engine is None or (backend is not None and engine.con is not backend):
+        return expr.execute()
+    return engine.execute(expr)

@@ -18,7 +18,7 @@ from typing import Sequence
 import ibis
 import pandas as pd
 
-from journeylib.engine import default_engine
+from journeylib.engine import execute
 from journeylib.schema import END_NODE, OTHER_NODE, PURCHASE_STAGE
 
 LEVELS = ("touchpoint", "stage")
@@ -33,22 +33,6 @@ NODE_COLUMNS = ("step", "node", "customers", "end_customers", "end_share")
 TRANSITION_COLUMNS = ("source", "target", "transitions", "customers")
 FUNNEL_COLUMNS = ("stage", "customers", "conversion", "step_conversion", "drop_off")
 PATH_COLUMNS = ("path", "customers", "share", "purchase_rate")
-
-
-def _execute(expr: ibis.Expr) -> pd.DataFrame:
-    """Run an expression, under the default engine's lock when it lives there.
-
-    A DuckDB connection is not safe to use from several threads at once (Streamlit runs
-    sessions in threads), and the default engine serialises access to it.
-    """
-    engine = default_engine()
-    try:
-        backend = expr._find_backend()
-    except Exception:  # an expression over memtables only is not bound to a backend yet
-        backend = None
-    if backend is None or backend is engine.con:
-        return engine.execute(expr)
-    return expr.execute()
 
 
 def _check_level(level: str) -> None:
@@ -128,7 +112,7 @@ def step_sankey(
     """
     dtypes = {"step": "int64", "customers": "int64"}
     expr = _sankey_expr(events, level, max_steps, top, collapse_repeats, start)
-    out = None if expr is None else _execute(expr)
+    out = None if expr is None else execute(expr)
     if out is None or out.empty:
         return _empty(SANKEY_COLUMNS, dtypes)
     return _typed(out[list(SANKEY_COLUMNS)], dtypes)
@@ -252,7 +236,7 @@ def transitions(
     )
     agg = agg.order_by([ibis.desc(agg.transitions), agg.source, agg.target])
     dtypes = {"transitions": "int64", "customers": "int64"}
-    out = _execute(agg)
+    out = execute(agg)
     if out.empty:
         return _empty(TRANSITION_COLUMNS, dtypes)
     return _typed(out[list(TRANSITION_COLUMNS)], dtypes)
@@ -276,7 +260,7 @@ def funnel(events: ibis.Table, stages: Sequence[str]) -> pd.DataFrame:
         raise ValueError(f"stages listed more than once: {', '.join(dupes)}")
     t = events.filter(events.stage.isin(stages))
     counts = t.group_by(stage=t.stage.cast("string")).agg(customers=t.customer_id.nunique())
-    got = _execute(counts)
+    got = execute(counts)
     by_stage = dict(zip(got["stage"], got["customers"]))
     n = pd.Series([int(by_stage.get(s, 0)) for s in stages], dtype="int64")
     prev = n.shift(1)
@@ -336,7 +320,7 @@ def top_paths(
     agg = agg.mutate(share=agg.customers / agg.customers.sum().over())
     agg = agg.order_by([ibis.desc(agg.customers), agg.path]).limit(n)
     dtypes = {"customers": "int64", "share": "float64", "purchase_rate": "float64"}
-    out = _execute(agg)
+    out = execute(agg)
     if out.empty:
         return _empty(PATH_COLUMNS, dtypes)
     return _typed(out[list(PATH_COLUMNS)], dtypes)

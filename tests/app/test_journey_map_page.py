@@ -1,0 +1,99 @@
+"""The journey map page and present mode, driven through AppTest on the small sample."""
+
+import json
+
+import pytest
+
+from journeylib.io import load_journey
+from journeylib.journey_map import build_journey_map
+from ui.present import md_escape
+
+PAGE = "pages/journey_map.py"
+
+
+def no_exceptions(at):
+    assert not at.exception, [e.message for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def figure_json(at, i=0) -> dict:
+    return json.loads(at.get("plotly_chart")[i].proto.spec)
+
+
+def open_page(app):
+    app.run()
+    no_exceptions(app)
+    app.switch_page(PAGE).run()
+    no_exceptions(app)
+    return app
+
+
+@pytest.fixture
+def expected_map(small_sample):
+    data = load_journey(**{k: str(small_sample / f"{k}.csv") for k in ("touchpoints", "survey", "customers")})
+    return build_journey_map(data)
+
+
+def test_journey_map_page_renders_map_pains_drivers_and_exports(app, expected_map):
+    at = open_page(app)
+    assert at.title[0].value == "Journey map"
+    assert [s.value for s in at.subheader] == ["Pain points", "Opportunities", "Key drivers", "Share"]
+    assert len(at.get("plotly_chart")) == 3  # journey map, pain points, key drivers
+    spec = figure_json(at, 0)
+    texts = " ".join(a.get("text", "") for a in spec["layout"]["annotations"])
+    for stage in expected_map.stages:
+        assert stage in texts
+    assert f"{expected_map.customers:,} customers" in spec["layout"]["title"]["text"]
+    # The opportunities list is the library's sentences, in order.
+    listed = next(m.value for m in at.markdown if m.value.startswith("1. "))
+    for i, sentence in enumerate(expected_map.opportunities["sentence"], 1):
+        assert f"{i}. {md_escape(sentence)}" in listed
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert "Download report" in labels and "Download deck" in labels
+    assert labels.count("PNG") == 3 and labels.count("SVG") == 3
+
+
+def test_choosing_a_persona_redraws_the_map_for_it(app):
+    at = open_page(app)
+    options = at.selectbox(key="jm_persona").options
+    assert options[0] == "All customers" and len(options) >= 3
+    persona = options[1]
+    at.selectbox(key="jm_persona").set_value(persona).run()
+    no_exceptions(at)
+    title = figure_json(at, 0)["layout"]["title"]["text"]
+    assert persona in title
+
+
+def test_present_mode_steps_through_the_key_charts(app):
+    at = open_page(app)
+    at.button(key="present_on").click().run()
+    no_exceptions(at)
+    assert at.query_params.get("present") in ("1", ["1"])
+    css = " ".join(h.proto.body for h in at.get("html"))
+    assert 'section[data-testid="stSidebar"]' in css and "display: none" in css  # sidebar hidden
+    seen = []
+    for _ in range(5):
+        seen.append(at.header[0].value)
+        assert len(at.get("plotly_chart")) == 1  # one chart at a time
+        assert not [s for s in at.selectbox if s.key == "jm_persona"]  # page controls hidden
+        if not at.button(key="present_next").disabled:
+            at.button(key="present_next").click().run()
+            no_exceptions(at)
+    assert seen == ["Journey map", "How customers feel", "How customers move", "Pain points", "Key drivers"]
+    assert at.button(key="present_next").disabled
+    at.button(key="present_prev").click().run()
+    assert at.header[0].value == "Pain points"
+    # Large fonts: the slide's figure is scaled up from the page's.
+    font = figure_json(at, 0)["layout"]["font"]["size"]
+    assert font > 14
+    at.button(key="present_off").click().run()
+    no_exceptions(at)
+    assert at.title[0].value == "Journey map"
+    assert "present" not in at.query_params
+
+
+def test_a_link_with_present_opens_in_present_mode(app):
+    app.query_params["present"] = "1"
+    at = open_page(app)
+    assert at.header[0].value == "Journey map"
+    assert at.button(key="present_prev").disabled and not at.button(key="present_next").disabled

@@ -18,6 +18,8 @@ import io as _io
 import os
 import re
 import warnings
+import zipfile
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +52,8 @@ __all__ = [
     "validate",
     "parse_timestamps",
     "detect_score_scale",
+    "max_upload_bytes",
+    "MAX_UPLOAD_ENV",
 ]
 
 MAX_EXAMPLES = 5
@@ -135,6 +139,69 @@ _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _DELIMITERS = (",", ";", "\t", "|")
 _NOTES_ATTR = "journeylib_notes"
 
+# The size limit for one input file, in megabytes; the default matches the app's
+# server.maxUploadSize in .streamlit/config.toml. Checked before a file is read, and again
+# on what a .gz or .xlsx expands to.
+MAX_UPLOAD_ENV = "JOURNEY_MAX_UPLOAD_MB"
+DEFAULT_MAX_UPLOAD_MB = 1024
+# A compressed file that expands more than this many times (and to more than
+# _BOMB_MIN_BYTES) is refused as a likely zip bomb; real CSV and Excel data stay far below.
+_BOMB_RATIO = 100
+_BOMB_MIN_BYTES = 64 * 1024 * 1024
+_CHUNK = 1024 * 1024
+
+
+def max_upload_bytes() -> int:
+    """The size limit for one input file in bytes ($JOURNEY_MAX_UPLOAD_MB, default 1024 MB)."""
+    raw = os.environ.get(MAX_UPLOAD_ENV, "").strip()
+    try:
+        mb = float(raw) if raw else DEFAULT_MAX_UPLOAD_MB
+    except ValueError:
+        mb = DEFAULT_MAX_UPLOAD_MB
+    if not mb > 0 or mb != mb:
+        mb = DEFAULT_MAX_UPLOAD_MB
+    return int(mb * 1024 * 1024)
+
+
+def _mb(size: float) -> str:
+    return f"{size / (1024 * 1024):,.1f} MB"
+
+
+def _check_size(label: str, size: int | None) -> None:
+    if size is None:
+        return
+    limit = max_upload_bytes()
+    if size > limit:
+        raise InputError(label, f"file is {_mb(size)}, above the size limit of {_mb(limit)}; "
+                         f"split it or raise the limit with {MAX_UPLOAD_ENV}")
+
+
+def _check_expansion(label: str, what: str, expanded: int, packed: int) -> None:
+    """Refuse compressed content that expands past the size limit or suspiciously far."""
+    limit = max_upload_bytes()
+    if expanded > limit:
+        raise InputError(label, f"{what} expands to more than {_mb(limit)}, above the size limit; "
+                         f"split it or raise the limit with {MAX_UPLOAD_ENV}")
+    if expanded > _BOMB_MIN_BYTES and expanded > _BOMB_RATIO * max(packed, 1):
+        raise InputError(label, f"{what} expands more than {_BOMB_RATIO}-fold ({_mb(packed)} to over "
+                         f"{_mb(expanded)}); refused as a possible zip bomb")
+
+
+def _gunzip(label: str, data: bytes) -> bytes:
+    """Decompress gzip in chunks, stopping as soon as the output breaks the limits."""
+    out = _io.BytesIO()
+    try:
+        with gzip.GzipFile(fileobj=_io.BytesIO(data)) as gz:
+            while True:
+                chunk = gz.read(_CHUNK)
+                if not chunk:
+                    break
+                out.write(chunk)
+                _check_expansion(label, "the gzip file", out.tell(), len(data))
+    except (OSError, EOFError, zlib.error) as exc:
+        raise InputError(label, f"corrupt gzip file ({exc})") from None
+    return out.getvalue()
+
 
 def _source_bytes(source: Any, name: str | None) -> tuple[str, bytes]:
     """Name and raw bytes of a path, (name, bytes) pair, bytes, or file-like upload."""
@@ -145,14 +212,19 @@ def _source_bytes(source: Any, name: str | None) -> tuple[str, bytes]:
             raise InputError(label, "file not found")
         if path.is_dir():
             raise InputError(label, "is a folder, not a file")
+        _check_size(label, path.stat().st_size)
         return label, path.read_bytes()
     if isinstance(source, tuple) and len(source) == 2:
         label, payload = source
         return _source_bytes(payload, name or str(label))
     if isinstance(source, (bytes, bytearray, memoryview)):
-        return name or "upload", bytes(source)
+        label = name or "upload"
+        _check_size(label, len(source) if not isinstance(source, memoryview) else source.nbytes)
+        return label, bytes(source)
     if hasattr(source, "getvalue") or hasattr(source, "read"):
         label = name or str(getattr(source, "name", None) or "upload")
+        size = getattr(source, "size", None)  # Streamlit's UploadedFile knows its size
+        _check_size(label, size if isinstance(size, int) else None)
         if hasattr(source, "getvalue"):
             data = source.getvalue()
         else:
@@ -164,6 +236,7 @@ def _source_bytes(source: Any, name: str | None) -> tuple[str, bytes]:
             data = source.read()
         if isinstance(data, str):
             data = data.encode("utf-8")
+        _check_size(label, len(data))
         return label, bytes(data)
     raise TypeError(f"cannot read a table from {type(source).__name__}")
 
@@ -196,18 +269,39 @@ def _sniff_delimiter(sample: str) -> str:
 def _clean_names(names: Sequence[Any]) -> list[str]:
     """Blank header cells get a name; repeated names get a .1, .2 suffix (as pandas does)."""
     out: list[str] = []
-    seen: Counter = Counter()
+    taken: set[str] = set()
+    next_suffix: dict[str, int] = {}
     for i, raw in enumerate(names):
-        text = "" if raw is None else str(raw).strip()
+        text = "" if raw is None or (isinstance(raw, float) and raw != raw) else str(raw).strip()
         if not text or text.startswith("Unnamed: "):
             text = f"column_{i + 1}"
-        base = text
-        while text in seen:
-            seen[base] += 1
-            text = f"{base}.{seen[base]}"
-        seen[text] += 1
+        if text in taken:
+            base, k = text, next_suffix.get(text, 1)
+            while f"{base}.{k}" in taken:
+                k += 1
+            next_suffix[base] = k + 1
+            text = f"{base}.{k}"
+        taken.add(text)
         out.append(text)
     return out
+
+
+def _name_notes(label: str, raw: Sequence[Any], names: Sequence[str]) -> list[Issue]:
+    """Warnings for header cells that were blank or repeated (and so were renamed)."""
+    notes = []
+    blank = [(i, n) for i, (r, n) in enumerate(zip(raw, names))
+             if r is None or (isinstance(r, float) and r != r) or not str(r).strip()]
+    if blank:
+        notes.append(Issue(label, None, f"{len(blank)} header cells are blank; named "
+                           f"{', '.join(repr(n) for _, n in blank[:MAX_EXAMPLES])}", len(blank), []))
+    texts = [str(r).strip() for r in raw if r is not None and not (isinstance(r, float) and r != r)]
+    repeated = [t for t, c in Counter(texts).items() if t and c > 1]
+    if repeated:
+        renamed = [n for r, n in zip(raw, names) if str(r).strip() in repeated and n != str(r).strip()]
+        notes.append(Issue(label, None, f"repeated column names {', '.join(map(repr, repeated[:MAX_EXAMPLES]))}; "
+                           f"the later ones were renamed {', '.join(map(repr, renamed[:MAX_EXAMPLES]))}",
+                           len(renamed), []))
+    return notes
 
 
 def _tidy_arrow(table: pa.Table) -> pa.Table:
@@ -276,7 +370,7 @@ def _read_csv_bytes(label: str, data: bytes, delimiter: str | None) -> tuple[pd.
             raise pa.ArrowInvalid("header mismatch")
         table = table.rename_columns(names)
         table = table.cast(pa.schema([pa.field(n, pa.string()) for n in names]))
-        return _tidy_arrow(table).to_pandas(), []
+        return _tidy_arrow(table).to_pandas(), _name_notes(label, header, names)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
         pass
     # Odd files (ragged rows, stray quotes): the python engine skips lines it cannot split.
@@ -297,8 +391,8 @@ def _read_csv_bytes(label: str, data: bytes, delimiter: str | None) -> tuple[pd.
         )
     except (pd.errors.ParserError, csv.Error, ValueError) as exc:
         raise InputError(label, f"cannot parse as a delimited table ({exc})") from None
-    df.columns = _clean_names(df.columns)
-    notes = []
+    df.columns = names if len(names) == df.shape[1] else _clean_names(df.columns)
+    notes = _name_notes(label, header, names) if len(names) == df.shape[1] else []
     if bad:
         notes.append(
             Issue(label, None, f"{len(bad)} lines with more fields than the header were skipped "
@@ -307,22 +401,64 @@ def _read_csv_bytes(label: str, data: bytes, delimiter: str | None) -> tuple[pd.
     return _tidy_pandas(df), notes
 
 
+def _check_zip(label: str, data: bytes) -> None:
+    """Look inside the zip before any sheet is parsed: refuse bombs and non-zips."""
+    try:
+        with zipfile.ZipFile(_io.BytesIO(data)) as z:
+            members = z.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError) as exc:
+        raise InputError(label, f"cannot open as an Excel .xlsx workbook (not a valid zip: {exc})") from None
+    expanded = sum(m.file_size for m in members)
+    _check_expansion(label, "the workbook", expanded, len(data))
+    for m in members:  # one huge sheet in an otherwise small workbook
+        _check_expansion(label, f"the workbook part {m.filename!r}", m.file_size, max(m.compress_size, 1))
+
+
 def _read_xlsx(label: str, data: bytes) -> tuple[pd.DataFrame, list[Issue]]:
+    _check_zip(label, data)
     try:
         book = pd.ExcelFile(_io.BytesIO(data), engine="openpyxl")
-    except Exception as exc:  # openpyxl raises several unrelated types for bad zips
+        sheets = book.sheet_names
+    except Exception as exc:  # openpyxl raises several unrelated types for bad workbooks
         raise InputError(label, f"cannot open as an Excel .xlsx workbook ({exc})") from None
-    sheets = book.sheet_names
     if not sheets:
         raise InputError(label, "the workbook has no sheets")
-    df = pd.read_excel(book, sheet_name=sheets[0], dtype=str)
-    notes = []
+
+    def header_of(sheet: str) -> list[Any]:
+        top = pd.read_excel(book, sheet_name=sheet, header=None, nrows=1, dtype=str)
+        return top.iloc[0].tolist() if len(top) else []
+
+    # Workbooks often open with a notes or cover sheet: use the first sheet with a
+    # customer id column, or the first sheet when none has one.
+    chosen, why = sheets[0], ""
     if len(sheets) > 1:
+        try:
+            for sheet in sheets:
+                cols = _clean_names(header_of(sheet))
+                probe = pd.DataFrame(columns=cols)
+                if any("customer_id" in detect_mapping(probe, kind) for kind in INPUT_KINDS):
+                    chosen = sheet
+                    why = " (the first with a customer id column)" if sheet != sheets[0] else ""
+                    break
+        except Exception as exc:  # noqa: BLE001 - a broken sheet: report it like any bad workbook
+            raise InputError(label, f"cannot read the workbook ({exc})") from None
+    try:
+        raw = pd.read_excel(book, sheet_name=chosen, header=None, dtype=str)
+    except Exception as exc:  # noqa: BLE001
+        raise InputError(label, f"cannot read sheet {chosen!r} ({exc})") from None
+    if raw.empty:
+        return pd.DataFrame(), []
+    header = raw.iloc[0].tolist()
+    names = _clean_names(header)
+    df = raw.iloc[1:].reset_index(drop=True)
+    df.columns = names
+    notes = _name_notes(label, header, names)
+    if len(sheets) > 1:
+        others = [s for s in sheets if s != chosen]
         notes.append(
-            Issue(label, None, f"read the first sheet {sheets[0]!r}; other sheets ignored: "
-                  f"{', '.join(map(repr, sheets[1:]))}", len(sheets) - 1, [])
+            Issue(label, None, f"read sheet {chosen!r}{why}; other sheets ignored: "
+                  f"{', '.join(map(repr, others))}", len(others), [])
         )
-    df.columns = _clean_names(df.columns)
     return _tidy_pandas(df), notes
 
 
@@ -330,10 +466,7 @@ def _read(source: Any, name: str | None = None) -> tuple[str, pd.DataFrame, list
     label, data = _source_bytes(source, name)
     lower = label.lower()
     if data[:2] == _GZIP_MAGIC:
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError) as exc:
-            raise InputError(label, f"corrupt gzip file ({exc})") from None
+        data = _gunzip(label, data)
         lower = lower[:-3] if lower.endswith(".gz") else lower
     if not data.strip():
         raise InputError(label, "empty file")
@@ -691,11 +824,9 @@ def _convert_extra(values: pd.Series) -> pd.Series:
     """Extra columns become numbers when every value is one (and none has a leading zero)."""
     if not (pd.api.types.is_string_dtype(values.dtype) or values.dtype == object):
         return values
-    present = values.dropna()
-    if present.empty:
-        return values.astype("str")
+    # pyarrow throughout: a wide file has thousands of extra columns.
     arr = pa.array(values.astype("str"), from_pandas=True)
-    if present.str.match(r"^-?0\d").any():
+    if arr.null_count == len(arr) or pc.any(pc.match_substring_regex(arr, r"^-?0\d")).as_py():
         return values.astype("str")
     for target in (pa.int64(), pa.float64()):
         try:
@@ -874,6 +1005,10 @@ def _numbers(raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
     if bad.any():  # decimal commas, "4,5"
         numbers[bad] = pd.to_numeric(text[bad].str.replace(",", ".", regex=False), errors="coerce")
         bad = (numbers.isna() & text.notna()).to_numpy()
+    infinite = np.isinf(numbers.to_numpy())  # "inf", "1e400": text that is no usable number
+    if infinite.any():
+        numbers = numbers.mask(infinite)
+        bad = bad | infinite
     return numbers, bad
 
 
@@ -956,6 +1091,7 @@ def _events_frame(label: str, df: pd.DataFrame, cols: dict[str, Any], stages: Se
 
     tp = _as_text(df[cols["touchpoint"]]) if not isinstance(cols["touchpoint"], list) else _column(df, cols["touchpoint"])
     keep = _drop(tp.isna().to_numpy(), keep, seq, sink, label, str(cols["touchpoint"]), "no touchpoint")
+    _warn_implausible_dates(ts, raw_ts, keep, seq, sink, label, ts_col)
 
     if "stage" in cols:
         stage = _stage_column(df[cols["stage"]].where(keep), stages, label, cols["stage"], seq, sink)
@@ -980,6 +1116,26 @@ def _events_frame(label: str, df: pd.DataFrame, cols: dict[str, Any], stages: Se
         }
     )
     return out[keep].reset_index(drop=True)
+
+
+_EARLIEST = pd.Timestamp("1900-01-01")
+
+
+def _warn_implausible_dates(ts: pd.Series, raw: pd.Series, keep: np.ndarray, seq: np.ndarray,
+                            sink: _Collector, label: str, column: str) -> None:
+    """Count (and keep) timestamps after tomorrow or before 1900: usually a wrong format or
+    a placeholder such as 9999-12-31; they stretch every date range in the app."""
+    values = ts.to_numpy()
+    latest = np.datetime64(pd.Timestamp.now(tz="UTC").tz_localize(None).normalize() + pd.Timedelta(days=2), "us")
+    for mask, what in (
+        ((values > latest) & keep, f"in the future (after {pd.Timestamp(latest):%Y-%m-%d})"),
+        ((values < np.datetime64(_EARLIEST, "us")) & keep, "before 1900"),
+    ):
+        n = int(mask.sum())
+        if n:
+            sink.warn(label, column, f"{n} timestamps are {what}; kept, check the dates "
+                      f"(e.g. {_examples(raw[mask].unique())}); {_rownums_text(mask, seq, n)}",
+                      n, _rownums(mask, seq))
 
 
 def _survey_frame(label: str, df: pd.DataFrame, cols: dict[str, Any], stages: Sequence[str],

@@ -167,20 +167,24 @@ def _mb(size: float) -> str:
     return f"{size / (1024 * 1024):,.1f} MB"
 
 
+def _limit_text() -> str:
+    return f"{round(max_upload_bytes() / (1024 * 1024), 6):g} MB"
+
+
 def _check_size(label: str, size: int | None) -> None:
     if size is None:
         return
     limit = max_upload_bytes()
     if size > limit:
-        raise InputError(label, f"file is {_mb(size)}, above the size limit of {_mb(limit)}; "
-                         f"split it or raise the limit with {MAX_UPLOAD_ENV}")
+        raise InputError(label, f"file is {_mb(size)} ({size:,} bytes), above the size limit of "
+                         f"{_limit_text()}; split it or raise the limit with {MAX_UPLOAD_ENV}")
 
 
 def _check_expansion(label: str, what: str, expanded: int, packed: int) -> None:
     """Refuse compressed content that expands past the size limit or suspiciously far."""
     limit = max_upload_bytes()
     if expanded > limit:
-        raise InputError(label, f"{what} expands to more than {_mb(limit)}, above the size limit; "
+        raise InputError(label, f"{what} expands to more than the size limit of {_limit_text()}; "
                          f"split it or raise the limit with {MAX_UPLOAD_ENV}")
     if expanded > _BOMB_MIN_BYTES and expanded > _BOMB_RATIO * max(packed, 1):
         raise InputError(label, f"{what} expands more than {_BOMB_RATIO}-fold ({_mb(packed)} to over "
@@ -335,6 +339,18 @@ def _decode_text(label: str, data: bytes) -> bytes:
             raise InputError(label, f"cannot decode as UTF-16: {exc.reason} at byte {exc.start}") from None
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
+    head = data[:4096]
+    if b"\x00" in head and len(head) >= 4:
+        # UTF-16 without a byte order mark: mostly-ASCII text has a zero in every other byte.
+        even, odd = head[0::2], head[1::2]
+        for zeros, encoding in ((odd, "utf-16-le"), (even, "utf-16-be")):
+            other = even if zeros is odd else odd
+            if zeros.count(0) >= 0.9 * len(zeros) and other.count(0) <= 0.05 * len(other):
+                try:
+                    return data.decode(encoding).encode("utf-8")
+                except UnicodeDecodeError as exc:
+                    raise InputError(label, f"cannot decode as {encoding.upper()}: {exc.reason} at byte "
+                                     f"{exc.start}") from None
     if b"\x00" in data[:65536]:
         raise InputError(label, "not a text table (binary content); expected CSV, TSV, Excel .xlsx or Parquet")
     try:
@@ -482,6 +498,12 @@ def _read(source: Any, name: str | None = None) -> tuple[str, pd.DataFrame, list
     if data[:8] == _OLE_MAGIC:
         raise InputError(label, "old Excel .xls format is not supported; save it as .xlsx or CSV")
     text = _decode_text(label, data)
+    head = text[:512].lstrip().lower()
+    if head.startswith((b"{", b"[{", b'["', b"[]")):
+        raise InputError(label, "looks like JSON, not a table; expected CSV, TSV, Excel .xlsx or Parquet")
+    if head.startswith((b"<!doctype html", b"<html", b"<?xml")):
+        raise InputError(label, "looks like a web page or XML, not a table; expected CSV, TSV, Excel .xlsx or "
+                         "Parquet (was the file saved from a browser?)")
     delimiter = "\t" if lower.endswith((".tsv", ".tab")) else None
     df, notes = _read_csv_bytes(label, text, delimiter)
     return label, df, notes

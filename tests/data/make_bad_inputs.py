@@ -142,6 +142,8 @@ def build() -> dict[str, bytes]:
     files["corrupt.parquet"] = b"PAR1" + bytes(rnd.randrange(256) for _ in range(512)) + b"PAR1"
     files["old_excel.xls"] = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(512)
     files["json_not_a_table.csv"] = '{"customer_id": "c1", "events": [1, 2, 3]}\n'
+    files["html_page_saved_as.csv"] = ("<!DOCTYPE html>\n<html><head><title>Export</title></head><body>"
+                                       "<table><tr><td>customer_id</td></tr></table></body></html>\n")
     files["wrong_delimiter_colon.csv"] = _csv(ev, delim=":").replace('"', "")
     files["commas_named_tsv.tsv"] = good
     files["semicolon_delimited.csv"] = _csv(ev, delim=";")
@@ -242,13 +244,14 @@ CASES: list[Case] = [
     Case("binary_garbage.xlsx", "touchpoints", "error", ("binary_garbage.xlsx", "binary")),
     Case("corrupt.parquet", "touchpoints", "error", ("corrupt.parquet", "Parquet")),
     Case("old_excel.xls", "touchpoints", "error", ("old_excel.xls", ".xls")),
-    Case("json_not_a_table.csv", "touchpoints", "error", ("json_not_a_table.csv", "customer_id")),
+    Case("json_not_a_table.csv", "touchpoints", "error", ("json_not_a_table.csv", "looks like JSON")),
+    Case("html_page_saved_as.csv", "touchpoints", "error", ("html_page_saved_as.csv", "web page")),
     Case("wrong_delimiter_colon.csv", "touchpoints", "error", ("wrong_delimiter_colon.csv", "required field")),
     Case("commas_named_tsv.tsv", "touchpoints", "error", ("commas_named_tsv.tsv", "required field")),
     Case("semicolon_delimited.csv", "touchpoints", "ok"),
     Case("latin1.csv", "touchpoints", "ok"),
     Case("utf16_bom.csv", "touchpoints", "ok"),
-    Case("utf16_no_bom.csv", "touchpoints", "error", ("utf16_no_bom.csv", "UTF-16")),
+    Case("utf16_no_bom.csv", "touchpoints", "ok"),
     Case("utf8_bom.csv", "touchpoints", "ok"),
     Case("duplicate_headers.csv", "touchpoints", "ok", ("touchpoint.1",)),
     Case("blank_header_cells.csv", "touchpoints", "ok", ("column_6",)),

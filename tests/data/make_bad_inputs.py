@@ -21,6 +21,7 @@ import datetime as dt
 import gzip
 import io
 import random
+import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,18 +95,32 @@ def _xlsx(sheets: dict[str, list[list]]) -> bytes:
     wb.properties.modified = fixed
     buf = io.BytesIO()
     wb.save(buf)
-    return buf.getvalue()
+    # Re-pack with fixed member dates so the file is byte-identical on every run.
+    out = io.BytesIO()
+    with zipfile.ZipFile(buf) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            body = src.read(info.filename)
+            if info.filename == "docProps/core.xml":  # openpyxl stamps the save time here
+                body = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>2024-01-01T00:00:00Z", body)
+            dst.writestr(_fixed(info.filename), body, compress_type=zipfile.ZIP_DEFLATED)
+    return out.getvalue()
+
+
+def _fixed(name: str) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0))
+    info.compress_type = zipfile.ZIP_DEFLATED
+    return info
 
 
 def _zip_bomb(expanded_mb: int) -> bytes:
     """A zip laid out like an .xlsx whose sheet inflates to ``expanded_mb`` MB of blanks."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as z:
-        z.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/'
+        z.writestr(_fixed("[Content_Types].xml"), '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/'
                    'package/2006/content-types"/>')
-        z.writestr("xl/workbook.xml", '<?xml version="1.0"?><workbook/>')
+        z.writestr(_fixed("xl/workbook.xml"), '<?xml version="1.0"?><workbook/>')
         chunk = b" " * (1 << 20)
-        with z.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as member:
+        with z.open(_fixed("xl/worksheets/sheet1.xml"), "w", force_zip64=True) as member:
             for _ in range(expanded_mb):
                 member.write(chunk)
     return buf.getvalue()

@@ -26,7 +26,8 @@ by_persona = c2.toggle("One line per persona", value=bool(personas), key="e_by_p
 
 curve = cache.emotion_frame(view, level, by_persona and bool(personas))
 fig = charts.emotion_curve(curve, subject=state.subject(view), colors=state.persona_colors(),
-                           score_label=f"Mean score ({scale_text}), 95% band")
+                           score_label=f"Mean score ({scale_text})",
+                           y_range=(scale.low, scale.high) if scale else None)
 widgets.chart(fig, key="emotion_curve", frame=curve, file_name="emotion_curve")
 st.caption("The shaded band is the 95% confidence interval of the mean; n is in the hover. "
            "Open markers: fewer than 30 answers, read with care.")

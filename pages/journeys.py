@@ -19,7 +19,7 @@ with st.container(border=True):
     level = c1.segmented_control("Show", ["touchpoint", "stage"], default="touchpoint", key="j_level",
                                  format_func=lambda v: "Touchpoints" if v == "touchpoint" else "Stages") or "touchpoint"
     max_steps = c2.slider("Steps", 2, 10, 5, key="j_steps", help="How many steps of each journey to draw.")
-    top = c3.slider("Nodes per step", 3, 20, 8, key="j_top",
+    top = c3.slider("Nodes per step", 3, 20, 6, key="j_top",
                     help="Less common touchpoints at a step are grouped as (other).")
     collapse = c4.toggle("Merge repeated touchpoints", value=False, key="j_collapse",
                          help="Count 'Email, Email, Email' as one step.", disabled=level == "stage")
@@ -58,15 +58,15 @@ else:
 st.caption("Hover a node for its customers; grey **(end)** nodes count the customers whose journey stopped "
            "after the previous step, and their share of that step.")
 
-left, right = st.columns(2)
-with left:
-    st.subheader("Funnel by stage")
-    widgets.chart(charts.funnel(funnel_all, subject=state.subject(view)), key="funnel", frame=funnel_all,
-                  file_name="funnel")
-with right:
-    st.subheader("Most common paths")
-    path_level = st.segmented_control("Paths of", ["stage", "touchpoint"], default="stage", key="j_path_level",
-                                      format_func=str.capitalize) or "stage"
-    paths = cache.top_paths_frame(view, path_level, 10)
-    widgets.chart(charts.top_paths(paths, subject=state.subject(view), customers=n["customers"]),
-                  key="paths", frame=paths, file_name="top_paths")
+st.divider()
+widgets.chart(charts.funnel(funnel_all, subject=state.subject(view)), key="funnel", frame=funnel_all,
+              file_name="funnel")
+st.caption("A customer counts at a stage if they have any event in it; the percentage is of the first stage. "
+           "Hover for the conversion from the previous stage and the customers lost.")
+
+st.divider()
+path_level = st.segmented_control("Paths of", ["stage", "touchpoint"], default="stage", key="j_path_level",
+                                  format_func=lambda v: v.capitalize() + "s") or "stage"
+paths = cache.top_paths_frame(view, path_level, 10)
+widgets.chart(charts.top_paths(paths, subject=state.subject(view), customers=n["customers"]),
+              key="paths", frame=paths, file_name="top_paths")

@@ -52,6 +52,7 @@ def _restore_from_query(infos) -> None:
 def _on_dataset_change() -> None:
     for key in state.FILTER_KEYS:
         st.session_state.pop(key, None)
+        st.session_state.pop(state.DURABLE[key], None)
 
 
 def _write_query(view: cache.View) -> None:
@@ -79,6 +80,7 @@ def _write_query(view: cache.View) -> None:
 def sidebar() -> cache.View:
     """Render the shared sidebar and return the current view."""
     infos = state.datasets()
+    state.recall()
     pending = st.session_state.pop(state.PENDING_KEY, None)
     if pending and pending in {i.id for i in infos}:
         st.session_state[state.ACTIVE_KEY] = pending
@@ -111,6 +113,7 @@ def sidebar() -> cache.View:
         if facts["channels"]:
             st.multiselect("Channels", facts["channels"], key="flt_channels", placeholder="All channels",
                            help="Keep only events from these channels.")
+        state.remember()
         view = state.current_view()
         n = cache.counts(view)
         st.caption(f"In view: **{n['customers']:,} customers**, {n['events']:,} events"

@@ -16,9 +16,35 @@ from journeylib import charts, workspace
 from journeylib.schema import JourneyData
 from ui import cache
 
-ACTIVE_KEY = "dataset_id"
+ACTIVE_KEY = "dataset_id"  # the sidebar widget
 PENDING_KEY = "_next_dataset_id"
 FILTER_KEYS = ("flt_personas", "flt_dates", "flt_channels")
+# Streamlit forgets a widget's value when a run does not draw the widget; these plain keys
+# keep the last values so a page shown without the sidebar still sees the same view.
+DURABLE = {ACTIVE_KEY: "_active_dataset", **{k: f"_keep_{k}" for k in FILTER_KEYS}}
+
+
+def get(key: str, default=None):
+    """A widget's value, or its remembered copy when the widget was not drawn this run."""
+    if key in st.session_state:
+        return st.session_state[key]
+    return st.session_state.get(DURABLE[key], default)
+
+
+def remember() -> None:
+    """Copy the sidebar widgets' values into their durable keys."""
+    for key, keep in DURABLE.items():
+        if key in st.session_state:
+            st.session_state[keep] = st.session_state[key]
+        else:
+            st.session_state.pop(keep, None)
+
+
+def recall() -> None:
+    """Put remembered values back into widget keys that Streamlit dropped."""
+    for key, keep in DURABLE.items():
+        if key not in st.session_state and keep in st.session_state:
+            st.session_state[key] = st.session_state[keep]
 
 _sample_lock = threading.Lock()
 
@@ -55,14 +81,16 @@ def datasets() -> list[workspace.DatasetInfo]:
 def set_active(dataset_id: str) -> None:
     """Make a dataset active from anywhere (applied by the sidebar on the next run)."""
     st.session_state[PENDING_KEY] = dataset_id
+    st.session_state[DURABLE[ACTIVE_KEY]] = dataset_id
     for key in FILTER_KEYS:
         st.session_state.pop(key, None)
+        st.session_state.pop(DURABLE[key], None)
 
 
 def active_info() -> workspace.DatasetInfo:
     """Metadata of the active dataset (falls back to the newest one)."""
     infos = datasets()
-    wanted = st.session_state.get(ACTIVE_KEY)
+    wanted = st.session_state.get(PENDING_KEY) or get(ACTIVE_KEY)
     for info in infos:
         if info.id == wanted:
             return info
@@ -86,7 +114,7 @@ def current_view() -> cache.View:
     import dataclasses
 
     view = base_view()
-    dates = st.session_state.get("flt_dates") or ()
+    dates = get("flt_dates") or ()
     start = end = None
     if isinstance(dates, (tuple, list)) and len(dates) == 2:
         start, end = (d.isoformat() if d else None for d in dates)
@@ -96,10 +124,10 @@ def current_view() -> cache.View:
             start = end = None
     return dataclasses.replace(
         view,
-        personas=tuple(st.session_state.get("flt_personas") or ()),
+        personas=tuple(get("flt_personas") or ()),
         start=start,
         end=end,
-        channels=tuple(st.session_state.get("flt_channels") or ()),
+        channels=tuple(get("flt_channels") or ()),
     )
 
 

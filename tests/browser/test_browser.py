@@ -1,0 +1,143 @@
+"""The served app in a real Chromium: upload a CSV, visit every page, no exceptions.
+
+Starts ``streamlit run app.py`` itself (headless, free port, temporary workspace) and drives
+it with Playwright. Screenshots go to a temporary folder, and to $SCREENSHOT_DIR if set.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+ROOT = Path(__file__).resolve().parents[2]
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+               "--disable-component-update", "--disable-sync", "--no-first-run"]
+PAGES = ["Journeys", "Emotions", "Personas", "Journey map", "Data"]
+
+if not Path(CHROMIUM).exists():
+    pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    from journeylib.sample import write_sample
+
+    base = tmp_path_factory.mktemp("served")
+    sample = base / "sample"
+    write_sample(sample, n_customers=300, seed=5)  # small: persona fitting stays quick
+    port = free_port()
+    env = {**os.environ, "JOURNEY_WORKSPACE": str(base / "workspace"), "JOURNEY_SAMPLE_DIR": str(sample)}
+    log = open(base / "streamlit.log", "wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+         "--server.port", str(port), "--server.address", "127.0.0.1",
+         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
+                    break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("streamlit did not start: " + (base / "streamlit.log").read_text()[-2000:])
+        yield url, base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def settle(page, timeout_s: float = 180) -> None:
+    """Wait until the script has finished running (no running indicator for a while)."""
+    page.wait_for_selector("h1", timeout=timeout_s * 1000)
+    quiet, deadline = 0, time.time() + timeout_s
+    while time.time() < deadline:
+        busy = page.locator('[data-testid="stStatusWidget"]').count() + page.locator('[data-testid="stSpinner"]').count()
+        quiet = quiet + 1 if busy == 0 else 0
+        if quiet >= 6:
+            return
+        time.sleep(0.25)
+
+
+def shoot(page, name: str, folder: Path) -> None:
+    page.screenshot(path=str(folder / f"{name}.png"))
+    extra = os.environ.get("SCREENSHOT_DIR")
+    if extra:
+        Path(extra).mkdir(parents=True, exist_ok=True)
+        shutil.copy(folder / f"{name}.png", Path(extra) / f"{name}.png")
+
+
+def test_upload_and_visit_every_page(server, tmp_path):
+    url, base = server
+    shots = tmp_path / "screens"
+    shots.mkdir()
+    upload = tmp_path / "web_shop_events.csv"
+    pd.DataFrame({
+        "user_id": ["a", "a", "a", "b", "b", "c", "c", "d"],
+        "event_time": ["2024-05-01 09:00", "2024-05-01 09:05", "2024-05-02 10:00", "2024-05-03 11:00",
+                       "2024-05-03 11:30", "2024-05-04 12:00", "2024-05-04 12:01", "2024-05-05 08:00"],
+        "event_name": ["Search ad", "Product page", "Checkout", "Instagram", "Checkout", "Search ad",
+                       "Product page", "Instagram"],
+        "stage": ["Awareness", "Consideration", "Purchase", "Awareness", "Purchase", "Awareness",
+                  "Consideration", "Awareness"],
+        "channel": ["Web", "Web", "Web", "Social", "App", "Web", "Web", "Social"],
+        "score": [4, None, 5, 3, 2, None, 1, None],
+    }).to_csv(upload, index=False)
+
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 720})
+        page.goto(url, wait_until="domcontentloaded")
+        settle(page)
+        assert page.locator('[data-testid="stException"]').count() == 0
+        shoot(page, "01_start_sample", shots)
+
+        page.get_by_role("link", name="Data").click()
+        settle(page)
+        page.locator('input[type="file"]').first.set_input_files(str(upload))
+        page.get_by_text("web_shop_events.csv").first.wait_for(timeout=60000)
+        settle(page)
+        page.get_by_role("button", name="Use this data").click()
+        page.get_by_text("is now the active dataset").wait_for(timeout=120000)
+        settle(page)
+        assert page.locator('[data-testid="stException"]').count() == 0
+        shoot(page, "02_uploaded", shots)
+
+        names = [n for n in PAGES if page.get_by_role("link", name=n, exact=True).count()]
+        assert {"Journeys", "Emotions", "Personas", "Data"} <= set(names)
+        for i, name in enumerate(names, start=3):
+            page.get_by_role("link", name=name, exact=True).click()
+            settle(page)
+            assert page.locator('[data-testid="stException"]').count() == 0, f"exception on {name}"
+            assert page.locator("h1").first.inner_text().strip() != ""
+            shoot(page, f"{i:02d}_{name.lower().replace(' ', '_')}", shots)
+        # The uploaded dataset is the active one on every page (4 customers).
+        page.get_by_role("link", name="Journeys", exact=True).click()
+        settle(page)
+        assert "4 customers" in page.locator('[data-testid="stSidebar"]').inner_text()
+        browser.close()
+    assert len(list(shots.glob("*.png"))) >= 6

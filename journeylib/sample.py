@@ -104,7 +104,7 @@ GENERIC: dict[str, dict[str, float]] = {
     "Referral link": {"App login": 0.3, "Instagram tag": 0.1, "END": 0.6},
     "Instagram tag": {"Referral link": 0.2, "END": 0.8},
 }
-MIX_GENERIC = 0.06  # share of every persona's step drawn from the baseline: personas overlap
+MIX_GENERIC = 0.05  # share of every persona's step drawn from the baseline: personas overlap
 
 PRODUCTS = ("cabin trolley", "large hard-shell suitcase", "weekender bag", "carry-on backpack",
             "garment bag", "kids' suitcase", "three-piece luggage set", "medium spinner case")
@@ -124,6 +124,7 @@ class Persona:
     session_break: float  # chance a click-type step starts a new visit days later
     later_days: float  # median gap between visits, days
     span_days: float  # typical journey span, keeps starts inside the window
+    min_events: int  # nobody in the persona leaves before this many touchpoints
     response: tuple[float, ...]  # survey response rate per stage
     score: tuple[float, ...]  # mean feeling per stage (1-5)
     nps: float
@@ -139,17 +140,17 @@ PERSONAS: tuple[Persona, ...] = (
         share=0.26,
         start={"Instagram ad": 0.45, "TikTok video": 0.35, "Influencer post": 0.2},
         transitions={
-            "Instagram ad": {"Product page": 0.92, "END": 0.08},
-            "TikTok video": {"Product page": 0.9, "END": 0.1},
-            "Influencer post": {"Product page": 0.92, "END": 0.08},
-            "Product page": {"Add to cart": 0.82, "Reviews page": 0.1, "Instagram ad": 0.03, "END": 0.05},
+            "Instagram ad": {"Product page": 0.6, "TikTok video": 0.15, "Influencer post": 0.2, "END": 0.05},
+            "TikTok video": {"Product page": 0.6, "Instagram ad": 0.2, "Influencer post": 0.15, "END": 0.05},
+            "Influencer post": {"Product page": 0.75, "Instagram ad": 0.2, "END": 0.05},
+            "Product page": {"Add to cart": 0.85, "Reviews page": 0.1, "Instagram ad": 0.02, "END": 0.03},
             "Reviews page": {"Add to cart": 0.8, "END": 0.2},
-            "Add to cart": {"Checkout": 0.93, "END": 0.07},
+            "Add to cart": {"Checkout": 0.95, "END": 0.05},
             "Checkout": {"Order confirmation": 0.95, "Cart error": 0.02, "END": 0.03},
-            "Unboxing": {"Instagram tag": 0.3, "Product review": 0.08, "Returns portal": 0.08, "END": 0.54},
+            "Unboxing": {"Instagram tag": 0.45, "Product review": 0.05, "Returns portal": 0.08, "END": 0.42},
             "Instagram tag": {"END": 0.9, "Referral link": 0.1},
         },
-        session_break=0.06, later_days=0.3, span_days=12,
+        session_break=0.06, later_days=0.3, span_days=12, min_events=4,
         response=(0.2, 0.25, 0.3, 0.45, 0.35, 0.4),
         score=(3.7, 3.4, 3.5, 3.6, 3.1, 3.6),
         nps=7.0, order_value=79,
@@ -168,11 +169,11 @@ PERSONAS: tuple[Persona, ...] = (
             "Homepage": {"Category page": 0.6, "Product page": 0.35, "END": 0.05},
             "Category page": {"Product page": 0.8, "Comparison page": 0.15, "END": 0.05},
             "Product page": {"Comparison page": 0.25, "Reviews page": 0.25, "Size guide": 0.15,
-                             "Add to cart": 0.09, "Google search": 0.08, "Newsletter signup": 0.03,
+                             "Add to cart": 0.12, "Google search": 0.08, "Newsletter signup": 0.03,
                              "Store visit": 0.03, "Live chat": 0.02, "Wishlist": 0.03, "END": 0.04},
             "Comparison page": {"Product page": 0.5, "Reviews page": 0.3, "Google search": 0.15, "END": 0.05},
             "Reviews page": {"Product page": 0.45, "Comparison page": 0.25, "Size guide": 0.1,
-                             "Add to cart": 0.08, "END": 0.05},
+                             "Add to cart": 0.12, "END": 0.04},
             "Size guide": {"Product page": 0.55, "Add to cart": 0.2, "Comparison page": 0.15, "END": 0.05},
             "Store visit": {"Product page": 0.6, "Add to cart": 0.2, "END": 0.2},
             "Newsletter signup": {"Product page": 0.6, "Comparison page": 0.3, "END": 0.1},
@@ -184,7 +185,7 @@ PERSONAS: tuple[Persona, ...] = (
             "Unboxing": {"Product review": 0.45, "Returns portal": 0.05, "Newsletter": 0.1, "END": 0.4},
             "Product review": {"Referral link": 0.08, "END": 0.92},
         },
-        session_break=0.3, later_days=2.5, span_days=60,
+        session_break=0.3, later_days=2.5, span_days=60, min_events=10,
         response=(0.3, 0.45, 0.5, 0.6, 0.5, 0.55),
         score=(4.2, 4.4, 4.2, 4.4, 4.5, 4.6),
         nps=8.6, order_value=189,
@@ -201,17 +202,18 @@ PERSONAS: tuple[Persona, ...] = (
             "Homepage": {"Category page": 0.5, "Product page": 0.45, "END": 0.05},
             "Price comparison site": {"Product page": 0.9, "END": 0.1},
             "Category page": {"Product page": 0.9, "END": 0.1},
-            "Product page": {"Add to cart": 0.6, "Size guide": 0.15, "Reviews page": 0.15, "END": 0.1},
+            "Product page": {"Add to cart": 0.7, "Size guide": 0.1, "Reviews page": 0.12, "END": 0.08},
             "Size guide": {"Add to cart": 0.7, "Product page": 0.25, "END": 0.05},
             "Reviews page": {"Add to cart": 0.7, "Product page": 0.25, "END": 0.05},
             "Add to cart": {"Checkout": 0.95, "END": 0.05},
-            "Checkout": {"Cart error": 0.65, "Order confirmation": 0.33, "END": 0.02},
-            "Cart error": {"Support call": 0.4, "Live chat": 0.2, "Checkout": 0.2, "END": 0.2},
-            "Support call": {"Checkout": 0.6, "END": 0.4},
-            "Live chat": {"Checkout": 0.5, "Support call": 0.15, "END": 0.35},
+            "Checkout": {"Cart error": 0.98, "Order confirmation": 0.02},
+            "Cart error": {"Support call": 0.45, "Live chat": 0.2, "Checkout": 0.15, "END": 0.2},
+            # The phone team can take the order when the cart keeps failing.
+            "Support call": {"Order confirmation": 0.55, "Checkout": 0.1, "END": 0.35},
+            "Live chat": {"Checkout": 0.4, "Support call": 0.2, "END": 0.4},
             "Unboxing": {"Returns portal": 0.1, "Product review": 0.1, "END": 0.8},
         },
-        session_break=0.12, later_days=1.0, span_days=20,
+        session_break=0.12, later_days=1.0, span_days=20, min_events=6,
         response=(0.2, 0.3, 0.55, 0.6, 0.35, 0.3),
         score=(3.6, 3.6, 3.0, 3.0, 3.4, 3.0),
         nps=5.5, order_value=119,
@@ -239,7 +241,7 @@ PERSONAS: tuple[Persona, ...] = (
             "Referral link": {"App login": 0.6, "Instagram tag": 0.1, "Newsletter": 0.15, "END": 0.15},
             "Instagram tag": {"App login": 0.5, "Referral link": 0.25, "END": 0.25},
         },
-        session_break=0.5, later_days=4, span_days=120,
+        session_break=0.5, later_days=4, span_days=120, min_events=6,
         response=(0.2, 0.3, 0.35, 0.5, 0.5, 0.6),
         score=(4.4, 4.3, 4.4, 4.6, 4.6, 4.8),
         nps=9.4, order_value=129,
@@ -249,8 +251,8 @@ PERSONAS: tuple[Persona, ...] = (
     Persona(
         name="Window shoppers",
         share=0.20,
-        start={"Google search": 0.3, "Homepage": 0.25, "Instagram ad": 0.15,
-               "Price comparison site": 0.2, "TikTok video": 0.1},
+        start={"Google search": 0.35, "Homepage": 0.3, "Instagram ad": 0.06,
+               "Price comparison site": 0.25, "TikTok video": 0.04},
         transitions={
             "Google search": {"Category page": 0.5, "Product page": 0.4, "END": 0.1},
             "Homepage": {"Category page": 0.7, "Product page": 0.2, "END": 0.1},
@@ -264,7 +266,7 @@ PERSONAS: tuple[Persona, ...] = (
             "Wishlist": {"END": 0.85, "Product page": 0.15},
             "Add to cart": {"Checkout": 0.25, "END": 0.75},
         },
-        session_break=0.15, later_days=1.5, span_days=20,
+        session_break=0.15, later_days=1.5, span_days=20, min_events=1,
         response=(0.2, 0.25, 0.2, 0.3, 0.3, 0.3),
         score=(3.3, 2.9, 3.1, 3.5, 3.5, 3.5),
         nps=7.0, order_value=99,
@@ -276,7 +278,7 @@ PERSONAS: tuple[Persona, ...] = (
 # Survey comments. {product} is filled with the customer's product. Problem-specific lines
 # are used when the customer actually met the problem, so quotes match the journey.
 POSITIVE = {
-    A: ["Saw the {product} in a video and it looked great.", "Nice ad, it showed the {product} actually being used.",
+    A: ["The {product} looked great at first sight.", "Loved seeing the {product} actually being used.",
         "Good first impression, the brand looks trustworthy.", "The search result took me straight to what I wanted."],
     C: ["The size guide made it easy to pick the right {product}.", "Loved the honest reviews with photos.",
         "The comparison page answered all my questions about the {product}.",
@@ -342,7 +344,7 @@ RETURNED = [
 PROBLEM_PENALTY = {"cart_error": 1.4, "late": 1.6, "returned": 1.3}
 
 
-def _transition_matrix(persona: Persona) -> np.ndarray:
+def _transition_matrix(persona: Persona, allow_end: bool = True) -> np.ndarray:
     """Cumulative transition probabilities [from, to] with END as the last column."""
     n = len(TOUCHPOINTS)
 
@@ -359,6 +361,10 @@ def _transition_matrix(persona: Persona) -> np.ndarray:
     detour[:, END] = 0
     detour /= detour.sum(axis=1, keepdims=True)
     mixed = (1 - MIX_GENERIC) * dense(persona.transitions) + MIX_GENERIC * detour
+    if not allow_end:
+        stays = mixed[:, :END].sum(axis=1, keepdims=True) > 0
+        mixed = np.where(stays, np.hstack([mixed[:, :END], np.zeros((n, 1))]), mixed)
+        mixed /= mixed.sum(axis=1, keepdims=True)
     cum = np.cumsum(mixed, axis=1)
     cum[:, -1] = 1.0
     return cum
@@ -375,6 +381,8 @@ def _choice(rng: np.random.Generator, probs: np.ndarray, idx: np.ndarray) -> np.
 def _simulate_paths(rng, persona_of, n):
     """Touchpoint index per (customer, step); -1 after the journey ends."""
     cums = np.stack([_transition_matrix(p) for p in PERSONAS])
+    cums_stay = np.stack([_transition_matrix(p, allow_end=False) for p in PERSONAS])
+    min_events = np.array([p.min_events for p in PERSONAS])
     starts = np.zeros((len(PERSONAS), len(TOUCHPOINTS)))
     for k, p in enumerate(PERSONAS):
         for name, w in p.start.items():
@@ -385,7 +393,8 @@ def _simulate_paths(rng, persona_of, n):
     alive = np.arange(n)
     for step in range(1, MAX_EVENTS):
         u = rng.random(len(alive))
-        rows = cums[persona_of[alive], cur]
+        who = persona_of[alive]
+        rows = np.where((step < min_events[who])[:, None], cums_stay[who, cur], cums[who, cur])
         nxt = (rows < u[:, None]).sum(axis=1)
         keep = nxt != END
         alive, cur = alive[keep], nxt[keep]

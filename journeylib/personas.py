@@ -1,0 +1,630 @@
+"""Personas: per-customer features, a persona model (a scikit-learn estimator), profiles.
+
+``customer_features`` aggregates events, survey and attributes per customer in Ibis (the
+work runs where the data lives); only the per-customer table comes back as pandas.
+``PersonaModel`` clusters that table with k-means behind a ColumnTransformer, chooses the
+number of personas by silhouette when asked to, and names each persona from the traits
+that set it apart most (effect sizes), so people read "Checkout strugglers", not "Cluster 2".
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import ibis
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClusterMixin
+from sklearn.cluster import KMeans, MiniBatchKMeans
+from sklearn.compose import ColumnTransformer
+from sklearn.decomposition import PCA
+from sklearn.impute import SimpleImputer
+from sklearn.metrics import silhouette_score
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
+from sklearn.utils.validation import check_is_fitted
+from scipy.stats import skew
+
+from journeylib.schema import PURCHASE_STAGE, JourneyData
+
+TOP_TOUCHPOINTS = 25
+MAX_CHANNELS = 12
+MAX_CATEGORIES = 30  # attribute columns with more distinct values are identifiers, not traits
+EFFECT_CAP = 10.0  # |effect size| cap when a trait has no spread at all (e.g. all 0 vs all 1)
+TOP_TRAITS = 5
+DUPLICATE_CORRELATION = 0.9  # numeric features this correlated with a kept one are left out
+
+# Feature name prefixes; profiles and names rely on them.
+CHANNEL = "channel: "
+TOUCHPOINT = "touchpoint: "
+SCORE = "score: "
+ATTR = "attr: "
+ENTRY = "entry_channel="
+
+
+# ----------------------------------------------------------------------------------------
+# Features
+
+
+def _execute(expr) -> pd.DataFrame:
+    return expr.execute()
+
+
+def customer_features(data: JourneyData) -> pd.DataFrame:
+    """One row per customer (index ``customer_id``) of behaviour, feelings and attributes.
+
+    Columns: ``events``, ``duration_days``, ``distinct_touchpoints``, ``furthest_stage``
+    (0-based position in ``data.stages``), ``purchased`` (0/1), ``purchases`` (events in the
+    Purchase stage), ``channel: X`` (share of the customer's events), ``touchpoint: X``
+    (event counts, for the touchpoints most customers meet), and with a survey
+    ``score_mean``, ``score: <stage>`` (mean per stage, NaN when not answered: the model
+    imputes), ``nps``; with customers, ``attr: <column>`` for each usable attribute.
+    """
+    ev = data.events
+    # Small vocabulary queries first: which channels and touchpoints become columns.
+    named = ev.filter(ev.touchpoint.notnull())
+    vocab_tp = (
+        named.group_by("touchpoint")
+        .aggregate(customers=named.customer_id.nunique())
+        .order_by([ibis.desc("customers"), "touchpoint"])
+        .limit(TOP_TOUCHPOINTS)
+    )
+    touchpoints = [str(t) for t in _execute(vocab_tp)["touchpoint"]]
+    channels: list[str] = []
+    if "channel" in ev.columns:
+        with_channel = ev.filter(ev.channel.notnull())
+        vocab_ch = (
+            with_channel.group_by("channel")
+            .aggregate(n=with_channel.count())
+            .order_by([ibis.desc("n"), "channel"])
+            .limit(MAX_CHANNELS)
+        )
+        channels = [str(c) for c in _execute(vocab_ch)["channel"]]
+
+    stages = list(data.stages)
+    stage_pos = ibis.cases(*((ev.stage == s, i) for i, s in enumerate(stages)), else_=ibis.null("int64"))
+    is_purchase = (ev.stage == PURCHASE_STAGE).ifelse(1, 0)
+    n = ev.count()
+    metrics = {
+        "events": n,
+        "_first": ev.timestamp.min(),
+        "_last": ev.timestamp.max(),
+        "distinct_touchpoints": ev.touchpoint.nunique(),
+        "furthest_stage": stage_pos.max(),
+        "purchases": is_purchase.sum(),
+    }
+    for c in channels:
+        metrics[CHANNEL + c] = (ev.channel == c).ifelse(1, 0).sum() / n
+    for t in touchpoints:
+        metrics[TOUCHPOINT + t] = (ev.touchpoint == t).ifelse(1, 0).sum()
+    per = ev.group_by("customer_id").aggregate(**metrics)
+    if channels:
+        # The channel a journey starts in (the acquisition channel), ties broken by file order.
+        order = [ev.timestamp] + ([ev.seq] if "seq" in ev.columns else [])
+        ranked = ev.mutate(_pos=ibis.row_number().over(group_by=ev.customer_id, order_by=order))
+        entry = ranked.filter(ranked._pos == 0).select(_eid=ranked.customer_id, entry_channel=ranked.channel)
+        per = per.left_join(entry, per.customer_id == entry._eid).drop("_eid")
+    per = per.mutate(
+        duration_days=(per._last.epoch_seconds() - per._first.epoch_seconds()) / 86400.0,
+        purchased=(per.purchases > 0).ifelse(1, 0),
+    ).drop("_first", "_last")
+
+    if data.survey is not None:
+        sv = data.survey
+        sv = sv.filter(sv.customer_id.notnull())
+        smetrics = {"score_mean": sv.score.mean()}
+        if "stage" in sv.columns:
+            for s in stages:
+                smetrics[SCORE + s] = sv.score.mean(where=sv.stage == s)
+        if "nps" in sv.columns:
+            smetrics["nps"] = sv.nps.cast("float64").mean()
+        sagg = sv.group_by("customer_id").aggregate(**smetrics).rename(_sid="customer_id")
+        per = per.left_join(sagg, per.customer_id == sagg._sid).drop("_sid")
+
+    attr_cols: list[str] = []
+    if data.customers is not None:
+        cu = data.customers
+        keep = [c for c in cu.columns if c != "customer_id"
+                and (cu[c].type().is_numeric() or cu[c].type().is_string() or cu[c].type().is_boolean())]
+        if keep:
+            cu = cu.filter(cu.customer_id.notnull()).distinct(on="customer_id", keep="first")
+            cu = cu.select(_cid=cu.customer_id, **{ATTR + c: cu[c] for c in keep})
+            per = per.left_join(cu, per.customer_id == cu._cid).drop("_cid")
+            attr_cols = [ATTR + c for c in keep]
+
+    frame = _execute(per.order_by("customer_id"))
+    frame["customer_id"] = frame["customer_id"].astype(str)
+    frame = frame.set_index("customer_id")
+    for col in frame.columns:
+        if col == "entry_channel":
+            frame[col] = frame[col].astype(object).where(frame[col].notna(), None)
+        elif col in attr_cols and not pd.api.types.is_numeric_dtype(frame[col]):
+            if pd.api.types.is_bool_dtype(frame[col]):
+                frame[col] = frame[col].astype("float64")
+                continue
+            values = frame[col].astype(object).where(frame[col].notna(), None)
+            if values.nunique() > MAX_CATEGORIES or values.nunique() < 2:
+                frame = frame.drop(columns=col)
+            else:
+                frame[col] = values
+        else:
+            frame[col] = pd.to_numeric(frame[col], errors="coerce").astype("float64")
+    order = ["events", "duration_days", "distinct_touchpoints", "furthest_stage", "purchased", "purchases"]
+    rest = [c for c in frame.columns if c not in order]
+    return frame[order + rest]
+
+
+# ----------------------------------------------------------------------------------------
+# Model
+
+
+def _as_object(frame):
+    """Categorical columns as plain objects with NaN for missing (what the encoder expects)."""
+    frame = pd.DataFrame(frame).astype(object)
+    return frame.where(frame.notna(), np.nan)
+
+
+def _split_columns(X: pd.DataFrame) -> tuple[list[str], list[str]]:
+    numeric = [c for c in X.columns if pd.api.types.is_numeric_dtype(X[c]) and not pd.api.types.is_bool_dtype(X[c])]
+    numeric += [c for c in X.columns if pd.api.types.is_bool_dtype(X[c])]
+    categorical = [c for c in X.columns if c not in numeric]
+    return numeric, categorical
+
+
+def _skewed(X: pd.DataFrame, numeric: list[str]) -> list[str]:
+    """Non-negative, right-skewed columns (counts, days, spend): log1p tames their long tail."""
+    out = []
+    for c in numeric:
+        v = X[c].to_numpy(dtype=float)
+        v = v[~np.isnan(v)]
+        if len(v) > 2 and v.min() >= 0 and v.std() > 0 and skew(v) > 1.0:
+            out.append(c)
+    return out
+
+
+def _near_duplicates(X: pd.DataFrame, numeric: list[str], skewed: list[str], limit: float,
+                     rng: np.random.Generator, max_rows: int = 20000) -> list[str]:
+    """Numeric columns almost perfectly correlated with an earlier kept one.
+
+    A near-copy (orders vs order confirmations vs deliveries) would otherwise count twice
+    in the distance k-means uses and pull personas apart along that one theme.
+    """
+    if len(numeric) < 2:
+        return []
+    rows = X if len(X) <= max_rows else X.iloc[np.sort(rng.choice(len(X), max_rows, replace=False))]
+    values = rows[numeric].astype("float64")
+    for c in skewed:
+        values[c] = np.log1p(values[c])
+    corr = values.corr().abs().to_numpy()
+    kept: list[int] = []
+    dropped = []
+    for i, c in enumerate(numeric):
+        if any(np.isfinite(corr[i, j]) and corr[i, j] > limit for j in kept):
+            dropped.append(c)
+        else:
+            kept.append(i)
+    return dropped
+
+
+def _preprocessor(numeric: list[str], categorical: list[str], skewed: list[str] = ()) -> ColumnTransformer:
+    parts = []
+    skewed = [c for c in numeric if c in set(skewed)]
+    numeric = [c for c in numeric if c not in set(skewed)]
+    if skewed:
+        parts.append(("skewed", Pipeline([
+            ("log", FunctionTransformer(np.log1p, feature_names_out="one-to-one")),
+            ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+            ("scale", StandardScaler()),
+        ]), skewed))
+    if numeric:
+        parts.append(("numeric", Pipeline([
+            ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+            ("scale", StandardScaler()),
+        ]), numeric))
+    if categorical:
+        parts.append(("categorical", Pipeline([
+            ("as_object", FunctionTransformer(_as_object, feature_names_out="one-to-one")),
+            ("impute", SimpleImputer(strategy="constant", fill_value="(missing)", keep_empty_features=True)),
+            ("encode", OneHotEncoder(handle_unknown="ignore", sparse_output=False)),
+        ]), categorical))
+    return ColumnTransformer(parts, remainder="drop", sparse_threshold=0.0)
+
+
+class PersonaModel(ClusterMixin, BaseEstimator):
+    """k-means personas over a per-customer feature table, with readable names.
+
+    ``n_personas="auto"`` tries every k in ``k_range`` (inclusive) and keeps the one with
+    the best silhouette (ties go to the smaller k). On large tables the candidates are
+    fitted on a random sample of ``4 * silhouette_sample`` customers, the silhouette is
+    scored on ``silhouette_sample`` of them, and the chosen k is then fitted on everyone
+    (MiniBatchKMeans above ``minibatch_above`` customers). Labels are ordered by persona
+    size, largest first.
+
+    Learned: ``labels_``, ``n_personas_``, ``silhouette_``, ``silhouette_curve_`` (k ->
+    score), ``names_`` (per label), ``shares_`` (per label), ``profiles_``, ``pipeline_``.
+    """
+
+    def __init__(self, n_personas="auto", random_state=0, k_range=(2, 8), silhouette_sample=5000,
+                 minibatch_above=50000):
+        self.n_personas = n_personas
+        self.random_state = random_state
+        self.k_range = k_range
+        self.silhouette_sample = silhouette_sample
+        self.minibatch_above = minibatch_above
+
+    # -- fitting ----------------------------------------------------------------------------
+
+    def _check_X(self, X) -> pd.DataFrame:
+        if isinstance(X, pd.DataFrame):
+            return X
+        arr = np.asarray(X)
+        if arr.ndim != 2:
+            raise ValueError(f"expected a 2-D table of customer features, got shape {arr.shape}")
+        return pd.DataFrame(arr, columns=[f"x{i}" for i in range(arr.shape[1])])
+
+    def _candidate_ks(self, n: int) -> list[int]:
+        if self.n_personas == "auto":
+            lo, hi = self.k_range
+            lo, hi = max(2, int(lo)), min(int(hi), n - 1)
+            if lo > hi:
+                raise ValueError(f"need more customers to choose personas automatically: {n} customers "
+                                 f"cannot be split into {self.k_range[0]}-{self.k_range[1]} personas")
+            return list(range(lo, hi + 1))
+        k = self.n_personas
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+            raise ValueError(f"n_personas must be 'auto' or a whole number, got {k!r}")
+        if not 2 <= k <= n:
+            raise ValueError(f"n_personas must be between 2 and the number of customers ({n}), got {k}")
+        return [int(k)]
+
+    def _kmeans(self, k: int, n: int, init="k-means++"):
+        explicit = not isinstance(init, str)
+        if n > self.minibatch_above:
+            return MiniBatchKMeans(n_clusters=k, init=init, n_init=1 if explicit else 3, batch_size=4096,
+                                   random_state=self.random_state)
+        return KMeans(n_clusters=k, init=init, n_init=1 if explicit else 4,
+                      random_state=self.random_state)
+
+    def _silhouette(self, Xt: np.ndarray, labels: np.ndarray) -> float:
+        if len(np.unique(labels)) < 2 or len(np.unique(labels)) >= len(Xt):
+            return float("nan")
+        sample = self.silhouette_sample if len(Xt) > self.silhouette_sample else None
+        return float(silhouette_score(Xt, labels, sample_size=sample, random_state=self.random_state))
+
+    def fit(self, X, y=None):
+        """Choose k (if "auto"), cluster, then name and profile the personas."""
+        X = self._check_X(X)
+        n = len(X)
+        if n < 3:
+            raise ValueError(f"need at least 3 customers to find personas, got {n}")
+        if X.shape[1] == 0:
+            raise ValueError("no customer features to cluster on")
+        numeric, categorical = _split_columns(X)
+        rng = np.random.default_rng(self.random_state)
+        skewed = _skewed(X, numeric)
+        dropped = _near_duplicates(X, numeric, skewed, DUPLICATE_CORRELATION, rng)
+        numeric = [c for c in numeric if c not in dropped]
+        prep = _preprocessor(numeric, categorical, skewed)
+        Xt = np.asarray(prep.fit_transform(X), dtype=np.float64)
+
+        ks = self._candidate_ks(n)
+        fit_size = 4 * int(self.silhouette_sample)
+        idx = np.sort(rng.choice(n, fit_size, replace=False)) if n > fit_size else np.arange(n)
+        Xs = Xt[idx]
+        curve: dict[int, float] = {}
+        models = {}
+        for k in ks:
+            if k >= len(Xs):
+                continue
+            model = self._kmeans(k, len(Xs)).fit(Xs)
+            models[k] = model
+            curve[k] = self._silhouette(Xs, model.labels_)
+        if not models:  # a fixed k on a tiny table
+            k = ks[0]
+            final = self._kmeans(k, n).fit(Xt)
+        else:
+            scored = {k: s for k, s in curve.items() if np.isfinite(s)}
+            k = max(scored, key=lambda kk: (scored[kk], -kk)) if scored else min(models)
+            if len(idx) == n:
+                final = models[k]
+            else:
+                final = self._kmeans(k, n, init=models[k].cluster_centers_).fit(Xt)
+        raw = np.asarray(final.labels_)
+
+        # Order personas by size so label 0 is the largest (ties: by k-means index).
+        counts = np.bincount(raw, minlength=k)
+        order = np.lexsort((np.arange(k), -counts))
+        perm = np.empty(k, dtype=np.int64)
+        perm[order] = np.arange(k)
+        labels = perm[raw]
+
+        self.pipeline_ = Pipeline([("prep", prep), ("cluster", final)])
+        self._perm = perm
+        self.labels_ = labels
+        self.n_personas_ = k
+        self.silhouette_curve_ = {int(kk): float(s) for kk, s in curve.items()}
+        self.silhouette_ = curve.get(k, self._silhouette(Xt, labels) if n <= 4 * self.silhouette_sample
+                                     else float("nan"))
+        self.shares_ = np.bincount(labels, minlength=k) / n
+        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        self.dropped_features_ = list(dropped)
+        profiles = persona_profiles(X, labels)
+        self.names_ = name_personas(profiles, k)
+        names = np.asarray(self.names_, dtype=object)
+        profiles.insert(0, "persona", names[profiles["label"].to_numpy()])
+        self.profiles_ = profiles
+        return self
+
+    def predict(self, X):
+        """Persona label (index into ``names_``) of each row of a feature table."""
+        check_is_fitted(self, "pipeline_")
+        X = self._check_X(X)
+        return self._perm[self.pipeline_.predict(X)]
+
+    def transform_features(self, X) -> np.ndarray:
+        """The scaled, encoded matrix the clustering sees."""
+        check_is_fitted(self, "pipeline_")
+        return np.asarray(self.pipeline_.named_steps["prep"].transform(self._check_X(X)), dtype=np.float64)
+
+
+# ----------------------------------------------------------------------------------------
+# Profiles
+
+
+def _indicator_frame(X: pd.DataFrame) -> pd.DataFrame:
+    """Numeric columns as they are, categorical ones as 0/1 indicators ``col=value``."""
+    numeric, categorical = _split_columns(X)
+    parts = [X[numeric].astype("float64")]
+    for col in categorical:
+        values = X[col].astype(object)
+        for value in sorted(values.dropna().unique(), key=str):
+            ind = (values == value).astype("float64")
+            parts.append(ind.rename(f"{col}={value}").to_frame())
+    return pd.concat(parts, axis=1) if parts else pd.DataFrame(index=X.index)
+
+
+def effect_size(a: np.ndarray, b: np.ndarray) -> float:
+    """Cohen's d of group ``a`` against group ``b`` (pooled SD, missing values ignored).
+
+    Capped at +/-EFFECT_CAP when neither group varies but their means differ.
+    """
+    a = np.asarray(a, dtype=float)
+    b = np.asarray(b, dtype=float)
+    a, b = a[~np.isnan(a)], b[~np.isnan(b)]
+    if len(a) == 0 or len(b) == 0:
+        return float("nan")
+    diff = a.mean() - b.mean()
+    dof = len(a) + len(b) - 2
+    var_a = a.var(ddof=1) if len(a) > 1 else 0.0
+    var_b = b.var(ddof=1) if len(b) > 1 else 0.0
+    pooled = np.sqrt(((len(a) - 1) * var_a + (len(b) - 1) * var_b) / dof) if dof > 0 else 0.0
+    if pooled <= 1e-12:
+        return 0.0 if abs(diff) <= 1e-12 else float(np.sign(diff) * EFFECT_CAP)
+    return float(np.clip(diff / pooled, -EFFECT_CAP, EFFECT_CAP))
+
+
+def persona_profiles(X: pd.DataFrame, labels) -> pd.DataFrame:
+    """Per persona and feature: mean, overall and rest means, effect size, rank, trait text.
+
+    Columns: label, feature, mean, overall_mean, rest_mean, effect_size (Cohen's d of the
+    persona against everyone else), rank (1 = most distinguishing by |effect_size|),
+    top (rank <= 5), trait (a short readable sentence).
+    """
+    ind = _indicator_frame(X)
+    labels = np.asarray(labels)
+    values = ind.to_numpy(dtype=float)
+    overall = np.nanmean(values, axis=0) if len(values) else np.array([])
+    rows = []
+    for label in np.unique(labels):
+        inside = labels == label
+        for j, feature in enumerate(ind.columns):
+            a, b = values[inside, j], values[~inside, j]
+            rows.append((int(label), feature, _nanmean(a), overall[j], _nanmean(b), effect_size(a, b)))
+    frame = pd.DataFrame(rows, columns=["label", "feature", "mean", "overall_mean", "rest_mean", "effect_size"])
+    strength = frame["effect_size"].abs().fillna(-1.0)
+    frame["rank"] = (strength.groupby(frame["label"]).rank(method="first", ascending=False)).astype(int)
+    frame["top"] = frame["rank"] <= TOP_TRAITS
+    frame["trait"] = [_trait_text(f, m, o) for f, m, o in zip(frame.feature, frame["mean"], frame.overall_mean)]
+    return frame.sort_values(["label", "rank"], kind="stable").reset_index(drop=True)
+
+
+def _nanmean(a: np.ndarray) -> float:
+    a = a[~np.isnan(a)]
+    return float(a.mean()) if len(a) else float("nan")
+
+
+def _fmt(value: float, share: bool) -> str:
+    if not np.isfinite(value):
+        return "n/a"
+    if share:
+        return f"{value:.0%}"
+    return f"{value:.1f}" if abs(value) < 100 else f"{value:,.0f}"
+
+
+def _is_share(feature: str) -> bool:
+    return feature.startswith(CHANNEL) or feature == "purchased" or "=" in feature
+
+
+def _trait_text(feature: str, mean: float, overall: float) -> str:
+    label = _feature_label(feature)
+    share = _is_share(feature)
+    return f"{label}: {_fmt(mean, share)} vs {_fmt(overall, share)} overall"
+
+
+def _feature_label(feature: str) -> str:
+    if feature.startswith(CHANNEL):
+        return f"{feature[len(CHANNEL):]} share of events"
+    if feature.startswith(TOUCHPOINT):
+        return f"{feature[len(TOUCHPOINT):]} per customer"
+    if feature.startswith(SCORE):
+        return f"{feature[len(SCORE):]} score"
+    if feature.startswith(ENTRY):
+        return f"journeys starting in {feature[len(ENTRY):]}"
+    if feature.startswith(ATTR):
+        return feature[len(ATTR):].replace("=", ": ")
+    return {
+        "events": "events per journey", "duration_days": "journey days", "furthest_stage": "furthest stage",
+        "distinct_touchpoints": "distinct touchpoints", "purchased": "bought", "purchases": "purchases",
+        "score_mean": "mean score", "nps": "NPS answer",
+    }.get(feature, feature)
+
+
+# ----------------------------------------------------------------------------------------
+# Names
+
+PAIN = re.compile(r"error|fail|problem|issue|complain|declin|crash|bug|broken|abandon", re.I)
+HELP = re.compile(r"support|call|chat|help|contact|ticket", re.I)
+ADVOCACY = re.compile(r"refer|review|share|tag|recommend|invite", re.I)
+STRONG = 0.8
+
+
+def _candidates(traits: dict[str, tuple[float, float]]) -> list[tuple[float, str]]:
+    """(strength, name) proposals for one persona from its traits {feature: (d, mean)}."""
+    d = {f: v[0] for f, v in traits.items() if np.isfinite(v[0])}
+    mean = {f: v[1] for f, v in traits.items()}
+    bought = mean.get("purchased", np.nan)
+    buyers = "buyers" if np.isfinite(bought) and bought >= 0.5 else "browsers"
+    out: list[tuple[float, str]] = []
+
+    for f, v in d.items():
+        if f.startswith(TOUCHPOINT) and v >= STRONG:
+            name = f[len(TOUCHPOINT):]
+            if PAIN.search(name):
+                where = "Checkout" if re.search(r"cart|checkout|pay|basket|order", name, re.I) else name
+                out.append((v + 2.0, f"{where} strugglers"))
+            elif HELP.search(name):
+                out.append((v + 0.5, "Support seekers"))
+
+    dp = d.get("purchases", 0.0)
+    if dp >= STRONG and mean.get("purchases", 0) >= 1.5:
+        advocacy = d.get("nps", 0) >= 0.5 or any(
+            f.startswith(TOUCHPOINT) and ADVOCACY.search(f[len(TOUCHPOINT):]) and v >= 0.5 for f, v in d.items())
+        out.append((dp + 3.0, "Loyal advocates" if advocacy else "Repeat buyers"))
+
+    long_d = max(d.get("duration_days", 0.0), d.get("events", 0.0), d.get("distinct_touchpoints", 0.0))
+    if long_d >= STRONG:
+        out.append((long_d + 0.5, "Long-haul researchers"))
+
+    df, dbuy = d.get("furthest_stage", 0.0), d.get("purchased", 0.0)
+    if df <= -STRONG and dbuy <= -0.5:
+        out.append((-df + 0.3, "Window shoppers"))
+    elif dbuy <= -STRONG:
+        out.append((-dbuy, "Drop-offs before buying"))
+
+    for f, v in d.items():
+        if f.startswith(ENTRY) and v >= STRONG and mean.get(f, 0) >= 0.5:
+            out.append((v, f"{f[len(ENTRY):]}-first {buyers}"))
+        elif f.startswith(CHANNEL) and v >= STRONG * 2 and mean.get(f, 0) >= 0.25:
+            out.append((v / 2, f"{f[len(CHANNEL):]}-heavy {buyers}"))
+
+    ds = d.get("score_mean", 0.0)
+    if ds <= -STRONG:
+        out.append((-ds, "Unhappy customers"))
+    elif ds >= STRONG:
+        out.append((ds * 0.8, "Delighted customers"))
+    return out
+
+
+def _fallback_name(traits: dict[str, tuple[float, float]]) -> str:
+    ranked = sorted(((abs(v[0]), f, v[0]) for f, v in traits.items() if np.isfinite(v[0])), reverse=True)
+    if not ranked or ranked[0][0] < 0.2:
+        return "Typical customers"
+    _, f, v = ranked[0]
+    return f"{'High' if v > 0 else 'Low'} {_feature_label(f)}"
+
+
+def _qualifier(traits: dict[str, tuple[float, float]], avoid: set[str]) -> str:
+    """A short second trait to tell two same-named personas apart."""
+    ranked = sorted(((abs(v[0]), f, v[0]) for f, v in traits.items() if np.isfinite(v[0])), reverse=True)
+    for _, f, v in ranked:
+        if f.startswith(CHANNEL) and v > 0:
+            text = f"via {f[len(CHANNEL):]}"
+        elif f.startswith(TOUCHPOINT) and v > 0:
+            text = f"{f[len(TOUCHPOINT):]}"
+        elif f.startswith(ATTR) and "=" in f and v > 0:
+            text = f.split("=", 1)[1]
+        elif f == "duration_days":
+            text = "slow" if v > 0 else "quick"
+        elif f == "purchased":
+            text = "buying" if v > 0 else "not buying"
+        elif f in ("score_mean", "nps"):
+            text = "happy" if v > 0 else "unhappy"
+        elif f == "events":
+            text = "long journeys" if v > 0 else "short journeys"
+        else:
+            continue
+        if text not in avoid:
+            return text
+    return ""
+
+
+def name_personas(profiles: pd.DataFrame, k: int | None = None) -> list[str]:
+    """Unique readable names per label from a :func:`persona_profiles` frame."""
+    labels = sorted(profiles["label"].unique()) if k is None else list(range(k))
+    traits = {
+        label: {f: (d, m) for f, d, m in zip(g.feature, g.effect_size, g["mean"])}
+        for label, g in profiles.groupby("label")
+    }
+    names = {}
+    for label in labels:
+        cands = sorted(_candidates(traits.get(label, {})), key=lambda c: -c[0])
+        names[label] = cands[0][1] if cands else _fallback_name(traits.get(label, {}))
+
+    # Collisions get a distinguishing second trait; as a last resort a number.
+    for _ in range(3):
+        seen: dict[str, list[int]] = {}
+        for label in labels:
+            seen.setdefault(names[label], []).append(label)
+        clashes = [group for group in seen.values() if len(group) > 1]
+        if not clashes:
+            break
+        for group in clashes:
+            used: set[str] = set()
+            for label in group:
+                q = _qualifier(traits.get(label, {}), used)
+                used.add(q)
+                if q:
+                    names[label] = f"{names[label]} ({q})"
+    seen_count: dict[str, int] = {}
+    final = []
+    for label in labels:
+        name = names[label]
+        seen_count[name] = seen_count.get(name, 0) + 1
+        final.append(name if seen_count[name] == 1 else f"{name} {seen_count[name]}")
+    return final
+
+
+# ----------------------------------------------------------------------------------------
+# One call
+
+
+@dataclass
+class PersonaResult:
+    """Persona assignments, profiles, the fitted model, the features and a 2-D map."""
+
+    assignments: pd.DataFrame  # customer_id, persona
+    profiles: pd.DataFrame
+    model: PersonaModel
+    features: pd.DataFrame
+    embedding: pd.DataFrame  # customer_id, x, y, persona
+
+
+def find_personas(data: JourneyData, n_personas="auto", random_state: int = 0) -> PersonaResult:
+    """Features -> PersonaModel -> named assignments, profiles and a PCA map of customers."""
+    features = customer_features(data)
+    if len(features) < 3:
+        raise ValueError(f"need at least 3 customers with events to find personas, got {len(features)}")
+    model = PersonaModel(n_personas=n_personas, random_state=random_state).fit(features)
+    names = np.asarray(model.names_, dtype=object)
+    persona = names[model.labels_]
+    ids = features.index.to_numpy()
+    assignments = pd.DataFrame({"customer_id": ids, "persona": persona})
+    Xt = model.transform_features(features)
+    n_comp = min(2, Xt.shape[1], Xt.shape[0])
+    coords = PCA(n_components=n_comp, random_state=random_state).fit_transform(Xt)
+    if coords.shape[1] < 2:
+        coords = np.column_stack([coords, np.zeros((len(coords), 2 - coords.shape[1]))])
+    embedding = pd.DataFrame({"customer_id": ids, "x": coords[:, 0], "y": coords[:, 1], "persona": persona})
+    return PersonaResult(assignments=assignments, profiles=model.profiles_, model=model,
+                         features=features, embedding=embedding)

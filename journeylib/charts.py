@@ -652,17 +652,22 @@ def key_drivers_chart(result, *, subject: str | None = None, height: int | None 
 
 
 _MAP_LANE_ORDER = ("doing", "channels", "emotion", "pains", "opportunities", "quotes")
-_MAP_LANE_HEIGHT = {"doing": 0.8, "channels": 0.7, "emotion": 1.0, "pains": 1.1, "opportunities": 1.4, "quotes": 1.5}
+_MAP_LANE_HEIGHT = {"doing": 0.8, "channels": 0.7, "emotion": 1.0, "pains": 1.1, "opportunities": 1.6, "quotes": 1.7}
 _MAP_LANE_TINT = {"doing": "#F3F7FB", "channels": "#FFFFFF", "emotion": "#F3F7FB", "pains": "#FDF3EE",
                   "opportunities": "#F1F8F5", "quotes": "#FFFFFF"}
 
 
-def journey_map_figure(jm, *, height: int | None = None, width: int | None = None) -> go.Figure:
+def journey_map_figure(jm, *, height: int | None = None, width: int | None = None,
+                       fit_width: int = 1100, font_scale: float = 1.0) -> go.Figure:
     """The journey map as one figure: stages as columns, lanes as rows, the emotion curve
     drawn as one continuous line across the stages with its scores, evidence in each cell.
 
-    ``jm`` is a :class:`journeylib.journey_map.JourneyMap`.
+    ``jm`` is a :class:`journeylib.journey_map.JourneyMap`. Plotly cannot wrap text, so
+    cell text is wrapped for a figure ``width`` pixels wide (fixed), or, when the figure
+    stretches to its container, for at least ``fit_width`` pixels. ``font_scale`` enlarges
+    every font (and the height) for presenting.
     """
+    fs = float(font_scale)
     from journeylib.journey_map import LANES
 
     title = figure_title("Journey map", jm.group, jm.customers)
@@ -672,8 +677,9 @@ def journey_map_figure(jm, *, height: int | None = None, width: int | None = Non
     ncol = len(stages)
     label_w = 1.25  # x units for the lane labels at the left
     # Characters per line in a cell: column width in pixels over ~6 px per character at 11 px.
-    col_px = ((width or 1400) - 20) / (label_w + ncol)
-    col_chars = max(14, int(col_px / 6.2) - 2)
+    col_px = ((width or fit_width) - 20) / (label_w + ncol)
+    col_chars = max(12, int(col_px / (6.2 * fs)) - 2)
+    head_size = min(15.0, col_px / 9.5) * fs
     lane_top = {}
     y = 0.0
     header_h = 0.55
@@ -692,18 +698,18 @@ def journey_map_figure(jm, *, height: int | None = None, width: int | None = Non
         shapes.append(dict(type="rect", x0=x0 + 0.02, x1=x1 - 0.02, y0=-header_h + 0.04, y1=-0.02,
                            fillcolor=colors.get(st, NO_STAGE_COLOR), line=dict(width=0), layer="below"))
         n = jm.stage_customers.get(st)
-        sub = f"<br><span style='font-size:11px'>{n:,} customers</span>" if n else ""
+        sub = f"<br><span style='font-size:{round(11 * fs)}px'>{n:,} customers</span>" if n else ""
         fill = colors.get(st, NO_STAGE_COLOR).lstrip("#")
         r, g, b = (int(fill[k:k + 2], 16) for k in (0, 2, 4))
         ink = "#1A1A1A" if 0.299 * r + 0.587 * g + 0.114 * b > 150 else "white"  # readable on light fills
         annotations.append(dict(x=(x0 + x1) / 2, y=-header_h / 2, text=f"<b>{st}</b>{sub}", showarrow=False,
-                                font=dict(color=ink, size=15)))
+                                font=dict(color=ink, size=round(head_size))))
     for lane in _MAP_LANE_ORDER:
         top, h = lane_top[lane], _MAP_LANE_HEIGHT[lane]
         shapes.append(dict(type="rect", x0=0, x1=label_w + ncol, y0=top - h, y1=top,
                            fillcolor=_MAP_LANE_TINT[lane], line=dict(color="#DDDDDD", width=1), layer="below"))
         annotations.append(dict(x=0.05, y=top - h / 2, text=f"<b>{_wrap(LANES[lane], 14)}</b>", showarrow=False,
-                                xanchor="left", align="left", font=dict(size=13, color="#262730")))
+                                xanchor="left", align="left", font=dict(size=round(13 * fs), color="#262730")))
         if lane == "emotion":
             continue
         max_lines = max(3, int(h * 7))
@@ -715,7 +721,8 @@ def journey_map_figure(jm, *, height: int | None = None, width: int | None = Non
             for item in items:
                 if lane == "quotes":
                     body = f"“{_short(item.text, 110)}”"
-                    lines.append(f"<i>{_wrap(body, col_chars)}</i><br><span style='color:#777777'>{item.evidence}</span>")
+                    lines.append(f"<i>{_wrap(body, col_chars)}</i><br><span style='color:#777777'>"
+                                 f"{_wrap(item.evidence, col_chars)}</span>")
                 elif lane == "opportunities":
                     lines.append(_wrap(item.text, col_chars))
                 elif lane == "pains":
@@ -731,7 +738,7 @@ def journey_map_figure(jm, *, height: int | None = None, width: int | None = Non
                 text = "<br>".join(parts[:max_lines]) + "<br>…"
             annotations.append(dict(x=label_w + i + 0.05, y=top - 0.06, text=text, showarrow=False,
                                     xanchor="left", yanchor="top", align="left",
-                                    font=dict(size=11 if lane in ("quotes", "opportunities", "pains") else 12,
+                                    font=dict(size=round((11 if lane in ("quotes", "opportunities", "pains") else 12) * fs),
                                               color="#262730")))
     # Emotion curve: one continuous line across the stages, mapped into its lane.
     em = jm.emotion.set_index("stage") if len(jm.emotion) else None
@@ -762,10 +769,10 @@ def journey_map_figure(jm, *, height: int | None = None, width: int | None = Non
             shapes.append(dict(type="line", x0=label_w, x1=label_w + ncol, y0=oy, y1=oy,
                                line=dict(color="#999999", width=1, dash="dot")))
             annotations.append(dict(x=label_w + ncol, y=oy, text=f"overall {jm.overall_mean:.1f}", showarrow=False,
-                                    xanchor="right", yanchor="bottom", font=dict(size=10, color="#777777")))
+                                    xanchor="right", yanchor="bottom", font=dict(size=round(10 * fs), color="#777777")))
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers+text", text=texts, textposition="top center",
                                  line=dict(color=OKABE_ITO[0], width=3, shape="spline"),
-                                 marker=dict(size=10, color=OKABE_ITO[0]), textfont=dict(size=12),
+                                 marker=dict(size=10 * fs, color=OKABE_ITO[0]), textfont=dict(size=round(12 * fs)),
                                  customdata=hover, hovertemplate="%{customdata}<extra></extra>",
                                  showlegend=False, name="Mean score"))
     for i in range(ncol + 1):
@@ -775,7 +782,7 @@ def journey_map_figure(jm, *, height: int | None = None, width: int | None = Non
                       margin=dict(l=10, r=10, t=60, b=10), plot_bgcolor="white")
     fig.update_xaxes(visible=False, range=[0, label_w + ncol], fixedrange=True)
     fig.update_yaxes(visible=False, range=[bottom, 0], fixedrange=True)
-    fig = _finish(fig, title, height=height or 900)
+    fig = _finish(fig, title, height=height or round(900 * fs))
     if width:
         fig.update_layout(width=width)
     return fig

@@ -592,10 +592,16 @@ def _drop_collinear(X: pd.DataFrame, kinds: dict, notes: list[str]) -> pd.DataFr
     return X
 
 
+def _ratio(x: float) -> str:
+    """An odds ratio with sensible precision: 0.17, 3.56, 12.4, 588."""
+    return f"{x:,.0f}" if x >= 100 else f"{x:.1f}" if x >= 10 else f"{x:.2f}"
+
+
 def _reading(row: pd.Series, method: str, label: str, scale: ScoreScale | None) -> str:
     unclear = row["ci_low"] <= 0 <= row["ci_high"]
     if method == "logistic":
-        effect = f"{row['effect']:.2f}x the odds of {label} (95% CI {row['effect_ci_low']:.2f}-{row['effect_ci_high']:.2f})"
+        effect = (f"{_ratio(row['effect'])}x the odds of {label} "
+                  f"(95% CI {_ratio(row['effect_ci_low'])}-{_ratio(row['effect_ci_high'])})")
     else:
         sign = "+" if row["effect"] >= 0 else "-"
         effect = (
@@ -611,13 +617,20 @@ def _reading(row: pd.Series, method: str, label: str, scale: ScoreScale | None) 
     return text + "."
 
 
+def _phrase(row: pd.Series) -> str:
+    name = row["feature"].split(": ", 1)[1]
+    return f"the {name} score" if row["kind"] == "stage score" else f"having '{name}'"
+
+
 def _driver_summary(table: pd.DataFrame, method: str, label: str, n: int, base: float) -> str:
     sure = table[(table["ci_low"] > 0) | (table["ci_high"] < 0)]
     what = f"{100 * base:.0f}% {label}" if method == "logistic" else f"mean {label} {base:.1f}"
     if sure.empty:
         return f"Among {n:,} customers ({what}), no input explains {label} with confidence."
     top = sure.iloc[0]
-    direction = "raises" if top["coef"] > 0 else "lowers"
-    others = ", ".join(sure["label"].iloc[1:3])
+    direction = "more" if top["coef"] > 0 else "less"
+    if method == "linear":
+        direction = "higher" if top["coef"] > 0 else "lower"
+    others = ", ".join(_phrase(r) for _, r in sure.iloc[1:3].iterrows())
     tail = f"; next: {others}" if others else ""
-    return f"Among {n:,} customers ({what}), {top['label']} matters most ({direction} {label}){tail}."
+    return f"Among {n:,} customers ({what}), {_phrase(top)} matters most (goes with {direction} {label}){tail}."

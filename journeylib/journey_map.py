@@ -216,7 +216,7 @@ def build_journey_map(
                 lanes["quotes"][stage].append(
                     MapItem(
                         str(q["comment"]),
-                        f"rated {format_score(float(q['score']), scale)}; 1 of {int(q['_n']):,} comments",
+                        f"rated {format_score(float(q['score']), scale)} · 1 of {int(q['_n']):,} comments",
                         int(q["_n"]),
                         None,
                         float(q["score"]),

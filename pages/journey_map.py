@@ -18,8 +18,8 @@ scale = state.current_data().score_scale
 colors = state.persona_colors()
 
 
-def journey_map_figure():
-    return charts.journey_map_figure(present.journey_map(view, persona))
+def journey_map_figure(font_scale=1.0, fit_width=1100):
+    return charts.journey_map_figure(present.journey_map(view, persona), font_scale=font_scale, fit_width=fit_width)
 
 
 def pains_figure():
@@ -61,7 +61,8 @@ if present.is_on():
     top = jm.opportunities["sentence"].iloc[0] if len(jm.opportunities) else "No pain point stands out."
     kd = drivers(st.session_state.get("jm_outcome") or default_outcome)
     slides = [
-        ("Journey map", f"{jm.group}: {jm.customers:,} customers.", journey_map_figure),
+        ("Journey map", f"{jm.group}: {jm.customers:,} customers.",
+         lambda: journey_map_figure(font_scale=1.2, fit_width=1500)),
         ("How customers feel", "Mean score per stage with its 95% band; n in the hover.", emotion_figure),
         ("How customers move", "Each band is customers going from one stage to the next.", sankey_figure),
         ("Pain points", top, pains_figure),
@@ -69,11 +70,12 @@ if present.is_on():
     ]
     current = present.step(len(slides))
     title, takeaway, build = slides[current]
+    present.navigation(len(slides), [s[0] for s in slides])  # on top: no scrolling to move on
     st.header(title, anchor=False)
     st.markdown(present.md_escape(takeaway))
-    st.plotly_chart(present.scale_fonts(build()), theme=None, key=f"present_fig_{current}", width="stretch",
+    fig = build() if current == 0 else present.scale_fonts(build())  # the map sizes its own fonts
+    st.plotly_chart(fig, theme=None, key=f"present_fig_{current}", width="stretch",
                     config={"displaylogo": False})
-    present.navigation(len(slides), [s[0] for s in slides])
     st.stop()
 
 # ----------------------------------------------------------------------------- normal mode

@@ -190,7 +190,7 @@ def test_key_driver_odds_ratio_matches_two_by_two_table():
     assert row["effect_ci_high"] == pytest.approx(math.exp(math.log(6) + z * se), rel=1e-3)
     assert kd.baseline == pytest.approx(0.5)
     assert "6.00x the odds of purchase" in row["reading"]
-    assert "had 'Coupon' matters most" in kd.summary
+    assert kd.summary == "Among 100 customers (50% purchase), having 'Coupon' matters most (goes with more purchase)."
 
 
 def test_key_driver_slope_matches_ordinary_least_squares():

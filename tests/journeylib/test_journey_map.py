@@ -82,7 +82,7 @@ def test_quotes_are_the_most_negative_and_most_positive_verbatim(jm):
     quotes = jm.items("quotes", "Consideration")
     assert [q.text for q in quotes] == ["Confusing sizes", "Great photos"]
     assert [q.value for q in quotes] == [1.0, 5.0]
-    assert quotes[0].evidence == "rated 1.0/5; 1 of 3 comments"
+    assert quotes[0].evidence == "rated 1.0/5 · 1 of 3 comments"
     # Awareness: c's answer has no comment, so 2 comments; Purchase has one comment only.
     assert [q.text for q in jm.items("quotes", "Awareness")] == ["Too many ads", "Nice ads"]
     assert [q.text for q in jm.items("quotes", "Purchase")] == ["Easy"]

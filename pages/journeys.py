@@ -23,7 +23,7 @@ with st.container(border=True):
                     help="Less common touchpoints at a step are grouped as (other).")
     collapse = c4.toggle("Merge repeated touchpoints", value=False, key="j_collapse",
                          help="Count 'Email, Email, Email' as one step.", disabled=level == "stage")
-    starts = cache.start_nodes(view, level, collapse)
+    starts = cache.start_nodes(base, level, collapse)
     start = c4.selectbox("Start at", ["(any)"] + starts, key="j_start",
                          help="Only journeys whose first step is this one.")
     start = None if start in (None, "(any)") else start

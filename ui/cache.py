@@ -71,9 +71,13 @@ def _fitted_personas(root: str, dataset_id: str, saved: str, n_personas: str):
     return find_personas(dataset(root, dataset_id, saved), n_personas=_k(n_personas), random_state=0)
 
 
-@st.cache_resource(max_entries=12, show_spinner=False)
 def personas(view: View):
     """PersonaResult for the whole dataset (filters do not refit), renamed as the user chose."""
+    return _named_personas(view.unfiltered())
+
+
+@st.cache_resource(max_entries=12, show_spinner=False)
+def _named_personas(view: View):
     raw = _fitted_personas(view.root, view.dataset_id, view.saved, view.n_personas)
     names = dict(view.persona_names)
     if not names:
@@ -125,15 +129,27 @@ def persona_cards(view: View) -> list[dict]:
     return cards
 
 
+@st.cache_resource(max_entries=12, show_spinner=False)
+def _persona_table(view: View):
+    """customer_id -> persona as a table on the engine, so a persona filter is a join
+    inside the backend rather than a list of ids shipped with every query."""
+    return engine().table(personas(view).assignments[["customer_id", "persona"]].astype({"customer_id": "str"}))
+
+
 def _restrict(data: JourneyData, view: View, persona: str | None) -> JourneyData:
     chosen = (persona,) if persona else view.personas
-    ids = None
     if chosen:
-        a = personas(view).assignments
-        ids = a.loc[a["persona"].isin(chosen), "customer_id"]
-    if ids is None and not (view.start or view.end or view.channels):
+        pt = _persona_table(view.unfiltered())
+        keep = pt.filter(pt.persona.isin(list(chosen))).select("customer_id")
+        data = dataclasses.replace(
+            data,
+            events=data.events.semi_join(keep, "customer_id"),
+            survey=None if data.survey is None else data.survey.semi_join(keep, "customer_id"),
+            customers=None if data.customers is None else data.customers.semi_join(keep, "customer_id"),
+        )
+    if not (view.start or view.end or view.channels):
         return data
-    return data.filter(customer_ids=ids, start=view.start, end=view.end, channels=list(view.channels) or None)
+    return data.filter(start=view.start, end=view.end, channels=list(view.channels) or None)
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
@@ -202,7 +218,8 @@ def sankey_frame(view: View, level: str, max_steps: int, top: int, collapse: boo
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def start_nodes(view: View, level: str, collapse: bool) -> list[str]:
-    """First elements of journeys, most common first (choices for 'start at')."""
+    """First elements of journeys, most common first (choices for 'start at'); pages pass
+    the unfiltered view so the choices do not cost a query on every filter change."""
     from journeylib.flows import step_sankey
 
     frame = step_sankey(filtered(view).events, level=level, max_steps=2, top=0, collapse_repeats=collapse)

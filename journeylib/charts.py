@@ -547,14 +547,22 @@ def _short(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+def _esc(text) -> str:
+    """User text shown literally by Plotly (which reads <b>, <br>, <a>... in labels)."""
+    import html
+
+    return html.escape(str(text), quote=False)
+
+
 def _wrap(text: str, width: int, max_lines: int | None = None) -> str:
+    """Wrapped to ``width`` characters, each line escaped, joined with <br>."""
     import textwrap
 
     lines = textwrap.wrap(str(text), width=max(width, 8), break_long_words=True) or [""]
     if max_lines and len(lines) > max_lines:
         lines = lines[:max_lines]
         lines[-1] = _short(lines[-1] + " …", width)
-    return "<br>".join(lines)
+    return "<br>".join(_esc(line) for line in lines)
 
 
 def pain_points_chart(frame: pd.DataFrame, *, subject: str | None = None, top: int = 10,
@@ -571,7 +579,7 @@ def pain_points_chart(frame: pd.DataFrame, *, subject: str | None = None, top: i
                             figure_title(what, subject))
     df = frame.head(top).copy()
     labels = [
-        f"{s} · '{t}'" if lvl == "touchpoint" else f"{s} (whole stage)"
+        _esc(f"{s} · '{t}'" if lvl == "touchpoint" else f"{s} (whole stage)")
         for s, t, lvl in zip(df["stage"].fillna("No stage"), df["touchpoint"], df["level"])
     ]
     leave = df["customers"] * df["drop_off_rate"]
@@ -624,16 +632,16 @@ def key_drivers_chart(result, *, subject: str | None = None, height: int | None 
         text = [f"{e:+.2f}" + (" per point" if k == "stage score" else "") for e, k in zip(df["effect"], df["kind"])]
         axis = f"Change in {outcome} per standard deviation (95% CI)"
     fig = go.Figure(go.Bar(
-        y=df["label"], x=df["coef"], orientation="h", marker_color=colors,
+        y=[_esc(v) for v in df["label"]], x=df["coef"], orientation="h", marker_color=colors,
         error_x=dict(type="data", symmetric=False, array=df["ci_high"] - df["coef"],
                      arrayminus=df["coef"] - df["ci_low"], color="#444444", thickness=1.5),
-        customdata=df["reading"],
+        customdata=[_esc(r) for r in df["reading"]],
         hovertemplate="%{customdata}<extra></extra>",
     ))
     # The raw-unit effect sits just past the end of each interval, clear of the whiskers.
     right = df["coef"] >= 0
     fig.add_trace(go.Scatter(
-        y=df["label"], x=df["ci_high"].where(right, df["ci_low"]), mode="text", text=[f" {t} " for t in text],
+        y=[_esc(v) for v in df["label"]], x=df["ci_high"].where(right, df["ci_low"]), mode="text", text=[f" {t} " for t in text],
         textposition=["middle right" if r else "middle left" for r in right], cliponaxis=False,
         textfont=dict(size=12, color="#333333"), hoverinfo="skip", showlegend=False,
     ))
@@ -702,7 +710,7 @@ def journey_map_figure(jm, *, height: int | None = None, width: int | None = Non
         fill = colors.get(st, NO_STAGE_COLOR).lstrip("#")
         r, g, b = (int(fill[k:k + 2], 16) for k in (0, 2, 4))
         ink = "#1A1A1A" if 0.299 * r + 0.587 * g + 0.114 * b > 150 else "white"  # readable on light fills
-        annotations.append(dict(x=(x0 + x1) / 2, y=-header_h / 2, text=f"<b>{st}</b>{sub}", showarrow=False,
+        annotations.append(dict(x=(x0 + x1) / 2, y=-header_h / 2, text=f"<b>{_esc(st)}</b>{sub}", showarrow=False,
                                 font=dict(color=ink, size=round(head_size))))
     for lane in _MAP_LANE_ORDER:
         top, h = lane_top[lane], _MAP_LANE_HEIGHT[lane]
@@ -726,11 +734,11 @@ def journey_map_figure(jm, *, height: int | None = None, width: int | None = Non
                 elif lane == "opportunities":
                     lines.append(_wrap(item.text, col_chars))
                 elif lane == "pains":
-                    lines.append(f"<b>{_short(item.text, col_chars)}</b><br><span style='color:#777777'>"
+                    lines.append(f"<b>{_esc(_short(item.text, col_chars))}</b><br><span style='color:#777777'>"
                                  f"{_wrap(item.evidence, col_chars)}</span>")
                 else:
                     share = f" {item.share:.0%}" if item.share is not None else ""
-                    lines.append(f"{_short(item.text, col_chars - 5)}<span style='color:#777777'>{share}</span>")
+                    lines.append(f"{_esc(_short(item.text, col_chars - 5))}<span style='color:#777777'>{share}</span>")
             text = "<br>".join(lines)
             # Trim to the cell: count rendered lines.
             parts = text.split("<br>")
@@ -763,7 +771,7 @@ def journey_map_figure(jm, *, height: int | None = None, width: int | None = Non
                 ys.append(to_y(r["mean"]))
                 texts.append(f"{r['mean']:.1f} (n={int(r['n']):,})")
                 ci = "" if pd.isna(r["ci_low"]) else f"<br>95% CI {r['ci_low']:.2f}–{r['ci_high']:.2f}"
-                hover.append(f"{st}: mean {r['mean']:.2f}{ci}<br>n = {int(r['n']):,} answers")
+                hover.append(f"{_esc(st)}: mean {r['mean']:.2f}{ci}<br>n = {int(r['n']):,} answers")
         if jm.overall_mean is not None:
             oy = to_y(jm.overall_mean)
             shapes.append(dict(type="line", x0=label_w, x1=label_w + ncol, y0=oy, y1=oy,
@@ -805,7 +813,7 @@ def persona_overview_chart(frame: pd.DataFrame, *, colors: Mapping[str, str] | N
             bits.append(f"mean score {r.mean_score:.1f}")
         text.append(" · ".join(bits))
     fig = go.Figure(go.Bar(
-        y=df["persona"].astype(str), x=df["share"], orientation="h",
+        y=[_esc(p) for p in df["persona"]], x=df["share"], orientation="h",
         marker_color=[_color_for(str(p), colors, i) for i, p in enumerate(df["persona"])],
         text=text, textposition="outside", cliponaxis=False,
         hovertemplate="%{y}<br>%{text}<extra></extra>",

@@ -133,3 +133,17 @@ def test_journey_map_figure_structure(jm):
     assert len(line) == 1 and len(line[0].x) == 3
     assert list(line[0].text) == ["3.7 (n=3)", "3.0 (n=3)", "5.0 (n=1)"]
     assert "“Confusing sizes”" in texts
+
+
+def test_user_text_is_shown_literally_not_as_markup(jm):
+    from dataclasses import replace
+
+    from journeylib.journey_map import MapItem
+
+    lanes = {k: dict(v) for k, v in jm.lanes.items()}
+    lanes["doing"]["Awareness"] = [MapItem("<b>Ad</b>", "2 customers, 50%", 2, 0.5)]
+    lanes["quotes"]["Awareness"] = [MapItem("<a href='x'>click</a>", "rated 1.0/5 · 1 of 2 comments", 2)]
+    fig = charts.journey_map_figure(replace(jm, lanes=lanes))
+    texts = " ".join(a.text for a in fig.layout.annotations)
+    assert "&lt;b&gt;Ad&lt;/b&gt;" in texts and "<b>Ad</b>" not in texts
+    assert "&lt;a href='x'&gt;click&lt;/a&gt;" in texts

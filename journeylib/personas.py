@@ -534,11 +534,18 @@ def _fallback_name(traits: dict[str, tuple[float, float]]) -> str:
     return f"{'High' if v > 0 else 'Low'} {_feature_label(f)}"
 
 
-def _qualifier(traits: dict[str, tuple[float, float]], avoid: set[str]) -> str:
-    """A short second trait to tell two same-named personas apart."""
-    ranked = sorted(((abs(v[0]), f, v[0]) for f, v in traits.items() if np.isfinite(v[0])), reverse=True)
+def _qualifier(traits: dict[str, tuple[float, float]], reference: dict[str, tuple[float, float]],
+               avoid: set[str]) -> str:
+    """A short second trait telling this persona apart from a same-named ``reference`` one."""
+    def gap(f: str, v: float) -> float:
+        ref = reference.get(f, (0.0, np.nan))[0]
+        return abs(v - (ref if np.isfinite(ref) else 0.0))
+
+    ranked = sorted(((gap(f, v[0]), f, v[0]) for f, v in traits.items() if np.isfinite(v[0])), reverse=True)
     for _, f, v in ranked:
-        if f.startswith(CHANNEL) and v > 0:
+        if f.startswith(ENTRY) and v > 0:
+            text = f"via {f[len(ENTRY):]}"
+        elif f.startswith(CHANNEL) and v > 0:
             text = f"via {f[len(CHANNEL):]}"
         elif f.startswith(TOUCHPOINT) and v > 0:
             text = f"{f[len(TOUCHPOINT):]}"
@@ -580,9 +587,10 @@ def name_personas(profiles: pd.DataFrame, k: int | None = None) -> list[str]:
         if not clashes:
             break
         for group in clashes:
+            # The largest persona keeps the plain name; the others get a second trait.
             used: set[str] = set()
-            for label in group:
-                q = _qualifier(traits.get(label, {}), used)
+            for label in group[1:]:
+                q = _qualifier(traits.get(label, {}), traits.get(group[0], {}), used)
                 used.add(q)
                 if q:
                     names[label] = f"{names[label]} ({q})"

@@ -1,0 +1,238 @@
+"""Personas: hand-computed features and effect sizes, names, and recovery of the sample's personas."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.metrics import adjusted_rand_score
+
+from journeylib.engine import Engine
+from journeylib.personas import (
+    PersonaModel,
+    PersonaResult,
+    customer_features,
+    effect_size,
+    find_personas,
+    name_personas,
+    persona_profiles,
+)
+from journeylib.sample import generate_sample
+from journeylib.schema import DEFAULT_STAGES, JourneyData
+
+SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
+
+
+def _journey(events: pd.DataFrame, survey=None, customers=None) -> JourneyData:
+    """JourneyData straight from canonical frames (seq = row number), no reader involved."""
+    engine = Engine()
+    events = events.assign(seq=np.arange(len(events), dtype="int64"))
+    return JourneyData(
+        events=engine.table(events),
+        survey=None if survey is None else engine.table(survey),
+        customers=None if customers is None else engine.table(customers),
+    )
+
+
+def _events(rows):
+    frame = pd.DataFrame(rows, columns=["customer_id", "timestamp", "touchpoint", "stage", "channel"])
+    frame["timestamp"] = pd.to_datetime(frame["timestamp"])
+    return frame
+
+
+TINY = _events([
+    ("A", "2026-01-01 00:00", "Ad", "Awareness", "Social"),
+    ("B", "2026-01-02 00:00", "Page", "Consideration", "Web"),
+    ("A", "2026-01-03 00:00", "Page", "Consideration", "Web"),
+    ("A", "2026-01-03 00:00", "Buy", "Purchase", "Web"),
+    ("B", "2026-01-02 12:00", "Page", "Consideration", "Web"),
+    ("C", "2026-01-05 00:00", "Search", "Awareness", "Search"),
+    # D's two events share a timestamp: the file order decides the entry channel.
+    ("D", "2026-01-06 09:00", "Mail", "Retention", "Email"),
+    ("D", "2026-01-06 09:00", "Page", "Consideration", "Web"),
+])
+TINY_SURVEY = pd.DataFrame({
+    "customer_id": ["A", "A", "B"],
+    "stage": ["Awareness", "Purchase", "Consideration"],
+    "touchpoint": pd.Series([None, None, None], dtype="str"),
+    "score": [4.0, 2.0, 3.0],
+    "comment": pd.Series([None, "slow", None], dtype="str"),
+    "timestamp": pd.to_datetime(["2026-01-01", "2026-01-04", "2026-01-03"]),
+    "nps": [None, 9.0, None],
+})
+TINY_CUSTOMERS = pd.DataFrame({"customer_id": ["A", "B", "D"], "age": [30, 40, 50],
+                               "region": ["North", "South", "North"]})
+
+
+def test_features_by_hand():
+    f = customer_features(_journey(TINY, TINY_SURVEY, TINY_CUSTOMERS))
+    assert list(f.index) == ["A", "B", "C", "D"]
+    a, b, c, d = (f.loc[x] for x in "ABCD")
+    assert (a["events"], b["events"], c["events"], d["events"]) == (3, 2, 1, 2)
+    assert a["duration_days"] == pytest.approx(2.0) and b["duration_days"] == pytest.approx(0.5)
+    assert c["duration_days"] == 0 and d["duration_days"] == 0
+    assert (a["distinct_touchpoints"], b["distinct_touchpoints"], d["distinct_touchpoints"]) == (3, 1, 2)
+    # Furthest stage is the position in data.stages: Purchase = 3, Retention = 4.
+    assert list(f["furthest_stage"]) == [3, 1, 0, 4]
+    assert list(f["purchased"]) == [1, 0, 0, 0] and list(f["purchases"]) == [1, 0, 0, 0]
+    assert a["channel: Social"] == pytest.approx(1 / 3) and a["channel: Web"] == pytest.approx(2 / 3)
+    assert b["channel: Web"] == 1 and c["channel: Search"] == 1 and d["channel: Email"] == 0.5
+    assert list(f["entry_channel"]) == ["Social", "Web", "Search", "Email"]
+    assert b["touchpoint: Page"] == 2 and a["touchpoint: Page"] == 1 and c["touchpoint: Page"] == 0
+    # Survey: means per customer and per stage, NaN where not answered (the model imputes).
+    assert a["score_mean"] == 3 and b["score_mean"] == 3 and math.isnan(c["score_mean"])
+    assert a["score: Purchase"] == 2 and math.isnan(b["score: Purchase"])
+    assert b["score: Consideration"] == 3
+    assert a["nps"] == 9 and math.isnan(b["nps"])
+    assert {c for c in f.columns if c.startswith("score: ")} == {f"score: {s}" for s in DEFAULT_STAGES}
+    # Attributes: numeric stays numeric, text stays categorical, C has none.
+    assert a["attr: age"] == 30 and math.isnan(c["attr: age"])
+    assert f.loc["B", "attr: region"] == "South" and pd.isna(f.loc["C", "attr: region"])
+
+
+def test_features_without_survey_or_customers():
+    f = customer_features(_journey(TINY))
+    assert len(f) == 4
+    assert not any(c.startswith(("score", "attr")) or c == "nps" for c in f.columns)
+    model = PersonaModel(n_personas=2).fit(f)
+    assert len(model.labels_) == 4 and len(set(model.names_)) == 2
+
+
+def test_effect_sizes_by_hand():
+    X = pd.DataFrame({"x": [1.0, 2.0, 3.0, 7.0, 9.0], "kind": ["a", "a", "b", "b", "b"]})
+    labels = np.array([0, 0, 0, 1, 1])
+    prof = persona_profiles(X, labels).set_index(["label", "feature"])
+    # Group 0: mean 2, var 1 (3 values); group 1: mean 8, var 2 (2 values).
+    pooled = math.sqrt((2 * 1 + 1 * 2) / 3)
+    assert prof.loc[(0, "x"), "effect_size"] == pytest.approx((2 - 8) / pooled)
+    assert prof.loc[(1, "x"), "effect_size"] == pytest.approx((8 - 2) / pooled)
+    assert prof.loc[(0, "x"), "mean"] == 2 and prof.loc[(0, "x"), "overall_mean"] == pytest.approx(4.4)
+    assert prof.loc[(0, "x"), "rest_mean"] == 8
+    # Categorical columns become shares: kind=b is 1/3 in group 0 and 1 in group 1 (no spread there).
+    assert prof.loc[(0, "kind=b"), "mean"] == pytest.approx(1 / 3)
+    sd = math.sqrt((2 * (1 / 3)) / 3)  # group 0 variance 1/3, group 1 variance 0
+    assert prof.loc[(0, "kind=b"), "effect_size"] == pytest.approx((1 / 3 - 1) / sd)
+    assert prof.loc[(1, "x"), "rank"] == 1
+    assert effect_size([1, 1], [2, 2]) == -10  # capped: no spread, different means
+    assert effect_size([1, 1], [1, 1]) == 0
+    assert math.isnan(effect_size([np.nan], [1.0, 2.0]))
+
+
+def _profile(label_traits):
+    rows = [(label, f, d, m) for label, traits in label_traits.items() for f, (d, m) in traits.items()]
+    return pd.DataFrame(rows, columns=["label", "feature", "effect_size", "mean"])
+
+
+def test_names_from_traits_and_unique():
+    prof = _profile({
+        0: {"touchpoint: Cart error": (3.0, 1.2), "purchased": (-0.5, 0.4)},
+        1: {"entry_channel=Social": (2.0, 0.9), "purchased": (0.9, 0.95)},
+        2: {"purchases": (2.5, 2.6), "touchpoint: Referral link": (1.5, 0.9), "purchased": (0.8, 1.0)},
+        3: {"furthest_stage": (-2.0, 1.0), "purchased": (-1.5, 0.02)},
+        4: {"duration_days": (2.2, 15.0), "events": (1.5, 14.0)},
+        # Two personas that would both be window shoppers: the second trait tells them apart.
+        5: {"furthest_stage": (-1.5, 1.2), "purchased": (-1.2, 0.03), "entry_channel=Search": (1.0, 0.8)},
+        6: {"x": (0.01, 0.0)},
+    })
+    names = name_personas(prof, 7)
+    assert names[:5] == ["Checkout strugglers", "Social-first buyers", "Loyal advocates", "Window shoppers",
+                         "Long-haul researchers"]
+    assert names[5] == "Window shoppers (via Search)"
+    assert names[6] == "Typical customers"
+    assert len(set(names)) == 7
+    assert not any("cluster" in n.lower() for n in names)
+
+
+def test_sklearn_conventions_and_errors():
+    model = PersonaModel(n_personas=3, random_state=4, k_range=(2, 5))
+    assert model.get_params()["k_range"] == (2, 5) and model.get_params()["n_personas"] == 3
+    assert clone(model).get_params() == model.get_params()
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(c, 0.3, size=(40, 3)) for c in (0, 5, 10)])
+    fitted = model.fit(X)
+    assert fitted is model and model.n_personas_ == 3
+    assert np.array_equal(model.predict(X), model.labels_)
+    assert np.array_equal(np.bincount(model.labels_), [40, 40, 40])
+    assert model.shares_ == pytest.approx([1 / 3] * 3)
+    with pytest.raises(ValueError, match="n_personas"):
+        PersonaModel(n_personas="lots").fit(X)
+    with pytest.raises(ValueError, match="between 2"):
+        PersonaModel(n_personas=1).fit(X)
+    with pytest.raises(ValueError, match="at least 3 customers"):
+        PersonaModel().fit(X[:2])
+
+
+def test_auto_k_on_blobs_and_minibatch_path():
+    rng = np.random.default_rng(1)
+    X = pd.DataFrame(np.vstack([rng.normal(c, 0.5, size=(150, 2)) for c in ((0, 0), (6, 0), (0, 6), (6, 6))]),
+                     columns=["a", "b"])
+    model = PersonaModel(k_range=(2, 6), silhouette_sample=100, minibatch_above=300).fit(X)
+    assert model.n_personas_ == 4
+    assert set(model.silhouette_curve_) == {2, 3, 4, 5, 6}
+    assert model.silhouette_ == max(model.silhouette_curve_.values())
+    truth = np.repeat(np.arange(4), 150)
+    assert adjusted_rand_score(truth, model.labels_) > 0.95
+    assert model.pipeline_.named_steps["cluster"].__class__.__name__ == "MiniBatchKMeans"
+
+
+def _load_sample():
+    from journeylib.io import load_journey
+
+    return load_journey(touchpoints=SAMPLE / "touchpoints.csv", survey=SAMPLE / "survey.csv",
+                        customers=SAMPLE / "customers.csv")
+
+
+@pytest.fixture(scope="module")
+def sample_result():
+    if not (SAMPLE / "touchpoints.csv").exists():
+        pytest.skip("bundled sample not generated")
+    return find_personas(_load_sample(), n_personas="auto", random_state=0)
+
+
+def test_recovers_the_sample_personas(sample_result):
+    truth = pd.read_csv(SAMPLE / "truth.csv", dtype=str).set_index("customer_id")["persona"]
+    got = sample_result.assignments
+    assert isinstance(sample_result, PersonaResult)
+    assert list(got.columns) == ["customer_id", "persona"] and len(got) == len(truth)
+    assert sample_result.model.n_personas_ == truth.nunique() == 5
+    assert adjusted_rand_score(truth.loc[got.customer_id].to_numpy(), got.persona.to_numpy()) >= 0.8
+    # The names say what the personas are: each named group is mostly that true persona.
+    majority = pd.crosstab(got.persona.to_numpy(), truth.loc[got.customer_id].to_numpy()).idxmax(axis=1)
+    assert majority["Checkout strugglers"] == "Checkout strugglers"
+    assert majority["Loyal advocates"] == "Loyal advocates"
+    assert majority["Window shoppers"] == "Window shoppers"
+    assert majority["Long-haul researchers"] == "Researchers"
+    assert majority["Social-first buyers"] == "Social-first impulse buyers"
+
+
+def test_result_parts_on_sample(sample_result):
+    model, prof = sample_result.model, sample_result.profiles
+    names = model.names_
+    assert len(set(names)) == len(names) and not any("cluster" in n.lower() for n in names)
+    assert set(prof["persona"]) == set(names)
+    assert {"feature", "mean", "overall_mean", "rest_mean", "effect_size", "rank", "top", "trait"} <= set(prof.columns)
+    assert (prof.groupby("persona")["top"].sum() == 5).all()
+    strugglers = prof[(prof.persona == "Checkout strugglers") & (prof.feature == "touchpoint: Cart error")]
+    assert strugglers.effect_size.iloc[0] > 1
+    assert model.shares_.sum() == pytest.approx(1) and list(model.shares_) == sorted(model.shares_, reverse=True)
+    emb = sample_result.embedding
+    assert list(emb.columns) == ["customer_id", "x", "y", "persona"]
+    assert emb.customer_id.tolist() == sample_result.assignments.customer_id.tolist()
+    assert np.isfinite(emb[["x", "y"]].to_numpy()).all() and emb.x.std() > 0
+    assert sample_result.features.index.tolist() == emb.customer_id.tolist()
+
+
+def test_same_seed_same_assignments():
+    from journeylib.io import load_journey
+
+    frames = generate_sample(600, seed=2)
+    data = load_journey(touchpoints=frames["touchpoints"], survey=frames["survey"], customers=frames["customers"])
+    first = find_personas(data, n_personas=4, random_state=3)
+    second = find_personas(data, n_personas=4, random_state=3)
+    pd.testing.assert_frame_equal(first.assignments, second.assignments)
+    pd.testing.assert_frame_equal(first.embedding, second.embedding)
+    assert first.model.names_ == second.model.names_

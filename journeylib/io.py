@@ -1316,7 +1316,10 @@ def _compact(frame: pd.DataFrame) -> pa.Table:
 
 def _open(source: Any, kind: str) -> tuple[str, pd.DataFrame, list[Issue]]:
     if isinstance(source, pd.DataFrame):
-        return kind, _tidy_pandas(source.reset_index(drop=True)), []
+        # A frame from read_table carries what the read changed (sheet chosen, lines
+        # skipped, headers renamed): report it as if the file had been given here.
+        notes = [i for i in source.attrs.get(_NOTES_ATTR, []) if isinstance(i, Issue)]
+        return kind, _tidy_pandas(source.reset_index(drop=True)), notes
     label, df, notes = _read(source)
     return label, df, notes
 

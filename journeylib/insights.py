@@ -516,9 +516,23 @@ def key_drivers(
     if method == "logistic":
         from sklearn.linear_model import LogisticRegression
 
-        model = LogisticRegression(C=np.inf, max_iter=5000, tol=1e-10)
-        model.fit(Z, y)
-        beta = np.concatenate([model.intercept_, model.coef_[0]])
+        while True:
+            model = LogisticRegression(C=np.inf, max_iter=5000, tol=1e-10)
+            model.fit(Z, y)
+            beta = np.concatenate([model.intercept_, model.coef_[0]])
+            # A standardised log-odds beyond MAX_LOGIT means the classes are (almost)
+            # separated by that input: its estimate runs off to infinity. Leave it out.
+            worst = int(np.argmax(np.abs(beta[1:])))
+            if abs(beta[1 + worst]) <= MAX_LOGIT or Z.shape[1] == 1:
+                break
+            key = keep[worst]
+            notes.append(f"{kinds[key][1]!r} is left out: it all but decides {label} on its own "
+                         "(the model cannot estimate a finite effect for it).")
+            keep = keep[:worst] + keep[worst + 1:]
+            Z = np.delete(Z, worst, axis=1)
+            X1 = np.delete(X1, 1 + worst, axis=1)
+            sd = sd.drop(key)
+            p -= 1
         prob = np.clip(model.predict_proba(Z)[:, 1], 1e-12, 1 - 1e-12)
         info = X1.T @ (X1 * (prob * (1 - prob))[:, None])
         cov = np.linalg.pinv(info)
@@ -572,6 +586,7 @@ def key_drivers(
 
 
 MAX_VIF = 5.0
+MAX_LOGIT = 8.0  # per standard deviation: an odds ratio of ~3000 per SD
 
 
 def _drop_collinear(X: pd.DataFrame, kinds: dict, notes: list[str]) -> pd.DataFrame:

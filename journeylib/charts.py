@@ -533,7 +533,7 @@ def silhouette_curve(curve: Mapping[int, float] | pd.DataFrame, *, chosen: int |
                                  name="chosen", hovertemplate="chosen: %{x}<extra></extra>"))
     fig.update_xaxes(title_text="Number of personas", dtick=1)
     fig.update_yaxes(title_text="Silhouette")
-    fig.update_layout(showlegend=False)
+    fig.update_layout(showlegend=False, margin=dict(l=20, r=20, t=80, b=40))
     title = figure_title("How clearly customers split into groups", "higher = clearer; the star is the choice")
     return _finish(fig, title, height=height)
 

@@ -32,7 +32,7 @@ with widgets.errors_shown("Personas cannot be found for this dataset"):
     with c2:
         curve = getattr(model, "silhouette_curve_", None) or {}
         if curve:
-            widgets.chart(charts.silhouette_curve(curve, chosen=int(model.n_personas_), height=260),
+            widgets.chart(charts.silhouette_curve(curve, chosen=int(model.n_personas_), height=300),
                           key="silhouette")
         else:
             st.caption(f"{model.n_personas_} personas chosen by hand.")

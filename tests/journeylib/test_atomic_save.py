@@ -47,35 +47,48 @@ def version(engine: Engine, k: int) -> JourneyData:
                        source_names={"touchpoints": f"v{k}.csv"})
 
 
-CHILD = textwrap.dedent("""
-    import sys
+# A pre-loaded parent forks one saving child per kill, so each round does not pay for
+# importing Ibis and DuckDB again. The engine is created after the fork (in the child).
+ZYGOTE = textwrap.dedent("""
+    import os, sys
     from pathlib import Path
     sys.path.insert(0, {repo!r})
     from journeylib import workspace as ws
     from journeylib.engine import Engine
     from tests.journeylib.test_atomic_save import version
 
-    engine = Engine()
     root, target = Path({root!r}), {target!r}
-    versions = {{k: version(engine, k) for k in (2, 3)}}
-    print("ready", flush=True)
-    i = 0
-    while True:
-        k = 2 + i % 2
-        ws.save_dataset(versions[k], f"version {{k}}", dataset_id=target, root=root, engine=engine)
-        if i % 3 == 0:
-            ws.save_dataset(versions[k], f"version {{k}}", root=root, engine=engine)
-        i += 1
+    for command in sys.stdin:
+        pid = os.fork()
+        if pid == 0:
+            engine = Engine()
+            versions = {{k: version(engine, k) for k in (2, 3)}}
+            print(f"ready {{os.getpid()}}", flush=True)
+            i = 0
+            while True:
+                k = 2 + i % 2
+                ws.save_dataset(versions[k], f"version {{k}}", dataset_id=target, root=root, engine=engine)
+                if i % 3 == 0:
+                    ws.save_dataset(versions[k], f"version {{k}}", root=root, engine=engine)
+                i += 1
+        _, status = os.waitpid(pid, 0)
+        print(f"done {{status}}", flush=True)
 """)
 
 
-def check_workspace(root: Path, engine: Engine, target: str) -> str:
+def check_workspace(root: Path, engine: Engine, target: str, verified: set | None = None) -> str:
     """Every listed dataset opens complete and is exactly one of the versions; the target
-    dataset is always there. Returns the name of the target's version."""
+    dataset is always there. Returns the name of the target's version. ``verified`` holds
+    (id, save stamp) pairs already checked, which are not opened again."""
     infos = ws.list_datasets(root)
     assert target in {i.id for i in infos}, "the dataset being replaced disappeared"
     target_name = ""
+    verified = set() if verified is None else verified
     for info in infos:
+        if info.id == target:
+            target_name = info.name
+        if (info.id, info.saved) in verified:
+            continue
         k = int(info.name.split()[-1])
         assert info.name == f"version {k}"
         assert info.row_counts == {"events": ROWS[k], "survey": k}
@@ -85,8 +98,7 @@ def check_workspace(root: Path, engine: Engine, target: str) -> str:
         survey = engine.execute(data.survey)
         assert survey["score"].tolist() == [float(k)] * k
         assert dict(data.source_names) == {"touchpoints": f"v{k}.csv"}
-        if info.id == target:
-            target_name = info.name
+        verified.add((info.id, info.saved))
     return target_name
 
 
@@ -97,25 +109,32 @@ def test_random_kills_during_saves_leave_old_or_new_version(tmp_path):
     first = ws.save_dataset(version(engine, 1), "version 1", root=root, engine=engine)
     rnd = random.Random(int(os.environ.get("JOURNEY_KILL_SEED", "11")))
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    seen_versions = []
-    for _ in range(KILLS):
-        code = CHILD.format(repo=str(REPO), root=str(root), target=first.id)
-        proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True, env=env)
-        try:
-            line = proc.stdout.readline()
-            assert line.strip() == "ready", proc.stderr.read()
+    seen_versions: list[str] = []
+    verified: set = set()
+    zygote = subprocess.Popen([sys.executable, "-c", ZYGOTE.format(repo=str(REPO), root=str(root), target=first.id)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env=env)
+    try:
+        for _ in range(KILLS):
+            zygote.stdin.write("go\n")
+            zygote.stdin.flush()
+            line = zygote.stdout.readline().split()
+            assert line and line[0] == "ready", zygote.stderr.read()
+            child = int(line[1])
             time.sleep(rnd.uniform(0.0, 0.6))
-            assert proc.poll() is None, f"the saving process stopped by itself: {proc.stderr.read()}"
-        finally:
-            proc.send_signal(signal.SIGKILL)
-            proc.wait(timeout=30)
-            proc.stdout.close()
-            proc.stderr.close()
-        assert proc.returncode == -signal.SIGKILL
-        seen_versions.append(check_workspace(root, engine, first.id))
+            os.kill(child, signal.SIGKILL)
+            done = zygote.stdout.readline().split()
+            assert done[0] == "done" and os.WIFSIGNALED(int(done[1])), done
+            assert os.WTERMSIG(int(done[1])) == signal.SIGKILL, "the saving process stopped by itself"
+            seen_versions.append(check_workspace(root, engine, first.id, verified))
+    finally:
+        zygote.stdin.close()
+        zygote.wait(timeout=60)
+        zygote.stdout.close()
+        zygote.stderr.close()
     # The kills landed at different moments: the target was seen in more than one version.
     assert len(set(seen_versions)) >= 2 or KILLS < 5, seen_versions
+    check_workspace(root, engine, first.id)  # and once more, opening everything
     leftovers = [p.name for p in root.iterdir() if not ws._ID_RE.match(p.name)]
     # Interrupted saves leave only hidden temporary folders, never half a dataset.
     assert all(name.startswith((".tmp-", ".old-", ".trash-")) for name in leftovers), leftovers

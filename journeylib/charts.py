@@ -696,6 +696,7 @@ def journey_map_figure(jm, *, height: int | None = None, width: int | None = Non
         lane_top[lane] = y
         y -= _MAP_LANE_HEIGHT[lane]
     bottom = y
+    fig_height = height or round(1000 * fs)
     fig = go.Figure()
     colors = stage_colors(stages)
     shapes = []
@@ -720,7 +721,10 @@ def journey_map_figure(jm, *, height: int | None = None, width: int | None = Non
                                 xanchor="left", align="left", font=dict(size=round(13 * fs), color="#262730")))
         if lane == "emotion":
             continue
-        max_lines = max(3, int(h * 7))
+        # Lines that fit the lane at this figure height (about 1.35 x font size per line).
+        px_per_unit = (fig_height - 70) / (-bottom)
+        line_px = 1.35 * (11 if lane in ("quotes", "opportunities", "pains") else 12) * fs
+        max_lines = max(2, int((h * px_per_unit - 8) / line_px))
         for i, st in enumerate(stages):
             items = jm.items(lane, st)
             if not items:
@@ -790,7 +794,7 @@ def journey_map_figure(jm, *, height: int | None = None, width: int | None = Non
                       margin=dict(l=10, r=10, t=60, b=10), plot_bgcolor="white")
     fig.update_xaxes(visible=False, range=[0, label_w + ncol], fixedrange=True)
     fig.update_yaxes(visible=False, range=[bottom, 0], fixedrange=True)
-    fig = _finish(fig, title, height=height or round(900 * fs))
+    fig = _finish(fig, title, height=fig_height)
     if width:
         fig.update_layout(width=width)
     return fig

@@ -240,8 +240,8 @@ def report_pptx(report: Report, image_scale: float = 2) -> bytes:
         # Drawn near slide size (13.3 x 5.4 in at ~90 px/in) so chart text reads like body text.
         width, height = (1200, 560) if not sec.bullets else (780, 560)
         fig = go.Figure(sec.figure)
-        if sec.full_height:
-            width, height = 1400, 780
+        if sec.full_height:  # drawn for the slide already: keep its own size
+            width, height = int(sec.figure.layout.width or 1400), int(sec.figure.layout.height or 780)
         fig.update_layout(width=width, height=height, title=None, margin=dict(t=30))
         pictures.append((figure_png(fig, scale=image_scale, width=width, height=height), width, height))
 
@@ -462,7 +462,7 @@ def build_report(
     jm = build_journey_map(group_data, group=group)
     opp = jm.opportunities
     top_sentence = opp["sentence"].iloc[0] if len(opp) else "No pain point stands out: nobody leaves early and no stage is rated below average."
-    sections.append(Section(f"Journey map: {group}", top_sentence, charts.journey_map_figure(jm, width=1400),
+    sections.append(Section(f"Journey map: {group}", top_sentence, charts.journey_map_figure(jm, width=1400, height=780),
                             jm.to_frame(), full_height=True))
     pains = jm.pains
     pain_table = pains.head(10)[["stage", "touchpoint", "customers", "left", "drop_off_rate", "mean_score",

@@ -202,7 +202,8 @@ def build_journey_map(
 
     opp = insights.opportunities(pains, group=_group_phrase(group), scale=scale, top=top_opportunities)
     for r in opp.itertuples():
-        if r.stage in lanes["opportunities"]:
+        # At most two per stage on the map; the full ranked list is in ``opportunities``.
+        if r.stage in lanes["opportunities"] and len(lanes["opportunities"][r.stage]) < 2:
             text = r.sentence.split(": ", 1)[1] if ": " in r.sentence else r.sentence
             lanes["opportunities"][r.stage].append(MapItem(text, f"impact {r.impact:,.0f}", int(r.customers)))
 

@@ -18,8 +18,9 @@ scale = state.current_data().score_scale
 colors = state.persona_colors()
 
 
-def journey_map_figure(font_scale=1.0, fit_width=1100):
-    return charts.journey_map_figure(present.journey_map(view, persona), font_scale=font_scale, fit_width=fit_width)
+def journey_map_figure(font_scale=1.0, fit_width=1100, height=None):
+    return charts.journey_map_figure(present.journey_map(view, persona), font_scale=font_scale, fit_width=fit_width,
+                                     height=height)
 
 
 def pains_figure():
@@ -62,7 +63,7 @@ if present.is_on():
     kd = drivers(st.session_state.get("jm_outcome") or default_outcome)
     slides = [
         ("Journey map", f"{jm.group}: {jm.customers:,} customers.",
-         lambda: journey_map_figure(font_scale=1.2, fit_width=1500)),
+         lambda: journey_map_figure(font_scale=1.2, fit_width=1500, height=1050)),
         ("How customers feel", "Mean score per stage with its 95% band; n in the hover.", emotion_figure),
         ("How customers move", "Each band is customers going from one stage to the next.", sankey_figure),
         ("Pain points", top, pains_figure),

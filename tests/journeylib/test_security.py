@@ -308,3 +308,45 @@ def test_dataset_ids_from_outside_are_checked(bad_id, engine, tmp_path):
         with pytest.raises(ws.WorkspaceError):
             call()
     assert [p.name for p in tmp_path.iterdir()] == ["ws"]
+
+
+# --------------------------------------------------------------------------- engine lock
+
+
+def test_every_query_on_the_shared_engine_holds_its_lock(monkeypatch):
+    """Streamlit runs sessions in threads and one DuckDB connection is not safe to use from
+    several at once: every query must run under the engine's lock (journeylib.engine)."""
+    import ibis.backends.duckdb as duck
+
+    from journeylib import engine as engine_mod
+    from journeylib.emotions import emotion_curve
+    from journeylib.flows import funnel, top_paths
+    from journeylib.personas import customer_features
+
+    eng = Engine()
+    monkeypatch.setattr(engine_mod, "_default", eng)  # the app's engine is the default one
+    unlocked: list[str] = []
+    for method in ("execute", "to_pyarrow", "to_pandas", "to_parquet", "to_pyarrow_batches", "raw_sql"):
+        real = getattr(duck.Backend, method)
+
+        def wrapped(self, *args, _real=real, _name=method, **kwargs):
+            if self is eng.con and not eng._lock._is_owned():
+                import traceback
+
+                caller = [f for f in traceback.extract_stack()[:-1] if "/journeylib/" in f.filename or "/ui/" in f.filename]
+                unlocked.append(f"{_name} from {caller[-1].filename.rsplit('/', 2)[-1]}:{caller[-1].lineno}"
+                                if caller else _name)
+            return _real(self, *args, **kwargs)
+
+        monkeypatch.setattr(duck.Backend, method, wrapped)
+
+    data = load_journey(touchpoints=str(BAD_DIR / GOOD_EVENTS), survey=str(BAD_DIR / "good_survey.csv"),
+                        customers=str(BAD_DIR / "customers_sql_html.csv"), engine=eng)
+    step_sankey(data.events, top=0)
+    transitions(data.events)
+    funnel(data.events, data.stages)
+    top_paths(data.events)
+    emotion_curve(data.survey, data.stages, min_n=1)
+    data.has_nps
+    customer_features(data)
+    assert not unlocked, sorted(set(unlocked))

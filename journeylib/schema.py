@@ -152,7 +152,9 @@ class JourneyData:
     def has_nps(self) -> bool:
         if self.survey is None or "nps" not in self.survey.columns:
             return False
-        return bool(self.survey.nps.notnull().any().to_pyarrow().as_py())
+        from journeylib.engine import execute
+
+        return bool(execute(self.survey.nps.notnull().any()))
 
     def filter(
         self,

@@ -85,23 +85,24 @@ def main() -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 
-    steps = {}
-    start = time.perf_counter()
-    events = read_events(args.touchpoints)
-    steps["read"] = time.perf_counter() - start
+    steps, cpu = {}, {}
 
-    start = time.perf_counter()
-    sankey = step_sankey(events, args.max_steps)
-    steps["step_sankey"] = time.perf_counter() - start
+    def timed(name, fn, *a):
+        start, start_cpu = time.perf_counter(), time.process_time()
+        value = fn(*a)
+        steps[name] = time.perf_counter() - start
+        cpu[name] = time.process_time() - start_cpu
+        return value
 
-    start = time.perf_counter()
-    trans = transitions(events)
-    steps["transitions"] = time.perf_counter() - start
+    events = timed("read", read_events, args.touchpoints)
+    sankey = timed("step_sankey", step_sankey, events, args.max_steps)
+    trans = timed("transitions", transitions, events)
 
     sankey.to_csv(out / "pandas_sankey.csv", index=False)
     trans.to_csv(out / "pandas_transitions.csv", index=False)
     result = {
         "steps": steps,
+        "cpu": cpu,
         "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "pandas": pd.__version__,
     }

@@ -63,7 +63,8 @@ def run_child(cmd: list[str], log: Path, env: dict | None = None) -> dict:
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
-    result = {"seconds": seconds, "peak_mb": usage.ru_maxrss / 1024, "rc": proc.returncode}
+    result = {"seconds": seconds, "cpu_seconds": usage.ru_utime + usage.ru_stime, "peak_mb": usage.ru_maxrss / 1024,
+              "rc": proc.returncode, "loadavg": os.getloadavg()[0]}
     if proc.returncode != 0:
         tail = log.read_text().strip().splitlines()[-5:]
         result["error"] = " | ".join(tail)
@@ -83,10 +84,13 @@ def child_floor(data: Path, out: Path) -> None:
     con = duckdb.connect()
     steps = {}
 
+    cpu = {}
+
     def timed(name: str, sql: str, params=None) -> None:
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         con.execute(sql, params)
         steps[name] = time.perf_counter() - start
+        cpu[name] = time.process_time() - start_cpu
 
     # CREATE TABLE materialises every row, so nothing is optimised away.
     timed("scan", "CREATE TABLE ev AS SELECT * FROM read_csv(?)", [csv])
@@ -119,7 +123,7 @@ def child_floor(data: Path, out: Path) -> None:
         WHERE nxt IS NOT NULL GROUP BY ALL""",
     )
     rows, customers = con.execute("SELECT count(*), count(DISTINCT customer_id) FROM ev").fetchone()
-    result = {"steps": steps, "events": rows, "customers": customers, "peak_mb": _rss_mb(),
+    result = {"steps": steps, "cpu": cpu, "events": rows, "customers": customers, "peak_mb": _rss_mb(),
               "threads": con.execute("SELECT current_setting('threads')").fetchone()[0]}
     (out / "floor.json").write_text(json.dumps(result, indent=1))
 
@@ -135,12 +139,14 @@ def child_ours(data: Path, out: Path) -> None:
 
     tp, sv, cu = (str(data / f"{n}.csv") for n in ("touchpoints", "survey", "customers"))
     steps: dict[str, float] = {}
+    cpu: dict[str, float] = {}
     rss: dict[str, float] = {}
 
     def timed(name, fn, *args, **kwargs):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         value = fn(*args, **kwargs)
         steps[name] = time.perf_counter() - start
+        cpu[name] = time.process_time() - start_cpu
         rss[name] = _rss_mb()
         return value
 
@@ -162,6 +168,7 @@ def child_ours(data: Path, out: Path) -> None:
     trans.to_csv(out / "ours_transitions.csv", index=False)
     result = {
         "steps": steps,
+        "cpu": cpu,
         "rss_after_mb": rss,
         "peak_mb": _rss_mb(),
         "events": int(counts["n"].iloc[0]),
@@ -179,12 +186,13 @@ def child_retentioneering(data: Path, out: Path) -> None:
     import retentioneering
     from retentioneering import Eventstream
 
-    steps = {}
+    steps, cpu = {}, {}
 
     def timed(name, fn, *args, **kwargs):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         value = fn(*args, **kwargs)
         steps[name] = time.perf_counter() - start
+        cpu[name] = time.process_time() - start_cpu
         return value
 
     def read():
@@ -206,6 +214,7 @@ def child_retentioneering(data: Path, out: Path) -> None:
 
     result = {
         "steps": steps,
+        "cpu": cpu,
         "peak_mb": _rss_mb(),
         "total_paths": total_paths,
         "versions": {"retentioneering": retentioneering.__version__, "pandas": pd.__version__,
@@ -430,91 +439,117 @@ def _s(x: float | None) -> str:
     return "-" if x is None else f"{x:.2f}"
 
 
-def _ratio(peer: float | None, ours: float | None) -> str:
-    if peer is None or ours is None or ours <= 0:
+class _Times:
+    """Wall and CPU seconds of named steps, summed over several steps when asked."""
+
+    def __init__(self, part: dict | None):
+        part = part or {}
+        self.wall = part.get("steps", {})
+        self.cpu = part.get("cpu", {})
+
+    def __bool__(self) -> bool:
+        return bool(self.wall)
+
+    def get(self, *names: str) -> tuple[float | None, float | None]:
+        if not self.wall or any(n not in self.wall for n in names):
+            return None, None
+        cpu = sum(self.cpu[n] for n in names) if all(n in self.cpu for n in names) else None
+        return sum(self.wall[n] for n in names), cpu
+
+
+def _wc(pair: tuple[float | None, float | None]) -> str:
+    wall, cpu = pair
+    if wall is None:
         return "-"
-    return f"{peer / ours:.1f}x"
+    return f"{wall:.2f}" if cpu is None else f"{wall:.2f} / {cpu:.2f}"
+
+
+def _ratio(peer: tuple, ours: tuple) -> str:
+    parts = []
+    for p, o in zip(peer, ours):
+        parts.append("-" if p is None or o is None or o <= 0 else f"{p / o:.1f}x")
+    return " / ".join(parts) if parts[1] != "-" else parts[0]
 
 
 def render(records: list[dict]) -> str:
     lines: list[str] = []
     for r in records:
         m = r["machine"]
-        ours = r["ours"]["steps"]
-        pdr = r.get("pandas", {}).get("steps", {})
-        rt = r.get("rt", {}).get("steps", {})
-        floor = r["floor"]["steps"]
+        ours = _Times(r["ours"])
+        pdr = _Times(r.get("pandas"))
+        rt = _Times(r.get("rt"))
+        floor = _Times(r["floor"])
         cli = r["cli"]
         lines += [
             f"### {r['size']}: {r['ours']['events']:,} events, {r['ours']['customers']:,} customers",
             "",
             f"Run {r['date']} on {m.get('nproc')} cores ({m.get('cpu', '?')}), {m.get('ram_gib', '?')} GiB RAM, "
             f"Python {m['python']}; ours: " + ", ".join(f"{k} {v}" for k, v in r["versions"].items())
-            + (f"; peer venv: " + ", ".join(f"{k} {v}" for k, v in r["rt"]["versions"].items()) if "rt" in r else "")
+            + ("; peer venv: " + ", ".join(f"{k} {v}" for k, v in r["rt"]["versions"].items()) if "rt" in r else "")
             + f". Events file {r['files_mb']['touchpoints']} MB. DuckDB threads: {r['floor'].get('threads')}. "
             f"Load average (1 min) at start {r['loadavg_start'][0]:.1f}, at end {r['loadavg_end'][0]:.1f}: "
-            "the machine is shared, so above 2 the numbers include waiting for a core.",
+            "the machine is shared, so above 2 the wall seconds include waiting for a core. "
+            "Times are `wall / CPU` seconds (CPU = user + system of all the process's threads).",
             "",
             "Command line, end to end (process start, imports, CSV read, validation, query, CSV out):",
             "",
-            "| command | seconds | peak memory (MB) | target (10M) |",
-            "|---|---:|---:|---|",
+            "| command | wall / CPU s | peak memory (MB) | load avg after | target (10M) |",
+            "|---|---:|---:|---:|---|",
         ]
         targets = {"flows": "<= 5 s", "transitions": "<= 5 s", "personas": "<= 30 s", "emotions": "-"}
         for name, c in cli.items():
             status = "" if c["rc"] == 0 else f" (failed: {c.get('error', '')})"
-            lines.append(f"| `{name}` | {_s(c['seconds'])}{status} | {c['peak_mb']:.0f} | {targets[name]}, <= 2048 MB |")
+            load = f"{c['loadavg']:.1f}" if "loadavg" in c else "-"
+            lines.append(f"| `{name}` | {_wc((c['seconds'], c.get('cpu_seconds')))}{status} | {c['peak_mb']:.0f} "
+                         f"| {load} | {targets[name]}, <= 2048 MB |")
         lines += [
             "",
-            "In process, one call each (seconds; peak memory of the whole process "
+            "In process, one call each (peak memory of the whole process "
             f"{r['ours']['peak_mb']:.0f} MB):",
             "",
-            "| step | seconds |",
+            "| step | wall / CPU s |",
             "|---|---:|",
-            f"| load touchpoints (`io.load_journey`) | {_s(ours['load'])} |",
-            f"| step Sankey, CLI defaults (5 steps, top 10) | {_s(ours['step_sankey'])} |",
-            f"| step Sankey, {COMPARE_STEPS} steps, no merging | {_s(ours['step_sankey_compare'])} |",
-            f"| transitions | {_s(ours['transitions'])} |",
-            f"| load touchpoints + survey + customers | {_s(ours['load_all'])} |",
-            f"| per-customer features (`customer_features`) | {_s(ours['customer_features'])} |",
-            f"| persona fitting, auto k (`PersonaModel.fit`) | {_s(ours['persona_fit'])} |",
-            f"| emotion curve by persona | {_s(ours['emotion_curve'])} |",
+            f"| load touchpoints (`io.load_journey`) | {_wc(ours.get('load'))} |",
+            f"| step Sankey, CLI defaults (5 steps, top 10) | {_wc(ours.get('step_sankey'))} |",
+            f"| step Sankey, {COMPARE_STEPS} steps, no merging | {_wc(ours.get('step_sankey_compare'))} |",
+            f"| transitions | {_wc(ours.get('transitions'))} |",
+            f"| load touchpoints + survey + customers | {_wc(ours.get('load_all'))} |",
+            f"| per-customer features (`customer_features`) | {_wc(ours.get('customer_features'))} |",
+            f"| persona fitting, auto k (`PersonaModel.fit`) | {_wc(ours.get('persona_fit'))} |",
+            f"| emotion curve by persona | {_wc(ours.get('emotion_curve'))} |",
             "",
-            "Floor, DuckDB alone on the same CSV: scan into a table "
-            f"{_s(floor['scan'])} s; scan and sort by customer, time {_s(floor['scan_sort'])} s; "
-            f"sort the in-memory table {_s(floor['sort'])} s; hand-written SQL for the "
-            f"{COMPARE_STEPS}-step links on it {_s(floor['sql_sankey'])} s, for transitions "
-            f"{_s(floor['sql_transitions'])} s.",
+            "Floor, DuckDB alone on the same CSV (wall / CPU s): scan into a table "
+            f"{_wc(floor.get('scan'))}; scan and sort by customer, time {_wc(floor.get('scan_sort'))}; "
+            f"sort the in-memory table {_wc(floor.get('sort'))}; hand-written SQL for the "
+            f"{COMPARE_STEPS}-step links on it {_wc(floor.get('sql_sankey'))}, for transitions "
+            f"{_wc(floor.get('sql_transitions'))}.",
             "",
         ]
         if pdr or rt:
-            rt_read = (rt["read"] + rt["eventstream"]) if rt else None
-            rt_trans = (rt["transition_count"] + rt["transition_unique_paths"]) if rt else None
+            rt_read = ("read", "eventstream")
+            rt_trans = ("transition_count", "transition_unique_paths")
             rows = [
                 ("CSV to journeys (ours: load; pandas: read + parse; rt: read + Eventstream)",
-                 ours["load"], pdr.get("read"), rt_read),
+                 ours.get("load"), pdr.get("read"), rt.get(*rt_read)),
                 (f"step Sankey, {COMPARE_STEPS} steps (rt: `step_sankey_data`)",
-                 ours["step_sankey_compare"], pdr.get("step_sankey"), rt.get("step_sankey_data")),
+                 ours.get("step_sankey_compare"), pdr.get("step_sankey"), rt.get("step_sankey_data")),
                 ("transitions, counts and customers (rt: `transition_graph_data` count + unique_paths)",
-                 ours["transitions"], pdr.get("transitions"), rt_trans),
-                ("CSV to step Sankey",
-                 ours["load"] + ours["step_sankey_compare"],
-                 (pdr["read"] + pdr["step_sankey"]) if pdr else None,
-                 (rt_read + rt["step_sankey_data"]) if rt else None),
-                ("CSV to transitions",
-                 ours["load"] + ours["transitions"],
-                 (pdr["read"] + pdr["transitions"]) if pdr else None,
-                 (rt_read + rt_trans) if rt else None),
+                 ours.get("transitions"), pdr.get("transitions"), rt.get(*rt_trans)),
+                ("CSV to step Sankey", ours.get("load", "step_sankey_compare"), pdr.get("read", "step_sankey"),
+                 rt.get(*rt_read, "step_sankey_data")),
+                ("CSV to transitions", ours.get("load", "transitions"), pdr.get("read", "transitions"),
+                 rt.get(*rt_read, *rt_trans)),
             ]
             lines += [
-                "Same events, same process kind (in-process seconds; ratio = peer seconds / ours, "
-                "above 1 means ours is faster):",
+                "Same events (in-process `wall / CPU` seconds; ratio = peer seconds / ours, above 1 means "
+                "ours is faster; the CPU ratio is the one less disturbed by other work on the machine, "
+                "and it does not credit ours for using both cores):",
                 "",
                 "| work | ours | pandas | retentioneering | rt / ours | pandas / ours |",
                 "|---|---:|---:|---:|---:|---:|",
             ]
             for name, o, p, q in rows:
-                lines.append(f"| {name} | {_s(o)} | {_s(p)} | {_s(q)} | {_ratio(q, o)} | {_ratio(p, o)} |")
+                lines.append(f"| {name} | {_wc(o)} | {_wc(p)} | {_wc(q)} | {_ratio(q, o)} | {_ratio(p, o)} |")
             mem = [f"ours {r['ours_process']['peak_mb']:.0f} MB"]
             if "pandas_process" in r:
                 mem.append(f"pandas {r['pandas_process']['peak_mb']:.0f} MB")
@@ -545,14 +580,14 @@ def render(records: list[dict]) -> str:
 
 
 def targets_table(r: dict) -> str:
-    """Targets of the issue against one size's numbers."""
-    ours = r["ours"]["steps"]
-    rt = r.get("rt", {}).get("steps", {})
+    """Targets of the issue against one size's numbers (wall seconds, as the targets are)."""
+    ours = _Times(r["ours"])
+    rt = _Times(r.get("rt"))
     rows = []
 
-    def row(name, measured, limit, unit="s", higher_is_better=False):
+    def row(name, measured, limit, unit="s", higher_is_better=False, cpu=None):
         if measured is None:
-            rows.append(f"| {name} | - | {limit} {unit} | not measured |")
+            rows.append(f"| {name} | - | - | {limit} {unit} | not measured |")
             return
         ok = measured >= limit if higher_is_better else measured <= limit
         if ok:
@@ -561,29 +596,36 @@ def targets_table(r: dict) -> str:
             status = f"missed: {limit / measured:.1f}x short"
         else:
             status = f"missed by {measured - limit:.1f} {unit} ({measured / limit:.1f}x the target)"
-        rows.append(f"| {name} | {measured:.1f} {unit} | {'>=' if higher_is_better else '<='} {limit:g} {unit} | {status} |")
+        cpu_text = "-" if cpu is None else f"{cpu:.1f}"
+        rows.append(f"| {name} | {measured:.1f} {unit} | {cpu_text} | "
+                    f"{'>=' if higher_is_better else '<='} {limit:g} {unit} | {status} |")
 
-    row("CSV to step Sankey frames, CLI `flows` end to end", r["cli"]["flows"]["seconds"], TARGETS["flows"])
-    row("transitions, CLI end to end", r["cli"]["transitions"]["seconds"], TARGETS["transitions"])
-    row("per-customer features (in process)", ours["customer_features"], TARGETS["features"])
-    row("personas auto, CLI end to end", r["cli"]["personas"]["seconds"], TARGETS["personas"])
+    for key, label in (("flows", "CSV to step Sankey frames, CLI `flows` end to end"),
+                       ("transitions", "transitions, CLI end to end"),
+                       ("personas", "personas auto, CLI end to end")):
+        c = r["cli"][key]
+        row(label, c["seconds"], TARGETS[key], cpu=c.get("cpu_seconds"))
+    wall, cpu = ours.get("customer_features")
+    row("per-customer features (in process)", wall, TARGETS["features"], cpu=cpu)
     for name, c in r["cli"].items():
         row(f"peak memory, CLI `{name}`", c["peak_mb"], TARGETS["memory_mb"], unit="MB")
     if rt:
-        rt_read = rt["read"] + rt["eventstream"]
-        row("CSV to step Sankey vs retentioneering (speed-up)",
-            (rt_read + rt["step_sankey_data"]) / (ours["load"] + ours["step_sankey_compare"]),
-            TARGETS["speedup"], unit="x", higher_is_better=True)
-        row("CSV to transitions vs retentioneering (speed-up)",
-            (rt_read + rt["transition_count"] + rt["transition_unique_paths"]) / (ours["load"] + ours["transitions"]),
-            TARGETS["speedup"], unit="x", higher_is_better=True)
-        row("step Sankey alone vs retentioneering (speed-up)",
-            rt["step_sankey_data"] / ours["step_sankey_compare"], TARGETS["speedup"], unit="x", higher_is_better=True)
-        row("transitions alone vs retentioneering (speed-up)",
-            (rt["transition_count"] + rt["transition_unique_paths"]) / ours["transitions"],
-            TARGETS["speedup"], unit="x", higher_is_better=True)
-    return "\n".join([f"Targets at {r['size']} ({r['ours']['events']:,} events, {r['ours']['customers']:,} customers):",
-                      "", "| target | measured | limit | status |", "|---|---:|---:|---|", *rows, ""])
+        read = ("read", "eventstream")
+        trans = ("transition_count", "transition_unique_paths")
+        pairs = (
+            ("CSV to step Sankey vs retentioneering (speed-up)", rt.get(*read, "step_sankey_data"),
+             ours.get("load", "step_sankey_compare")),
+            ("CSV to transitions vs retentioneering (speed-up)", rt.get(*read, *trans), ours.get("load", "transitions")),
+            ("step Sankey alone vs retentioneering (speed-up)", rt.get("step_sankey_data"), ours.get("step_sankey_compare")),
+            ("transitions alone vs retentioneering (speed-up)", rt.get(*trans), ours.get("transitions")),
+        )
+        for name, peer, mine in pairs:
+            cpu = peer[1] / mine[1] if peer[1] is not None and mine[1] else None
+            row(name, peer[0] / mine[0], TARGETS["speedup"], unit="x", higher_is_better=True, cpu=cpu)
+    return "\n".join([f"Targets at {r['size']} ({r['ours']['events']:,} events, {r['ours']['customers']:,} customers; "
+                      "status judged on wall seconds, the CPU column for a machine that is not shared):",
+                      "", "| target | measured (wall) | CPU s or CPU ratio | limit | status |", "|---|---:|---:|---:|---|",
+                      *rows, ""])
 
 
 def write_results(workdir: Path) -> None:

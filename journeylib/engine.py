@@ -19,14 +19,23 @@ BACKEND_URL_ENV = "JOURNEY_BACKEND_URL"
 
 
 class Engine:
-    """Holds one Ibis connection and serialises access to it across threads."""
+    """Holds one Ibis connection and serialises access to it across threads.
 
-    def __init__(self, url: str | None = None, threads: int | None = None):
-        self.url = url or os.environ.get(BACKEND_URL_ENV) or "duckdb://"
-        if self.url in ("duckdb://", "duckdb://:memory:"):
-            self.con = ibis.duckdb.connect(threads=threads) if threads else ibis.duckdb.connect()
+    ``url`` is any Ibis connection URL (``duckdb:///path.ddb``, ``postgres://...``,
+    ``pyspark://``, ``trino://...``); ``con`` wraps an Ibis backend that is already
+    connected (e.g. ``ibis.pyspark.connect(spark_session)``) and takes precedence.
+    """
+
+    def __init__(self, url: str | None = None, threads: int | None = None, con=None):
+        if con is not None:
+            self.url = url or f"{con.name}://"
+            self.con = con
         else:
-            self.con = ibis.connect(self.url)
+            self.url = url or os.environ.get(BACKEND_URL_ENV) or "duckdb://"
+            if self.url in ("duckdb://", "duckdb://:memory:"):
+                self.con = ibis.duckdb.connect(threads=threads) if threads else ibis.duckdb.connect()
+            else:
+                self.con = ibis.connect(self.url)
         self._lock = threading.RLock()
         self._names = itertools.count()
         _engines[id(self.con)] = self
@@ -36,9 +45,15 @@ class Engine:
         return self.con.name
 
     def table(self, frame: pd.DataFrame, name: str | None = None) -> ibis.Table:
-        """Load a pandas frame into the backend as a temporary table."""
+        """Load a pandas (or Arrow) frame into the backend as a temporary table.
+
+        Spark has no temporary tables; there the frame becomes a temporary view, which
+        lives as long as the Spark session, like a temporary table does elsewhere.
+        """
         name = name or f"journey_{next(self._names)}"
         with self._lock:
+            if self.backend_name == "pyspark":
+                return self.con.create_view(name, ibis.memtable(frame), overwrite=True)
             return self.con.create_table(name, frame, temp=True, overwrite=True)
 
     def read_parquet(self, path: str, name: str | None = None) -> ibis.Table:

@@ -259,7 +259,7 @@ def _run(args: argparse.Namespace) -> None:
         frame = emotion_curve(data.survey, data.stages, level=args.level, personas=personas)
         _write_csv(frame[[args.level, "persona", "mean", "ci_low", "ci_high", "n"]], args.out)
     elif cmd == "report":
-        from journeylib.export import write_report
+        from journeylib.export import ImageExportUnavailable, ReportError, write_report
 
         if not args.out:
             raise UsageError("report: --out FILE.html or FILE.pptx is required")
@@ -268,7 +268,12 @@ def _run(args: argparse.Namespace) -> None:
         result = _personas(data)
         if args.persona:
             _persona_customers(result, args.persona)
-        write_report(data, args.out, persona=args.persona, personas=result)
+        try:
+            write_report(data, args.out, persona=args.persona, personas=result)
+        except ImageExportUnavailable as exc:
+            raise UsageError(f"{args.out}: {exc}") from None
+        except ReportError as exc:
+            raise UsageError(str(exc)) from None
         print(args.out)
 
 

@@ -16,6 +16,7 @@ import numbers
 from typing import Sequence
 
 import ibis
+import numpy as np
 import pandas as pd
 
 from journeylib.engine import execute
@@ -243,14 +244,15 @@ def transitions(
 
 
 def funnel(events: ibis.Table, stages: Sequence[str]) -> pd.DataFrame:
-    """Customers per stage, in the given stage order.
+    """Customers who reached each stage, in the given stage order.
 
-    A customer counts at a stage if they have any event in it (no order required).
-    DataFrame[stage, customers, conversion, step_conversion, drop_off]: conversion is the
-    share of the first stage's customers, step_conversion the share of the previous
-    stage's, drop_off the customers fewer than the previous stage (negative if more).
-    The first stage has step_conversion 1.0 (NaN with no customers) and drop_off 0; a
-    zero denominator gives NaN.
+    A customer counts at a stage if their furthest stage (in ``stages`` order) is that stage
+    or a later one, so the counts never grow down the funnel even when customers enter
+    part-way (a returning customer whose first event is a login). DataFrame[stage, customers,
+    conversion, step_conversion, drop_off]: conversion is the share of the first stage's
+    customers, step_conversion the share of the previous stage's, drop_off the customers
+    lost since the previous stage. The first stage has step_conversion 1.0 (NaN with no
+    customers) and drop_off 0; a zero denominator gives NaN.
     """
     stages = [str(s) for s in stages]
     if not stages:
@@ -258,11 +260,17 @@ def funnel(events: ibis.Table, stages: Sequence[str]) -> pd.DataFrame:
     dupes = sorted({s for s in stages if stages.count(s) > 1})
     if dupes:
         raise ValueError(f"stages listed more than once: {', '.join(dupes)}")
+    order = ibis.memtable(
+        pd.DataFrame({"stage_name": pd.Series(stages, dtype="str"), "stage_index": range(len(stages))})
+    )
     t = events.filter(events.stage.isin(stages))
-    counts = t.group_by(stage=t.stage.cast("string")).agg(customers=t.customer_id.nunique())
-    got = execute(counts)
-    by_stage = dict(zip(got["stage"], got["customers"]))
-    n = pd.Series([int(by_stage.get(s, 0)) for s in stages], dtype="int64")
+    t = t.join(order, t.stage == order.stage_name)
+    furthest = t.group_by("customer_id").agg(furthest=t.stage_index.max())
+    counts = execute(furthest.group_by("furthest").agg(customers=furthest.count()))
+    at_furthest = np.zeros(len(stages), dtype="int64")
+    at_furthest[counts["furthest"].astype(int).to_numpy()] = counts["customers"].to_numpy()
+    # Reached stage i = furthest stage at i or beyond: a cumulative sum from the end.
+    n = pd.Series(at_furthest[::-1].cumsum()[::-1], dtype="int64")
     prev = n.shift(1)
     first = n.iloc[0]
     out = pd.DataFrame(

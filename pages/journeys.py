@@ -61,7 +61,7 @@ st.caption("Hover a node for its customers; grey **(end)** nodes count the custo
 st.divider()
 widgets.chart(charts.funnel(funnel_all, subject=state.subject(view)), key="funnel", frame=funnel_all,
               file_name="funnel")
-st.caption("A customer counts at a stage if they have any event in it; the percentage is of the first stage. "
+st.caption("A customer counts at a stage once they reach it or any later stage; the percentage is of the first stage. "
            "Hover for the conversion from the previous stage and the customers lost.")
 
 st.divider()

@@ -292,28 +292,37 @@ def _funnel_data(engine):
 
 
 def test_funnel(engine):
+    # furthest stage: f1 Purchase, f2 Consideration, f3 Awareness, f4 Purchase (entered there),
+    # f5 none. Reached = furthest at or beyond the stage.
     out = flows.funnel(_funnel_data(engine), ["Awareness", "Consideration", "Purchase"])
     assert list(out.columns) == ["stage", "customers", "conversion", "step_conversion", "drop_off"]
     assert list(out["stage"]) == ["Awareness", "Consideration", "Purchase"]
-    assert list(out["customers"]) == [3, 2, 2]
-    assert list(out["conversion"]) == pytest.approx([1.0, 2 / 3, 2 / 3])
-    assert list(out["step_conversion"]) == pytest.approx([1.0, 2 / 3, 1.0])
-    assert list(out["drop_off"]) == [0, 1, 0]
+    assert list(out["customers"]) == [4, 3, 2]
+    assert list(out["conversion"]) == pytest.approx([1.0, 3 / 4, 2 / 4])
+    assert list(out["step_conversion"]) == pytest.approx([1.0, 3 / 4, 2 / 3])
+    assert list(out["drop_off"]) == [0, 1, 1]
 
 
 def test_funnel_with_an_empty_stage_in_the_middle(engine):
+    # Nobody has an Intent event, but f1 and f4 reached Purchase beyond it.
     out = flows.funnel(_funnel_data(engine), ["Awareness", "Intent", "Purchase"])
-    assert list(out["customers"]) == [3, 0, 2]
-    assert out["step_conversion"].iloc[1] == 0.0
-    assert pd.isna(out["step_conversion"].iloc[2])  # 2 of 0: undefined, not infinite
-    assert list(out["drop_off"]) == [0, 3, -2]
+    assert list(out["customers"]) == [4, 2, 2]
+    assert list(out["step_conversion"]) == pytest.approx([1.0, 0.5, 1.0])
+    assert list(out["drop_off"]) == [0, 2, 0]
 
 
-def test_funnel_with_an_empty_first_stage_has_no_conversions(engine):
-    out = flows.funnel(_funnel_data(engine), ["Intent", "Awareness"])
-    assert list(out["customers"]) == [0, 3]
+def test_funnel_never_grows_down_the_stages(engine):
+    out = flows.funnel(_funnel_data(engine), ["Purchase", "Awareness"])
+    # Purchase first: f1 (max index 1), f3 (1), f2 (1), f4 (0) all reached it.
+    assert list(out["customers"]) == [4, 3]
+    assert out["customers"].is_monotonic_decreasing
+
+
+def test_funnel_with_no_customers_in_any_stage_has_no_conversions(engine):
+    out = flows.funnel(_funnel_data(engine), ["Retention", "Advocacy"])
+    assert list(out["customers"]) == [0, 0]
     assert out["conversion"].isna().all() and out["step_conversion"].isna().all()
-    assert list(out["drop_off"]) == [0, -3]
+    assert list(out["drop_off"]) == [0, 0]
 
 
 def test_funnel_rejects_empty_and_duplicate_stages(engine):

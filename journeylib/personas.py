@@ -56,8 +56,9 @@ def customer_features(data: JourneyData) -> pd.DataFrame:
 
     Columns: ``events``, ``duration_days``, ``distinct_touchpoints``, ``furthest_stage``
     (0-based position in ``data.stages``), ``purchased`` (0/1), ``purchases`` (events in the
-    Purchase stage), ``channel: X`` (share of the customer's events), ``touchpoint: X``
-    (event counts, for the touchpoints most customers meet), and with a survey
+    Purchase stage), ``channel: X`` (share of the customer's events), ``entry_channel``
+    (channel of the first event: how they came in), ``touchpoint: X`` (event counts, for
+    the 25 touchpoints most customers meet), and with a survey
     ``score_mean``, ``score: <stage>`` (mean per stage, NaN when not answered: the model
     imputes), ``nps``; with customers, ``attr: <column>`` for each usable attribute.
     """

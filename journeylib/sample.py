@@ -460,9 +460,17 @@ def generate_sample(n_customers: int = 5000, seed: int = 7) -> dict[str, pd.Data
     start = start_day * 86400 + np.floor(hour * 3600)
     first = step == 0
     gap = _gaps(rng, tp, per, first)
-    csum = np.cumsum(gap)
     starts_at = np.flatnonzero(first)
-    offset = csum - np.repeat(csum[starts_at], np.diff(np.append(starts_at, len(csum)))) + start[cust]
+    lengths = np.diff(np.append(starts_at, len(gap)))
+    while True:
+        csum = np.cumsum(gap)
+        offset = csum - np.repeat(csum[starts_at], lengths) + start[cust]
+        # The same touchpoint twice in the same second would be an exact duplicate row,
+        # which loaders rightly drop; nudge the later one by a second.
+        twin = pd.DataFrame({"c": cust, "o": offset, "t": tp}).duplicated().to_numpy()
+        if not twin.any():
+            break
+        gap[twin] += 1
     inside = offset <= window_days * 86400
     cust, step, tp, per, offset = cust[inside], step[inside], tp[inside], per[inside], offset[inside]
     ts = WINDOW_START.to_datetime64() + (offset * 1e9).astype("timedelta64[ns]")

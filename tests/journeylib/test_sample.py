@@ -63,6 +63,7 @@ def test_timestamps_in_window_sorted_with_ties(sample):
     assert tp.timestamp.max() <= pd.Timestamp("2026-08-31 23:59:59")
     assert tp.timestamp.is_monotonic_increasing
     assert tp.duplicated(["customer_id", "timestamp"]).sum() > 0  # equal timestamps happen
+    assert not tp.duplicated().any()  # but never an exact duplicate row, which loaders drop
     # A tie keeps journey order: a cart error never comes before its checkout.
     first = tp.drop_duplicates("customer_id")
     assert not first.touchpoint.isin(["Cart error", "Order confirmation"]).any()

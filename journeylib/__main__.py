@@ -142,28 +142,34 @@ def _load(args: argparse.Namespace):
 
 
 def _summary(data) -> list[str]:
+    from journeylib.engine import execute
+
     events = data.events.aggregate(
         rows=data.events.count(),
         customers=data.events.customer_id.nunique(),
         touchpoints=data.events.touchpoint.nunique(),
         first=data.events.timestamp.min(),
         last=data.events.timestamp.max(),
-    ).to_pandas().iloc[0]
-    lines = [
-        f"ok: {data.source_names.get('touchpoints', 'touchpoints')}: {events['rows']:,} events, "
-        f"{events['customers']:,} customers, {events['touchpoints']:,} touchpoints, "
-        f"{events['first']:%Y-%m-%d} to {events['last']:%Y-%m-%d}"
-    ]
+    )
+    events = execute(events).iloc[0]
+    label = data.source_names.get("touchpoints", "touchpoints")
+    if events["rows"]:
+        lines = [
+            f"ok: {label}: {events['rows']:,} events, {events['customers']:,} customers, "
+            f"{events['touchpoints']:,} touchpoints, {events['first']:%Y-%m-%d} to {events['last']:%Y-%m-%d}"
+        ]
+    else:
+        lines = [f"ok: {label}: no events (survey only)"]
     if data.survey is not None:
         answers = data.survey.aggregate(rows=data.survey.count(), customers=data.survey.customer_id.nunique())
-        answers = answers.to_pandas().iloc[0]
+        answers = execute(answers).iloc[0]
         scale = f", scores {data.score_scale.label}" if data.score_scale else ""
         lines.append(
             f"ok: {data.source_names.get('survey', 'survey')}: {answers['rows']:,} answers from "
             f"{answers['customers']:,} customers{scale}"
         )
     if data.customers is not None:
-        n = data.customers.count().to_pyarrow().as_py()
+        n = int(execute(data.customers.count()))
         lines.append(f"ok: {data.source_names.get('customers', 'customers')}: {n:,} customers")
     lines.append(f"{len(data.warnings)} warning(s)")
     return lines
@@ -193,7 +199,10 @@ def _personas(data, k: str = "auto", seed: int = 0):
             raise UsageError(f"--k: needs at least 2 personas, got {n}")
     else:
         n = "auto"
-    return find_personas(data, n_personas=n, random_state=seed)
+    try:
+        return find_personas(data, n_personas=n, random_state=seed)
+    except ValueError as exc:  # e.g. more personas asked for than there are customers
+        raise UsageError(f"personas: {exc}") from None
 
 
 def _persona_customers(result, name: str) -> pd.Series:

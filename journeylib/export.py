@@ -325,13 +325,14 @@ def report_pptx(report: Report, image_scale: float = 2) -> bytes:
 
 def _persona_overview(data: JourneyData, assignments: pd.DataFrame) -> pd.DataFrame:
     """persona, customers, share, purchase_rate, mean_score over the customers in ``data``."""
-    from journeylib.insights import _execute, _purchase_frame
+    from journeylib.engine import execute
+    from journeylib.insights import _purchase_frame
 
     bought = _purchase_frame(data)
     frame = bought.merge(assignments[["customer_id", "persona"]], on="customer_id", how="inner")
     if data.survey is not None:
         s = data.survey.filter(data.survey.score.notnull())
-        per = _execute(s.group_by("customer_id").aggregate(score_sum=s.score.sum(), score_n=s.score.count()))
+        per = execute(s.group_by("customer_id").aggregate(score_sum=s.score.sum(), score_n=s.score.count()))
         frame = frame.merge(per, on="customer_id", how="left")
     else:
         frame = frame.assign(score_sum=float("nan"), score_n=0)
@@ -349,14 +350,14 @@ def _persona_overview(data: JourneyData, assignments: pd.DataFrame) -> pd.DataFr
 
 
 def _count_facts(data: JourneyData) -> tuple[int, int, int, str | None, str | None]:
-    from journeylib.insights import _execute
+    from journeylib.engine import execute
 
     ev = data.events
-    row = _execute(ev.aggregate(events=ev.count(), customers=ev.customer_id.nunique(),
+    row = execute(ev.aggregate(events=ev.count(), customers=ev.customer_id.nunique(),
                                 first=ev.timestamp.min(), last=ev.timestamp.max())).iloc[0]
     answers = 0
     if data.survey is not None:
-        answers = int(_execute(data.survey.count().as_table()).iloc[0, 0])
+        answers = int(execute(data.survey.count().as_table()).iloc[0, 0])
     day = lambda t: None if pd.isna(t) else pd.Timestamp(t).date().isoformat()  # noqa: E731
     return int(row["customers"]), int(row["events"]), answers, day(row["first"]), day(row["last"])
 

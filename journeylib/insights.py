@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from journeylib.engine import default_engine
+from journeylib.engine import execute
 from journeylib.schema import PURCHASE_STAGE, SURVEY_COLUMNS, JourneyData, ScoreScale
 
 PAIN_COLUMNS = [
@@ -45,20 +45,8 @@ class InsightError(ValueError):
     """The data cannot support the analysis asked for (says why in plain words)."""
 
 
-def _execute(expr: ibis.Expr) -> pd.DataFrame:
-    """Run on the default engine (serialised) when the expression lives there."""
-    engine = default_engine()
-    try:
-        backend = expr._find_backend()
-    except Exception:  # memtable-only expressions have no bound backend yet
-        backend = None
-    if backend is None or backend is engine.con:
-        return engine.execute(expr)
-    return expr.execute()
-
-
 def _scalar(expr: ibis.Expr):
-    value = _execute(expr)
+    value = execute(expr)
     if isinstance(value, pd.DataFrame):
         value = value.iloc[0, 0]
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
@@ -75,7 +63,7 @@ def score_scale(data: JourneyData) -> ScoreScale | None:
         return data.score_scale
     if data.survey is None:
         return None
-    row = _execute(data.survey.aggregate(lo=data.survey.score.min(), hi=data.survey.score.max()))
+    row = execute(data.survey.aggregate(lo=data.survey.score.min(), hi=data.survey.score.max()))
     lo, hi = row["lo"].iloc[0], row["hi"].iloc[0]
     if pd.isna(lo) or pd.isna(hi) or lo == hi:
         return None
@@ -169,11 +157,11 @@ def pain_points(data: JourneyData, level: str = "both", min_answers: int = 10) -
 
 def _stage_pains(ev, furthest, final_idx, stages, survey) -> pd.DataFrame:
     reached = ev.filter(ev.stage_idx.notnull()).select("customer_id", "stage", "stage_idx").distinct()
-    counts = _execute(reached.group_by(["stage", "stage_idx"]).aggregate(customers=reached.customer_id.count()))
+    counts = execute(reached.group_by(["stage", "stage_idx"]).aggregate(customers=reached.customer_id.count()))
     if counts.empty:
         return counts
     joined = reached.join(furthest, "customer_id")
-    left = _execute(
+    left = execute(
         joined.filter(joined.stage_idx == joined.furthest)
         .group_by("stage")
         .aggregate(left=_.customer_id.count())
@@ -185,7 +173,7 @@ def _stage_pains(ev, furthest, final_idx, stages, survey) -> pd.DataFrame:
     out["touchpoint"] = None
     if survey is not None:
         s = survey.filter(survey.stage.notnull() & survey.score.notnull())
-        scores = _execute(s.group_by("stage").aggregate(mean_score=s.score.mean(), score_n=s.score.count()))
+        scores = execute(s.group_by("stage").aggregate(mean_score=s.score.mean(), score_n=s.score.count()))
         out = out.merge(scores, on="stage", how="left")
     else:
         out["mean_score"] = np.nan
@@ -196,11 +184,11 @@ def _stage_pains(ev, furthest, final_idx, stages, survey) -> pd.DataFrame:
 
 def _touchpoint_pains(ev, furthest, final_idx, stages, survey) -> pd.DataFrame:
     tp = ev.filter(ev.touchpoint.notnull())
-    reach = _execute(tp.group_by("touchpoint").aggregate(customers=tp.customer_id.nunique()))
+    reach = execute(tp.group_by("touchpoint").aggregate(customers=tp.customer_id.nunique()))
     if reach.empty:
         return reach
     # A touchpoint's stage is the stage most of its events carry (ties: earliest stage).
-    by_stage = _execute(
+    by_stage = execute(
         tp.filter(tp.stage.notnull()).group_by(["touchpoint", "stage", "stage_idx"]).aggregate(n=_.count())
     )
     if len(by_stage):
@@ -217,7 +205,7 @@ def _touchpoint_pains(ev, furthest, final_idx, stages, survey) -> pd.DataFrame:
         last = last.filter((last._rn == 0) & last.touchpoint.notnull())
         last = last.join(furthest, "customer_id")
         leaving = last.filter(last.furthest.isnull() | (last.furthest < final_idx))
-        left = _execute(leaving.group_by("touchpoint").aggregate(left=leaving.customer_id.count()))
+        left = execute(leaving.group_by("touchpoint").aggregate(left=leaving.customer_id.count()))
         reach = reach.merge(left, on="touchpoint", how="left")
     else:
         reach["left"] = 0
@@ -225,7 +213,7 @@ def _touchpoint_pains(ev, furthest, final_idx, stages, survey) -> pd.DataFrame:
     reach["level"] = "touchpoint"
     if survey is not None:
         s = survey.filter(survey.touchpoint.notnull() & survey.score.notnull())
-        scores = _execute(
+        scores = execute(
             s.group_by("touchpoint").aggregate(mean_score=s.score.mean(), score_n=s.score.count())
         )
         reach = reach.merge(scores, on="touchpoint", how="left")
@@ -342,7 +330,7 @@ def driver_outcomes(data: JourneyData) -> list[str]:
 
 def _purchase_frame(data: JourneyData) -> pd.DataFrame:
     ev = data.events
-    return _execute(
+    return execute(
         ev.group_by("customer_id").aggregate(purchased=(ev.stage == PURCHASE_STAGE).any().cast("int64"))
     ).assign(purchased=lambda f: f["purchased"].fillna(0).astype("int64"))
 
@@ -353,12 +341,12 @@ def _outcome_frame(data: JourneyData, outcome: str) -> tuple[pd.DataFrame, str, 
         return _purchase_frame(data).rename(columns={"purchased": "y"}), "logistic", "purchase"
     if data.survey is not None and outcome in data.survey.columns:
         s = data.survey.filter(data.survey[outcome].notnull())
-        frame = _execute(s.group_by("customer_id").aggregate(y=s[outcome].mean()))
+        frame = execute(s.group_by("customer_id").aggregate(y=s[outcome].mean()))
         label = "NPS" if outcome == "nps" else outcome
         return frame, _method_for(frame["y"]), label
     if data.customers is not None and outcome in data.customers.columns:
         c = data.customers.filter(data.customers[outcome].notnull())
-        frame = _execute(c.select("customer_id", y=c[outcome]))
+        frame = execute(c.select("customer_id", y=c[outcome]))
         values = frame["y"]
         if not pd.api.types.is_numeric_dtype(values):
             levels = sorted(values.astype(str).unique())
@@ -400,7 +388,7 @@ def _driver_features(data: JourneyData, outcome: str, min_answers: int, max_touc
     kinds = {}
     if data.survey is not None and allowed:
         s = data.survey.filter(data.survey.stage.isin(allowed) & data.survey.score.notnull())
-        long = _execute(s.group_by(["customer_id", "stage"]).aggregate(score=s.score.mean()))
+        long = execute(s.group_by(["customer_id", "stage"]).aggregate(score=s.score.mean()))
         if len(long):
             wide = long.pivot(index="customer_id", columns="stage", values="score")
             for st in allowed:
@@ -412,14 +400,14 @@ def _driver_features(data: JourneyData, outcome: str, min_answers: int, max_touc
     ev = ev.mutate(stage_idx=_stage_index(ev.stage, stages))
     total = int(_scalar(ev.customer_id.nunique()) or 0)
     tp_ok = ev.filter(ev.touchpoint.notnull() & (ev.stage_idx.isnull() | (ev.stage_idx < cutoff)))
-    reach = _execute(tp_ok.group_by("touchpoint").aggregate(customers=tp_ok.customer_id.nunique()))
+    reach = execute(tp_ok.group_by("touchpoint").aggregate(customers=tp_ok.customer_id.nunique()))
     if total and len(reach):
         # Near-universal or very rare touchpoints carry no usable contrast.
         share = reach["customers"] / total
         reach = reach[(share >= 0.02) & (share <= 0.98)]
         reach = reach.sort_values(["customers", "touchpoint"], ascending=[False, True]).head(max_touchpoints)
         if len(reach):
-            pairs = _execute(
+            pairs = execute(
                 tp_ok.filter(tp_ok.touchpoint.isin(list(reach["touchpoint"])))
                 .select("customer_id", "touchpoint")
                 .distinct()

@@ -15,7 +15,8 @@ from ibis import _
 import pandas as pd
 
 from journeylib import insights
-from journeylib.insights import _execute, format_score
+from journeylib.engine import execute
+from journeylib.insights import format_score
 from journeylib.schema import ALL_PERSONAS, JourneyData, ScoreScale
 
 LANES: dict[str, str] = {
@@ -114,7 +115,7 @@ def _pct(x: float) -> str:
 
 def _top_per_stage(ev, stages, column: str, top: int) -> pd.DataFrame:
     e = ev.filter(ev.stage.isin(list(stages)) & ev[column].notnull())
-    counts = _execute(e.group_by(["stage", column]).aggregate(customers=_.customer_id.nunique()))
+    counts = execute(e.group_by(["stage", column]).aggregate(customers=_.customer_id.nunique()))
     counts = counts.sort_values(["stage", "customers", column], ascending=[True, False, True])
     return counts.groupby("stage", sort=False).head(top)
 
@@ -128,7 +129,7 @@ def _quotes(survey, stages) -> pd.DataFrame:
     high_w = ibis.window(group_by="stage", order_by=[ibis.desc(s.score), s._len, s.customer_id])
     s = s.mutate(_lo=ibis.row_number().over(low_w), _hi=ibis.row_number().over(high_w), _n=s.count().over(ibis.window(group_by="stage")))
     picked = s.filter((s._lo == 0) | (s._hi == 0)).select("stage", "comment", "score", "_lo", "_hi", "_n")
-    return _execute(picked)
+    return execute(picked)
 
 
 def build_journey_map(
@@ -152,7 +153,7 @@ def build_journey_map(
     stages_all = list(data.stages)
     ev = data.events
     customers = int(_scalar(ev.customer_id.nunique()))
-    reach = _execute(
+    reach = execute(
         ev.filter(ev.stage.isin(stages_all)).group_by("stage").aggregate(customers=_.customer_id.nunique())
     )
     stage_customers = {r.stage: int(r.customers) for r in reach.itertuples()}

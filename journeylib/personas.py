@@ -26,6 +26,7 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardSc
 from sklearn.utils.validation import check_is_fitted
 from scipy.stats import skew
 
+from journeylib.engine import execute
 from journeylib.schema import PURCHASE_STAGE, JourneyData
 
 TOP_TOUCHPOINTS = 25
@@ -45,10 +46,6 @@ ENTRY = "entry_channel="
 
 # ----------------------------------------------------------------------------------------
 # Features
-
-
-def _execute(expr) -> pd.DataFrame:
-    return expr.execute()
 
 
 def customer_features(data: JourneyData) -> pd.DataFrame:
@@ -71,7 +68,7 @@ def customer_features(data: JourneyData) -> pd.DataFrame:
         .order_by([ibis.desc("customers"), "touchpoint"])
         .limit(TOP_TOUCHPOINTS)
     )
-    touchpoints = [str(t) for t in _execute(vocab_tp)["touchpoint"]]
+    touchpoints = [str(t) for t in execute(vocab_tp)["touchpoint"]]
     channels: list[str] = []
     if "channel" in ev.columns:
         with_channel = ev.filter(ev.channel.notnull())
@@ -81,7 +78,7 @@ def customer_features(data: JourneyData) -> pd.DataFrame:
             .order_by([ibis.desc("n"), "channel"])
             .limit(MAX_CHANNELS)
         )
-        channels = [str(c) for c in _execute(vocab_ch)["channel"]]
+        channels = [str(c) for c in execute(vocab_ch)["channel"]]
 
     stages = list(data.stages)
     stage_pos = ibis.cases(*((ev.stage == s, i) for i, s in enumerate(stages)), else_=ibis.null("int64"))
@@ -134,7 +131,7 @@ def customer_features(data: JourneyData) -> pd.DataFrame:
             per = per.left_join(cu, per.customer_id == cu._cid).drop("_cid")
             attr_cols = [ATTR + c for c in keep]
 
-    frame = _execute(per.order_by("customer_id"))
+    frame = execute(per.order_by("customer_id"))
     frame["customer_id"] = frame["customer_id"].astype(str)
     frame = frame.set_index("customer_id")
     for col in frame.columns:

@@ -184,7 +184,8 @@ def save_dataset(
         if (base / dataset_id / "meta.json").exists():
             existing = get_info(dataset_id, root=base)
     dataset_id = dataset_id or new_id()
-    tmp = base / f".tmp-{uuid.uuid4().hex}"
+    # The pid in the name lets a later listing tell a crashed save from one in progress.
+    tmp = base / f".tmp-{os.getpid()}-{uuid.uuid4().hex}"
     tmp.mkdir()
     try:
         counts: dict[str, int] = {}
@@ -247,8 +248,29 @@ def _recover(base: Path) -> None:
             shutil.rmtree(entry, ignore_errors=True)
         elif entry.name.startswith((".tmp-", ".trash-")) and entry.is_dir():
             # A .tmp folder may belong to a save in progress in another process.
-            if entry.name.startswith(".trash-") or now - entry.stat().st_mtime > _STALE_SECONDS:
+            if (
+                entry.name.startswith(".trash-")
+                or _saver_is_gone(entry.name)
+                or now - entry.stat().st_mtime > _STALE_SECONDS
+            ):
                 shutil.rmtree(entry, ignore_errors=True)
+
+
+def _saver_is_gone(tmp_name: str) -> bool:
+    """True when the process named in a ``.tmp-<pid>-<hex>`` folder no longer runs."""
+    pid_text = tmp_name[len(".tmp-"):].split("-", 1)[0]
+    if not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # exists but belongs to someone else
+        return False
+    return False
 
 
 def list_datasets(root: str | os.PathLike | None = None) -> list[DatasetInfo]:

@@ -118,3 +118,19 @@ def test_interrupted_save_leaves_old_version(tmp_path, engine, data, monkeypatch
 def test_workspace_env(tmp_path, monkeypatch):
     monkeypatch.setenv(ws.WORKSPACE_ENV, str(tmp_path / "ws"))
     assert ws.workspace_root() == tmp_path / "ws" and (tmp_path / "ws").is_dir()
+
+
+def test_listing_removes_the_temp_folder_of_a_crashed_save_only(tmp_path):
+    import subprocess
+    import sys
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    crashed = tmp_path / f".tmp-{dead.pid}-{'a' * 32}"
+    in_progress = tmp_path / f".tmp-{os.getpid()}-{'b' * 32}"
+    for folder in (crashed, in_progress):
+        folder.mkdir()
+        (folder / "events.parquet").write_bytes(b"partial")
+    ws.list_datasets(tmp_path)
+    assert not crashed.exists()
+    assert in_progress.exists()

@@ -34,6 +34,8 @@ class Engine:
             self.url = url or os.environ.get(BACKEND_URL_ENV) or "duckdb://"
             if self.url in ("duckdb://", "duckdb://:memory:"):
                 self.con = ibis.duckdb.connect(threads=threads) if threads else ibis.duckdb.connect()
+            elif self.url.startswith("pyspark://"):
+                self.con = _spark_backend(self.url)
             else:
                 self.con = ibis.connect(self.url)
         self._lock = threading.RLock()
@@ -65,6 +67,27 @@ class Engine:
         """Run an expression on this engine and return pandas."""
         with self._lock:
             return self.con.execute(expr)
+
+
+def _spark_backend(url: str):
+    """A PySpark backend from ``pyspark://[warehouse-dir][?spark.setting=value&...]``.
+
+    Ibis would apply the URL's settings to a running session, where static ones such as
+    ``spark.master`` or ``spark.ui.enabled`` are refused; here they configure the session
+    as it is built (an existing session in this process is reused as Spark does).
+    """
+    from urllib.parse import parse_qsl, urlparse
+
+    from pyspark.sql import SparkSession
+
+    parsed = urlparse(url)
+    builder = SparkSession.builder
+    for key, value in parse_qsl(parsed.query):
+        builder = builder.config(key, value)
+    warehouse_dir = (parsed.netloc + parsed.path).strip("/")
+    if warehouse_dir:
+        builder = builder.config("spark.sql.warehouse.dir", os.path.abspath(warehouse_dir))
+    return ibis.pyspark.connect(builder.getOrCreate())
 
 
 # Connection id -> its Engine, so an expression can find the lock of the engine it lives on.

@@ -159,3 +159,15 @@ def test_sample_chunks_and_labels_on_spark(both, raw, spark_engine):
     only = warehouse.filter_personas(spark, labels, name)
     expected = set(raw["truth"]["customer_id"][raw["truth"]["persona"] == name])
     assert set(only.events.select("customer_id").distinct().execute()["customer_id"]) == expected
+
+
+def test_engine_by_url_reuses_the_session(spark_engine, raw):
+    # Settings in the URL configure a new session; in this process Spark hands back the
+    # running one, and the engine works on it like any other.
+    eng = Engine("pyspark://?spark.sql.shuffle.partitions=2")
+    assert eng.backend_name == "pyspark"
+    assert eng.con._session is spark_engine.con._session
+    t = eng.table(raw["customers"][["customer_id", "total_spend"]].head(5))
+    got = eng.execute(t.aggregate(n=t.count(), spend=t.total_spend.sum()))
+    assert int(got["n"].iloc[0]) == 5
+    assert got["spend"].iloc[0] == pytest.approx(raw["customers"]["total_spend"].head(5).sum())

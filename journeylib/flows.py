@@ -66,9 +66,10 @@ def _elements(
     )
     if merge:
         w = ibis.window(group_by=t.customer_id, order_by=[t.timestamp, t.seq])
-        prev = t.node.lag().over(w)
-        # Nodes are never null here, so a null lag only marks the first event.
-        t = t.filter(prev.isnull() | (prev != t.node))
+        # Nodes are never null here, so a null lag only marks the first event. The lag gets
+        # its own column first: a window inside a filter compiles to SQL Spark rejects.
+        t = t.mutate(_prev=t.node.lag().over(w))
+        t = t.filter(t._prev.isnull() | (t._prev != t.node)).drop("_prev")
     # One window spec for every column so the backend sorts each customer's events once.
     w = ibis.window(group_by=t.customer_id, order_by=[t.timestamp, t.seq])
     cols = {
@@ -305,17 +306,18 @@ def top_paths(
     n = _check_int("n", n, 1)
     max_len = _check_int("max_len", max_len, 1)
     e = _elements(events, level, collapse_repeats)
+    # One element per position k, so the max per position is that element; this avoids an
+    # ordered group_concat, which some backends (Spark) cannot compile.
     per_customer = e.group_by("customer_id").agg(
-        prefix=e.node.group_concat(sep=PATH_SEP, where=e.k <= max_len, order_by=e.k),
-        length=e.k.max(),
+        length=e.k.max(), **{f"_n{i}": e.node.max(where=e.k == i) for i in range(1, max_len + 1)}
     )
+    prefix = per_customer._n1
+    for i in range(2, max_len + 1):
+        node = per_customer[f"_n{i}"]
+        prefix = prefix.concat(ibis.ifelse(node.isnull(), ibis.literal(""), ibis.literal(PATH_SEP).concat(node)))
     per_customer = per_customer.select(
         "customer_id",
-        path=ibis.ifelse(
-            per_customer.length > max_len,
-            per_customer.prefix.concat(PATH_SEP + PATH_MORE),
-            per_customer.prefix,
-        ),
+        path=ibis.ifelse(per_customer.length > max_len, prefix.concat(PATH_SEP + PATH_MORE), prefix),
     )
     bought = events.group_by(customer_id=events.customer_id.cast("string")).agg(
         purchased=(events.stage == purchase_stage).fill_null(False).any()

@@ -100,9 +100,6 @@ def test_funnel(both):
     _same(flows.funnel(duck.events, duck.stages), flows.funnel(spark.events, spark.stages), ["stage"])
 
 
-@pytest.mark.xfail(strict=True, reason="flows._elements filters on a lag() window inline; Ibis 12 "
-                   "compiles that to SQL Spark rejects (UNRESOLVED_COLUMN t1.node). Fixed by mutate "
-                   "then filter (see docs/warehouses.md); remove this marker with that fix.")
 def test_stage_level_flows(both):
     duck, spark = both
     _same(flows.step_sankey(duck.events, level="stage", top=3),
@@ -111,8 +108,6 @@ def test_stage_level_flows(both):
           flows.transitions(spark.events, level="stage"), ["source", "target"])
 
 
-@pytest.mark.xfail(strict=True, reason="flows.top_paths uses group_concat(order_by=...), which the "
-                   "Ibis PySpark backend does not support; remove this marker with the portable rewrite.")
 def test_top_paths(both):
     duck, spark = both
     _same(flows.top_paths(duck.events, n=20), flows.top_paths(spark.events, n=20), ["path"])

@@ -660,7 +660,7 @@ def key_drivers_chart(result, *, subject: str | None = None, height: int | None 
 
 
 _MAP_LANE_ORDER = ("doing", "channels", "emotion", "pains", "opportunities", "quotes")
-_MAP_LANE_HEIGHT = {"doing": 0.8, "channels": 0.7, "emotion": 1.0, "pains": 1.1, "opportunities": 1.6, "quotes": 1.7}
+_MAP_LANE_HEIGHT = {"doing": 1.1, "channels": 0.7, "emotion": 1.0, "pains": 1.1, "opportunities": 1.6, "quotes": 1.7}
 _MAP_LANE_TINT = {"doing": "#F3F7FB", "channels": "#FFFFFF", "emotion": "#F3F7FB", "pains": "#FDF3EE",
                   "opportunities": "#F1F8F5", "quotes": "#FFFFFF"}
 
@@ -742,7 +742,8 @@ def journey_map_figure(jm, *, height: int | None = None, width: int | None = Non
                                  f"{_wrap(item.evidence, col_chars)}</span>")
                 else:
                     share = f" {item.share:.0%}" if item.share is not None else ""
-                    lines.append(f"{_esc(_short(item.text, col_chars - 5))}<span style='color:#777777'>{share}</span>")
+                    # Wrap long names rather than cut them: "Google se…" tells a team nothing.
+                    lines.append(f"{_wrap(item.text, col_chars - 1, max_lines=2)}<span style='color:#777777'>{share}</span>")
             text = "<br>".join(lines)
             # Trim to the cell: count rendered lines.
             parts = text.split("<br>")

@@ -18,7 +18,7 @@ scale = state.current_data().score_scale
 colors = state.persona_colors()
 
 
-def journey_map_figure(font_scale=1.0, fit_width=1100, height=None):
+def journey_map_figure(font_scale=1.0, fit_width=820, height=None):
     return charts.journey_map_figure(present.journey_map(view, persona), font_scale=font_scale, fit_width=fit_width,
                                      height=height)
 

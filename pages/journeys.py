@@ -38,7 +38,7 @@ widgets.metric_cards([
     ("Customers in view", f"{n['customers']:,}", None),
     ("Events", f"{n['events']:,}", None),
     ("Purchased", widgets.pct(int(bought.iloc[0]) / n["customers"] if len(bought) and n["customers"] else None),
-     f"Share of customers with an event in the {PURCHASE_STAGE} stage."),
+     f"Share of customers who reached the {PURCHASE_STAGE} stage or a later one (as in the funnel below)."),
 ])
 
 if compare and len(personas) >= 2:

@@ -6,7 +6,8 @@ import streamlit as st
 from journeylib import io as jio
 from journeylib import workspace
 from journeylib.schema import DEFAULT_STAGES
-from ui import state, upload, widgets
+from ui import cache, state, upload, widgets
+from ui import stages as stage_edit
 
 st.title("Data")
 active = state.active_info()
@@ -154,3 +155,42 @@ with saved_tab:
                         if info.id == active.id and rest:
                             state.set_active(rest[0].id)
                         st.rerun()
+
+    st.subheader("Stages of a saved dataset", anchor=False)
+    infos = state.datasets()
+    by_id = {i.id: i for i in infos}
+    chosen_id = st.selectbox("Dataset", list(by_id), format_func=lambda i: by_id[i].name,
+                             index=list(by_id).index(active.id) if active.id in by_id else 0, key="st_dataset")
+    target = by_id[chosen_id]
+    st.caption("Change the stage order or which stage each touchpoint belongs to. “Apply” re-derives the "
+               "events' stages and saves the dataset again; every page then shows the new stages.")
+    g1, g2 = st.columns([1, 2])
+    order_text = g1.text_area("Stage order (one per line)", "\n".join(target.stages), height=260,
+                              key=f"st_order_{target.id}_{target.saved}")
+    try:
+        new_stages = stage_edit.parse_stages(order_text)
+    except ValueError as exc:
+        g1.error(str(exc), icon=":material/error:")
+        new_stages = list(target.stages)
+    with g2:
+        with widgets.errors_shown("Could not read the dataset's touchpoints"):
+            names = cache.touchpoint_names(state.root(), target.id, target.saved)
+            table = stage_edit.map_table(names, target.touchpoint_stage_map, new_stages)
+            st.markdown("**Touchpoint → stage**")
+            edited_table = st.data_editor(
+                table, hide_index=True, width="stretch", height=260, disabled=["touchpoint"],
+                key=f"st_map_{target.id}_{target.saved}_{'|'.join(new_stages)}",
+                column_config={"stage": st.column_config.SelectboxColumn("stage", options=new_stages)},
+            )
+    all_events = st.checkbox("Apply the map to every event of these touchpoints (also those whose file named a "
+                             "stage)", key=f"st_all_{target.id}",
+                             help="Off: only events whose stage came from the map (or had none) change.")
+    if st.button("Apply", type="primary", icon=":material/check:", key=f"st_apply_{target.id}"):
+        with widgets.errors_shown("Could not change the stages"):
+            new_map = stage_edit.edited_map(edited_table, new_stages)
+            with st.spinner("Re-deriving stages and saving…"):
+                data = cache.dataset(state.root(), target.id, target.saved)
+                saved = stage_edit.apply(target, data, cache.engine(), state.root(), new_stages, new_map, all_events)
+            st.session_state["_upload_notes"] = [
+                f"Stages of “{saved.name}” updated ({len(new_stages)} stages, {len(new_map)} touchpoints mapped)."]
+            st.rerun()

@@ -310,3 +310,11 @@ def names_key(names: dict[str, str]) -> tuple[tuple[str, str], ...]:
 
 def dumps(obj) -> str:
     return json.dumps(obj, sort_keys=True, default=str)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def touchpoint_names(root: str, dataset_id: str, saved: str, limit: int = 500) -> list[str]:
+    """Distinct touchpoints of a dataset, most frequent first (the stage-map editor's rows)."""
+    from ui.stages import touchpoints
+
+    return touchpoints(dataset(root, dataset_id, saved), engine(), limit=limit)

@@ -1,0 +1,81 @@
+"""Data page: editing a saved dataset's stages changes the analysis."""
+
+import json
+
+import pandas as pd
+from streamlit.proto.WidgetStates_pb2 import WidgetState
+from streamlit.testing.v1.element_tree import Block, Dataframe, Widget
+
+from journeylib.io import default_touchpoint_stage_map
+
+
+class _EditedTable(Widget):
+    """A data editor with cell edits, as the browser would send them (AppTest cannot edit one)."""
+
+    def __init__(self, node: Dataframe, edits: dict):
+        self.proto, self.root, self.type = node.proto, node.root, "data_editor"
+        self.id, self.key, self.disabled = node.proto.id, node.key, False
+        self._value = edits
+
+    @property
+    def value(self):
+        return self._value
+
+    @property
+    def _widget_state(self) -> WidgetState:
+        ws = WidgetState()
+        ws.id = self.id
+        ws.string_value = json.dumps({"edited_rows": self._value, "added_rows": [], "deleted_rows": []})
+        return ws
+
+
+def edit_cells(at, key_prefix: str, edits: dict) -> pd.DataFrame:
+    """Replace the editor whose key starts with ``key_prefix`` by one carrying ``edits``; returns its table."""
+    def walk(block):
+        for i, child in list(block.children.items()):
+            if isinstance(child, Dataframe) and child.key and child.key.startswith(key_prefix):
+                block.children[i] = _EditedTable(child, edits)
+                return child.value
+            if isinstance(child, Block):
+                got = walk(child)
+                if got is not None:
+                    return got
+        return None
+
+    table = walk(at._tree)
+    assert table is not None, f"no data editor with key {key_prefix}*"
+    return table
+
+
+def purchased_share(events: pd.DataFrame, stage: pd.Series) -> float:
+    # As the funnel counts it: customers who reached Purchase or a later stage.
+    later = ["Purchase", "Retention", "Advocacy"]
+    return events.loc[stage.isin(later), "customer_id"].nunique() / events["customer_id"].nunique()
+
+
+def test_changed_stage_map_changes_the_funnel(app, sample_events):
+    app.run()
+    before = next(m.value for m in app.metric if m.label == "Purchased")
+    assert before == f"{purchased_share(sample_events, sample_events['stage']):.0%}"
+
+    app.switch_page("pages/data.py").run()
+    assert not app.exception, [e.message for e in app.exception]
+    # The most common touchpoint that is not a purchase step now counts as one, for every event.
+    counts = sample_events.loc[sample_events["stage"] != "Purchase", "touchpoint"].value_counts()
+    moved = counts.index[0]
+    table = next(d for d in app.data_editor if d.key.startswith("st_map_")).value
+    row = table.index[table["touchpoint"] == moved][0]
+    edit_cells(app, "st_map_", {str(row): {"stage": "Purchase"}})
+    next(c for c in app.checkbox if (c.key or "").startswith("st_all_")).check()
+    app.button(key=next(b.key for b in app.button if (b.key or "").startswith("st_apply_"))).click().run()
+    assert not app.exception, [e.message for e in app.exception]
+    assert any("Stages of" in s.value for s in app.success), [e.value for e in app.error]
+
+    names = sample_events["touchpoint"].astype(str).unique().tolist()
+    new_map = {**default_touchpoint_stage_map(names), moved: "Purchase"}
+    new_stage = sample_events["touchpoint"].map(new_map).fillna(sample_events["stage"])
+    expected = purchased_share(sample_events, new_stage)
+    assert f"{expected:.0%}" != before
+    app.switch_page("pages/journeys.py").run()
+    assert not app.exception, [e.message for e in app.exception]
+    assert next(m.value for m in app.metric if m.label == "Purchased") == f"{expected:.0%}"

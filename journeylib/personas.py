@@ -10,6 +10,7 @@ that set it apart most (effect sizes), so people read "Checkout strugglers", not
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import ibis
@@ -48,19 +49,8 @@ ENTRY = "entry_channel="
 # Features
 
 
-def customer_features(data: JourneyData) -> pd.DataFrame:
-    """One row per customer (index ``customer_id``) of behaviour, feelings and attributes.
-
-    Columns: ``events``, ``duration_days``, ``distinct_touchpoints``, ``furthest_stage``
-    (0-based position in ``data.stages``), ``purchased`` (0/1), ``purchases`` (events in the
-    Purchase stage), ``channel: X`` (share of the customer's events), ``entry_channel``
-    (channel of the first event: how they came in), ``touchpoint: X`` (event counts, for
-    the 25 touchpoints most customers meet), and with a survey
-    ``score_mean``, ``score: <stage>`` (mean per stage, NaN when not answered: the model
-    imputes), ``nps``; with customers, ``attr: <column>`` for each usable attribute.
-    """
-    ev = data.events
-    # Small vocabulary queries first: which channels and touchpoints become columns.
+def _vocabulary(ev: ibis.Table) -> tuple[list[str], list[str]]:
+    """Which touchpoints and channels become feature columns (two small queries)."""
     named = ev.filter(ev.touchpoint.notnull())
     vocab_tp = (
         named.group_by("touchpoint")
@@ -79,10 +69,56 @@ def customer_features(data: JourneyData) -> pd.DataFrame:
             .limit(MAX_CHANNELS)
         )
         channels = [str(c) for c in execute(vocab_ch)["channel"]]
+    return touchpoints, channels
 
+
+def _real(value: ibis.Value) -> ibis.Value:
+    # NaN instead of NULL: Ibis turns a column with any NULL into Python objects row by row,
+    # which at a million customers costs more than the whole query.
+    return ibis.coalesce(value.cast("float32"), _NAN)
+
+
+def _text_or_missing(value: ibis.Value) -> ibis.Value:
+    return ibis.coalesce(value.cast("string"), _MISSING)
+
+
+_NAN = ibis.literal(float("nan"), type="float32")
+_MISSING = ibis.literal("\x00", type="string")  # stands for NULL on the way back (see _real)
+
+
+def customer_features(data: JourneyData, *, touchpoints: Sequence[str] | None = None,
+                      channels: Sequence[str] | None = None) -> pd.DataFrame:
+    """One row per customer (index ``customer_id``) of behaviour, feelings and attributes.
+
+    Columns: ``events``, ``duration_days``, ``distinct_touchpoints``, ``furthest_stage``
+    (0-based position in ``data.stages``), ``purchased`` (0/1), ``purchases`` (events in the
+    Purchase stage), ``channel: X`` (share of the customer's events), ``entry_channel``
+    (channel of the first event: how they came in), ``touchpoint: X`` (event counts, for
+    the 25 touchpoints most customers meet), and with a survey
+    ``score_mean``, ``score: <stage>`` (mean per stage, NaN when not answered: the model
+    imputes), ``nps``; with customers, ``attr: <column>`` for each usable attribute.
+    Numbers are float32.
+
+    ``touchpoints`` and ``channels`` fix the vocabulary of the ``touchpoint: X`` and
+    ``channel: X`` columns (e.g. to the one a model was fitted with) and skip the queries
+    that would choose it.
+    """
+    return _customer_features(data, touchpoints, channels, choose_attributes=True)
+
+
+def _customer_features(data: JourneyData, touchpoints, channels, choose_attributes: bool) -> pd.DataFrame:
+    ev = data.events
+    if touchpoints is None or channels is None:
+        found_tp, found_ch = _vocabulary(ev)
+        touchpoints = found_tp if touchpoints is None else touchpoints
+        channels = found_ch if channels is None else channels
+    touchpoints = [str(t) for t in touchpoints]
+    channels = [str(c) for c in channels] if "channel" in ev.columns else []
+
+    # One grouped aggregation over the events: conditional counts instead of pivots and
+    # joins, and the entry channel as an ordered first() instead of a window over all rows.
     stages = list(data.stages)
     stage_pos = ibis.cases(*((ev.stage == s, i) for i, s in enumerate(stages)), else_=ibis.null("int64"))
-    is_purchase = (ev.stage == PURCHASE_STAGE).ifelse(1, 0)
     n = ev.count()
     metrics = {
         "events": n,
@@ -90,23 +126,33 @@ def customer_features(data: JourneyData) -> pd.DataFrame:
         "_last": ev.timestamp.max(),
         "distinct_touchpoints": ev.touchpoint.nunique(),
         "furthest_stage": stage_pos.max(),
-        "purchases": is_purchase.sum(),
+        "purchases": ev.count(where=ev.stage == PURCHASE_STAGE),
     }
     for c in channels:
-        metrics[CHANNEL + c] = (ev.channel == c).ifelse(1, 0).sum() / n
+        metrics[CHANNEL + c] = ev.count(where=ev.channel == c)
     for t in touchpoints:
-        metrics[TOUCHPOINT + t] = (ev.touchpoint == t).ifelse(1, 0).sum()
-    per = ev.group_by("customer_id").aggregate(**metrics)
+        metrics[TOUCHPOINT + t] = ev.count(where=ev.touchpoint == t)
     if channels:
         # The channel a journey starts in (the acquisition channel), ties broken by file order.
         order = [ev.timestamp] + ([ev.seq] if "seq" in ev.columns else [])
-        ranked = ev.mutate(_pos=ibis.row_number().over(group_by=ev.customer_id, order_by=order))
-        entry = ranked.filter(ranked._pos == 0).select(_eid=ranked.customer_id, entry_channel=ranked.channel)
-        per = per.left_join(entry, per.customer_id == entry._eid).drop("_eid")
-    per = per.mutate(
-        duration_days=(per._last.epoch_seconds() - per._first.epoch_seconds()) / 86400.0,
-        purchased=(per.purchases > 0).ifelse(1, 0),
-    ).drop("_first", "_last")
+        metrics["entry_channel"] = ev.channel.first(order_by=order)
+    per = ev.group_by("customer_id").aggregate(**metrics)
+    out = {
+        "customer_id": per.customer_id.cast("string"),
+        "events": _real(per.events),
+        "duration_days": _real((per._last.epoch_seconds() - per._first.epoch_seconds()) / 86400.0),
+        "distinct_touchpoints": _real(per.distinct_touchpoints),
+        "furthest_stage": _real(per.furthest_stage),
+        "purchased": _real((per.purchases > 0).ifelse(1, 0)),
+        "purchases": _real(per.purchases),
+    }
+    for c in channels:
+        out[CHANNEL + c] = _real(per[CHANNEL + c] / per.events)
+    if channels:
+        out["entry_channel"] = _text_or_missing(per.entry_channel)
+    for t in touchpoints:
+        out[TOUCHPOINT + t] = _real(per[TOUCHPOINT + t])
+    per = per.select(**out)
 
     if data.survey is not None:
         sv = data.survey
@@ -118,7 +164,9 @@ def customer_features(data: JourneyData) -> pd.DataFrame:
         if "nps" in sv.columns:
             smetrics["nps"] = sv.nps.cast("float64").mean()
         sagg = sv.group_by("customer_id").aggregate(**smetrics).rename(_sid="customer_id")
-        per = per.left_join(sagg, per.customer_id == sagg._sid).drop("_sid")
+        per = per.left_join(sagg, per.customer_id == sagg._sid)
+        per = per.select(*[c for c in per.columns if c not in smetrics and c != "_sid"],
+                         **{c: _real(per[c]) for c in smetrics})
 
     attr_cols: list[str] = []
     if data.customers is not None:
@@ -127,27 +175,33 @@ def customer_features(data: JourneyData) -> pd.DataFrame:
                 and (cu[c].type().is_numeric() or cu[c].type().is_string() or cu[c].type().is_boolean())]
         if keep:
             cu = cu.filter(cu.customer_id.notnull()).distinct(on="customer_id", keep="first")
-            cu = cu.select(_cid=cu.customer_id, **{ATTR + c: cu[c] for c in keep})
-            per = per.left_join(cu, per.customer_id == cu._cid).drop("_cid")
+            values = {}
+            for c in keep:
+                col = cu[c]
+                if col.type().is_boolean():
+                    col = col.ifelse(1, 0)
+                values[ATTR + c] = col
+            cu = cu.select(_cid=cu.customer_id, **values)
+            per = per.left_join(cu, per.customer_id == cu._cid)
             attr_cols = [ATTR + c for c in keep]
+            per = per.select(*[c for c in per.columns if c not in attr_cols and c != "_cid"],
+                             **{c: _text_or_missing(per[c]) if per[c].type().is_string() else _real(per[c])
+                                for c in attr_cols})
 
     frame = execute(per.order_by("customer_id"))
-    frame["customer_id"] = frame["customer_id"].astype(str)
-    frame = frame.set_index("customer_id")
+    frame = frame.set_index(pd.Index(frame.pop("customer_id").astype(str), name="customer_id"))
     for col in frame.columns:
-        if col == "entry_channel":
-            frame[col] = frame[col].astype(object).where(frame[col].notna(), None)
-        elif col in attr_cols and not pd.api.types.is_numeric_dtype(frame[col]):
-            if pd.api.types.is_bool_dtype(frame[col]):
-                frame[col] = frame[col].astype("float64")
-                continue
-            values = frame[col].astype(object).where(frame[col].notna(), None)
-            if values.nunique() > MAX_CATEGORIES or values.nunique() < 2:
-                frame = frame.drop(columns=col)
-            else:
-                frame[col] = values
-        else:
-            frame[col] = pd.to_numeric(frame[col], errors="coerce").astype("float64")
+        if col == "entry_channel" or (col in attr_cols and not pd.api.types.is_numeric_dtype(frame[col])):
+            values = frame[col].astype(object)
+            values = values.where(values != "\x00", None)
+            if col != "entry_channel" and choose_attributes:
+                distinct = values.nunique()
+                if distinct > MAX_CATEGORIES or distinct < 2:
+                    frame = frame.drop(columns=col)
+                    continue
+            frame[col] = values
+        elif frame[col].dtype != np.float32:
+            frame[col] = frame[col].astype(np.float32)
     order = ["events", "duration_days", "distinct_touchpoints", "furthest_stage", "purchased", "purchases"]
     rest = [c for c in frame.columns if c not in order]
     return frame[order + rest]

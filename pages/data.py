@@ -6,7 +6,7 @@ import streamlit as st
 from journeylib import io as jio
 from journeylib import workspace
 from journeylib.schema import DEFAULT_STAGES
-from ui import cache, state, upload, widgets
+from ui import cache, connect, state, upload, widgets
 from ui import stages as stage_edit
 
 st.title("Data")
@@ -16,7 +16,7 @@ st.caption(f"Active dataset: **{active.name}**. Upload new files below, or open 
 for note in st.session_state.pop("_upload_notes", []):
     st.success(note, icon=":material/check_circle:")
 
-add_tab, saved_tab = st.tabs(["Add data", "Saved datasets"])
+add_tab, saved_tab, db_tab = st.tabs(["Add data", "Saved datasets", "Connect to a database"])
 
 with add_tab:
     mode = st.radio("How is your data split?", ["One combined file", "Separate files"], horizontal=True,
@@ -194,3 +194,53 @@ with saved_tab:
             st.session_state["_upload_notes"] = [
                 f"Stages of “{saved.name}” updated ({len(new_stages)} stages, {len(new_map)} touchpoints mapped)."]
             st.rerun()
+
+with db_tab:
+    st.caption("Analyse tables where they live: the queries run in the database and only small results come "
+               "back. Nothing is copied into the workspace; the connection lasts for this browser session. "
+               "See docs/warehouses.md for the URL of each database and the drivers to install.")
+    env_url = connect.default_url()
+    with st.form("db_form", border=True):
+        url_text = st.text_input("Database URL", value=connect.mask_url(env_url), key="db_url",
+                                 placeholder="duckdb:///path/to/file.ddb or postgres://user@host:5432/db",
+                                 help="Any Ibis backend URL. The default comes from $JOURNEY_BACKEND_URL. "
+                                      "Prefer the database's own credential store to a password in the URL.")
+        t1, t2, t3 = st.columns(3)
+        tp_name = t1.text_input("Touchpoints table or view *", key="db_touchpoints",
+                                placeholder="analytics.web_events")
+        sv_name = t2.text_input("Survey table (optional)", key="db_survey")
+        cu_name = t3.text_input("Customers table (optional)", key="db_customers")
+        o1, o2 = st.columns(2)
+        order_col = o1.text_input("Order column (optional)", key="db_order",
+                                  help="An event id or load sequence that orders events with the same timestamp.")
+        db_name = o2.text_input("Name (optional)", key="db_name", max_chars=200)
+        connect_clicked = st.form_submit_button("Connect", type="primary", icon=":material/database:")
+    if connect_clicked:
+        # The masked default stands for the real URL from the environment.
+        url = env_url if env_url and url_text.strip() == connect.mask_url(env_url) else url_text.strip()
+        conn = connect.Connection(url=url, touchpoints=tp_name.strip(), survey=sv_name.strip(),
+                                  customers=cu_name.strip(), order_column=order_col.strip(), name=db_name.strip())
+        try:
+            data = cache.dataset(connect.ROOT, conn.id, conn.key())
+        except (jio.InputError, connect.ConnectError) as exc:
+            st.error(f"Could not use these tables: {connect.clean_error(exc, url)}", icon=":material/error:")
+        else:
+            connect.add(conn)
+            st.session_state["_upload_notes"] = [f"Connected to “{conn.label()}”; it is now the active dataset."] + [
+                f"{w}" for w in data.warnings[:5]]
+            state.set_active(conn.id)
+            st.rerun()
+    live = connect.connections()
+    if live:
+        st.markdown("**Connected in this session**")
+    for conn_id, conn in list(live.items()):
+        with st.container(border=True):
+            k1, k2 = st.columns([5, 1], vertical_alignment="center")
+            tables = ", ".join(t for t in (conn.touchpoints, conn.survey, conn.customers) if t)
+            k1.markdown(f"**{conn.label()}**" + ("  ·  *active*" if conn_id == active.id else "")
+                        + f"\n\n{connect.mask_url(conn.url)} · {tables}")
+            if k2.button("Disconnect", key=f"db_drop_{conn_id}"):
+                live.pop(conn_id, None)
+                if conn_id == active.id:
+                    state.set_active(state.datasets()[0].id)
+                st.rerun()

@@ -5,7 +5,7 @@ import html
 import pandas as pd
 import streamlit as st
 
-from journeylib import charts, workspace
+from journeylib import charts
 from ui import cache, state, widgets
 
 st.title("Personas")
@@ -22,7 +22,7 @@ with st.container(border=True):
     k = c1.selectbox("Number of personas", choices, index=choices.index(current_k) if current_k in choices else 0,
                      format_func=lambda v: "Automatic (best separated)" if v == "auto" else v, key="p_k")
     if k != current_k:
-        workspace.update_settings(info.id, root=base.root, n_personas=k)
+        state.update_settings(info, n_personas=k)
         st.rerun()
 
 with widgets.errors_shown("Personas cannot be found for this dataset"):
@@ -76,6 +76,6 @@ with widgets.errors_shown("Personas cannot be found for this dataset"):
                 if len(set(names)) < len(names) or not all(names):
                     st.error("Each persona needs its own, non-empty name.")
                 else:
-                    workspace.set_persona_names(info.id, edited, root=base.root)
+                    state.set_persona_names(info, edited)
                     st.session_state.pop("flt_personas", None)
                     st.rerun()

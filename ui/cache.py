@@ -19,7 +19,7 @@ import pandas as pd
 import streamlit as st
 
 from journeylib import workspace
-from journeylib.engine import Engine, default_engine
+from journeylib.engine import Engine, default_engine, execute
 from journeylib.schema import JourneyData
 
 # JOURNEY_SAMPLE_DIR points first start at another folder of sample CSVs.
@@ -56,8 +56,22 @@ def engine() -> Engine:
 
 @st.cache_resource(max_entries=6, show_spinner="Opening dataset…")
 def dataset(root: str, dataset_id: str, saved: str) -> JourneyData:
-    """A saved dataset, reopened from its Parquet files."""
+    """A saved dataset, reopened from its Parquet files; or a connected one, read where it lives
+    (then ``saved`` is the connection's description, see ui.connect)."""
+    from ui import connect
+
+    if root == connect.ROOT:
+        return connect.open_connection(connect.Connection.from_key(saved))
     return workspace.open_dataset(dataset_id, root=root, engine=engine())
+
+
+def engine_for(view: "View") -> Engine:
+    """The engine holding a view's tables (the database's for a connected dataset)."""
+    from ui import connect
+
+    if view.root == connect.ROOT:
+        return connect.engine(connect.Connection.from_key(view.saved).url)
+    return engine()
 
 
 def _k(n_personas: str) -> int | str:
@@ -133,7 +147,10 @@ def persona_cards(view: View) -> list[dict]:
 def _persona_table(view: View):
     """customer_id -> persona as a table on the engine, so a persona filter is a join
     inside the backend rather than a list of ids shipped with every query."""
-    return engine().table(personas(view).assignments[["customer_id", "persona"]].astype({"customer_id": "str"}))
+    from journeylib.warehouse import labels_table
+
+    frame = personas(view).assignments[["customer_id", "persona"]].astype({"customer_id": "str"})
+    return labels_table(engine_for(view), frame)
 
 
 def _restrict(data: JourneyData, view: View, persona: str | None) -> JourneyData:
@@ -166,11 +183,11 @@ def facts(root: str, dataset_id: str, saved: str) -> dict:
     """Dates, channels and sizes of a whole dataset (for the sidebar's choices)."""
     data = dataset(root, dataset_id, saved)
     ev = data.events
-    row = engine().execute(ev.aggregate(
+    row = execute(ev.aggregate(
         events=ev.count(), customers=ev.customer_id.nunique(),
         first=ev.timestamp.min(), last=ev.timestamp.max(),
     )).iloc[0]
-    channels = engine().execute(
+    channels = execute(
         ev.filter(ev.channel.notnull()).group_by("channel").agg(n=ibis._.count()).order_by(ibis.desc("n"))
     )["channel"].astype(str).tolist()
     first, last = row["first"], row["last"]
@@ -188,10 +205,10 @@ def counts(view: View, persona: str | None = None) -> dict:
     """Customers, events and survey answers in the filtered view."""
     data = filtered(view, persona)
     ev = data.events
-    row = engine().execute(ev.aggregate(events=ev.count(), customers=ev.customer_id.nunique())).iloc[0]
+    row = execute(ev.aggregate(events=ev.count(), customers=ev.customer_id.nunique())).iloc[0]
     out = {"events": int(row["events"]), "customers": int(row["customers"]), "answers": 0}
     if data.survey is not None:
-        out["answers"] = int(engine().execute(data.survey.count().as_table()).iloc[0, 0])
+        out["answers"] = int(execute(data.survey.count().as_table()).iloc[0, 0])
     return out
 
 
@@ -200,7 +217,7 @@ def touchpoint_stages(root: str, dataset_id: str, saved: str) -> dict[str, str]:
     """Each touchpoint's most frequent stage (colours Sankey nodes by stage)."""
     ev = dataset(root, dataset_id, saved).events
     t = ev.filter(ev.stage.notnull()).group_by(["touchpoint", "stage"]).agg(n=ibis._.count())
-    frame = engine().execute(t.order_by([ibis.desc("n"), "touchpoint", "stage"]))
+    frame = execute(t.order_by([ibis.desc("n"), "touchpoint", "stage"]))
     return dict(frame.drop_duplicates("touchpoint")[["touchpoint", "stage"]].itertuples(index=False, name=None))
 
 

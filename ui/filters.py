@@ -79,7 +79,7 @@ def _write_query(view: cache.View) -> None:
 
 def sidebar() -> cache.View:
     """Render the shared sidebar and return the current view."""
-    infos = state.datasets()
+    infos = state.all_datasets()
     state.recall()
     pending = st.session_state.pop(state.PENDING_KEY, None)
     if pending and pending in {i.id for i in infos}:

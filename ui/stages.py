@@ -18,6 +18,7 @@ import ibis
 import pandas as pd
 
 from journeylib import workspace
+from journeylib.engine import execute
 from journeylib.io import default_touchpoint_stage_map
 from journeylib.schema import JourneyData, normalize_stage
 
@@ -37,7 +38,7 @@ def parse_stages(text: str) -> list[str]:
 def touchpoints(data: JourneyData, engine, limit: int = 500) -> list[str]:
     """Distinct touchpoints of the events, most frequent first (at most ``limit``)."""
     ev = data.events
-    frame = engine.execute(ev.group_by("touchpoint").agg(n=ev.count())
+    frame = execute(ev.group_by("touchpoint").agg(n=ev.count())
                            .order_by([ibis.desc("n"), "touchpoint"]).limit(limit))
     return [str(t) for t in frame["touchpoint"].dropna()]
 
@@ -80,7 +81,7 @@ def _restage_table(table: ibis.Table, engine, stages: Sequence[str], old_map: Ma
                    new_map: Mapping[str, str], all_rows: bool) -> ibis.Table:
     if "stage" not in table.columns:
         return table
-    labels = engine.execute(table.select("stage").distinct())["stage"].dropna().astype(str).tolist()
+    labels = execute(table.select("stage").distinct())["stage"].dropna().astype(str).tolist()
     relabelled = _relabel(table.stage, labels, stages)
     if "touchpoint" not in table.columns:
         return table.mutate(stage=relabelled)

@@ -78,6 +78,40 @@ def datasets() -> list[workspace.DatasetInfo]:
     return found
 
 
+def all_datasets() -> list[workspace.DatasetInfo]:
+    """This session's connected datasets (ui.connect), then the saved ones."""
+    from ui import connect
+
+    return [connect.info(c) for c in connect.connections().values()] + datasets()
+
+
+def is_connected(info: workspace.DatasetInfo) -> bool:
+    from ui import connect
+
+    return connect.is_connected(info.id)
+
+
+def update_settings(info: workspace.DatasetInfo, **settings) -> None:
+    """Store view settings (persona count...) with the dataset, or in the session if connected."""
+    from ui import connect
+
+    if connect.is_connected(info.id):
+        connect.update_settings(info.id, **settings)
+    else:
+        workspace.update_settings(info.id, root=root(), **settings)
+
+
+def set_persona_names(info: workspace.DatasetInfo, names: dict[str, str]) -> None:
+    """Store persona renames with the dataset, or in the session if connected."""
+    from ui import connect
+
+    if connect.is_connected(info.id):
+        clean = {str(k): str(v).strip()[:80] for k, v in names.items() if str(v).strip() and str(v).strip() != k}
+        connect.update_settings(info.id, persona_names=clean)
+    else:
+        workspace.set_persona_names(info.id, names, root=root())
+
+
 def set_active(dataset_id: str) -> None:
     """Make a dataset active from anywhere (applied by the sidebar on the next run)."""
     st.session_state[PENDING_KEY] = dataset_id
@@ -89,7 +123,7 @@ def set_active(dataset_id: str) -> None:
 
 def active_info() -> workspace.DatasetInfo:
     """Metadata of the active dataset (falls back to the newest one)."""
-    infos = datasets()
+    infos = all_datasets()
     wanted = st.session_state.get(PENDING_KEY) or get(ACTIVE_KEY)
     for info in infos:
         if info.id == wanted:
@@ -99,9 +133,11 @@ def active_info() -> workspace.DatasetInfo:
 
 def base_view(info: workspace.DatasetInfo | None = None) -> cache.View:
     """The whole active dataset, no filters."""
+    from ui import connect
+
     info = info or active_info()
     return cache.View(
-        root=root(),
+        root=connect.ROOT if connect.is_connected(info.id) else root(),
         dataset_id=info.id,
         saved=info.saved,
         n_personas=str(info.settings.get("n_personas", "auto")),

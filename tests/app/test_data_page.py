@@ -79,3 +79,82 @@ def test_changed_stage_map_changes_the_funnel(app, sample_events):
     app.switch_page("pages/journeys.py").run()
     assert not app.exception, [e.message for e in app.exception]
     assert next(m.value for m in app.metric if m.label == "Purchased") == f"{expected:.0%}"
+
+
+def make_duckdb(path, sample_dir) -> None:
+    import duckdb
+
+    con = duckdb.connect(str(path))
+    events = pd.read_csv(sample_dir / "touchpoints.csv")
+    survey = pd.read_csv(sample_dir / "survey.csv")
+    con.register("ev", events)
+    con.register("sv", survey)
+    con.execute("CREATE TABLE events AS SELECT * FROM ev")
+    con.execute("CREATE TABLE survey AS SELECT * FROM sv")
+    con.close()
+
+
+def connect_to(app, url, touchpoints="events", survey="survey"):
+    app.switch_page("pages/data.py").run()
+    app.text_input(key="db_url").set_value(url)
+    app.text_input(key="db_touchpoints").set_value(touchpoints)
+    app.text_input(key="db_survey").set_value(survey)
+    next(b for b in app.button if b.label == "Connect").click().run()
+
+
+def test_connected_duckdb_file_every_page_and_filters(app, small_sample, sample_events, tmp_path):
+    db = tmp_path / "warehouse.ddb"
+    make_duckdb(db, small_sample)
+    app.run()
+    connect_to(app, f"duckdb:///{db}")
+    assert not app.exception, [e.message for e in app.exception]
+    assert not app.error, [e.value for e in app.error]
+    active = app.session_state["_active_dataset"]
+    assert active.startswith("db-")
+    # Not copied into the workspace: still only the bundled sample there.
+    from journeylib import workspace
+
+    assert [i.name for i in workspace.list_datasets()] == ["Sample data (bundled)"]
+    for page in ("pages/journeys.py", "pages/emotions.py", "pages/personas.py", "pages/journey_map.py"):
+        app.switch_page(page).run()
+        assert not app.exception, (page, [e.message for e in app.exception])
+        assert not [e for e in app.error if "Could not" in e.value], (page, [e.value for e in app.error])
+        assert len(app.get("plotly_chart")) >= 2, page
+    app.switch_page("pages/journeys.py").run()
+    assert next(m.value for m in app.metric if m.label == "Customers in view") == \
+        f"{sample_events['customer_id'].nunique():,}"
+    channel = sample_events["channel"].value_counts().index[-1]
+    expected = sample_events.loc[sample_events["channel"] == channel, "customer_id"].nunique()
+    app.multiselect(key="flt_channels").set_value([channel]).run()
+    assert not app.exception, [e.message for e in app.exception]
+    assert next(m.value for m in app.metric if m.label == "Customers in view") == f"{expected:,}"
+    assert app.session_state["_active_dataset"] == active
+
+
+def test_connection_errors_are_one_clear_message_without_the_password(app, small_sample, tmp_path):
+    db = tmp_path / "warehouse.ddb"
+    make_duckdb(db, small_sample)
+    app.run()
+    connect_to(app, f"duckdb:///{db}", touchpoints="no_such_table")
+    assert not app.exception, [e.message for e in app.exception]
+    assert len(app.error) == 1 and "no_such_table" in app.error[0].value, [e.value for e in app.error]
+    connect_to(app, "postgres://analyst:s3cret-pw@127.0.0.1:1/crm")
+    assert not app.exception, [e.message for e in app.exception]
+    assert len(app.error) == 1, [e.value for e in app.error]
+    assert "s3cret-pw" not in app.error[0].value and "analyst:***@127.0.0.1:1" in app.error[0].value
+    assert app.session_state["_active_dataset"] == workspace_id()
+
+
+def workspace_id():
+    from journeylib import workspace
+
+    return workspace.list_datasets()[0].id
+
+
+def test_mask_url():
+    from ui.connect import clean_error, mask_url
+
+    assert mask_url("postgres://me:pw@host:5432/db?x=1") == "postgres://me:***@host:5432/db?x=1"
+    assert mask_url("duckdb:///tmp/a.ddb") == "duckdb:///tmp/a.ddb"
+    url = "trino://u:p%40ss@h/c"
+    assert "p%40ss" not in clean_error(RuntimeError(f"cannot reach {url}"), url)

@@ -1,0 +1,444 @@
+"""A DuckDB-native loader for large event CSV files.
+
+``io.load_journey`` reads a file into pandas, cleans it there and copies the result into
+the engine; for a file of millions of rows that costs several times the file in memory.
+Here DuckDB reads the file itself (every column as text, like the pandas path) and every
+cleaning step runs as SQL inside DuckDB: row numbers, exact duplicates, missing ids,
+timestamp parsing, stage normalisation and fill from the touchpoint map. The events
+table never leaves DuckDB, and the warnings carry the same counts and example rows as
+the pandas path.
+
+Only what is certain to agree with the pandas path is done here. :func:`prepare` raises
+:class:`Fallback` (and the caller uses the pandas path) for anything else: small files,
+non-UTF-8 text, Excel, odd headers, ragged rows, combined event+survey files, timestamp
+formats other than ISO 8601 or integer epochs, and so on.
+
+SQL text never contains user text: the file path is a bound parameter, column names are
+quoted identifiers, and value lookups (stage labels, touchpoint map, timestamps parsed
+by pandas) are small registered tables joined in.
+"""
+
+from __future__ import annotations
+
+import csv
+import io as _io
+import itertools
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["FAST_LOAD_ENV", "DEFAULT_FAST_LOAD_MB", "Fallback", "FastEvents", "fast_load_bytes", "prepare"]
+
+FAST_LOAD_ENV = "JOURNEY_FAST_LOAD_MB"
+DEFAULT_FAST_LOAD_MB = 20.0
+
+# pyarrow's default null markers: the pandas path reads these cells as missing.
+_ARROW_NULLS = ('', '#N/A', '#N/A N/A', '#NA', '-1.#IND', '-1.#QNAN', '-NaN', '-nan', '1.#IND',
+                '1.#QNAN', 'N/A', 'NA', 'NULL', 'NaN', 'n/a', 'nan', 'null')
+# What pyarrow's utf8_trim_whitespace strips (Unicode White_Space).
+_WHITESPACE = " \t\n\v\f\r\u0085\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008" \
+              "\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+# ISO 8601 values that DuckDB's cast reads exactly as pyarrow/pandas do; anything else
+# is parsed by the pandas functions, one distinct value at a time.
+_ISO_STRICT = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?(Z|[+-]\d{2}(:?\d{2})?)?$"
+_MAX_LEFTOVER = 50_000
+_names = itertools.count()
+
+
+class Fallback(Exception):
+    """This file needs the pandas path; the message says why."""
+
+
+def fast_load_bytes() -> int:
+    """Files at least this large (bytes) take the DuckDB path ($JOURNEY_FAST_LOAD_MB, default 20)."""
+    raw = os.environ.get(FAST_LOAD_ENV, "").strip()
+    try:
+        mb = float(raw) if raw else DEFAULT_FAST_LOAD_MB
+    except ValueError:
+        mb = DEFAULT_FAST_LOAD_MB
+    if mb != mb or mb < 0:
+        mb = DEFAULT_FAST_LOAD_MB
+    return int(mb * 1024 * 1024)
+
+
+def _q(name: str) -> str:
+    """A quoted SQL identifier."""
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+@dataclass
+class FastEvents:
+    """A touchpoints file read into DuckDB, with its timestamp plan; see :func:`prepare`."""
+
+    label: str
+    path: str
+    names: list[str]
+    cols: dict[str, str]
+    engine: Any
+    raw: str
+    n_rows: int
+    ts_sql: str  # SQL expression over the raw table giving the parsed timestamp
+    ts_lookup: str | None = None  # table of (raw, ts) parsed by pandas
+    _tables: list[str] = field(default_factory=list)
+
+    @property
+    def con(self):
+        return self.engine.con.con
+
+    def header_frame(self) -> pd.DataFrame:
+        """An empty frame with the file's columns, for mapping and messages."""
+        return pd.DataFrame({n: pd.Series([], dtype="str") for n in self.names})
+
+    def distinct_touchpoints(self) -> list[str]:
+        """Touchpoint names in order of first appearance (as pd.unique would give)."""
+        tp = _q(self.cols["touchpoint"])
+        rows = self.con.execute(
+            f"SELECT {tp} FROM {self.raw} WHERE {tp} IS NOT NULL GROUP BY {tp} ORDER BY min(rowid)"
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def source_sql(self) -> str:
+        """FROM clause: the raw table as ``t``, joined to the pandas-parsed timestamps as ``l``."""
+        if self.ts_lookup is None:
+            return f"{self.raw} AS t"
+        return f"{self.raw} AS t LEFT JOIN {self.ts_lookup} AS l ON l.raw = t.{_q(self.cols['timestamp'])}"
+
+    def drop(self) -> None:
+        for name in [*reversed(self._tables), self.raw]:
+            kind = "VIEW" if name.startswith("_jl_v_") else "TABLE"
+            self.con.execute(f"DROP {kind} IF EXISTS {name}")
+        self._tables.clear()
+
+
+def _check_head(label: str, path: Path) -> str:
+    """The delimiter of a plain UTF-8 delimited text file; Fallback for anything else."""
+    with open(path, "rb") as fh:
+        head = fh.read(65536)
+    if head[:2] == b"\x1f\x8b":
+        raise Fallback("gzip")
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in head:
+        raise Fallback("not UTF-8 text")
+    if head[:4] in (b"PAR1", b"PK\x03\x04") or head[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        raise Fallback("binary format")
+    body = head[3:] if head.startswith(b"\xef\xbb\xbf") else head
+    if not body.strip():
+        raise Fallback("empty")
+    try:
+        sample = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(body) - 4:  # not just a character cut at the end of the sample
+            raise Fallback("not UTF-8") from None
+        sample = body[: exc.start].decode("utf-8")
+    low = sample[:512].lstrip().lower()
+    if low.startswith(("{", "[", "<")):
+        raise Fallback("not a delimited table")
+    return sample
+
+
+def prepare(source: Any, mapping: Mapping[str, Any] | None, engine: Any, force: bool = False) -> FastEvents:
+    """Read a large plain CSV/TSV touchpoints file into a DuckDB table and plan its timestamp
+    parse. Raises :class:`Fallback` when the pandas path must be used instead."""
+    from journeylib import io as jio
+
+    if not isinstance(source, (str, os.PathLike)):
+        raise Fallback("not a path")
+    path = Path(source)
+    if not path.is_file():
+        raise Fallback("not a file")
+    size = path.stat().st_size
+    if size < fast_load_bytes() and not force:
+        raise Fallback("small file")
+    if getattr(engine, "backend_name", None) != "duckdb":
+        raise Fallback("not DuckDB")
+    label = str(source)
+    jio._check_size(label, size)
+    lower = label.lower()
+    if lower.endswith(".gz"):
+        raise Fallback("gzip")
+    sample = _check_head(label, path)
+    delim = "\t" if lower.endswith((".tsv", ".tab")) else jio._sniff_delimiter(sample)
+    header = next(csv.reader(_io.StringIO(sample), delimiter=delim), [])
+    names = jio._clean_names(header)
+    if not header or names != [str(h).strip() for h in header]:
+        raise Fallback("blank or repeated header cells")
+
+    frames = {"touchpoints": (label, pd.DataFrame(columns=names))}
+    resolved, errors = jio._resolve_mapping(frames, mapping)
+    if errors:
+        raise Fallback("mapping error")
+    cols = resolved["touchpoints"]
+    if "score" in cols or any(not isinstance(v, str) for v in cols.values()):
+        raise Fallback("combined file or list mapping")
+    if any(f not in cols for f in ("customer_id", "timestamp", "touchpoint")):
+        raise Fallback("required field missing")
+    if jio._key(cols["customer_id"]) == jio._SEGMENT_USER:
+        raise Fallback("Segment ids")
+    if any(n in ("seq",) or n.startswith("_jl_") for n in names):
+        raise Fallback("reserved column name")
+
+    con = engine.con.con
+    raw = f"_jl_raw_{os.getpid()}_{next(_names)}"
+    nulls = ", ".join("'" + v.replace("'", "''") + "'" for v in _ARROW_NULLS)  # constants, not user text
+    ws = "'" + _WHITESPACE + "'"
+    select = ", ".join(
+        f"CASE WHEN {_q(f'c{i}')} IN ({nulls}) THEN NULL ELSE nullif(trim({_q(f'c{i}')}, {ws}), '') END AS {_q(n)}"
+        for i, n in enumerate(names)
+    )
+    columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(names))) + "}"
+    try:
+        with engine._lock:
+            con.execute("SET preserve_insertion_order = true")
+            con.execute(
+                f"CREATE TEMP TABLE {raw} AS SELECT {select} FROM read_csv(?, header = true, delim = ?, "
+                f"quote = '\"', escape = '\"', auto_detect = false, strict_mode = true, null_padding = false, "
+                f"columns = {columns}, encoding = 'utf-8')",
+                [str(path), delim],
+            )
+    except Exception as exc:  # duckdb.Error of any kind: ragged rows, bad UTF-8, stray quotes
+        con.execute(f"DROP TABLE IF EXISTS {raw}")
+        raise Fallback(f"DuckDB cannot read it: {exc}") from None
+    fast = FastEvents(label, str(path), names, dict(cols), engine, raw, 0, "NULL")
+    try:
+        fast.n_rows = con.execute(f"SELECT count(*) FROM {raw}").fetchone()[0]
+        if fast.n_rows == 0:
+            raise Fallback("no data rows")
+        _plan_timestamps(fast)
+    except Exception:
+        fast.drop()
+        raise
+    return fast
+
+
+def _plan_timestamps(fast: FastEvents) -> None:
+    """Decide how to parse the timestamp column exactly as io.parse_timestamps would."""
+    from journeylib import io as jio
+
+    con, raw, ts = fast.con, fast.raw, _q(fast.cols["timestamp"])
+    sample = pd.Series(
+        [r[0] for r in con.execute(f"SELECT {ts} FROM {raw} WHERE {ts} IS NOT NULL ORDER BY rowid LIMIT 1000").fetchall()],
+        dtype="str",
+    )
+    if sample.empty:
+        raise Fallback("timestamp column empty")
+    if sample.str.match(jio._NUMERIC_RE).all():
+        _plan_epoch(fast)
+    elif sample.str.match(jio._ISO_RE).mean() > 0.5:
+        _plan_iso(fast)
+    else:
+        raise Fallback("timestamp format other than ISO 8601 or epoch")
+    found = con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {fast.source_sql()} "
+                        f"WHERE {fast.ts_sql} IS NOT NULL LIMIT 1)").fetchone()[0]
+    if not found:
+        raise Fallback("no parseable timestamp")
+
+
+def _plan_epoch(fast: FastEvents) -> None:
+    con, raw, ts = fast.con, fast.raw, _q(fast.cols["timestamp"])
+    n_num, n_int, n_present, lo, hi, med = con.execute(
+        f"SELECT count(*) FILTER (regexp_full_match({ts}, '-?\\d+(\\.\\d+)?')), "
+        f"count(*) FILTER (regexp_full_match({ts}, '-?\\d{{1,17}}')), count({ts}), "
+        f"min(TRY_CAST({ts} AS DOUBLE)), max(TRY_CAST({ts} AS DOUBLE)), "
+        f"quantile_cont(abs(TRY_CAST({ts} AS DOUBLE)), 0.5) FROM {raw}"
+    ).fetchone()
+    if n_num != n_present:
+        raise Fallback("mixed numeric and text timestamps")
+    if n_int != n_present:
+        raise Fallback("fractional or huge epoch numbers")
+    if lo >= 19000101 and hi <= 21001231:
+        raise Fallback("YYYYMMDD numbers")
+    unit = 1e6 if med < 1e11 else 1e3 if med < 1e14 else 1.0 if med < 1e17 else None
+    if unit is None:
+        raise Fallback("epoch nanoseconds")
+    # pandas gives NaT outside its nanosecond range; keep to values far inside it.
+    if min(lo, hi) * unit < -9.2e15 or max(lo, hi) * unit > 9.2e15:
+        raise Fallback("epoch out of range")
+    fast.ts_sql = f"make_timestamp(CAST(t.{ts} AS BIGINT) * {int(unit)})"
+
+
+def _plan_iso(fast: FastEvents) -> None:
+    from journeylib import io as jio
+
+    con, raw, ts = fast.con, fast.raw, _q(fast.cols["timestamp"])
+    strict = (f"CASE WHEN regexp_full_match(t.{ts}, '{_ISO_STRICT}') "
+              f"THEN timezone('UTC', TRY_CAST(t.{ts} AS TIMESTAMPTZ)) END")
+    fast.ts_sql = strict
+    leftover = con.execute(
+        f"SELECT {ts} FROM {raw} AS t WHERE {ts} IS NOT NULL AND ({strict}) IS NULL "
+        f"GROUP BY {ts} ORDER BY min(rowid) LIMIT {_MAX_LEFTOVER * 4 + 1}"
+    ).fetchall()
+    if len(leftover) > _MAX_LEFTOVER * 4:
+        raise Fallback("too many distinct non-ISO timestamps")
+    if not leftover:
+        return
+    text = pd.Series([r[0] for r in leftover], dtype="str")
+    with np.errstate(all="ignore"):
+        parsed = jio._iso(text)
+    failed = parsed.isna() & text.str.contains(r"\d{2}", regex=True) & (text.str.len() >= 6)
+    if failed.sum() > jio._MIXED_LIMIT:
+        raise Fallback("too many distinct odd timestamps")
+    if failed.any():
+        parsed = parsed.copy()
+        parsed[failed] = jio._mixed(text[failed])
+    lookup = f"_jl_ts_{os.getpid()}_{next(_names)}"
+    frame = pd.DataFrame({"raw": text, "ts": parsed.astype("datetime64[us]")})
+    con.register(f"{lookup}_v", frame)
+    con.execute(f"CREATE TEMP TABLE {lookup} AS SELECT * FROM {lookup}_v")
+    con.unregister(f"{lookup}_v")
+    fast._tables.append(lookup)
+    fast.ts_lookup = lookup
+    fast.ts_sql = f"coalesce({strict}, l.ts)"
+
+
+def _register(con, frame: pd.DataFrame) -> str:
+    """Copy a small pandas frame into a temporary table; returns its name."""
+    name = f"_jl_map_{os.getpid()}_{next(_names)}"
+    con.register(f"{name}_v", frame)
+    try:
+        con.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM {name}_v")
+    finally:
+        con.unregister(f"{name}_v")
+    return name
+
+
+def _extra_type(con, raw: str, col: str) -> str:
+    """DuckDB type for an extra column, as io._convert_extra would choose it."""
+    c = _q(col)
+    n, lead0, n_int, n_float_gate, n_float = con.execute(
+        f"SELECT count({c}), count(*) FILTER (regexp_matches({c}, '^-?0\\d')), "
+        f"count(*) FILTER (regexp_full_match({c}, '-?\\d{{1,18}}')), "
+        f"count(*) FILTER (regexp_full_match({c}, '-?(\\d+\\.?\\d*|\\.\\d+)([eE][-+]?\\d+)?')), "
+        f"count(TRY_CAST({c} AS DOUBLE)) FROM {raw}"
+    ).fetchone()
+    if n == 0 or lead0:
+        return "VARCHAR"
+    if n_int == n:
+        return "BIGINT"
+    if n_float_gate == n:
+        return "DOUBLE"
+    if n_float == n:  # "inf", "nan", "+1": pyarrow's reading of these is not mirrored here
+        raise Fallback(f"ambiguous numbers in column {col!r}")
+    return "VARCHAR"
+
+
+def build_events(fast: FastEvents, stages: Sequence[str], tp_map: Mapping[str, str], sink: Any):
+    """Clean the raw table into the canonical events table inside DuckDB, recording the
+    same warnings (counts, example rows) as io._events_frame; returns the Ibis table."""
+    from journeylib import io as jio
+    from journeylib.schema import normalize_stage
+
+    con, raw, cols, label = fast.con, fast.raw, fast.cols, fast.label
+    cid, ts, tp = (_q(cols[f]) for f in ("customer_id", "timestamp", "touchpoint"))
+    stage_col = cols.get("stage")
+    names_sql = ", ".join(_q(n) for n in fast.names)
+    with fast.engine._lock:
+        # Exact duplicates: every group of equal rows keeps its first row.
+        dups = f"_jl_dup_{os.getpid()}_{next(_names)}"
+        on = " AND ".join(f"t.{_q(n)} IS NOT DISTINCT FROM g.{_q(n)}" for n in fast.names)
+        con.execute(
+            f"CREATE TEMP TABLE {dups} AS SELECT t.rowid AS seq FROM {raw} AS t JOIN "
+            f"(SELECT {names_sql}, min(rowid) AS first FROM {raw} GROUP BY {names_sql} HAVING count(*) > 1) AS g "
+            f"ON {on} WHERE t.rowid <> g.first"
+        )
+        fast._tables.append(dups)
+
+        stage_join, stage_sql, unknown_sql = "", "NULL::VARCHAR", "false"
+        if stage_col:
+            labels = [r[0] for r in con.execute(
+                f"SELECT DISTINCT {_q(stage_col)} FROM {raw} WHERE {_q(stage_col)} IS NOT NULL LIMIT 100001").fetchall()]
+            if len(labels) > 100_000:
+                raise Fallback("too many distinct stage labels")
+            normal = [normalize_stage(v, stages) for v in labels]
+            smap = _register(con, pd.DataFrame({
+                "raw": pd.Series(labels, dtype="str"),
+                "stage": pd.Series([s if s in stages else None for s in normal], dtype="str"),
+                "unknown": pd.Series([s is not None and s not in stages for s in normal], dtype="bool"),
+            }))
+            fast._tables.append(smap)
+            stage_join = f" LEFT JOIN {smap} AS sm ON sm.raw = t.{_q(stage_col)}"
+            stage_sql, unknown_sql = "sm.stage", "coalesce(sm.unknown, false)"
+        tp_join = ""
+        if tp_map:
+            tmap = _register(con, pd.DataFrame({"touchpoint": pd.Series(list(tp_map), dtype="str"),
+                                                "stage": pd.Series(list(tp_map.values()), dtype="str")}))
+            fast._tables.append(tmap)
+            tp_join = f" LEFT JOIN {tmap} AS tm ON tm.touchpoint = t.{tp}"
+            stage_sql = f"coalesce({stage_sql}, tm.stage)"
+
+        # A view with the parsed timestamp and duplicate flag per raw row.
+        view = f"_jl_v_{os.getpid()}_{next(_names)}"
+        con.execute(
+            f"CREATE TEMP VIEW {view} AS SELECT t.rowid AS _jl_seq, t.*, {fast.ts_sql} AS _jl_ts, "
+            f"d.seq AS _jl_d, {unknown_sql} AS _jl_unknown, {stage_sql} AS _jl_stage "
+            f"FROM {fast.source_sql()} LEFT JOIN {dups} AS d ON d.seq = t.rowid{stage_join}{tp_join}"
+        )
+        fast._tables.append(view)
+
+        k0 = "t._jl_d IS NULL"
+        k1 = f"{k0} AND t.{cid} IS NOT NULL"
+        k2 = f"{k1} AND t._jl_ts IS NOT NULL"
+        k3 = f"{k2} AND t.{tp} IS NOT NULL"
+        latest = (pd.Timestamp.now(tz="UTC").tz_localize(None).normalize() + pd.Timedelta(days=2))
+        conds = {
+            "dup": "t._jl_d IS NOT NULL",
+            "nocid": f"{k0} AND t.{cid} IS NULL",
+            "blank_ts": f"{k1} AND t.{ts} IS NULL",
+            "bad_ts": f"{k1} AND t.{ts} IS NOT NULL AND t._jl_ts IS NULL",
+            "notp": f"{k2} AND t.{tp} IS NULL",
+            "future": f"{k3} AND t._jl_ts > TIMESTAMP '{latest:%Y-%m-%d %H:%M:%S}'",
+            "past": f"{k3} AND t._jl_ts < TIMESTAMP '1900-01-01'",
+            "unknown": f"{k3} AND t._jl_unknown",
+        }
+        aggs = ", ".join(f"count(*) FILTER ({c}), min(t._jl_seq, 5) FILTER ({c})" for c in conds.values())
+        got = con.execute(f"SELECT {aggs} FROM {view} AS t").fetchone()
+        stats = {k: (int(got[2 * i]), sorted(got[2 * i + 1] or [])) for i, k in enumerate(conds)}
+
+        def first_values(cond: str, col: str, n: int) -> list[str]:
+            return [r[0] for r in con.execute(
+                f"SELECT t.{_q(col)} FROM {view} AS t WHERE {cond} GROUP BY t.{_q(col)} "
+                f"ORDER BY min(t._jl_seq) LIMIT {n}").fetchall()]
+
+        def drop(key: str, column: str | None, what: str, examples: Sequence[str] = ()) -> None:
+            n, seqs = stats[key]
+            if n:
+                rows = [s + 1 for s in seqs]
+                tail = f" (e.g. {jio._examples(examples)})" if examples else ""
+                sink.warn(label, column, f"{n} rows dropped: {what}{tail}; {jio._rows_text(rows, n)}", n, rows)
+
+        drop("dup", None, "exact duplicates of an earlier row")
+        drop("nocid", cols["customer_id"], "no customer id")
+        drop("blank_ts", cols["timestamp"], "no timestamp")
+        drop("bad_ts", cols["timestamp"], "unparseable timestamp",
+             first_values(conds["bad_ts"], cols["timestamp"], 3) if stats["bad_ts"][0] else ())
+        drop("notp", cols["touchpoint"], "no touchpoint")
+        for key, what in (("future", f"in the future (after {latest:%Y-%m-%d})"), ("past", "before 1900")):
+            n, seqs = stats[key]
+            if n:
+                rows = [s + 1 for s in seqs]
+                ex = first_values(conds[key], cols["timestamp"], 3)
+                sink.warn(label, cols["timestamp"], f"{n} timestamps are {what}; kept, check the dates "
+                          f"(e.g. {jio._examples(ex)}); {jio._rows_text(rows, n)}", n, rows)
+        n, seqs = stats["unknown"]
+        if n:
+            rows = [s + 1 for s in seqs]
+            ex = first_values(conds["unknown"], stage_col, 5)
+            sink.warn(label, stage_col, f"{n} rows have a stage not in the stage order ({', '.join(stages)}): "
+                      f"{jio._examples(ex, 5)}; their stage is left empty; {jio._rows_text(rows, n)}", n, rows)
+
+        canonical = ("customer_id", "timestamp", "seq", "touchpoint", "stage", "channel")
+        used = {v for v in cols.values()}
+        extras = [n for n in fast.names if n not in used and n not in canonical]
+        extra_sql = "".join(f", CAST(t.{_q(n)} AS {_extra_type(con, raw, n)}) AS {_q(n)}" for n in extras)
+        channel = f"t.{_q(cols['channel'])}" if "channel" in cols else "NULL::VARCHAR"
+        events = f"_jl_events_{os.getpid()}_{next(_names)}"
+        con.execute(
+            f"CREATE TEMP TABLE {events} AS SELECT t.{cid} AS customer_id, t._jl_ts AS \"timestamp\", "
+            f"t._jl_seq AS seq, t.{tp} AS touchpoint, t._jl_stage AS stage, {channel} AS channel{extra_sql} "
+            f"FROM {view} AS t WHERE {k3} ORDER BY t._jl_seq"
+        )
+        fast.drop()
+        return fast.engine.con.table(events)

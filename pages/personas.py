@@ -29,6 +29,10 @@ with widgets.errors_shown("Personas cannot be found for this dataset"):
     result = state.current_personas()
     model = result.model
     colors = state.persona_colors()
+    sampled, total = getattr(result, "sampled", None), getattr(result, "total", None)
+    if sampled and total and sampled < total:
+        st.info(f"Personas were fitted on a sample of {int(sampled):,} of {int(total):,} customers; every customer "
+                "was then assigned to the nearest persona.", icon=":material/info:")
     with c2:
         curve = getattr(model, "silhouette_curve_", None) or {}
         if curve:

@@ -681,30 +681,92 @@ def name_personas(profiles: pd.DataFrame, k: int | None = None) -> list[str]:
 
 @dataclass
 class PersonaResult:
-    """Persona assignments, profiles, the fitted model, the features and a 2-D map."""
+    """Persona assignments, profiles, the fitted model, the features and a 2-D map.
+
+    ``assignments`` holds every customer. On large data the model is fitted on a seeded
+    sample of ``sampled`` of the ``total`` customers; then ``features`` (and the profiles)
+    are those of the sample. ``embedding`` covers at most ``EMBEDDING_CUSTOMERS`` of them.
+    """
 
     assignments: pd.DataFrame  # customer_id, persona
     profiles: pd.DataFrame
     model: PersonaModel
     features: pd.DataFrame
     embedding: pd.DataFrame  # customer_id, x, y, persona
+    sampled: int = 0  # customers the model was fitted on (0: all of them)
+    total: int = 0  # customers assigned (0: len(assignments))
+
+    def __post_init__(self):
+        if not self.total:
+            self.total = len(self.assignments)
+        if not self.sampled:
+            self.sampled = self.total
+
+    @property
+    def is_sample(self) -> bool:
+        return self.sampled < self.total
+
+    @property
+    def label(self) -> str:
+        """E.g. "fitted on a sample of 200,000 of 1,000,000 customers"."""
+        if not self.is_sample:
+            return f"fitted on all {self.total:,} customers"
+        return f"fitted on a sample of {self.sampled:,} of {self.total:,} customers"
 
 
-def find_personas(data: JourneyData, n_personas="auto", random_state: int = 0) -> PersonaResult:
-    """Features -> PersonaModel -> named assignments, profiles and a PCA map of customers."""
-    features = customer_features(data)
+EMBEDDING_CUSTOMERS = 20_000  # a scatter of more points says no more and slows the page
+ASSIGN_CHUNK = 500_000  # customers whose features are in memory at once when assigning everyone
+
+
+def find_personas(data: JourneyData, n_personas="auto", random_state: int = 0,
+                  max_customers: int | None = None) -> PersonaResult:
+    """Features -> PersonaModel -> named assignments, profiles and a PCA map of customers.
+
+    Above ``max_customers`` customers (default :func:`journeylib.warehouse.max_cluster_customers`,
+    env ``JOURNEY_MAX_CLUSTER_CUSTOMERS``) the model is fitted on a sample of that many,
+    chosen by a hash of the id seeded with ``random_state``, and everyone is then assigned
+    with ``model.predict`` on features computed a chunk of customers at a time with the
+    vocabulary of the fit.
+    """
+    from journeylib.warehouse import customer_chunks, max_cluster_customers, sample_customers
+
+    limit = max_cluster_customers() if max_customers is None else int(max_customers)
+    if limit < 3:
+        raise ValueError(f"max_customers must be at least 3, got {max_customers!r}")
+    sample = sample_customers(data, limit, seed=random_state)
+    features = customer_features(sample.data)
     if len(features) < 3:
         raise ValueError(f"need at least 3 customers with events to find personas, got {len(features)}")
     model = PersonaModel(n_personas=n_personas, random_state=random_state).fit(features)
     names = np.asarray(model.names_, dtype=object)
-    persona = names[model.labels_]
-    ids = features.index.to_numpy()
-    assignments = pd.DataFrame({"customer_id": ids, "persona": persona})
-    Xt = model.transform_features(features)
+
+    if not sample.is_sample:
+        ids = features.index.to_numpy()
+        assignments = pd.DataFrame({"customer_id": ids, "persona": names[model.labels_]})
+    else:
+        touchpoints = [c[len(TOUCHPOINT):] for c in features.columns if c.startswith(TOUCHPOINT)]
+        channels = [c[len(CHANNEL):] for c in features.columns if c.startswith(CHANNEL)]
+        parts = []
+        n_chunks = -(-sample.total // ASSIGN_CHUNK)
+        for chunk in customer_chunks(data, n_chunks, seed=random_state):
+            f = _customer_features(chunk, touchpoints, channels, choose_attributes=False)
+            f = f.reindex(columns=features.columns)
+            parts.append(pd.DataFrame({"customer_id": f.index.to_numpy(),
+                                       "persona": names[model.predict(f)]}))
+            del f
+        assignments = (pd.concat(parts, ignore_index=True).sort_values("customer_id", kind="stable")
+                       .reset_index(drop=True))
+
+    rng = np.random.default_rng(random_state)
+    shown = np.arange(len(features))
+    if len(shown) > EMBEDDING_CUSTOMERS:
+        shown = np.sort(rng.choice(len(features), EMBEDDING_CUSTOMERS, replace=False))
+    Xt = model.transform_features(features.iloc[shown])
     n_comp = min(2, Xt.shape[1], Xt.shape[0])
     coords = PCA(n_components=n_comp, random_state=random_state).fit_transform(Xt)
     if coords.shape[1] < 2:
         coords = np.column_stack([coords, np.zeros((len(coords), 2 - coords.shape[1]))])
-    embedding = pd.DataFrame({"customer_id": ids, "x": coords[:, 0], "y": coords[:, 1], "persona": persona})
+    embedding = pd.DataFrame({"customer_id": features.index.to_numpy()[shown], "x": coords[:, 0],
+                              "y": coords[:, 1], "persona": names[model.labels_[shown]]})
     return PersonaResult(assignments=assignments, profiles=model.profiles_, model=model,
-                         features=features, embedding=embedding)
+                         features=features, embedding=embedding, sampled=sample.sampled, total=sample.total)

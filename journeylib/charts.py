@@ -300,11 +300,30 @@ def emotion_curve(
         color = _color_for(str(persona), colors, i)
         x = order
         lo, hi = part["ci_low"].to_numpy(float), part["ci_high"].to_numpy(float)
-        fig.add_trace(go.Scatter(x=x, y=hi, mode="lines", line=dict(width=0), hoverinfo="skip",
-                                 showlegend=False, legendgroup=str(persona)))
-        fig.add_trace(go.Scatter(x=x, y=lo, mode="lines", line=dict(width=0), fill="tonexty",
-                                 fillcolor=_rgba(color, 0.15), hoverinfo="skip", showlegend=False,
-                                 legendgroup=str(persona)))
+        # One band per run of stages with an interval: a single "tonexty" band across a gap
+        # would join its edges over the missing stage and draw a shape the data does not have.
+        ok = np.isfinite(lo) & np.isfinite(hi)
+        runs, start = [], None
+        for j, flag in enumerate([*ok, False]):
+            if flag and start is None:
+                start = j
+            elif not flag and start is not None:
+                runs.append((start, j))
+                start = None
+        for a, b in runs:
+            if b - a < 2:
+                # One point has no width to fill: its interval as a bar.
+                fig.add_trace(go.Scatter(x=x[a:b], y=(lo[a:b] + hi[a:b]) / 2, mode="markers",
+                                         marker=dict(size=1, color=_rgba(color, 0.0)), hoverinfo="skip",
+                                         error_y=dict(type="data", array=(hi[a:b] - lo[a:b]) / 2, width=0,
+                                                      thickness=8, color=_rgba(color, 0.25)),
+                                         showlegend=False, legendgroup=str(persona)))
+                continue
+            fig.add_trace(go.Scatter(x=x[a:b], y=hi[a:b], mode="lines", line=dict(width=0), hoverinfo="skip",
+                                     showlegend=False, legendgroup=str(persona)))
+            fig.add_trace(go.Scatter(x=x[a:b], y=lo[a:b], mode="lines", line=dict(width=0), fill="tonexty",
+                                     fillcolor=_rgba(color, 0.15), hoverinfo="skip", showlegend=False,
+                                     legendgroup=str(persona)))
         low = part["low_n"].fillna(False).astype(bool).to_numpy() if "low_n" in part else np.zeros(len(x), bool)
         any_low = any_low or bool(low.any())
         symbols = ["circle-open" if flag else "circle" for flag in low]

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from journeylib import charts
-from ui import cache, state, widgets
+from ui import cache, gaps, state, widgets
 
 st.title("Emotions")
 st.caption("How customers feel along the journey, from their survey answers.")
@@ -29,6 +29,10 @@ fig = charts.emotion_curve(curve, subject=state.subject(view), colors=state.pers
                            score_label=f"Mean score ({scale_text})",
                            y_range=(scale.low, scale.high) if scale else None)
 widgets.chart(fig, key="emotion_curve", frame=curve, file_name="emotion_curve")
+if level == "stage":
+    missing = gaps.missing_stages(curve, data.stages)
+    if missing:
+        st.warning(gaps.sentence(missing), icon=":material/block:")
 st.caption("The shaded band is the 95% confidence interval of the mean; n is in the hover. "
            "Open markers: fewer than 30 answers, read with care.")
 

@@ -87,7 +87,8 @@ _MISSING = ibis.literal("\x00", type="string")  # stands for NULL on the way bac
 
 
 def customer_features(data: JourneyData, *, touchpoints: Sequence[str] | None = None,
-                      channels: Sequence[str] | None = None) -> pd.DataFrame:
+                      channels: Sequence[str] | None = None,
+                      attributes: Sequence[str] | None = None) -> pd.DataFrame:
     """One row per customer (index ``customer_id``) of behaviour, feelings and attributes.
 
     Columns: ``events``, ``duration_days``, ``distinct_touchpoints``, ``furthest_stage``
@@ -101,12 +102,12 @@ def customer_features(data: JourneyData, *, touchpoints: Sequence[str] | None = 
 
     ``touchpoints`` and ``channels`` fix the vocabulary of the ``touchpoint: X`` and
     ``channel: X`` columns (e.g. to the one a model was fitted with) and skip the queries
-    that would choose it.
+    that would choose it. ``attributes`` (column names of ``data.customers``) likewise fixes
+    the ``attr: X`` columns, skipping the rule that leaves out text attributes with one
+    value or with more than 30 (an identifier): a chunk of customers may have one region
+    only. Computing features a chunk of customers at a time with the vocabulary of the
+    whole gives the same rows as computing them at once.
     """
-    return _customer_features(data, touchpoints, channels, choose_attributes=True)
-
-
-def _customer_features(data: JourneyData, touchpoints, channels, choose_attributes: bool) -> pd.DataFrame:
     ev = data.events
     if touchpoints is None or channels is None:
         found_tp, found_ch = _vocabulary(ev)
@@ -173,6 +174,9 @@ def _customer_features(data: JourneyData, touchpoints, channels, choose_attribut
         cu = data.customers
         keep = [c for c in cu.columns if c != "customer_id"
                 and (cu[c].type().is_numeric() or cu[c].type().is_string() or cu[c].type().is_boolean())]
+        if attributes is not None:
+            wanted = {str(a) for a in attributes}
+            keep = [c for c in keep if c in wanted]
         if keep:
             cu = cu.filter(cu.customer_id.notnull()).distinct(on="customer_id", keep="first")
             values = {}
@@ -194,7 +198,7 @@ def _customer_features(data: JourneyData, touchpoints, channels, choose_attribut
         if col == "entry_channel" or (col in attr_cols and not pd.api.types.is_numeric_dtype(frame[col])):
             values = frame[col].astype(object)
             values = values.where(values != "\x00", None)
-            if col != "entry_channel" and choose_attributes:
+            if col != "entry_channel" and attributes is None:
                 distinct = values.nunique()
                 if distinct > MAX_CATEGORIES or distinct < 2:
                     frame = frame.drop(columns=col)
@@ -746,11 +750,11 @@ def find_personas(data: JourneyData, n_personas="auto", random_state: int = 0,
     else:
         touchpoints = [c[len(TOUCHPOINT):] for c in features.columns if c.startswith(TOUCHPOINT)]
         channels = [c[len(CHANNEL):] for c in features.columns if c.startswith(CHANNEL)]
+        attributes = [c[len(ATTR):] for c in features.columns if c.startswith(ATTR)]
         parts = []
         n_chunks = -(-sample.total // ASSIGN_CHUNK)
         for chunk in customer_chunks(data, n_chunks, seed=random_state):
-            f = _customer_features(chunk, touchpoints, channels, choose_attributes=False)
-            f = f.reindex(columns=features.columns)
+            f = customer_features(chunk, touchpoints=touchpoints, channels=channels, attributes=attributes)
             parts.append(pd.DataFrame({"customer_id": f.index.to_numpy(),
                                        "persona": names[model.predict(f)]}))
             del f

@@ -236,3 +236,91 @@ def test_same_seed_same_assignments():
     pd.testing.assert_frame_equal(first.assignments, second.assignments)
     pd.testing.assert_frame_equal(first.embedding, second.embedding)
     assert first.model.names_ == second.model.names_
+
+
+def test_fixed_vocabulary_and_float32():
+    data = _journey(TINY, TINY_SURVEY, TINY_CUSTOMERS)
+    f = customer_features(data, touchpoints=["Page", "Nowhere"], channels=["Web"])
+    assert [c for c in f.columns if c.startswith(("touchpoint: ", "channel: "))] == [
+        "channel: Web", "touchpoint: Page", "touchpoint: Nowhere"]
+    assert list(f["touchpoint: Page"]) == [1, 2, 0, 1] and list(f["touchpoint: Nowhere"]) == [0, 0, 0, 0]
+    assert list(f["channel: Web"]) == pytest.approx([2 / 3, 1, 0, 0.5])
+    # The vocabulary does not change the other columns.
+    assert list(f["entry_channel"]) == ["Social", "Web", "Search", "Email"]
+    assert f["events"].dtype == np.float32 and f["score_mean"].dtype == np.float32
+
+
+def test_chunked_features_equal_unchunked():
+    from journeylib.warehouse import customer_chunks
+
+    data = _journey(TINY, TINY_SURVEY, TINY_CUSTOMERS)
+    whole = customer_features(data)
+    vocab = dict(touchpoints=[c[12:] for c in whole.columns if c.startswith("touchpoint: ")],
+                 attributes=[c[6:] for c in whole.columns if c.startswith("attr: ")],
+                 channels=[c[9:] for c in whole.columns if c.startswith("channel: ")])
+    parts = [customer_features(chunk, **vocab) for chunk in customer_chunks(data, 3, seed=1)]
+    assert sum(len(p) for p in parts) == 4
+    assert all(list(p.columns) == list(whole.columns) for p in parts)
+    glued = pd.concat(parts).sort_index()
+    pd.testing.assert_frame_equal(glued, whole)
+
+
+@pytest.fixture(scope="module")
+def sample_data():
+    if not (SAMPLE / "touchpoints.csv").exists():
+        pytest.skip("bundled sample not generated")
+    return _load_sample()
+
+
+def test_sampled_fit_assigns_everyone(sample_data, sample_result):
+    truth = pd.read_csv(SAMPLE / "truth.csv", dtype=str).set_index("customer_id")["persona"]
+    result = find_personas(sample_data, n_personas="auto", random_state=0, max_customers=1000)
+    got = result.assignments
+    assert (result.sampled, result.total) == (1000, len(truth))
+    assert result.label == f"fitted on a sample of 1,000 of {len(truth):,} customers"
+    assert len(result.features) == 1000 and len(result.model.labels_) == 1000
+    # Everyone gets a persona, once, in customer order like the full fit.
+    assert sorted(got.customer_id) == sorted(truth.index) and got.customer_id.is_monotonic_increasing
+    assert got.persona.notna().all() and set(got.persona) <= set(result.model.names_)
+    assert result.model.n_personas_ == 5
+    assert adjusted_rand_score(truth.loc[got.customer_id].to_numpy(), got.persona.to_numpy()) >= 0.8
+    full = sample_result.assignments
+    assert adjusted_rand_score(full.persona.to_numpy(), got.persona.to_numpy()) >= 0.9
+    # The sampled customers keep the label the fit gave them.
+    fitted = pd.Series(np.asarray(result.model.names_, dtype=object)[result.model.labels_],
+                       index=result.features.index)
+    assert (got.set_index("customer_id").persona.loc[fitted.index] == fitted).all()
+    emb = result.embedding
+    assert len(emb) == 1000 and set(emb.customer_id) <= set(result.features.index)
+    assert sample_result.sampled == sample_result.total == len(truth) and not sample_result.is_sample
+
+
+def test_sampled_fit_is_deterministic(sample_data):
+    first = find_personas(sample_data, n_personas=3, random_state=5, max_customers=300)
+    second = find_personas(sample_data, n_personas=3, random_state=5, max_customers=300)
+    pd.testing.assert_frame_equal(first.assignments, second.assignments)
+    pd.testing.assert_frame_equal(first.features, second.features)
+    other = find_personas(sample_data, n_personas=3, random_state=6, max_customers=300)
+    assert set(other.features.index) != set(first.features.index)
+
+
+def test_max_customers_from_the_environment(monkeypatch, sample_data):
+    monkeypatch.setenv("JOURNEY_MAX_CLUSTER_CUSTOMERS", "400")
+    result = find_personas(sample_data, n_personas=2)
+    assert (result.sampled, len(result.assignments)) == (400, result.total)
+    with pytest.raises(ValueError, match="at least 3"):
+        find_personas(sample_data, n_personas=2, max_customers=2)
+
+
+def test_embedding_is_capped(monkeypatch):
+    import journeylib.personas as personas
+
+    monkeypatch.setattr(personas, "EMBEDDING_CUSTOMERS", 50)
+    frames = generate_sample(200, seed=4)
+    from journeylib.io import load_journey
+
+    data = load_journey(touchpoints=frames["touchpoints"])
+    result = find_personas(data, n_personas=3, random_state=1)
+    assert len(result.embedding) == 50 and len(result.assignments) == len(result.features)
+    row = result.embedding.iloc[7]
+    assert row.persona == result.assignments.set_index("customer_id").persona[row.customer_id]

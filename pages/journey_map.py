@@ -43,12 +43,15 @@ def drivers(outcome):
     return present.key_drivers(view, persona, outcome) if outcome else "no outcome to explain in this dataset"
 
 
-outcomes = present.driver_outcomes(view, persona)
-default_outcome = "purchase" if "purchase" in outcomes else (outcomes[0] if outcomes else None)
+def chosen_outcome():
+    """The outcome key drivers explain (the list costs a query, so only asked for when shown)."""
+    outcomes = present.driver_outcomes(view, persona)
+    default = "purchase" if "purchase" in outcomes else (outcomes[0] if outcomes else None)
+    return st.session_state.get("jm_outcome") if st.session_state.get("jm_outcome") in outcomes else default
 
 
 def drivers_figure():
-    kd = drivers(st.session_state.get("jm_outcome") or default_outcome)
+    kd = drivers(chosen_outcome())
     if isinstance(kd, str):
         return charts.empty_figure(f"Key drivers cannot be estimated: {kd}.", "Key drivers")
     return charts.key_drivers_chart(kd, subject=subject)
@@ -60,20 +63,25 @@ if present.is_on():
     present.inject_css()
     jm = present.journey_map(view, persona)
     top = jm.opportunities["sentence"].iloc[0] if len(jm.opportunities) else "No pain point stands out."
-    kd = drivers(st.session_state.get("jm_outcome") or default_outcome)
+
+    def drivers_takeaway():
+        kd = drivers(chosen_outcome())
+        return kd if isinstance(kd, str) else kd.summary
+
     slides = [
         ("Journey map", f"{jm.group}: {jm.customers:,} customers.",
          lambda: journey_map_figure(font_scale=1.2, fit_width=1500, height=1050)),
         ("How customers feel", "Mean score per stage with its 95% band; n in the hover.", emotion_figure),
         ("How customers move", "Each band is customers going from one stage to the next.", sankey_figure),
         ("Pain points", top, pains_figure),
-        ("Key drivers", kd if isinstance(kd, str) else kd.summary, drivers_figure),
+        ("Key drivers", drivers_takeaway, drivers_figure),
     ]
     current = present.step(len(slides))
     title, takeaway, build = slides[current]
     present.navigation(len(slides), [s[0] for s in slides])  # on top: no scrolling to move on
     st.header(title, anchor=False)
-    st.markdown(present.md_escape(takeaway))
+    # Key drivers are estimated only when their slide is on screen.
+    st.markdown(present.md_escape(takeaway() if callable(takeaway) else takeaway))
     fig = build() if current == 0 else present.scale_fonts(build())  # the map sizes its own fonts
     st.plotly_chart(fig, theme=None, key=f"present_fig_{current}", width="stretch",
                     config={"displaylogo": False})
@@ -86,13 +94,9 @@ st.caption("The journey in one view, filled from your data: what customers do at
            "channels, how they feel, where it hurts, what to fix, and what they say. Every item shows its evidence.")
 
 with st.container(border=True):
-    c1, c2, c3 = st.columns([2, 2, 1], vertical_alignment="bottom")
+    c1, c3 = st.columns([4, 1], vertical_alignment="bottom")
     c1.selectbox("Whose journey", choices, key="jm_persona",
                  help="Everyone in the current filters, or one persona.")
-    if outcomes:
-        c2.selectbox("Key drivers of", outcomes, key="jm_outcome",
-                     format_func=lambda o: {"purchase": "Purchase", "nps": "NPS"}.get(o, o),
-                     help="The outcome the key-driver chart explains.")
     with c3:
         present.toggle()
 
@@ -118,19 +122,29 @@ else:
     st.info("No pain point stands out: nobody leaves early and no stage is rated below average.")
 
 st.subheader("Key drivers", anchor=False)
-outcome = st.session_state.get("jm_outcome") or default_outcome
-kd = drivers(outcome)
-if isinstance(kd, str):
-    st.info(f"Key drivers cannot be estimated: {kd}.", icon=":material/info:")
-else:
-    kfig = drivers_figure()
-    widgets.chart(kfig, key="key_drivers", frame=kd.table, file_name="key_drivers")
-    present.image_downloads(kfig, "key_drivers", "kd_img")
-    st.markdown(present.md_escape(kd.summary))
-    with st.expander("Reading each input"):
-        st.markdown("\n".join(f"- {present.md_escape(r)}" for r in kd.table["reading"]))
-        for note in kd.notes:
-            st.caption(note)
+# A model fit per view: estimated only while this section is open.
+box = st.expander("What drives the outcome? (open to estimate)", key="jm_drivers_open", on_change="rerun",
+                  icon=":material/insights:")
+if box.open:
+    with box:
+        outcomes = present.driver_outcomes(view, persona)
+        if outcomes:
+            st.selectbox("Key drivers of", outcomes, key="jm_outcome",
+                         index=outcomes.index(chosen_outcome()) if chosen_outcome() in outcomes else 0,
+                         format_func=lambda o: {"purchase": "Purchase", "nps": "NPS"}.get(o, o),
+                         help="The outcome the key-driver chart explains.")
+        kd = drivers(chosen_outcome())
+        if isinstance(kd, str):
+            st.info(f"Key drivers cannot be estimated: {kd}.", icon=":material/info:")
+        else:
+            kfig = drivers_figure()
+            widgets.chart(kfig, key="key_drivers", frame=kd.table, file_name="key_drivers")
+            present.image_downloads(kfig, "key_drivers", "kd_img")
+            st.markdown(present.md_escape(kd.summary))
+            with st.popover("Reading each input", icon=":material/menu_book:"):
+                st.markdown("\n".join(f"- {present.md_escape(r)}" for r in kd.table["reading"]))
+                for note in kd.notes:
+                    st.caption(note)
 
 st.subheader("Share", anchor=False)
 present.report_downloads(view, persona, info.name)

@@ -38,7 +38,7 @@ def test_journey_map_page_renders_map_pains_drivers_and_exports(app, expected_ma
     at = open_page(app)
     assert at.title[0].value == "Journey map"
     assert [s.value for s in at.subheader] == ["Pain points", "Opportunities", "Key drivers", "Share"]
-    assert len(at.get("plotly_chart")) == 3  # journey map, pain points, key drivers
+    assert len(at.get("plotly_chart")) == 2  # journey map, pain points; key drivers wait until opened
     spec = figure_json(at, 0)
     texts = " ".join(a.get("text", "") for a in spec["layout"]["annotations"])
     for stage in expected_map.stages:
@@ -50,7 +50,34 @@ def test_journey_map_page_renders_map_pains_drivers_and_exports(app, expected_ma
         assert f"{i}. {md_escape(sentence)}" in listed
     labels = [b.proto.label for b in at.get("download_button")]
     assert "Download report" in labels and "Download deck" in labels
-    assert labels.count("PNG") == 3 and labels.count("SVG") == 3
+    assert labels.count("PNG") == 2 and labels.count("SVG") == 2
+    at.session_state["jm_drivers_open"] = True  # the user opens "What drives the outcome?"
+    at.run()
+    no_exceptions(at)
+    assert len(at.get("plotly_chart")) == 3
+    assert "What goes with purchase" in figure_json(at, 2)["layout"]["title"]["text"]
+    assert [b.proto.label for b in at.get("download_button")].count("PNG") == 3
+
+
+def test_key_drivers_are_estimated_only_when_shown(app, monkeypatch):
+    import journeylib.insights as insights
+
+    calls = []
+    real_drivers, real_outcomes = insights.key_drivers, insights.driver_outcomes
+    monkeypatch.setattr(insights, "key_drivers", lambda *a, **k: calls.append("drivers") or real_drivers(*a, **k))
+    monkeypatch.setattr(insights, "driver_outcomes",
+                        lambda *a, **k: calls.append("outcomes") or real_outcomes(*a, **k))
+    at = open_page(app)
+    channel = at.multiselect(key="flt_channels").options[0] if [m for m in at.multiselect
+                                                                if m.key == "flt_channels"] else None
+    if channel:
+        at.multiselect(key="flt_channels").set_value([channel]).run()
+        no_exceptions(at)
+    assert calls == []
+    at.session_state["jm_drivers_open"] = True
+    at.run()
+    no_exceptions(at)
+    assert "drivers" in calls and "outcomes" in calls
 
 
 def test_choosing_a_persona_redraws_the_map_for_it(app):

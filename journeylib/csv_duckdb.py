@@ -45,7 +45,8 @@ _WHITESPACE = " \t\n\v\f\r\u0085\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005
               "\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 # ISO 8601 values that DuckDB's cast reads exactly as pyarrow/pandas do; anything else
 # is parsed by the pandas functions, one distinct value at a time.
-_ISO_STRICT = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?(Z|[+-]\d{2}(:?\d{2})?)?$"
+_ISO_NAIVE = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?$"
+_ISO_OFFSET = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}(:?\d{2})?)$"
 _MAX_LEFTOVER = 50_000
 _names = itertools.count()
 
@@ -85,6 +86,14 @@ class FastEvents:
     ts_sql: str  # SQL expression over the raw table giving the parsed timestamp
     ts_lookup: str | None = None  # table of (raw, ts) parsed by pandas
     _tables: list[str] = field(default_factory=list)
+    events_tables: list[str] = field(default_factory=list)  # the result: its table and view
+
+    def drop_events(self) -> None:
+        """Free the events table (after validation, or when the load failed)."""
+        for name in reversed(self.events_tables):
+            kind = "VIEW" if name.startswith("_jl_events_") else "TABLE"
+            self.con.execute(f"DROP {kind} IF EXISTS {name}")
+        self.events_tables = []
 
     @property
     def con(self):
@@ -98,7 +107,7 @@ class FastEvents:
         """Touchpoint names in order of first appearance (as pd.unique would give)."""
         tp = _q(self.cols["touchpoint"])
         rows = self.con.execute(
-            f"SELECT {tp} FROM {self.raw} WHERE {tp} IS NOT NULL GROUP BY {tp} ORDER BY min(rowid)"
+            f"SELECT {tp} FROM {self.raw} WHERE {tp} IS NOT NULL GROUP BY {tp} ORDER BY min(_jl_rowid)"
         ).fetchall()
         return [r[0] for r in rows]
 
@@ -109,7 +118,7 @@ class FastEvents:
         return f"{self.raw} AS t LEFT JOIN {self.ts_lookup} AS l ON l.raw = t.{_q(self.cols['timestamp'])}"
 
     def drop(self) -> None:
-        for name in [*reversed(self._tables), self.raw]:
+        for name in reversed(self._tables):
             kind = "VIEW" if name.startswith("_jl_v_") else "TABLE"
             self.con.execute(f"DROP {kind} IF EXISTS {name}")
         self._tables.clear()
@@ -185,10 +194,7 @@ def prepare(source: Any, mapping: Mapping[str, Any] | None, engine: Any, force: 
     raw = f"_jl_raw_{os.getpid()}_{next(_names)}"
     nulls = ", ".join("'" + v.replace("'", "''") + "'" for v in _ARROW_NULLS)  # constants, not user text
     ws = "'" + _WHITESPACE + "'"
-    select = ", ".join(
-        f"CASE WHEN {_q(f'c{i}')} IN ({nulls}) THEN NULL ELSE nullif(trim({_q(f'c{i}')}, {ws}), '') END AS {_q(n)}"
-        for i, n in enumerate(names)
-    )
+    select = ", ".join(f"{_q(f'c{i}')} AS {_q(n)}" for i, n in enumerate(names))
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(names))) + "}"
     try:
         with engine._lock:
@@ -203,7 +209,10 @@ def prepare(source: Any, mapping: Mapping[str, Any] | None, engine: Any, force: 
         con.execute(f"DROP TABLE IF EXISTS {raw}")
         raise Fallback(f"DuckDB cannot read it: {exc}") from None
     fast = FastEvents(label, str(path), names, dict(cols), engine, raw, 0, "NULL")
+    fast._tables.append(raw)
     try:
+        fast.raw = _clean_view(con, raw, names, nulls, ws)
+        fast._tables.append(fast.raw)
         fast.n_rows = con.execute(f"SELECT count(*) FROM {raw}").fetchone()[0]
         if fast.n_rows == 0:
             raise Fallback("no data rows")
@@ -214,13 +223,33 @@ def prepare(source: Any, mapping: Mapping[str, Any] | None, engine: Any, force: 
     return fast
 
 
+def _clean_view(con, raw: str, names: Sequence[str], nulls: str, ws: str) -> str:
+    """A view of the raw table as the pandas path sees it: null markers and blanks missing,
+    whitespace trimmed. Checked per column first, so clean columns cost nothing."""
+    ws_class = "[" + _WHITESPACE + "]"
+    probes = ", ".join(
+        f"bool_or({_q(n)} IN ({nulls}) OR regexp_matches({_q(n)}, '^{ws_class}|{ws_class}$'))" for n in names
+    )
+    dirty = con.execute(f"SELECT {probes} FROM {raw}").fetchone()
+    exprs = []
+    for n, bad in zip(names, dirty):
+        c = _q(n)
+        if bad:
+            exprs.append(f"CASE WHEN {c} IN ({nulls}) THEN NULL ELSE nullif(trim({c}, {ws}), '') END AS {c}")
+        else:
+            exprs.append(c)
+    view = f"_jl_v_clean_{os.getpid()}_{next(_names)}"
+    con.execute(f"CREATE TEMP VIEW {view} AS SELECT rowid AS _jl_rowid, {', '.join(exprs)} FROM {raw}")
+    return view
+
+
 def _plan_timestamps(fast: FastEvents) -> None:
     """Decide how to parse the timestamp column exactly as io.parse_timestamps would."""
     from journeylib import io as jio
 
     con, raw, ts = fast.con, fast.raw, _q(fast.cols["timestamp"])
     sample = pd.Series(
-        [r[0] for r in con.execute(f"SELECT {ts} FROM {raw} WHERE {ts} IS NOT NULL ORDER BY rowid LIMIT 1000").fetchall()],
+        [r[0] for r in con.execute(f"SELECT {ts} FROM {raw} WHERE {ts} IS NOT NULL ORDER BY _jl_rowid LIMIT 1000").fetchall()],
         dtype="str",
     )
     if sample.empty:
@@ -264,12 +293,15 @@ def _plan_iso(fast: FastEvents) -> None:
     from journeylib import io as jio
 
     con, raw, ts = fast.con, fast.raw, _q(fast.cols["timestamp"])
-    strict = (f"CASE WHEN regexp_full_match(t.{ts}, '{_ISO_STRICT}') "
+    # The plain cast is several times cheaper than the time-zone-aware one: use it where
+    # there is no offset to apply.
+    strict = (f"CASE WHEN regexp_full_match(t.{ts}, '{_ISO_NAIVE}') THEN TRY_CAST(t.{ts} AS TIMESTAMP) "
+              f"WHEN regexp_full_match(t.{ts}, '{_ISO_OFFSET}') "
               f"THEN timezone('UTC', TRY_CAST(t.{ts} AS TIMESTAMPTZ)) END")
     fast.ts_sql = strict
     leftover = con.execute(
         f"SELECT {ts} FROM {raw} AS t WHERE {ts} IS NOT NULL AND ({strict}) IS NULL "
-        f"GROUP BY {ts} ORDER BY min(rowid) LIMIT {_MAX_LEFTOVER * 4 + 1}"
+        f"GROUP BY {ts} ORDER BY min(_jl_rowid) LIMIT {_MAX_LEFTOVER * 4 + 1}"
     ).fetchall()
     if len(leftover) > _MAX_LEFTOVER * 4:
         raise Fallback("too many distinct non-ISO timestamps")
@@ -339,10 +371,17 @@ def build_events(fast: FastEvents, stages: Sequence[str], tp_map: Mapping[str, s
         # Exact duplicates: every group of equal rows keeps its first row.
         dups = f"_jl_dup_{os.getpid()}_{next(_names)}"
         on = " AND ".join(f"t.{_q(n)} IS NOT DISTINCT FROM g.{_q(n)}" for n in fast.names)
+        # Rows whose hash repeats are the only candidates; they are compared exactly.
+        cand = f"_jl_cand_{os.getpid()}_{next(_names)}"
         con.execute(
-            f"CREATE TEMP TABLE {dups} AS SELECT t.rowid AS seq FROM {raw} AS t JOIN "
-            f"(SELECT {names_sql}, min(rowid) AS first FROM {raw} GROUP BY {names_sql} HAVING count(*) > 1) AS g "
-            f"ON {on} WHERE t.rowid <> g.first"
+            f"CREATE TEMP TABLE {cand} AS SELECT * FROM {raw} WHERE hash({names_sql}) IN "
+            f"(SELECT h FROM (SELECT hash({names_sql}) AS h FROM {raw}) GROUP BY h HAVING count(*) > 1)"
+        )
+        fast._tables.append(cand)
+        con.execute(
+            f"CREATE TEMP TABLE {dups} AS SELECT t._jl_rowid AS seq FROM {cand} AS t JOIN "
+            f"(SELECT {names_sql}, min(_jl_rowid) AS first FROM {cand} GROUP BY {names_sql} HAVING count(*) > 1) AS g "
+            f"ON {on} WHERE t._jl_rowid <> g.first"
         )
         fast._tables.append(dups)
 
@@ -369,33 +408,39 @@ def build_events(fast: FastEvents, stages: Sequence[str], tp_map: Mapping[str, s
             tp_join = f" LEFT JOIN {tmap} AS tm ON tm.touchpoint = t.{tp}"
             stage_sql = f"coalesce({stage_sql}, tm.stage)"
 
-        # A view with the parsed timestamp and duplicate flag per raw row.
-        view = f"_jl_v_{os.getpid()}_{next(_names)}"
+        # Every row once, in file order, with its parsed timestamp, stage and the first
+        # reason it is dropped (0 = kept); the raw table is freed right after.
+        work = f"_jl_w_{os.getpid()}_{next(_names)}"
+        reason = (f"CASE WHEN d.seq IS NOT NULL THEN 1 WHEN t.{cid} IS NULL THEN 2 WHEN t.{ts} IS NULL THEN 3 "
+                  f"WHEN _jl_ts IS NULL THEN 4 WHEN t.{tp} IS NULL THEN 5 ELSE 0 END")
         con.execute(
-            f"CREATE TEMP VIEW {view} AS SELECT t.rowid AS _jl_seq, t.*, {fast.ts_sql} AS _jl_ts, "
-            f"d.seq AS _jl_d, {unknown_sql} AS _jl_unknown, {stage_sql} AS _jl_stage "
-            f"FROM {fast.source_sql()} LEFT JOIN {dups} AS d ON d.seq = t.rowid{stage_join}{tp_join}"
+            f"CREATE TEMP TABLE {work} AS SELECT * EXCLUDE (_jl_rowid), {reason.replace('_jl_ts', '_jl_ts_')} "
+            f"AS _jl_drop FROM (SELECT t.*, {fast.ts_sql} AS _jl_ts_, {stage_sql} AS _jl_stage, "
+            f"{unknown_sql} AS _jl_unknown, d.seq AS _jl_dseq FROM {fast.source_sql()} "
+            f"LEFT JOIN {dups} AS d ON d.seq = t._jl_rowid{stage_join}{tp_join}) AS t"
+            .replace("d.seq IS NOT NULL THEN 1", "t._jl_dseq IS NOT NULL THEN 1")
+            .replace("t.*, ", "t.*, t._jl_rowid AS _jl_seq, ")
         )
-        fast._tables.append(view)
-
-        k0 = "t._jl_d IS NULL"
-        k1 = f"{k0} AND t.{cid} IS NOT NULL"
-        k2 = f"{k1} AND t._jl_ts IS NOT NULL"
-        k3 = f"{k2} AND t.{tp} IS NOT NULL"
+        fast._tables.append(work)
+        # The raw table is not needed any more: give its memory back before the next steps.
+        for name in [n for n in fast._tables if n != work]:
+            con.execute(f"DROP {'VIEW' if name.startswith('_jl_v_') else 'TABLE'} IF EXISTS {name}")
+        fast._tables[:] = [work]
+        view = work
+        by_reason = {r: (int(n), sorted(seqs)) for r, n, seqs in con.execute(
+            f"SELECT _jl_drop, count(*), min(_jl_seq, 5) FROM {work} WHERE _jl_drop > 0 GROUP BY _jl_drop").fetchall()}
         latest = (pd.Timestamp.now(tz="UTC").tz_localize(None).normalize() + pd.Timedelta(days=2))
         conds = {
-            "dup": "t._jl_d IS NOT NULL",
-            "nocid": f"{k0} AND t.{cid} IS NULL",
-            "blank_ts": f"{k1} AND t.{ts} IS NULL",
-            "bad_ts": f"{k1} AND t.{ts} IS NOT NULL AND t._jl_ts IS NULL",
-            "notp": f"{k2} AND t.{tp} IS NULL",
-            "future": f"{k3} AND t._jl_ts > TIMESTAMP '{latest:%Y-%m-%d %H:%M:%S}'",
-            "past": f"{k3} AND t._jl_ts < TIMESTAMP '1900-01-01'",
-            "unknown": f"{k3} AND t._jl_unknown",
+            "dup": "t._jl_drop = 1", "nocid": "t._jl_drop = 2", "blank_ts": "t._jl_drop = 3",
+            "bad_ts": "t._jl_drop = 4", "notp": "t._jl_drop = 5",
+            "future": f"t._jl_drop = 0 AND t._jl_ts_ > TIMESTAMP '{latest:%Y-%m-%d %H:%M:%S}'",
+            "past": "t._jl_drop = 0 AND t._jl_ts_ < TIMESTAMP '1900-01-01'",
+            "unknown": "t._jl_drop = 0 AND t._jl_unknown",
         }
-        aggs = ", ".join(f"count(*) FILTER ({c}), min(t._jl_seq, 5) FILTER ({c})" for c in conds.values())
-        got = con.execute(f"SELECT {aggs} FROM {view} AS t").fetchone()
-        stats = {k: (int(got[2 * i]), sorted(got[2 * i + 1] or [])) for i, k in enumerate(conds)}
+        stats = {k: by_reason.get(i + 1, (0, [])) for i, k in enumerate(list(conds)[:5])}
+        got = con.execute(f"SELECT {', '.join(f'count(*) FILTER ({c}), min(t._jl_seq, 5) FILTER ({c})' for c in list(conds.values())[5:])} FROM {work} AS t").fetchone()
+        for i, k in enumerate(list(conds)[5:]):
+            stats[k] = (int(got[2 * i]), sorted(got[2 * i + 1] or []))
 
         def first_values(cond: str, col: str, n: int) -> list[str]:
             return [r[0] for r in con.execute(
@@ -432,13 +477,17 @@ def build_events(fast: FastEvents, stages: Sequence[str], tp_map: Mapping[str, s
         canonical = ("customer_id", "timestamp", "seq", "touchpoint", "stage", "channel")
         used = {v for v in cols.values()}
         extras = [n for n in fast.names if n not in used and n not in canonical]
-        extra_sql = "".join(f", CAST(t.{_q(n)} AS {_extra_type(con, raw, n)}) AS {_q(n)}" for n in extras)
+        extra_sql = "".join(f", CAST(t.{_q(n)} AS {_extra_type(con, work, n)}) AS {_q(n)}" for n in extras)
         channel = f"t.{_q(cols['channel'])}" if "channel" in cols else "NULL::VARCHAR"
+        # A view, not a copy: the kept rows under their canonical names, typed.
         events = f"_jl_events_{os.getpid()}_{next(_names)}"
+        kept = "" if not any(stats[k][0] for k in list(conds)[:5]) else " WHERE t._jl_drop = 0"
         con.execute(
-            f"CREATE TEMP TABLE {events} AS SELECT t.{cid} AS customer_id, t._jl_ts AS \"timestamp\", "
+            f"CREATE TEMP VIEW {events} AS SELECT t.{cid} AS customer_id, t._jl_ts_ AS \"timestamp\", "
             f"t._jl_seq AS seq, t.{tp} AS touchpoint, t._jl_stage AS stage, {channel} AS channel{extra_sql} "
-            f"FROM {view} AS t WHERE {k3} ORDER BY t._jl_seq"
+            f"FROM {work} AS t{kept}"
         )
+        fast._tables.remove(work)
+        fast.events_tables = [work, events]
         fast.drop()
         return fast.engine.con.table(events)

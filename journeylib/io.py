@@ -1513,8 +1513,8 @@ def _load_inner(touchpoints, survey, customers, mapping, stages, touchpoint_stag
 
 def _drop_fast_table(fast, events) -> None:
     """A DuckDB events table that will not be handed out (validation only, or errors)."""
-    if fast is not None and events is not None:
-        fast.con.execute(f"DROP TABLE IF EXISTS {events.get_name()}")
+    if fast is not None:
+        fast.drop_events()
 
 
 def load_journey(

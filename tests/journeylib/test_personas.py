@@ -324,3 +324,18 @@ def test_embedding_is_capped(monkeypatch):
     assert len(result.embedding) == 50 and len(result.assignments) == len(result.features)
     row = result.embedding.iloc[7]
     assert row.persona == result.assignments.set_index("customer_id").persona[row.customer_id]
+
+
+def test_profiles_match_effect_size_feature_by_feature():
+    rng = np.random.default_rng(3)
+    X = pd.DataFrame(rng.normal(size=(120, 3)), columns=["a", "b", "c"])
+    X.loc[rng.random(120) < 0.3, "b"] = np.nan
+    X["flat"] = 1.0
+    labels = rng.integers(0, 3, 120)
+    prof = persona_profiles(X, labels).set_index(["label", "feature"])
+    for label in range(3):
+        inside = labels == label
+        for col in X.columns:
+            a, b = X[col].to_numpy()[inside], X[col].to_numpy()[~inside]
+            assert prof.loc[(label, col), "effect_size"] == pytest.approx(effect_size(a, b), abs=1e-12)
+            assert prof.loc[(label, col), "mean"] == pytest.approx(np.nanmean(a))

@@ -185,7 +185,7 @@ def prepare(source: Any, mapping: Mapping[str, Any] | None, engine: Any, force: 
         raise Fallback("combined file or list mapping")
     if any(f not in cols for f in ("customer_id", "timestamp", "touchpoint")):
         raise Fallback("required field missing")
-    if jio._key(cols["customer_id"]) == jio._SEGMENT_USER:
+    if jio._key(cols["customer_id"]) == jio._SEGMENT_USER and any(jio._key(n) == jio._SEGMENT_ANON for n in names):
         raise Fallback("Segment ids")
     if any(n in ("seq",) or n.startswith("_jl_") for n in names):
         raise Fallback("reserved column name")

@@ -14,7 +14,6 @@ if st.session_state.get("jm_persona") not in choices:
     st.session_state["jm_persona"] = present.EVERYONE
 persona = None if st.session_state["jm_persona"] == present.EVERYONE else st.session_state["jm_persona"]
 subject = state.subject(view, persona)
-scale = state.current_data().score_scale
 colors = state.persona_colors()
 
 

@@ -74,26 +74,16 @@ def _q(name: str) -> str:
 
 @dataclass
 class FastEvents:
-    """A touchpoints file read into DuckDB, with its timestamp plan; see :func:`prepare`."""
+    """A touchpoints file read into one DuckDB table ``work`` (cleaned text columns, the
+    parsed timestamp ``_jl_ts``, a row hash and a duplicate flag); see :func:`prepare`."""
 
     label: str
-    path: str
     names: list[str]
     cols: dict[str, str]
     engine: Any
-    raw: str
-    n_rows: int
-    ts_sql: str  # SQL expression over the raw table giving the parsed timestamp
-    ts_lookup: str | None = None  # table of (raw, ts) parsed by pandas
-    _tables: list[str] = field(default_factory=list)
-    events_tables: list[str] = field(default_factory=list)  # the result: its table and view
-
-    def drop_events(self) -> None:
-        """Free the events table (after validation, or when the load failed)."""
-        for name in reversed(self.events_tables):
-            kind = "VIEW" if name.startswith("_jl_events_") else "TABLE"
-            self.con.execute(f"DROP {kind} IF EXISTS {name}")
-        self.events_tables = []
+    work: str
+    _tables: list[str] = field(default_factory=list)  # helpers, dropped after the load
+    events_tables: list[str] = field(default_factory=list)  # the result: its view and table
 
     @property
     def con(self):
@@ -107,21 +97,25 @@ class FastEvents:
         """Touchpoint names in order of first appearance (as pd.unique would give)."""
         tp = _q(self.cols["touchpoint"])
         rows = self.con.execute(
-            f"SELECT {tp} FROM {self.raw} WHERE {tp} IS NOT NULL GROUP BY {tp} ORDER BY min(_jl_rowid)"
+            f"SELECT {tp} FROM {self.work} WHERE {tp} IS NOT NULL GROUP BY {tp} ORDER BY min(rowid)"
         ).fetchall()
         return [r[0] for r in rows]
 
-    def source_sql(self) -> str:
-        """FROM clause: the raw table as ``t``, joined to the pandas-parsed timestamps as ``l``."""
-        if self.ts_lookup is None:
-            return f"{self.raw} AS t"
-        return f"{self.raw} AS t LEFT JOIN {self.ts_lookup} AS l ON l.raw = t.{_q(self.cols['timestamp'])}"
-
     def drop(self) -> None:
+        """Drop the helper tables (the events table stays unless :meth:`drop_events`)."""
         for name in reversed(self._tables):
-            kind = "VIEW" if name.startswith("_jl_v_") else "TABLE"
-            self.con.execute(f"DROP {kind} IF EXISTS {name}")
+            self.con.execute(f"DROP TABLE IF EXISTS {name}")
         self._tables.clear()
+        if not self.events_tables:
+            self.con.execute(f"DROP TABLE IF EXISTS {self.work}")
+
+    def drop_events(self) -> None:
+        """Free the events view and table (after validation, or when the load failed)."""
+        for name in self.events_tables:
+            kind = "VIEW" if name.startswith("_jl_events_") else "TABLE"
+            self.con.execute(f"DROP {kind} IF EXISTS {name}")
+        self.events_tables = []
+        self.con.execute(f"DROP TABLE IF EXISTS {self.work}")
 
 
 def _check_head(label: str, path: Path) -> str:
@@ -187,34 +181,46 @@ def prepare(source: Any, mapping: Mapping[str, Any] | None, engine: Any, force: 
         raise Fallback("required field missing")
     if jio._key(cols["customer_id"]) == jio._SEGMENT_USER and any(jio._key(n) == jio._SEGMENT_ANON for n in names):
         raise Fallback("Segment ids")
-    if any(n in ("seq",) or n.startswith("_jl_") for n in names):
+    if any(n.lower() in ("seq", "rowid") or n.startswith("_jl_") for n in names):
         raise Fallback("reserved column name")
 
     con = engine.con.con
-    raw = f"_jl_raw_{os.getpid()}_{next(_names)}"
+    work = f"_jl_work_{os.getpid()}_{next(_names)}"
     nulls = ", ".join("'" + v.replace("'", "''") + "'" for v in _ARROW_NULLS)  # constants, not user text
     ws = "'" + _WHITESPACE + "'"
-    select = ", ".join(f"{_q(f'c{i}')} AS {_q(n)}" for i, n in enumerate(names))
+
+    def clean(c: str) -> str:
+        # As the pandas path reads text: null markers and blanks missing, whitespace trimmed.
+        # The cheap test first; only values that may need it pay for the exact one.
+        first, last = f"left({c}, 1)", f"right({c}, 1)"
+        return (f"CASE WHEN {first} > ' ' AND {first} < '\x7f' AND {last} > ' ' AND {last} < '\x7f' "
+                f"AND NOT (strlen({c}) <= 8 AND {c} IN ({nulls})) THEN {c} "
+                f"WHEN {c} IN ({nulls}) THEN NULL ELSE nullif(trim({c}, {ws}), '') END")
+
+    cleaned = ", ".join(f"{clean(_q(f'c{i}'))} AS {_q(n)}" for i, n in enumerate(names))
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(names))) + "}"
+    ts = _q(cols["timestamp"])
+    # The plain cast is several times cheaper than the time-zone-aware one: use it where
+    # there is no offset to apply. Other text is parsed later by the pandas functions.
+    strict = (f"CASE WHEN regexp_full_match({ts}, '{_ISO_NAIVE}') THEN TRY_CAST({ts} AS TIMESTAMP) "
+              f"WHEN regexp_full_match({ts}, '{_ISO_OFFSET}') THEN timezone('UTC', TRY_CAST({ts} AS TIMESTAMPTZ)) END")
+    all_cols = ", ".join(_q(n) for n in names)
     try:
         with engine._lock:
-            con.execute("SET preserve_insertion_order = true")
+            con.execute("SET preserve_insertion_order = true")  # rowid of the table = file order
             con.execute(
-                f"CREATE TEMP TABLE {raw} AS SELECT {select} FROM read_csv(?, header = true, delim = ?, "
+                f"CREATE TEMP TABLE {work} AS SELECT *, {strict} AS _jl_ts, hash({all_cols}) AS _jl_h, "
+                f"false AS _jl_dup FROM (SELECT {cleaned} FROM read_csv(?, header = true, delim = ?, "
                 f"quote = '\"', escape = '\"', auto_detect = false, strict_mode = true, null_padding = false, "
-                f"columns = {columns}, encoding = 'utf-8')",
+                f"columns = {columns}, encoding = 'utf-8'))",
                 [str(path), delim],
             )
     except Exception as exc:  # duckdb.Error of any kind: ragged rows, bad UTF-8, stray quotes
-        con.execute(f"DROP TABLE IF EXISTS {raw}")
+        con.execute(f"DROP TABLE IF EXISTS {work}")
         raise Fallback(f"DuckDB cannot read it: {exc}") from None
-    fast = FastEvents(label, str(path), names, dict(cols), engine, raw, 0, "NULL")
-    fast._tables.append(raw)
+    fast = FastEvents(label, names, dict(cols), engine, work)
     try:
-        fast.raw = _clean_view(con, raw, names, nulls, ws)
-        fast._tables.append(fast.raw)
-        fast.n_rows = con.execute(f"SELECT count(*) FROM {raw}").fetchone()[0]
-        if fast.n_rows == 0:
+        if con.execute(f"SELECT count(*) FROM {work}").fetchone()[0] == 0:
             raise Fallback("no data rows")
         _plan_timestamps(fast)
     except Exception:
@@ -223,33 +229,13 @@ def prepare(source: Any, mapping: Mapping[str, Any] | None, engine: Any, force: 
     return fast
 
 
-def _clean_view(con, raw: str, names: Sequence[str], nulls: str, ws: str) -> str:
-    """A view of the raw table as the pandas path sees it: null markers and blanks missing,
-    whitespace trimmed. Checked per column first, so clean columns cost nothing."""
-    ws_class = "[" + _WHITESPACE + "]"
-    probes = ", ".join(
-        f"bool_or({_q(n)} IN ({nulls}) OR regexp_matches({_q(n)}, '^{ws_class}|{ws_class}$'))" for n in names
-    )
-    dirty = con.execute(f"SELECT {probes} FROM {raw}").fetchone()
-    exprs = []
-    for n, bad in zip(names, dirty):
-        c = _q(n)
-        if bad:
-            exprs.append(f"CASE WHEN {c} IN ({nulls}) THEN NULL ELSE nullif(trim({c}, {ws}), '') END AS {c}")
-        else:
-            exprs.append(c)
-    view = f"_jl_v_clean_{os.getpid()}_{next(_names)}"
-    con.execute(f"CREATE TEMP VIEW {view} AS SELECT rowid AS _jl_rowid, {', '.join(exprs)} FROM {raw}")
-    return view
-
-
 def _plan_timestamps(fast: FastEvents) -> None:
-    """Decide how to parse the timestamp column exactly as io.parse_timestamps would."""
+    """Finish the timestamp column exactly as io.parse_timestamps would read it."""
     from journeylib import io as jio
 
-    con, raw, ts = fast.con, fast.raw, _q(fast.cols["timestamp"])
+    con, work, ts = fast.con, fast.work, _q(fast.cols["timestamp"])
     sample = pd.Series(
-        [r[0] for r in con.execute(f"SELECT {ts} FROM {raw} WHERE {ts} IS NOT NULL ORDER BY _jl_rowid LIMIT 1000").fetchall()],
+        [r[0] for r in con.execute(f"SELECT {ts} FROM {work} WHERE {ts} IS NOT NULL ORDER BY rowid LIMIT 1000").fetchall()],
         dtype="str",
     )
     if sample.empty:
@@ -260,19 +246,17 @@ def _plan_timestamps(fast: FastEvents) -> None:
         _plan_iso(fast)
     else:
         raise Fallback("timestamp format other than ISO 8601 or epoch")
-    found = con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {fast.source_sql()} "
-                        f"WHERE {fast.ts_sql} IS NOT NULL LIMIT 1)").fetchone()[0]
-    if not found:
+    if not con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {work} WHERE _jl_ts IS NOT NULL LIMIT 1)").fetchone()[0]:
         raise Fallback("no parseable timestamp")
 
 
 def _plan_epoch(fast: FastEvents) -> None:
-    con, raw, ts = fast.con, fast.raw, _q(fast.cols["timestamp"])
+    con, work, ts = fast.con, fast.work, _q(fast.cols["timestamp"])
     n_num, n_int, n_present, lo, hi, med = con.execute(
         f"SELECT count(*) FILTER (regexp_full_match({ts}, '-?\\d+(\\.\\d+)?')), "
         f"count(*) FILTER (regexp_full_match({ts}, '-?\\d{{1,17}}')), count({ts}), "
         f"min(TRY_CAST({ts} AS DOUBLE)), max(TRY_CAST({ts} AS DOUBLE)), "
-        f"quantile_cont(abs(TRY_CAST({ts} AS DOUBLE)), 0.5) FROM {raw}"
+        f"quantile_cont(abs(TRY_CAST({ts} AS DOUBLE)), 0.5) FROM {work}"
     ).fetchone()
     if n_num != n_present:
         raise Fallback("mixed numeric and text timestamps")
@@ -286,44 +270,34 @@ def _plan_epoch(fast: FastEvents) -> None:
     # pandas gives NaT outside its nanosecond range; keep to values far inside it.
     if min(lo, hi) * unit < -9.2e15 or max(lo, hi) * unit > 9.2e15:
         raise Fallback("epoch out of range")
-    fast.ts_sql = f"make_timestamp(CAST(t.{ts} AS BIGINT) * {int(unit)})"
+    con.execute(f"UPDATE {work} SET _jl_ts = make_timestamp(CAST({ts} AS BIGINT) * {int(unit)})")
 
 
 def _plan_iso(fast: FastEvents) -> None:
+    """Values the strict ISO cast did not read are parsed by io's own functions, once each."""
     from journeylib import io as jio
 
-    con, raw, ts = fast.con, fast.raw, _q(fast.cols["timestamp"])
-    # The plain cast is several times cheaper than the time-zone-aware one: use it where
-    # there is no offset to apply.
-    strict = (f"CASE WHEN regexp_full_match(t.{ts}, '{_ISO_NAIVE}') THEN TRY_CAST(t.{ts} AS TIMESTAMP) "
-              f"WHEN regexp_full_match(t.{ts}, '{_ISO_OFFSET}') "
-              f"THEN timezone('UTC', TRY_CAST(t.{ts} AS TIMESTAMPTZ)) END")
-    fast.ts_sql = strict
+    con, work, ts = fast.con, fast.work, _q(fast.cols["timestamp"])
     leftover = con.execute(
-        f"SELECT {ts} FROM {raw} AS t WHERE {ts} IS NOT NULL AND ({strict}) IS NULL "
-        f"GROUP BY {ts} ORDER BY min(_jl_rowid) LIMIT {_MAX_LEFTOVER * 4 + 1}"
+        f"SELECT {ts} FROM {work} WHERE {ts} IS NOT NULL AND _jl_ts IS NULL "
+        f"GROUP BY {ts} ORDER BY min(rowid) LIMIT {_MAX_LEFTOVER * 4 + 1}"
     ).fetchall()
     if len(leftover) > _MAX_LEFTOVER * 4:
         raise Fallback("too many distinct non-ISO timestamps")
     if not leftover:
         return
     text = pd.Series([r[0] for r in leftover], dtype="str")
-    with np.errstate(all="ignore"):
-        parsed = jio._iso(text)
+    parsed = jio._iso(text)
     failed = parsed.isna() & text.str.contains(r"\d{2}", regex=True) & (text.str.len() >= 6)
     if failed.sum() > jio._MIXED_LIMIT:
         raise Fallback("too many distinct odd timestamps")
     if failed.any():
         parsed = parsed.copy()
         parsed[failed] = jio._mixed(text[failed])
-    lookup = f"_jl_ts_{os.getpid()}_{next(_names)}"
     frame = pd.DataFrame({"raw": text, "ts": parsed.astype("datetime64[us]")})
-    con.register(f"{lookup}_v", frame)
-    con.execute(f"CREATE TEMP TABLE {lookup} AS SELECT * FROM {lookup}_v")
-    con.unregister(f"{lookup}_v")
+    lookup = _register(con, frame[frame["ts"].notna()])
     fast._tables.append(lookup)
-    fast.ts_lookup = lookup
-    fast.ts_sql = f"coalesce({strict}, l.ts)"
+    con.execute(f"UPDATE {work} SET _jl_ts = l.ts FROM {lookup} AS l WHERE l.raw = {work}.{ts} AND {work}._jl_ts IS NULL")
 
 
 def _register(con, frame: pd.DataFrame) -> str:
@@ -337,14 +311,14 @@ def _register(con, frame: pd.DataFrame) -> str:
     return name
 
 
-def _extra_type(con, raw: str, col: str) -> str:
+def _extra_type(con, table: str, col: str) -> str:
     """DuckDB type for an extra column, as io._convert_extra would choose it."""
     c = _q(col)
     n, lead0, n_int, n_float_gate, n_float = con.execute(
         f"SELECT count({c}), count(*) FILTER (regexp_matches({c}, '^-?0\\d')), "
         f"count(*) FILTER (regexp_full_match({c}, '-?\\d{{1,18}}')), "
         f"count(*) FILTER (regexp_full_match({c}, '-?(\\d+\\.?\\d*|\\.\\d+)([eE][-+]?\\d+)?')), "
-        f"count(TRY_CAST({c} AS DOUBLE)) FROM {raw}"
+        f"count(TRY_CAST({c} AS DOUBLE)) FROM {table}"
     ).fetchone()
     if n == 0 or lead0:
         return "VARCHAR"
@@ -358,37 +332,34 @@ def _extra_type(con, raw: str, col: str) -> str:
 
 
 def build_events(fast: FastEvents, stages: Sequence[str], tp_map: Mapping[str, str], sink: Any):
-    """Clean the raw table into the canonical events table inside DuckDB, recording the
-    same warnings (counts, example rows) as io._events_frame; returns the Ibis table."""
+    """Finish the events inside DuckDB, recording the same warnings (counts, example rows)
+    as io._events_frame; returns the Ibis table (a view of the kept rows)."""
     from journeylib import io as jio
     from journeylib.schema import normalize_stage
 
-    con, raw, cols, label = fast.con, fast.raw, fast.cols, fast.label
+    con, work, cols, label = fast.con, fast.work, fast.cols, fast.label
     cid, ts, tp = (_q(cols[f]) for f in ("customer_id", "timestamp", "touchpoint"))
     stage_col = cols.get("stage")
     names_sql = ", ".join(_q(n) for n in fast.names)
     with fast.engine._lock:
-        # Exact duplicates: every group of equal rows keeps its first row.
-        dups = f"_jl_dup_{os.getpid()}_{next(_names)}"
+        # Exact duplicates: rows whose hash repeats are compared exactly; each group keeps its first row.
         on = " AND ".join(f"t.{_q(n)} IS NOT DISTINCT FROM g.{_q(n)}" for n in fast.names)
-        # Rows whose hash repeats are the only candidates; they are compared exactly.
         cand = f"_jl_cand_{os.getpid()}_{next(_names)}"
         con.execute(
-            f"CREATE TEMP TABLE {cand} AS SELECT * FROM {raw} WHERE hash({names_sql}) IN "
-            f"(SELECT h FROM (SELECT hash({names_sql}) AS h FROM {raw}) GROUP BY h HAVING count(*) > 1)"
+            f"CREATE TEMP TABLE {cand} AS SELECT rowid AS _jl_r, {names_sql} FROM {work} WHERE _jl_h IN "
+            f"(SELECT _jl_h FROM {work} GROUP BY _jl_h HAVING count(*) > 1)"
         )
         fast._tables.append(cand)
         con.execute(
-            f"CREATE TEMP TABLE {dups} AS SELECT t._jl_rowid AS seq FROM {cand} AS t JOIN "
-            f"(SELECT {names_sql}, min(_jl_rowid) AS first FROM {cand} GROUP BY {names_sql} HAVING count(*) > 1) AS g "
-            f"ON {on} WHERE t._jl_rowid <> g.first"
+            f"UPDATE {work} SET _jl_dup = true WHERE rowid IN (SELECT t._jl_r FROM {cand} AS t JOIN "
+            f"(SELECT {names_sql}, min(_jl_r) AS first FROM {cand} GROUP BY {names_sql} HAVING count(*) > 1) AS g "
+            f"ON {on} WHERE t._jl_r <> g.first)"
         )
-        fast._tables.append(dups)
 
-        stage_join, stage_sql, unknown_sql = "", "NULL::VARCHAR", "false"
+        stage_join, unknown_sql = "", "false"
         if stage_col:
             labels = [r[0] for r in con.execute(
-                f"SELECT DISTINCT {_q(stage_col)} FROM {raw} WHERE {_q(stage_col)} IS NOT NULL LIMIT 100001").fetchall()]
+                f"SELECT DISTINCT {_q(stage_col)} FROM {work} WHERE {_q(stage_col)} IS NOT NULL LIMIT 100001").fetchall()]
             if len(labels) > 100_000:
                 raise Fallback("too many distinct stage labels")
             normal = [normalize_stage(v, stages) for v in labels]
@@ -399,53 +370,28 @@ def build_events(fast: FastEvents, stages: Sequence[str], tp_map: Mapping[str, s
             }))
             fast._tables.append(smap)
             stage_join = f" LEFT JOIN {smap} AS sm ON sm.raw = t.{_q(stage_col)}"
-            stage_sql, unknown_sql = "sm.stage", "coalesce(sm.unknown, false)"
-        tp_join = ""
-        if tp_map:
-            tmap = _register(con, pd.DataFrame({"touchpoint": pd.Series(list(tp_map), dtype="str"),
-                                                "stage": pd.Series(list(tp_map.values()), dtype="str")}))
-            fast._tables.append(tmap)
-            tp_join = f" LEFT JOIN {tmap} AS tm ON tm.touchpoint = t.{tp}"
-            stage_sql = f"coalesce({stage_sql}, tm.stage)"
+            unknown_sql = "coalesce(sm.unknown, false)"
 
-        # Every row once, in file order, with its parsed timestamp, stage and the first
-        # reason it is dropped (0 = kept); the raw table is freed right after.
-        work = f"_jl_w_{os.getpid()}_{next(_names)}"
-        reason = (f"CASE WHEN d.seq IS NOT NULL THEN 1 WHEN t.{cid} IS NULL THEN 2 WHEN t.{ts} IS NULL THEN 3 "
-                  f"WHEN _jl_ts IS NULL THEN 4 WHEN t.{tp} IS NULL THEN 5 ELSE 0 END")
-        con.execute(
-            f"CREATE TEMP TABLE {work} AS SELECT * EXCLUDE (_jl_rowid), {reason.replace('_jl_ts', '_jl_ts_')} "
-            f"AS _jl_drop FROM (SELECT t.*, {fast.ts_sql} AS _jl_ts_, {stage_sql} AS _jl_stage, "
-            f"{unknown_sql} AS _jl_unknown, d.seq AS _jl_dseq FROM {fast.source_sql()} "
-            f"LEFT JOIN {dups} AS d ON d.seq = t._jl_rowid{stage_join}{tp_join}) AS t"
-            .replace("d.seq IS NOT NULL THEN 1", "t._jl_dseq IS NOT NULL THEN 1")
-            .replace("t.*, ", "t.*, t._jl_rowid AS _jl_seq, ")
-        )
-        fast._tables.append(work)
-        # The raw table is not needed any more: give its memory back before the next steps.
-        for name in [n for n in fast._tables if n != work]:
-            con.execute(f"DROP {'VIEW' if name.startswith('_jl_v_') else 'TABLE'} IF EXISTS {name}")
-        fast._tables[:] = [work]
-        view = work
-        by_reason = {r: (int(n), sorted(seqs)) for r, n, seqs in con.execute(
-            f"SELECT _jl_drop, count(*), min(_jl_seq, 5) FROM {work} WHERE _jl_drop > 0 GROUP BY _jl_drop").fetchall()}
+        reason = (f"CASE WHEN t._jl_dup THEN 1 WHEN t.{cid} IS NULL THEN 2 WHEN t.{ts} IS NULL THEN 3 "
+                  f"WHEN t._jl_ts IS NULL THEN 4 WHEN t.{tp} IS NULL THEN 5 ELSE 0 END")
         latest = (pd.Timestamp.now(tz="UTC").tz_localize(None).normalize() + pd.Timedelta(days=2))
         conds = {
-            "dup": "t._jl_drop = 1", "nocid": "t._jl_drop = 2", "blank_ts": "t._jl_drop = 3",
-            "bad_ts": "t._jl_drop = 4", "notp": "t._jl_drop = 5",
-            "future": f"t._jl_drop = 0 AND t._jl_ts_ > TIMESTAMP '{latest:%Y-%m-%d %H:%M:%S}'",
-            "past": "t._jl_drop = 0 AND t._jl_ts_ < TIMESTAMP '1900-01-01'",
-            "unknown": "t._jl_drop = 0 AND t._jl_unknown",
+            "dup": "_jl_drop = 1", "nocid": "_jl_drop = 2", "blank_ts": "_jl_drop = 3",
+            "bad_ts": "_jl_drop = 4", "notp": "_jl_drop = 5",
+            "future": f"_jl_drop = 0 AND _jl_ts > TIMESTAMP '{latest:%Y-%m-%d %H:%M:%S}'",
+            "past": "_jl_drop = 0 AND _jl_ts < TIMESTAMP '1900-01-01'",
+            "unknown": "_jl_drop = 0 AND _jl_unknown",
         }
-        stats = {k: by_reason.get(i + 1, (0, [])) for i, k in enumerate(list(conds)[:5])}
-        got = con.execute(f"SELECT {', '.join(f'count(*) FILTER ({c}), min(t._jl_seq, 5) FILTER ({c})' for c in list(conds.values())[5:])} FROM {work} AS t").fetchone()
-        for i, k in enumerate(list(conds)[5:]):
-            stats[k] = (int(got[2 * i]), sorted(got[2 * i + 1] or []))
+        flagged = (f"(SELECT t.*, t.rowid AS _jl_seq, {reason} AS _jl_drop, {unknown_sql} AS _jl_unknown "
+                   f"FROM {work} AS t{stage_join})")
+        aggs = ", ".join(f"count(*) FILTER ({c}), min(_jl_seq, 5) FILTER ({c})" for c in conds.values())
+        got = con.execute(f"SELECT {aggs} FROM {flagged}").fetchone()
+        stats = {k: (int(got[2 * i]), sorted(got[2 * i + 1] or [])) for i, k in enumerate(conds)}
 
         def first_values(cond: str, col: str, n: int) -> list[str]:
             return [r[0] for r in con.execute(
-                f"SELECT t.{_q(col)} FROM {view} AS t WHERE {cond} GROUP BY t.{_q(col)} "
-                f"ORDER BY min(t._jl_seq) LIMIT {n}").fetchall()]
+                f"SELECT {_q(col)} FROM {flagged} WHERE {cond} GROUP BY {_q(col)} "
+                f"ORDER BY min(_jl_seq) LIMIT {n}").fetchall()]
 
         def drop(key: str, column: str | None, what: str, examples: Sequence[str] = ()) -> None:
             n, seqs = stats[key]
@@ -474,20 +420,35 @@ def build_events(fast: FastEvents, stages: Sequence[str], tp_map: Mapping[str, s
             sink.warn(label, stage_col, f"{n} rows have a stage not in the stage order ({', '.join(stages)}): "
                       f"{jio._examples(ex, 5)}; their stage is left empty; {jio._rows_text(rows, n)}", n, rows)
 
+        # The stage column, normalised in place: only rows whose label changes are written.
+        if stage_col:
+            sc = _q(stage_col)
+            con.execute(f"UPDATE {work} SET {sc} = sm.stage FROM {smap} AS sm "
+                        f"WHERE sm.raw = {work}.{sc} AND sm.stage IS DISTINCT FROM sm.raw")
+        else:
+            sc = "_jl_stage"
+            con.execute(f"ALTER TABLE {work} ADD COLUMN _jl_stage VARCHAR")
+        if tp_map:
+            tmap = _register(con, pd.DataFrame({"touchpoint": pd.Series(list(tp_map), dtype="str"),
+                                                "stage": pd.Series(list(tp_map.values()), dtype="str")}))
+            fast._tables.append(tmap)
+            con.execute(f"UPDATE {work} SET {sc} = tm.stage FROM {tmap} AS tm "
+                        f"WHERE {work}.{sc} IS NULL AND tm.touchpoint = {work}.{tp}")
+
         canonical = ("customer_id", "timestamp", "seq", "touchpoint", "stage", "channel")
-        used = {v for v in cols.values()}
+        used = set(cols.values())
         extras = [n for n in fast.names if n not in used and n not in canonical]
         extra_sql = "".join(f", CAST(t.{_q(n)} AS {_extra_type(con, work, n)}) AS {_q(n)}" for n in extras)
         channel = f"t.{_q(cols['channel'])}" if "channel" in cols else "NULL::VARCHAR"
         # A view, not a copy: the kept rows under their canonical names, typed.
         events = f"_jl_events_{os.getpid()}_{next(_names)}"
-        kept = "" if not any(stats[k][0] for k in list(conds)[:5]) else " WHERE t._jl_drop = 0"
+        kept = "" if not any(stats[k][0] for k in list(conds)[:5]) else (
+            f" WHERE NOT t._jl_dup AND t.{cid} IS NOT NULL AND t._jl_ts IS NOT NULL AND t.{tp} IS NOT NULL")
         con.execute(
-            f"CREATE TEMP VIEW {events} AS SELECT t.{cid} AS customer_id, t._jl_ts_ AS \"timestamp\", "
-            f"t._jl_seq AS seq, t.{tp} AS touchpoint, t._jl_stage AS stage, {channel} AS channel{extra_sql} "
+            f"CREATE TEMP VIEW {events} AS SELECT t.{cid} AS customer_id, t._jl_ts AS \"timestamp\", "
+            f"t.rowid AS seq, t.{tp} AS touchpoint, t.{sc} AS stage, {channel} AS channel{extra_sql} "
             f"FROM {work} AS t{kept}"
         )
-        fast._tables.remove(work)
-        fast.events_tables = [work, events]
+        fast.events_tables = [events, work]
         fast.drop()
         return fast.engine.con.table(events)

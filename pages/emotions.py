@@ -25,7 +25,8 @@ level = c1.segmented_control("Along", ["stage", "touchpoint"], default="stage", 
 by_persona = c2.toggle("One line per persona", value=bool(personas), key="e_by_persona", disabled=not personas)
 
 curve = cache.emotion_frame(view, level, by_persona and bool(personas))
-fig = charts.emotion_curve(curve, subject=state.subject(view), colors=state.persona_colors(),
+drawn = gaps.with_gaps(curve, data.stages) if level == "stage" else curve
+fig = charts.emotion_curve(drawn, subject=state.subject(view), colors=state.persona_colors(),
                            score_label=f"Mean score ({scale_text})",
                            y_range=(scale.low, scale.high) if scale else None)
 widgets.chart(fig, key="emotion_curve", frame=curve, file_name="emotion_curve")

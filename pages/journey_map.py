@@ -128,7 +128,7 @@ if box.open:
     with box:
         outcomes = present.driver_outcomes(view, persona)
         if outcomes:
-            st.selectbox("Key drivers of", outcomes, key="jm_outcome",
+            st.columns([1, 2])[0].selectbox("Key drivers of", outcomes, key="jm_outcome",
                          index=outcomes.index(chosen_outcome()) if chosen_outcome() in outcomes else 0,
                          format_func=lambda o: {"purchase": "Purchase", "nps": "NPS"}.get(o, o),
                          help="The outcome the key-driver chart explains.")

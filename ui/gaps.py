@@ -40,3 +40,25 @@ def sentence(gaps: dict[str, list[str]]) -> str:
         if rest:
             parts.append(f"at {', '.join(rest)}" + ("" if persona == ALL_PERSONAS else f" for {persona}"))
     return "No survey answers " + "; ".join(parts) + ". The line and its band break there."
+
+
+def with_gaps(curve: pd.DataFrame, stages: Sequence[str]) -> pd.DataFrame:
+    """The curve with an empty row (mean NaN, n 0) for each persona at every stage between the
+    first and last answered stage that it has no answers for, in stage order; so the chart keeps
+    that stage on its axis and its line and band break there instead of joining across it."""
+    if curve is None or curve.empty or "stage" not in curve.columns:
+        return curve
+    names = [str(s) for s in stages]
+    have = [s for s in names if s in set(curve["stage"].astype(str))]
+    if not have:
+        return curve
+    inner = names[names.index(have[0]):names.index(have[-1]) + 1]
+    rows = []
+    for persona in dict.fromkeys(curve["persona"].astype(str)):
+        present = set(curve.loc[curve["persona"].astype(str) == persona, "stage"].astype(str))
+        rows += [{"stage": s, "persona": persona, "n": 0, "low_n": False} for s in inner if s not in present]
+    if not rows:
+        return curve
+    out = pd.concat([curve, pd.DataFrame(rows)], ignore_index=True)
+    rank = {s: i for i, s in enumerate(names)}
+    return out.sort_values("stage", key=lambda s: s.astype(str).map(rank), kind="stable").reset_index(drop=True)

@@ -62,3 +62,19 @@ def test_page_names_stages_without_answers(app, small_sample, tmp_path, monkeypa
     fig = json.loads(app.get("plotly_chart")[0].proto.spec)
     bands = [t for t in fig["data"] if t.get("fill") == "tonexty"]
     assert bands and all("Intent" not in t["x"] for t in bands)
+    # Intent stays on the axis, as a gap in every line.
+    lines = [t for t in fig["data"] if t.get("mode") == "lines+markers"]
+    assert lines and all("Intent" in t["x"] for t in lines)
+
+
+def test_with_gaps_keeps_the_stage_on_the_axis():
+    frame, stages = curve_with_gap()
+    drawn = gaps.with_gaps(frame[frame["persona"] == "A"], stages + ["Advocacy"])
+    # Intent (inside the answered range) is added empty; Advocacy (after the last answer) is not.
+    assert drawn["stage"].tolist() == stages
+    assert drawn.loc[drawn["stage"] == "Intent", "n"].tolist() == [0]
+    fig = charts.emotion_curve(drawn)
+    line = next(t for t in fig.data if t.mode == "lines+markers")
+    assert list(line.x) == stages and np.isnan(line.y[2])
+    assert [list(t.x) for t in fig.data if t.fill == "tonexty"] == [["Awareness", "Consideration"],
+                                                                     ["Purchase", "Retention"]]

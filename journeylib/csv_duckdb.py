@@ -47,6 +47,7 @@ _WHITESPACE = " \t\n\v\f\r\u0085\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005
 # is parsed by the pandas functions, one distinct value at a time.
 _ISO_NAIVE = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?$"
 _ISO_OFFSET = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}(:?\d{2})?)$"
+_WS_CLASS = "[" + _WHITESPACE + "]"
 _MAX_LEFTOVER = 50_000
 _names = itertools.count()
 
@@ -186,18 +187,9 @@ def prepare(source: Any, mapping: Mapping[str, Any] | None, engine: Any, force: 
 
     con = engine.con.con
     work = f"_jl_work_{os.getpid()}_{next(_names)}"
-    nulls = ", ".join("'" + v.replace("'", "''") + "'" for v in _ARROW_NULLS)  # constants, not user text
     ws = "'" + _WHITESPACE + "'"
 
-    def clean(c: str) -> str:
-        # As the pandas path reads text: null markers and blanks missing, whitespace trimmed.
-        # The cheap test first; only values that may need it pay for the exact one.
-        first, last = f"left({c}, 1)", f"right({c}, 1)"
-        return (f"CASE WHEN {first} > ' ' AND {first} < '\x7f' AND {last} > ' ' AND {last} < '\x7f' "
-                f"AND NOT (strlen({c}) <= 8 AND {c} IN ({nulls})) THEN {c} "
-                f"WHEN {c} IN ({nulls}) THEN NULL ELSE nullif(trim({c}, {ws}), '') END")
-
-    cleaned = ", ".join(f"{clean(_q(f'c{i}'))} AS {_q(n)}" for i, n in enumerate(names))
+    renamed = ", ".join(f"{_q(f'c{i}')} AS {_q(n)}" for i, n in enumerate(names))
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(names))) + "}"
     ts = _q(cols["timestamp"])
     # The plain cast is several times cheaper than the time-zone-aware one: use it where
@@ -205,16 +197,42 @@ def prepare(source: Any, mapping: Mapping[str, Any] | None, engine: Any, force: 
     strict = (f"CASE WHEN regexp_full_match({ts}, '{_ISO_NAIVE}') THEN TRY_CAST({ts} AS TIMESTAMP) "
               f"WHEN regexp_full_match({ts}, '{_ISO_OFFSET}') THEN timezone('UTC', TRY_CAST({ts} AS TIMESTAMPTZ)) END")
     all_cols = ", ".join(_q(n) for n in names)
+    hashed = f"hash({all_cols})"
     try:
         with engine._lock:
             con.execute("SET preserve_insertion_order = true")  # rowid of the table = file order
+            # pyarrow's null markers are missing values in the pandas path, quoted or not.
             con.execute(
-                f"CREATE TEMP TABLE {work} AS SELECT *, {strict} AS _jl_ts, hash({all_cols}) AS _jl_h, "
-                f"false AS _jl_dup FROM (SELECT {cleaned} FROM read_csv(?, header = true, delim = ?, "
+                f"CREATE TEMP TABLE {work} AS SELECT *, {strict} AS _jl_ts, {hashed} AS _jl_h, "
+                f"false AS _jl_dup FROM (SELECT {renamed} FROM read_csv(?, header = true, delim = ?, "
                 f"quote = '\"', escape = '\"', auto_detect = false, strict_mode = true, null_padding = false, "
-                f"columns = {columns}, encoding = 'utf-8'))",
-                [str(path), delim],
+                f"columns = {columns}, encoding = 'utf-8', nullstr = ?, allow_quoted_nulls = true))",
+                [str(path), delim, list(_ARROW_NULLS)],
             )
+            # The pandas path trims every cell: only columns with padded values are rewritten,
+            # and then the hash and timestamp of the table are recomputed.
+            padded = f"'^{_WS_CLASS}|{_WS_CLASS}$'"
+            # A coarse test first (first or last character a control, space or non-ASCII),
+            # then the exact one only for the columns it flags.
+            def coarse(c: str) -> str:
+                return (f"bool_or(ascii({c}) <= 32 OR ascii({c}) >= 127 OR ascii(right({c}, 1)) <= 32 "
+                        f"OR ascii(right({c}, 1)) >= 127)")
+
+            maybe = con.execute(f"SELECT {', '.join(coarse(_q(n)) for n in names)} FROM {work}").fetchone()
+            dirty = [False] * len(names)
+            flagged = [n for n, m in zip(names, maybe) if m]
+            if flagged:
+                exact = con.execute(
+                    f"SELECT {', '.join(f'bool_or(regexp_matches({_q(n)}, {padded}))' for n in flagged)} FROM {work}"
+                ).fetchone()
+                found = dict(zip(flagged, exact))
+                dirty = [bool(found.get(n)) for n in names]
+            for n, bad in zip(names, dirty):
+                if bad:
+                    con.execute(f"UPDATE {work} SET {_q(n)} = nullif(trim({_q(n)}, {ws}), '') "
+                                f"WHERE regexp_matches({_q(n)}, {padded})")
+            if any(dirty):
+                con.execute(f"UPDATE {work} SET _jl_ts = {strict}, _jl_h = {hashed}")
     except Exception as exc:  # duckdb.Error of any kind: ragged rows, bad UTF-8, stray quotes
         con.execute(f"DROP TABLE IF EXISTS {work}")
         raise Fallback(f"DuckDB cannot read it: {exc}") from None

@@ -746,7 +746,16 @@ class PersonaResult:
 
 
 EMBEDDING_CUSTOMERS = 20_000  # a scatter of more points says no more and slows the page
-ASSIGN_CHUNK = 500_000  # customers whose features are in memory at once when assigning everyone
+# Customers whose features are pulled at once. Up to this many, one pass over the events
+# gives everyone's features and the sample is a subset of them; above it every chunk of
+# customers is a pass of its own (bounded memory, more passes).
+ASSIGN_CHUNK = 1_000_000
+PREDICT_ROWS = 100_000  # rows transformed at once when assigning (the float64 intermediates)
+
+
+def _predict(model: PersonaModel, features: pd.DataFrame) -> np.ndarray:
+    return np.concatenate([model.predict(features.iloc[i:i + PREDICT_ROWS])
+                           for i in range(0, len(features), PREDICT_ROWS)] or [np.empty(0, dtype=np.int64)])
 
 
 def find_personas(data: JourneyData, n_personas="auto", random_state: int = 0,
@@ -755,9 +764,10 @@ def find_personas(data: JourneyData, n_personas="auto", random_state: int = 0,
 
     Above ``max_customers`` customers (default :func:`journeylib.warehouse.max_cluster_customers`,
     env ``JOURNEY_MAX_CLUSTER_CUSTOMERS``) the model is fitted on a sample of that many,
-    chosen by a hash of the id seeded with ``random_state``, and everyone is then assigned
-    with ``model.predict`` on features computed a chunk of customers at a time with the
-    vocabulary of the fit.
+    chosen by a hash of the id seeded with ``random_state``
+    (:func:`journeylib.warehouse.sample_customers`), and everyone is assigned with
+    ``model.predict`` on features with the vocabulary of the fit; above ``ASSIGN_CHUNK``
+    customers those are computed a chunk of customers at a time.
     """
     from journeylib.warehouse import customer_chunks, max_cluster_customers, sample_customers
 
@@ -765,7 +775,13 @@ def find_personas(data: JourneyData, n_personas="auto", random_state: int = 0,
     if limit < 3:
         raise ValueError(f"max_customers must be at least 3, got {max_customers!r}")
     sample = sample_customers(data, limit, seed=random_state)
-    features = customer_features(sample.data)
+    everyone = None
+    if sample.is_sample and sample.total <= ASSIGN_CHUNK:
+        everyone = customer_features(data)
+        picked = execute(sample.ids)["customer_id"].astype(str)
+        features = everyone[everyone.index.isin(picked)]
+    else:
+        features = customer_features(sample.data)
     if len(features) < 3:
         raise ValueError(f"need at least 3 customers with events to find personas, got {len(features)}")
     model = PersonaModel(n_personas=n_personas, random_state=random_state).fit(features)
@@ -774,6 +790,10 @@ def find_personas(data: JourneyData, n_personas="auto", random_state: int = 0,
     if not sample.is_sample:
         ids = features.index.to_numpy()
         assignments = pd.DataFrame({"customer_id": ids, "persona": names[model.labels_]})
+    elif everyone is not None:
+        assignments = pd.DataFrame({"customer_id": everyone.index.to_numpy(),
+                                    "persona": names[_predict(model, everyone)]})
+        del everyone
     else:
         touchpoints = [c[len(TOUCHPOINT):] for c in features.columns if c.startswith(TOUCHPOINT)]
         channels = [c[len(CHANNEL):] for c in features.columns if c.startswith(CHANNEL)]
@@ -783,7 +803,7 @@ def find_personas(data: JourneyData, n_personas="auto", random_state: int = 0,
         for chunk in customer_chunks(data, n_chunks, seed=random_state):
             f = customer_features(chunk, touchpoints=touchpoints, channels=channels, attributes=attributes)
             parts.append(pd.DataFrame({"customer_id": f.index.to_numpy(),
-                                       "persona": names[model.predict(f)]}))
+                                       "persona": names[_predict(model, f)]}))
             del f
         assignments = (pd.concat(parts, ignore_index=True).sort_values("customer_id", kind="stable")
                        .reset_index(drop=True))

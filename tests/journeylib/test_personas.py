@@ -272,7 +272,13 @@ def sample_data():
     return _load_sample()
 
 
-def test_sampled_fit_assigns_everyone(sample_data, sample_result):
+@pytest.mark.parametrize("chunk", [None, 2000])  # None: one pass; 2000: three chunks of customers
+def test_sampled_fit_assigns_everyone(sample_data, sample_result, monkeypatch, chunk):
+    import journeylib.personas as personas
+
+    if chunk:
+        monkeypatch.setattr(personas, "ASSIGN_CHUNK", chunk)
+        monkeypatch.setattr(personas, "PREDICT_ROWS", 700)
     truth = pd.read_csv(SAMPLE / "truth.csv", dtype=str).set_index("customer_id")["persona"]
     result = find_personas(sample_data, n_personas="auto", random_state=0, max_customers=1000)
     got = result.assignments

@@ -159,7 +159,7 @@ with saved_tab:
     st.subheader("Stages of a saved dataset", anchor=False)
     infos = state.datasets()
     by_id = {i.id: i for i in infos}
-    chosen_id = st.selectbox("Dataset", list(by_id), format_func=lambda i: by_id[i].name,
+    chosen_id = st.columns([1, 1])[0].selectbox("Dataset", list(by_id), format_func=lambda i: by_id[i].name,
                              index=list(by_id).index(active.id) if active.id in by_id else 0, key="st_dataset")
     target = by_id[chosen_id]
     st.caption("Change the stage order or which stage each touchpoint belongs to. “Apply” re-derives the "
@@ -175,8 +175,10 @@ with saved_tab:
     with g2:
         with widgets.errors_shown("Could not read the dataset's touchpoints"):
             names = cache.touchpoint_names(state.root(), target.id, target.saved)
-            table = stage_edit.map_table(names, target.touchpoint_stage_map, new_stages)
-            st.markdown("**Touchpoint → stage**")
+            observed = cache.touchpoint_stages(state.root(), target.id, target.saved)
+            table = stage_edit.map_table(names, target.touchpoint_stage_map, new_stages, observed)
+            st.markdown("**Touchpoint → stage**", help="Filled from the saved map, else from the stage most of "
+                        "the touchpoint's events have. Empty: the touchpoint's events keep their own stage.")
             edited_table = st.data_editor(
                 table, hide_index=True, width="stretch", height=260, disabled=["touchpoint"],
                 key=f"st_map_{target.id}_{target.saved}_{'|'.join(new_stages)}",

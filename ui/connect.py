@@ -120,7 +120,11 @@ def open_connection(conn: Connection) -> JourneyData:
     try:
         eng = engine(conn.url)
     except Exception as exc:  # noqa: BLE001 - drivers raise anything; show it as one line
-        raise ConnectError(f"could not connect to {mask_url(conn.url)}: {clean_error(exc, conn.url)}") from None
+        hint = ""
+        if isinstance(exc, ImportError) or "missing dependencies" in str(exc):
+            hint = " Install this database's driver (docs/warehouses.md lists the pip command for each)."
+        raise ConnectError(f"could not connect to {mask_url(conn.url)}: {clean_error(exc, conn.url)}"
+                           f"{hint}") from None
     try:
         return load_tables(eng, touchpoints=conn.touchpoints.strip() or None, survey=conn.survey.strip() or None,
                            customers=conn.customers.strip() or None, stages=conn.stages,

@@ -43,12 +43,15 @@ def touchpoints(data: JourneyData, engine, limit: int = 500) -> list[str]:
     return [str(t) for t in frame["touchpoint"].dropna()]
 
 
-def map_table(names: Sequence[str], current: Mapping[str, str], stages: Sequence[str]) -> pd.DataFrame:
-    """touchpoint, stage rows for the editor: the saved map, else a guess from the name."""
+def map_table(names: Sequence[str], current: Mapping[str, str], stages: Sequence[str],
+              observed: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """touchpoint, stage rows for the editor: the saved map, else the stage most of the
+    touchpoint's events have (``observed``), else a guess from the name."""
+    observed = observed or {}
     guess = default_touchpoint_stage_map([n for n in names if n not in current], stages)
     rows = []
     for name in names:
-        stage = current.get(name, guess.get(name))
+        stage = current.get(name) or observed.get(name) or guess.get(name)
         rows.append((name, stage if stage in stages else None))
     return pd.DataFrame(rows, columns=["touchpoint", "stage"]).astype({"touchpoint": "str", "stage": "object"})
 

@@ -6,7 +6,6 @@ import pandas as pd
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 from streamlit.testing.v1.element_tree import Block, Dataframe, Widget
 
-from journeylib.io import default_touchpoint_stage_map
 
 
 class _EditedTable(Widget):
@@ -71,8 +70,10 @@ def test_changed_stage_map_changes_the_funnel(app, sample_events):
     assert not app.exception, [e.message for e in app.exception]
     assert any("Stages of" in s.value for s in app.success), [e.value for e in app.error]
 
-    names = sample_events["touchpoint"].astype(str).unique().tolist()
-    new_map = {**default_touchpoint_stage_map(names), moved: "Purchase"}
+    # Every event of a touchpoint in the editor's table takes the table's stage ("apply to every event").
+    shown = {t: s for t, s in zip(table["touchpoint"], table["stage"]) if isinstance(s, str) and s}
+    assert set(shown) == set(sample_events["touchpoint"])  # prefilled from the events' own stages
+    new_map = {**shown, moved: "Purchase"}
     new_stage = sample_events["touchpoint"].map(new_map).fillna(sample_events["stage"])
     expected = purchased_share(sample_events, new_stage)
     assert f"{expected:.0%}" != before
@@ -158,3 +159,26 @@ def test_mask_url():
     assert mask_url("duckdb:///tmp/a.ddb") == "duckdb:///tmp/a.ddb"
     url = "trino://u:p%40ss@h/c"
     assert "p%40ss" not in clean_error(RuntimeError(f"cannot reach {url}"), url)
+
+
+def test_restage_changes_only_events_staged_by_the_map():
+    from journeylib.engine import Engine
+    from journeylib.io import load_journey
+    from ui import stages as stage_edit
+
+    engine = Engine()
+    events = pd.DataFrame({
+        "customer_id": ["a", "a", "b", "b", "c"],
+        "timestamp": ["2024-01-01", "2024-01-02", "2024-01-01", "2024-01-03", "2024-01-04"],
+        "touchpoint": ["Ad", "Checkout", "Ad", "Blog", "Checkout"],
+        "stage": ["Consideration", None, "Decision", None, "Retention"],
+    })
+    data = load_journey(touchpoints=events, touchpoint_stage_map={"Checkout": "Purchase"}, engine=engine)
+    order = ["Awareness", "Consideration", "Intent", "Purchase"]  # Retention dropped from the order
+    new = stage_edit.restage(data, engine, order, {"Checkout": "Intent", "Blog": "Awareness"})
+    got = engine.execute(new.events.order_by(["customer_id", "timestamp"]))["stage"].tolist()
+    # a/Checkout had no stage (map) -> Intent; b/Ad "Decision" is Intent by synonym; b/Blog none -> Awareness;
+    # c/Checkout's own "Retention" is not in the new order -> empty.
+    assert [None if pd.isna(s) else s for s in got] == ["Consideration", "Intent", "Intent", "Awareness", None]
+    assert new.stages == tuple(order) and new.touchpoint_stage_map == {"Checkout": "Intent", "Blog": "Awareness"}
+    assert stage_edit.parse_stages(" A\n\nB\nA\n") == ["A", "B"]

@@ -199,3 +199,21 @@ def test_gzip_is_left_to_pandas(tmp_path, monkeypatch):
     with gzip.open(path, "wt") as fh:
         frames["touchpoints"].to_csv(fh, index=False)
     both(monkeypatch, str(path), expect_fast=False)
+
+
+def test_null_markers_and_unicode_padding(tmp_path, monkeypatch):
+    path = tmp_path / "padded.csv"
+    path.write_text(
+        'customer_id,timestamp,touchpoint,channel\n'
+        'c1,2024-03-01 10:00:00,"Ad",web\n'
+        'c1,2024-03-01 11:00:00,Site\u00a0,"NA"\n'
+        '"null",2024-03-01 12:00:00,Site,web\n'
+        'c2,\u30002024-03-02 08:00:00,\tSite, NA \n',
+        encoding="utf-8",
+    )
+    slow, fast = both(monkeypatch, path)
+    ev = _events(fast)
+    assert ev["seq"].tolist() == [0, 1, 3]  # the quoted "null" id is missing, as pyarrow reads it
+    assert ev["touchpoint"].tolist() == ["Ad", "Site", "Site"]
+    assert pd.isna(ev["channel"].iloc[1]) and ev["channel"].iloc[2] == "NA"  # padded " NA " is text
+    assert ev["timestamp"].iloc[2] == pd.Timestamp("2024-03-02 08:00:00")

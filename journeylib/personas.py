@@ -5,6 +5,8 @@ work runs where the data lives); only the per-customer table comes back as panda
 ``PersonaModel`` clusters that table with k-means behind a ColumnTransformer, chooses the
 number of personas by silhouette when asked to, and names each persona from the traits
 that set it apart most (effect sizes), so people read "Checkout strugglers", not "Cluster 2".
+``find_personas`` fits on a seeded sample of customers when there are more than
+``journeylib.warehouse.max_cluster_customers()`` and then assigns everyone.
 """
 
 from __future__ import annotations
@@ -530,11 +532,6 @@ def _effect_sizes(n_a, mean_a, ss_a, n_b, mean_b, ss_b) -> np.ndarray:
         d = np.clip(diff / np.where(flat, 1.0, pooled), -EFFECT_CAP, EFFECT_CAP)
     d = np.where(flat, np.where(np.abs(diff) <= 1e-12, 0.0, np.sign(diff) * EFFECT_CAP), d)
     return np.where((n_a == 0) | (n_b == 0), np.nan, d)
-
-
-def _nanmean(a: np.ndarray) -> float:
-    a = a[~np.isnan(a)]
-    return float(a.mean()) if len(a) else float("nan")
 
 
 def _fmt(value: float, share: bool) -> str:

@@ -1341,10 +1341,14 @@ def _fast_events(touchpoints, mapping, engine):
         return csv_duckdb.prepare(touchpoints, mapping, engine or default_engine())
     except (csv_duckdb.Fallback, InputError):
         return None
+    except Exception:  # noqa: BLE001 - any engine trouble: the pandas path still works
+        return None
 
 
 def _load(touchpoints, survey, customers, mapping, stages, touchpoint_stage_map, not_rated, engine,
           register: bool = True) -> _Result:
+    import duckdb
+
     from journeylib.csv_duckdb import Fallback
 
     fast = _fast_events(touchpoints, mapping, engine)
@@ -1352,7 +1356,11 @@ def _load(touchpoints, survey, customers, mapping, stages, touchpoint_stage_map,
         try:
             return _load_inner(touchpoints, survey, customers, mapping, stages, touchpoint_stage_map, not_rated,
                                engine, register, fast)
-        except Fallback:  # found late (e.g. an extra column's numbers): start over on the pandas path
+        except (Fallback, duckdb.Error):
+            # Found late (an extra column's numbers, an engine error): start over on the pandas path.
+            if fast is None:
+                raise
+            fast.drop_events()
             fast.drop()
             fast = None
             return _load_inner(touchpoints, survey, customers, mapping, stages, touchpoint_stage_map, not_rated,

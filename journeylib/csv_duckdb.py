@@ -212,11 +212,13 @@ def prepare(source: Any, mapping: Mapping[str, Any] | None, engine: Any, force: 
             # The pandas path trims every cell: only columns with padded values are rewritten,
             # and then the hash and timestamp of the table are recomputed.
             padded = f"'^{_WS_CLASS}|{_WS_CLASS}$'"
-            # A coarse test first (first or last character a control, space or non-ASCII),
+            # A coarse test first,
             # then the exact one only for the columns it flags.
             def coarse(c: str) -> str:
-                return (f"bool_or(ascii({c}) <= 32 OR ascii({c}) >= 127 OR ascii(right({c}, 1)) <= 32 "
-                        f"OR ascii(right({c}, 1)) >= 127)")
+                # any non-ASCII text, a value starting with a space or control character, or
+                # one ending in ASCII whitespace (all cheap byte tests)
+                ends = " OR ".join(f"{c} LIKE '%{ch}'" for ch in " \t\n\v\f\r")
+                return f"(bool_or(strlen({c}) <> length({c}) OR {ends}) OR min({c}) < '!')"
 
             maybe = con.execute(f"SELECT {', '.join(coarse(_q(n)) for n in names)} FROM {work}").fetchone()
             dirty = [False] * len(names)

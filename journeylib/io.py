@@ -1541,6 +1541,10 @@ def load_journey(
     sets field -> column (``"survey.timestamp"`` for one file only); a list for ``score``
     melts a wide survey (one column per touchpoint or stage). Values in ``not_rated`` are
     treated as missing scores. Everything dropped or changed is in ``data.warnings``.
+
+    A touchpoints file given as a path, larger than $JOURNEY_FAST_LOAD_MB (default 20 MB)
+    and plain UTF-8 CSV/TSV, is read and cleaned inside DuckDB (:mod:`journeylib.csv_duckdb`)
+    with the same result and warnings; anything that path cannot mirror uses pandas.
     """
     result = _load(touchpoints, survey, customers, mapping, stages, touchpoint_stage_map, not_rated, engine)
     if result.errors:

@@ -141,3 +141,35 @@ def test_upload_and_visit_every_page(server, tmp_path):
         assert "4 customers" in page.locator('[data-testid="stSidebar"]').inner_text()
         browser.close()
     assert len(list(shots.glob("*.png"))) >= 6
+
+
+def test_connect_to_a_duckdb_file(server, tmp_path):
+    """The Data page's database form in a real browser: the tables stay in the file."""
+    import duckdb
+
+    url, base = server
+    db = tmp_path / "warehouse.ddb"
+    con = duckdb.connect(str(db))
+    con.execute("CREATE TABLE events AS SELECT * FROM (VALUES ('x1', TIMESTAMP '2024-05-01 09:00', 'Search ad', "
+                "'Awareness', 'Web'), ('x1', TIMESTAMP '2024-05-02 09:00', 'Checkout', 'Purchase', 'Web'), "
+                "('x2', TIMESTAMP '2024-05-03 10:00', 'Instagram', 'Awareness', 'Social')) "
+                "AS t(user_id, event_time, event_name, stage, channel)")
+    con.close()
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 720})
+        page.goto(f"{url}/data", wait_until="domcontentloaded")
+        settle(page)
+        page.get_by_role("tab", name="Connect to a database").click()
+        page.get_by_role("textbox", name="Database URL").last.fill(f"duckdb:///{db}")
+        page.get_by_role("textbox", name="Touchpoints table or view *").last.fill("events")
+        page.get_by_role("button", name="Connect").click()
+        page.get_by_text("it is now the active dataset").wait_for(timeout=120000)
+        settle(page)
+        assert page.locator('[data-testid="stException"]').count() == 0
+        page.get_by_role("link", name="Journeys", exact=True).click()
+        settle(page)
+        assert page.locator('[data-testid="stException"]').count() == 0
+        assert "2 customers" in page.locator('[data-testid="stSidebar"]').inner_text()
+        shoot(page, "connected_journeys", tmp_path)
+        browser.close()

@@ -88,6 +88,13 @@ _NAN = ibis.literal(float("nan"), type="float32")
 _MISSING = ibis.literal("\x00", type="string")  # stands for NULL on the way back (see _real)
 
 
+def _supports_ordered_aggregates(table: ibis.Table) -> bool:
+    try:
+        return table._find_backend().name == "duckdb"
+    except Exception:  # only in-memory tables: they run on the default (DuckDB) engine
+        return True
+
+
 def customer_features(data: JourneyData, *, touchpoints: Sequence[str] | None = None,
                       channels: Sequence[str] | None = None,
                       attributes: Sequence[str] | None = None) -> pd.DataFrame:
@@ -135,11 +142,18 @@ def customer_features(data: JourneyData, *, touchpoints: Sequence[str] | None = 
         metrics[CHANNEL + c] = ev.count(where=ev.channel == c)
     for t in touchpoints:
         metrics[TOUCHPOINT + t] = ev.count(where=ev.touchpoint == t)
-    if channels:
-        # The channel a journey starts in (the acquisition channel), ties broken by file order.
-        order = [ev.timestamp] + ([ev.seq] if "seq" in ev.columns else [])
+    # The channel a journey starts in (the acquisition channel), ties broken by file order.
+    order = [ev.timestamp] + ([ev.seq] if "seq" in ev.columns else [])
+    ordered_first = channels and _supports_ordered_aggregates(ev)
+    if ordered_first:
         metrics["entry_channel"] = ev.channel.first(order_by=order)
     per = ev.group_by("customer_id").aggregate(**metrics)
+    if channels and not ordered_first:
+        # Backends without ordered aggregates (Spark): the first event by a window instead.
+        w = ibis.window(group_by=ev.customer_id, order_by=order)
+        first = ev.mutate(_rn=ibis.row_number().over(w))
+        first = first.filter(first._rn == 0).select("customer_id", entry_channel=first.channel)
+        per = per.join(first, "customer_id")
     out = {
         "customer_id": per.customer_id.cast("string"),
         "events": _real(per.events),

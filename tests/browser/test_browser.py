@@ -6,20 +6,17 @@ it with Playwright. Screenshots go to a temporary folder, and to $SCREENSHOT_DIR
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from tests.browser.serve import served_app
+
 pytestmark = pytest.mark.browser
 
 CHROMIUM = "/usr/bin/chromium"
-ROOT = Path(__file__).resolve().parents[2]
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                "--disable-component-update", "--disable-sync", "--no-first-run"]
 PAGES = ["Journeys", "Emotions", "Personas", "Journey map", "Data"]
@@ -29,46 +26,11 @@ if not Path(CHROMIUM).exists():
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from journeylib.sample import write_sample
-
     base = tmp_path_factory.mktemp("served")
-    sample = base / "sample"
-    write_sample(sample, n_customers=300, seed=5)  # small: persona fitting stays quick
-    port = free_port()
-    env = {**os.environ, "JOURNEY_WORKSPACE": str(base / "workspace"), "JOURNEY_SAMPLE_DIR": str(sample)}
-    log = open(base / "streamlit.log", "wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(120):
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
-                    break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            pytest.fail("streamlit did not start: " + (base / "streamlit.log").read_text()[-2000:])
+    with served_app(base, n_customers=300) as (url, proc):
         yield url, base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 def settle(page, timeout_s: float = 180) -> None:

@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import os
 import random
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pandas as pd
 import pytest
+
+from tests.browser.serve import served_app
 
 pytestmark = pytest.mark.browser
 
@@ -35,12 +33,6 @@ SAMPLE_CUSTOMERS = 300
 if not Path(CHROMIUM).exists():
     pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def rss_mb(pid: int) -> float:
@@ -75,38 +67,9 @@ def dataset_csv(i: int, folder: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from journeylib.sample import write_sample
-
     base = tmp_path_factory.mktemp("soak")
-    sample = base / "sample"
-    write_sample(sample, n_customers=SAMPLE_CUSTOMERS, seed=5)
-    port = free_port()
-    env = {**os.environ, "JOURNEY_WORKSPACE": str(base / "workspace"), "JOURNEY_SAMPLE_DIR": str(sample)}
-    log = open(base / "streamlit.log", "wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(120):
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
-                    break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            pytest.fail("streamlit did not start: " + (base / "streamlit.log").read_text()[-2000:])
+    with served_app(base, n_customers=SAMPLE_CUSTOMERS) as (url, proc):
         yield url, base, proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 def settle(page, timeout_s: float = 180) -> bool:

@@ -82,11 +82,19 @@ class JourneyMap:
 
 
 def persona_names(personas) -> list[str]:
-    """Persona names in model order, from a PersonaResult or an assignments frame."""
+    """Persona names in model order, from a PersonaResult or an assignments frame.
+
+    Model order fixes each persona's colour, so the app and the exports agree; a bare frame
+    falls back to the order of first appearance.
+    """
     assignments = getattr(personas, "assignments", personas)
     if assignments is None or len(assignments) == 0:
         return []
-    return list(dict.fromkeys(assignments["persona"].astype(str)))
+    present = list(dict.fromkeys(assignments["persona"].astype(str)))
+    model_order = [str(n) for n in (getattr(getattr(personas, "model", None), "names_", None) or [])]
+    if set(present) <= set(model_order):
+        return [n for n in model_order if n in present]
+    return present
 
 
 def for_persona(data: JourneyData, personas, persona: str | None) -> tuple[JourneyData, str]:

@@ -288,7 +288,10 @@ def _run(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
+    from journeylib.engine import CLI_MEMORY_LIMIT, MEMORY_LIMIT_ENV
     from journeylib.io import InputError
+
+    os.environ.setdefault(MEMORY_LIMIT_ENV, CLI_MEMORY_LIMIT)
 
     try:
         args = build_parser().parse_args(argv)

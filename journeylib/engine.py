@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
+import tempfile
 import threading
 import weakref
 
@@ -16,6 +18,27 @@ import ibis
 import pandas as pd
 
 BACKEND_URL_ENV = "JOURNEY_BACKEND_URL"
+MEMORY_LIMIT_ENV = "JOURNEY_MEMORY_LIMIT"
+# What the command line gives the embedded DuckDB unless $JOURNEY_MEMORY_LIMIT says
+# otherwise: above it, sorts, hash tables and tables spill to a temporary folder, so a
+# command stays within about 2 GB in all however large its input.
+CLI_MEMORY_LIMIT = "1.5GB"
+_SIZE_RE = re.compile(r"^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.IGNORECASE)
+
+
+def memory_limit() -> str | None:
+    """The embedded engine's memory limit from $JOURNEY_MEMORY_LIMIT (e.g. "1.5GB"), or None."""
+    raw = os.environ.get(MEMORY_LIMIT_ENV, "").strip()
+    return raw.replace(" ", "") if _SIZE_RE.match(raw) else None
+
+
+def _duckdb_config(threads: int | None) -> dict:
+    config: dict = {"threads": threads} if threads else {}
+    limit = memory_limit()
+    if limit:
+        config["memory_limit"] = limit
+        config["temp_directory"] = os.path.join(tempfile.gettempdir(), f"journeylib-spill-{os.getpid()}")
+    return config
 
 
 class Engine:
@@ -33,7 +56,7 @@ class Engine:
         else:
             self.url = url or os.environ.get(BACKEND_URL_ENV) or "duckdb://"
             if self.url in ("duckdb://", "duckdb://:memory:"):
-                self.con = ibis.duckdb.connect(threads=threads) if threads else ibis.duckdb.connect()
+                self.con = ibis.duckdb.connect(**_duckdb_config(threads))
             elif self.url.startswith("pyspark://"):
                 self.con = _spark_backend(self.url)
             else:

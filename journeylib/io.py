@@ -1331,8 +1331,43 @@ class _Result:
     warnings: list[Issue]
 
 
+def _fast_events(touchpoints, mapping, engine):
+    """The in-engine reader for a large plain CSV (see csv_ingest), or None for the pandas path."""
+    if touchpoints is None or isinstance(touchpoints, pd.DataFrame):
+        return None
+    from journeylib import csv_ingest
+
+    try:
+        return csv_ingest.prepare(touchpoints, mapping, engine or default_engine())
+    except (csv_ingest.Fallback, InputError):
+        return None
+    except Exception:  # noqa: BLE001 - any engine trouble: the pandas path still works
+        return None
+
+
 def _load(touchpoints, survey, customers, mapping, stages, touchpoint_stage_map, not_rated, engine,
           register: bool = True) -> _Result:
+    fast = _fast_events(touchpoints, mapping, engine)
+    try:
+        try:
+            return _load_inner(touchpoints, survey, customers, mapping, stages, touchpoint_stage_map, not_rated,
+                               engine, register, fast)
+        except Exception:  # noqa: BLE001
+            # Found late (an extra column's numbers, an engine error): start over on the pandas path.
+            if fast is None:
+                raise
+            fast.drop_events()
+            fast.drop()
+            fast = None
+            return _load_inner(touchpoints, survey, customers, mapping, stages, touchpoint_stage_map, not_rated,
+                               engine, register, None)
+    finally:
+        if fast is not None:
+            fast.drop()
+
+
+def _load_inner(touchpoints, survey, customers, mapping, stages, touchpoint_stage_map, not_rated, engine,
+                register: bool, fast) -> _Result:
     stages = tuple(stages)
     sink = _Collector()
     errors: list[Issue] = []
@@ -1343,6 +1378,9 @@ def _load(touchpoints, survey, customers, mapping, stages, touchpoint_stage_map,
     frames: dict[str, tuple[str, pd.DataFrame]] = {}
     for kind, source in (("touchpoints", touchpoints), ("survey", survey), ("customers", customers)):
         if source is None:
+            continue
+        if kind == "touchpoints" and fast is not None:
+            frames[kind] = (fast.label, fast.header_frame())
             continue
         try:
             label, df, notes = _open(source, kind)
@@ -1378,13 +1416,18 @@ def _load(touchpoints, survey, customers, mapping, stages, touchpoint_stage_map,
     elif "touchpoints" in frames:
         tcols = cols["touchpoints"]
         if "touchpoint" in tcols and isinstance(tcols["touchpoint"], str):
-            names = pd.unique(frames["touchpoints"][1][tcols["touchpoint"]].dropna().astype("str"))
+            names = (fast.distinct_touchpoints() if fast is not None else
+                     pd.unique(frames["touchpoints"][1][tcols["touchpoint"]].dropna().astype("str")))
             tp_map = default_touchpoint_stage_map(names, stages)
 
     events = survey_df = customers_df = None
     attributes: list[pd.DataFrame] = []
     surveys: list[tuple[str, pd.DataFrame]] = []
-    if "touchpoints" in frames:
+    if "touchpoints" in frames and fast is not None:
+        from journeylib.csv_ingest import build_events
+
+        events = build_events(fast, stages, tp_map, sink)  # warnings only; no errors past prepare()
+    elif "touchpoints" in frames:
         label, df = frames["touchpoints"]
         tcols = cols["touchpoints"]
         combined = "score" in tcols
@@ -1418,6 +1461,7 @@ def _load(touchpoints, survey, customers, mapping, stages, touchpoint_stage_map,
         except InputError as exc:
             fail(exc)
     if errors:
+        _drop_fast_table(fast, events)
         return _Result(None, errors, sink.warnings)
 
     for attrs in attributes:
@@ -1426,7 +1470,13 @@ def _load(touchpoints, survey, customers, mapping, stages, touchpoint_stage_map,
     scale = None
     if surveys:
         scale = detect_score_scale(pd.concat([p["score"] for _, p in surveys], ignore_index=True))
-        event_ids = pd.unique(events["customer_id"]) if events is not None and len(events) else None
+        if fast is not None:
+            event_ids = (engine or default_engine()).execute(
+                events.select("customer_id").distinct())["customer_id"].to_numpy()
+            if event_ids is not None and len(event_ids) == 0:
+                event_ids = None
+        else:
+            event_ids = pd.unique(events["customer_id"]) if events is not None and len(events) else None
         for label, part in surveys:
             outside = (~part["score"].between(scale.low, scale.high)).to_numpy()
             if outside.any():
@@ -1451,7 +1501,7 @@ def _load(touchpoints, survey, customers, mapping, stages, touchpoint_stage_map,
     if register:
         eng = engine or default_engine()
         data = JourneyData(
-            events=eng.table(_compact(events)),
+            events=events if fast is not None else eng.table(_compact(events)),
             survey=eng.table(_compact(survey_df)) if survey_df is not None else None,
             customers=eng.table(_compact(customers_df)) if customers_df is not None else None,
             stages=stages,
@@ -1460,7 +1510,15 @@ def _load(touchpoints, survey, customers, mapping, stages, touchpoint_stage_map,
             source_names={k: v[0] for k, v in frames.items()},
             warnings=sink.warnings,
         )
+    else:
+        _drop_fast_table(fast, events)
     return _Result(data, errors, sink.warnings)
+
+
+def _drop_fast_table(fast, events) -> None:
+    """A DuckDB events table that will not be handed out (validation only, or errors)."""
+    if fast is not None:
+        fast.drop_events()
 
 
 def load_journey(
@@ -1479,6 +1537,10 @@ def load_journey(
     sets field -> column (``"survey.timestamp"`` for one file only); a list for ``score``
     melts a wide survey (one column per touchpoint or stage). Values in ``not_rated`` are
     treated as missing scores. Everything dropped or changed is in ``data.warnings``.
+
+    A touchpoints file given as a path, larger than $JOURNEY_FAST_LOAD_MB (default 20 MB)
+    and plain UTF-8 CSV/TSV, is read and cleaned inside the engine (:mod:`journeylib.csv_ingest`)
+    with the same result and warnings; anything that path cannot mirror uses pandas.
     """
     result = _load(touchpoints, survey, customers, mapping, stages, touchpoint_stage_map, not_rated, engine)
     if result.errors:

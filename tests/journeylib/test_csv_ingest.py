@@ -1,0 +1,248 @@
+"""The DuckDB-native CSV path must give the same events and warnings as the pandas path."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from journeylib import csv_ingest
+from journeylib.io import load_journey, validate
+from journeylib.sample import generate_sample
+
+HERE = Path(__file__).resolve().parent
+BAD = HERE.parent / "data" / "bad"
+
+
+def _load(monkeypatch, path, fast: bool, **kw):
+    monkeypatch.setenv(csv_ingest.FAST_LOAD_ENV, "0" if fast else "1000000")
+    return load_journey(path, **kw)
+
+
+def _used_fast(data) -> bool:
+    return data.events.get_name().startswith("_jl_events_")
+
+
+def _events(data) -> pd.DataFrame:
+    return data.events.execute().sort_values("seq").reset_index(drop=True)
+
+
+def _issues(items):
+    return [(i.severity, i.file, i.column, i.message, i.count, i.rows) for i in items]
+
+
+def both(monkeypatch, path, expect_fast: bool = True, **kw):
+    """Load with each path; assert the same tables, warnings and stage map; return (slow, fast)."""
+    slow = _load(monkeypatch, path, False, **kw)
+    fast = _load(monkeypatch, path, True, **kw)
+    assert not _used_fast(slow)
+    assert _used_fast(fast) is expect_fast
+    pd.testing.assert_frame_equal(_events(fast), _events(slow))
+    assert _issues(fast.warnings) == _issues(slow.warnings)
+    assert dict(fast.touchpoint_stage_map) == dict(slow.touchpoint_stage_map)
+    assert fast.source_names == slow.source_names
+    return slow, fast
+
+
+@pytest.mark.parametrize("seed", [3, 11])
+def test_generated_sample_matches(tmp_path, monkeypatch, seed):
+    frames = generate_sample(150, seed=seed)
+    path = tmp_path / "touchpoints.csv"
+    frames["touchpoints"].to_csv(path, index=False)
+    slow, fast = both(monkeypatch, path)
+    assert len(_events(fast)) == len(frames["touchpoints"])
+
+
+def test_generated_sample_with_survey_and_customers(tmp_path, monkeypatch):
+    frames = generate_sample(120, seed=5)
+    paths = {}
+    for kind in ("touchpoints", "survey", "customers"):
+        paths[kind] = tmp_path / f"{kind}.csv"
+        frames[kind].to_csv(paths[kind], index=False)
+    # survey answers from customers with no events: the orphan warning needs the event ids
+    extra = frames["survey"].head(3).assign(customer_id=["X1", "X2", "X3"])
+    pd.concat([frames["survey"], extra]).to_csv(paths["survey"], index=False)
+    slow, fast = both(monkeypatch, str(paths["touchpoints"]), survey=str(paths["survey"]),
+                      customers=str(paths["customers"]))
+    assert any("3 survey customers have no events" in i.message for i in fast.warnings)
+    pd.testing.assert_frame_equal(fast.survey.execute(), slow.survey.execute())
+
+
+MESSY = """\
+customer_id,timestamp,touchpoint,stage,channel,amount,note
+c1,2024-03-01 10:00:00,Ad,Awareness,web,5,hello
+c1,2024-03-01T12:00:00+02:00,Site,consideration,web,6,
+c1,2024-03-01 10:00:00,Ad,Awareness,web,5,hello
+,2024-03-01 11:00:00,Ad,Awareness,web,1,x
+c2,,Ad,Awareness,web,2,x
+c2,not a date,Ad,Awareness,web,3,x
+c2,2024-03-02,Checkout page,,app,4,x
+c2,2024-03-02 09:30:00Z,,Awareness,app,7,x
+c3, 2024-03-03 08:00:00 ,Site,Flying,NA,8,y
+c3,2024-03-03 09:00:00.250,Site,decision,app,9,y
+c3,2999-01-01 00:00:00,Site,Intent,app,10,y
+c4,2024-03-05 1:02:03,Ad,Awareness,web,11,z
+c4,March 6 2024,Ad,Awareness,web,12,z
+"""
+
+
+def test_messy_file_matches_and_counts_by_hand(tmp_path, monkeypatch):
+    path = tmp_path / "messy.csv"
+    path.write_text(MESSY)
+    slow, fast = both(monkeypatch, path)
+    ev = _events(fast)
+    # rows 3 (duplicate of 1), 4 (no id), 5 (no timestamp), 6 (unparseable), 8 (no touchpoint) dropped
+    assert ev["seq"].tolist() == [0, 1, 6, 8, 9, 10, 11, 12]
+    by_seq = ev.set_index("seq")
+    assert by_seq.loc[1, "timestamp"] == pd.Timestamp("2024-03-01 10:00:00")  # +02:00 to UTC
+    assert by_seq.loc[6, "timestamp"] == pd.Timestamp("2024-03-02")
+    assert by_seq.loc[9, "timestamp"] == pd.Timestamp("2024-03-03 09:00:00.250")
+    assert by_seq.loc[11, "timestamp"] == pd.Timestamp("2024-03-05 01:02:03")  # read by pandas
+    assert by_seq.loc[12, "timestamp"] == pd.Timestamp("2024-03-06")
+    assert by_seq.loc[1, "stage"] == "Consideration"
+    assert by_seq.loc[9, "stage"] == "Intent"  # synonym
+    assert by_seq.loc[6, "stage"] == "Purchase"  # from the touchpoint name
+    assert pd.isna(by_seq.loc[8, "stage"])  # unknown stage left empty
+    assert pd.isna(by_seq.loc[8, "channel"])  # "NA" is missing, as in the pandas path
+    assert by_seq.loc[8, "timestamp"] == pd.Timestamp("2024-03-03 08:00:00")  # trimmed
+    assert ev["amount"].dtype == "int64" and ev["amount"].tolist() == [5, 6, 4, 8, 9, 10, 11, 12]
+    found = [(i.count, i.rows) for i in fast.warnings if "rows dropped" in i.message]
+    assert found == [(1, [3]), (1, [4]), (1, [5]), (1, [6]), (1, [8])]
+    assert any("not in the stage order" in i.message and i.rows == [9] for i in fast.warnings)
+    assert any("in the future" in i.message and i.rows == [11] for i in fast.warnings)
+
+
+def test_epoch_seconds_and_milliseconds(tmp_path, monkeypatch):
+    for unit, scale in (("s", 1), ("ms", 1000)):
+        path = tmp_path / f"epoch_{unit}.csv"
+        rows = ["user_id,ts,event"] + [f"u{i % 3},{(1709287200 + 60 * i) * scale},page{i % 4}" for i in range(12)]
+        rows.append("u9,,page1")
+        path.write_text("\n".join(rows) + "\n")
+        slow, fast = both(monkeypatch, path)
+        ev = _events(fast)
+        assert ev["timestamp"].iloc[0] == pd.Timestamp("2024-03-01 10:00:00")
+        assert ev["timestamp"].iloc[11] == pd.Timestamp("2024-03-01 10:11:00")
+        assert any("no timestamp" in i.message and i.rows == [13] for i in fast.warnings)
+
+
+def test_tsv_and_semicolons(tmp_path, monkeypatch):
+    body = [["id", "timestamp", "event", "stage"], ["a", "2024-01-01 00:00:01", "Visit", "Awareness"],
+            ["a", "2024-01-01 00:00:02", "Buy", "purchase"], ["b", "2024-01-02 00:00:00", "Visit", "Loyalty"]]
+    tsv = tmp_path / "events.tsv"
+    tsv.write_text("\n".join("\t".join(r) for r in body) + "\n")
+    semi = tmp_path / "events.csv"
+    semi.write_text("\n".join(";".join(r) for r in body) + "\n")
+    for path in (tsv, semi):
+        # "id" is no customer id for a touchpoints file: both paths fail the same way, or map it
+        slow, fast = both(monkeypatch, path, mapping={"customer_id": "id"})
+        assert _events(fast)["stage"].tolist() == ["Awareness", "Purchase", "Retention"]
+
+
+@pytest.mark.parametrize("name", [
+    "good_events.csv", "exact_duplicate_rows.csv", "half_ids_missing.csv", "unknown_stages.csv",
+    "mixed_timezones.csv", "dates_far_future.csv", "dates_far_past.csv", "newlines_in_quoted_fields.csv",
+    "utf8_bom.csv", "sql_column_names.csv", "semicolon_delimited.csv",
+])
+def test_bad_corpus_fast_path_agrees(monkeypatch, name):
+    path = BAD / name
+    if not path.exists():
+        pytest.skip(f"{name} not in the corpus")
+    both(monkeypatch, str(path))
+
+
+@pytest.mark.parametrize("name", [
+    "latin1.csv", "utf16_bom.csv", "ragged_rows.csv", "duplicate_headers.csv", "blank_header_cells.csv",
+    "half_timestamps_bad.csv", "good.csv.gz", "wide_500_columns.csv",
+])
+def test_files_the_fast_path_leaves_to_pandas(monkeypatch, name):
+    path = BAD / name
+    if not path.exists():
+        pytest.skip(f"{name} not in the corpus")
+    both(monkeypatch, str(path), expect_fast=False)
+
+
+def test_day_month_dates_fall_back(tmp_path, monkeypatch):
+    path = tmp_path / "dmy.csv"
+    path.write_text("customer_id,date,event\nc1,03/04/2024,a\nc1,05/04/2024,b\nc2,13/04/2024,a\n")
+    slow, fast = both(monkeypatch, path, expect_fast=False)
+    assert _events(fast)["timestamp"].iloc[0] == pd.Timestamp("2024-04-03")
+
+
+def test_errors_and_validation_agree(tmp_path, monkeypatch):
+    path = tmp_path / "messy.csv"
+    path.write_text(MESSY)
+    monkeypatch.setenv(csv_ingest.FAST_LOAD_ENV, "1000000")
+    slow = validate(str(path))
+    monkeypatch.setenv(csv_ingest.FAST_LOAD_ENV, "0")
+    fast = validate(str(path))
+    assert _issues(fast.warnings) == _issues(slow.warnings) and fast.ok and slow.ok
+    # a file with no usable timestamp: the fast path steps aside and the error is the usual one
+    bad = tmp_path / "nots.csv"
+    bad.write_text("customer_id,timestamp,touchpoint\nc1,never,a\nc2,later,b\n")
+    with pytest.raises(Exception) as err:
+        load_journey(str(bad))
+    assert "no parseable timestamp in column 'timestamp'" in str(err.value)
+
+
+def test_threshold_from_environment(monkeypatch):
+    monkeypatch.setenv(csv_ingest.FAST_LOAD_ENV, "2.5")
+    assert csv_ingest.fast_load_bytes() == int(2.5 * 1024 * 1024)
+    monkeypatch.setenv(csv_ingest.FAST_LOAD_ENV, "nonsense")
+    assert csv_ingest.fast_load_bytes() == int(csv_ingest.DEFAULT_FAST_LOAD_MB * 1024 * 1024)
+
+
+def test_gzip_is_left_to_pandas(tmp_path, monkeypatch):
+    frames = generate_sample(30, seed=2)
+    path = tmp_path / "touchpoints.csv.gz"
+    with gzip.open(path, "wt") as fh:
+        frames["touchpoints"].to_csv(fh, index=False)
+    both(monkeypatch, str(path), expect_fast=False)
+
+
+def test_null_markers_and_unicode_padding(tmp_path, monkeypatch):
+    path = tmp_path / "padded.csv"
+    path.write_text(
+        'customer_id,timestamp,touchpoint,channel\n'
+        'c1,2024-03-01 10:00:00,"Ad",web\n'
+        'c1,2024-03-01 11:00:00,Site\u00a0,"NA"\n'
+        '"null",2024-03-01 12:00:00,Site,web\n'
+        'c2,\u30002024-03-02 08:00:00,\tSite, NA \n',
+        encoding="utf-8",
+    )
+    slow, fast = both(monkeypatch, path)
+    ev = _events(fast)
+    assert ev["seq"].tolist() == [0, 1, 3]  # the quoted "null" id is missing, as pyarrow reads it
+    assert ev["touchpoint"].tolist() == ["Ad", "Site", "Site"]
+    assert pd.isna(ev["channel"].iloc[1]) and ev["channel"].iloc[2] == "NA"  # padded " NA " is text
+    assert ev["timestamp"].iloc[2] == pd.Timestamp("2024-03-02 08:00:00")
+
+
+def test_duplicates_found_across_hash_slices(tmp_path, monkeypatch):
+    # Slices of the hash range keep the duplicate search small in memory; with a slice
+    # of a few rows the file is searched in many slices and the result must not change.
+    frames = generate_sample(60, seed=9)
+    tp = frames["touchpoints"]
+    doubled = pd.concat([tp, tp.iloc[[5, 17, 17, 40]]], ignore_index=True)
+    path = tmp_path / "dups.csv"
+    doubled.to_csv(path, index=False)
+    monkeypatch.setattr(csv_ingest, "_ROWS_PER_SLICE", 7)
+    slow, fast = both(monkeypatch, path)
+    found = [i for i in fast.warnings if "exact duplicates" in i.message]
+    assert len(found) == 1 and found[0].count == 4
+    n = len(tp)
+    assert found[0].rows == [n + 1, n + 2, n + 3, n + 4]  # 1-based rows of the appended copies
+
+
+def test_memory_limit_from_environment(monkeypatch):
+    from journeylib import engine
+
+    monkeypatch.setenv(engine.MEMORY_LIMIT_ENV, "1.5GB")
+    assert engine.memory_limit() == "1.5GB"
+    eng = engine.Engine()
+    # DuckDB reports the limit in GiB: 1.5 GB = 1.397 GiB
+    got = eng.con.con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    assert got.endswith("GiB") and 1.3 <= float(got.split()[0]) <= 1.45
+    monkeypatch.setenv(engine.MEMORY_LIMIT_ENV, "lots; DROP TABLE x")
+    assert engine.memory_limit() is None

@@ -1471,8 +1471,9 @@ def _load_inner(touchpoints, survey, customers, mapping, stages, touchpoint_stag
     if surveys:
         scale = detect_score_scale(pd.concat([p["score"] for _, p in surveys], ignore_index=True))
         if fast is not None:
-            event_ids = (engine or default_engine()).execute(
-                events.select("customer_id").distinct())["customer_id"].to_numpy()
+            with (engine or default_engine())._lock:  # Arrow: a million ids as Python objects is slow
+                event_ids = events.select("customer_id").distinct().to_pyarrow().column(0).to_numpy(
+                    zero_copy_only=False)
             if event_ids is not None and len(event_ids) == 0:
                 event_ids = None
         else:

@@ -271,10 +271,16 @@ def _padding_plan(fast: FastEvents) -> dict[str, Any]:
     t = fast.work
     plan: dict[str, Any] = {}
     wide: list[str] = []
+    # Parsed from text that may be padded (see _timestamp_fixes); ids are many.
+    listed = [n for n in fast.names if n not in (fast.cols["timestamp"], fast.cols["customer_id"])]
+    if listed:
+        # An estimate first, so that a column of ids is never grouped value by value.
+        approx = fast._run(t.aggregate(**{f"a{i}": t[n].approx_nunique() for i, n in enumerate(listed)})).iloc[0]
+        many = {n for i, n in enumerate(listed) if int(approx[f"a{i}"]) > _MAX_DISTINCT // 2}
     for name in fast.names:
         if name == fast.cols["timestamp"]:
-            continue  # parsed from text that may be padded; see _timestamps
-        got = fast.distinct(name) if name != fast.cols["customer_id"] else None
+            continue
+        got = fast.distinct(name) if name in listed and name not in many else None
         if got is None:
             wide.append(name)
             continue

@@ -30,7 +30,9 @@ with add_tab:
         uploaded[kind] = col.file_uploader(label, type=upload.ACCEPTED, key=f"up_{kind}_{mode[:3]}",
                                            help="CSV, TSV, gzip'd CSV, Excel or Parquet, up to 1 GB.")
 
-    frames, labels, mapping, problems = {}, {}, {}, False
+    # frames: what the page shows and maps (a large file's first rows); sources: what is
+    # checked and loaded (the frame, or for a large file its copy on disk).
+    frames, sources, labels, mapping, problems = {}, {}, {}, {}, False
     for kind, file in uploaded.items():
         if file is None:
             continue
@@ -41,9 +43,17 @@ with add_tab:
             problems = True
             continue
         frames[kind], labels[kind] = frame, file.name
+        sources[kind] = frame
+        size_of_whole = frame.attrs.get(upload.HEAD_OF)
+        if size_of_whole:
+            sources[kind] = file  # copied to disk only when checked or used
+            title = (f"**{file.name}**: {size_of_whole / 1024 / 1024:,.0f} MB, {frame.shape[1]} columns "
+                     f"(a large file: the first {len(frame):,} rows are shown; the whole file is checked)")
+        else:
+            title = f"**{file.name}**: {len(frame):,} rows, {frame.shape[1]} columns"
         guess = upload.detected(frame, kind)
         required, optional = upload.fields_for(kind, combined=mode == "One combined file")
-        with st.expander(f"**{file.name}**: {len(frame):,} rows, {frame.shape[1]} columns", expanded=True):
+        with st.expander(title, expanded=True):
             left, right = st.columns([1, 2])
             with left:
                 st.markdown("**Columns** (detected; change if wrong)")
@@ -87,8 +97,14 @@ with add_tab:
                         key=f"d_stage_map_{labels['touchpoints']}_{len(loose)}",
                         column_config={"stage": st.column_config.SelectboxColumn("stage", options=stages)},
                     )
+                    if frames["touchpoints"].attrs.get(upload.HEAD_OF):
+                        st.caption("Touchpoints from the first rows of this large file. Left as suggested, "
+                                   "every touchpoint in the file gets its stage from its name.")
                 stage_map = {str(t): str(s) for t, s in zip(edited["touchpoint"], edited["stage"])
                              if s is not None and not pd.isna(s) and str(s)}
+                if frames["touchpoints"].attrs.get(upload.HEAD_OF) and stage_map == {
+                        t: s for t, s in guess_map.items() if t in loose}:
+                    stage_map = None  # the suggestions, made from every name in the file by the loader
         n1, n2 = st.columns([2, 1])
         name = n1.text_input("Dataset name", value=next(iter(labels.values())).rsplit(".", 1)[0], max_chars=200,
                              key="d_name")
@@ -106,7 +122,11 @@ with add_tab:
         use_clicked = b2.button("Use this data", type="primary", icon=":material/check:", key="d_use",
                                 disabled=problems)
         if check_clicked or use_clicked:
-            report = upload.check(frames, labels, mapping, stages, stage_map, not_rated)
+            for kind, source in list(sources.items()):
+                if not isinstance(source, pd.DataFrame):
+                    sources[kind] = upload.spooled(source)
+                    labels[sources[kind]] = source.name
+            report = upload.check(sources, labels, mapping, stages, stage_map, not_rated)
             if report.errors:
                 st.error(f"{len(report.errors)} problem(s) must be fixed before this data can be used. "
                          f"The active dataset is still “{active.name}”.", icon=":material/error:")
@@ -119,7 +139,8 @@ with add_tab:
                 st.dataframe(upload.report_frame(report), hide_index=True, width="stretch")
             if use_clicked and report.ok:
                 with widgets.errors_shown("Could not use this data"):
-                    info = upload.load_and_save(frames, labels, mapping, stages, stage_map, not_rated, name)
+                    info = upload.load_and_save(sources, labels, mapping, stages, stage_map, not_rated, name)
+                    upload.discard_spooled(sources)
                     st.session_state["_upload_notes"] = [
                         f"“{info.name}” is now the active dataset ({info.row_counts.get('events', 0):,} events"
                         + (f", {info.row_counts['survey']:,} survey answers" if "survey" in info.row_counts else "")

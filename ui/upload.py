@@ -8,11 +8,18 @@ with the input kind ("touchpoints") are relabelled with the uploaded file's name
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import os
+import tempfile
+import time
+import uuid
+from pathlib import Path
 from typing import Any, Mapping
 
 import pandas as pd
 import streamlit as st
 
+from journeylib import csv_ingest
 from journeylib import io as jio
 from journeylib import workspace
 from journeylib.schema import FIELDS, JourneyData
@@ -23,10 +30,67 @@ SURVEY_FIELDS_IN_COMBINED = ("score", "comment", "nps")
 NONE = "(none)"
 
 
+# A large plain-text upload is not parsed into pandas at all: the page previews its first
+# rows, and the checks and the load read a copy on disk, where the engine reads and cleans
+# it in place (journeylib.csv_ingest) instead of holding several copies in memory.
+_TEXT_SUFFIXES = (".csv", ".tsv", ".tab", ".txt")
+PREVIEW_BYTES = 2 * 1024 * 1024
+HEAD_OF = "journey_head_of"  # frame.attrs: the size of the file this frame is the head of
+_SPOOL_MAX_AGE = 24 * 3600
+
+
+def is_large(name: str, size: int) -> bool:
+    """Whether an upload takes the on-disk path (plain text at least $JOURNEY_FAST_LOAD_MB)."""
+    return str(name).lower().endswith(_TEXT_SUFFIXES) and size >= csv_ingest.fast_load_bytes()
+
+
 @st.cache_data(max_entries=8, show_spinner=False)
 def read_upload(file_id: str, name: str, _upload: Any) -> pd.DataFrame:
-    """Parse an uploaded file (any supported format); cached per upload."""
+    """Parse an uploaded file (any supported format); cached per upload. A large text file
+    gives only its first rows (``attrs[HEAD_OF]`` holds the file's size)."""
+    size = int(getattr(_upload, "size", 0) or 0)
+    if is_large(name, size):
+        data = _upload.getvalue()
+        jio._check_size(name, len(data))
+        head = data[:PREVIEW_BYTES]
+        if len(data) > PREVIEW_BYTES and b"\n" in head:
+            head = head[: head.rindex(b"\n") + 1]  # whole lines only
+        frame = jio.read_table((name, head), name=name)
+        frame.attrs[HEAD_OF] = len(data)
+        return frame
     return jio.read_table((name, _upload.getvalue()), name=name)
+
+
+def _spool_folder() -> Path:
+    return Path(tempfile.gettempdir()) / "journeylib-uploads"
+
+
+def spooled(file: Any) -> str:
+    """A copy of a large upload on disk (one per upload), for the engine to read."""
+    folder = _spool_folder()
+    folder.mkdir(parents=True, exist_ok=True)
+    suffix = Path(str(file.name)).suffix.lower()
+    path = folder / (hashlib.sha256(str(file.file_id).encode()).hexdigest()[:32] + suffix)
+    if not path.exists():
+        now = time.time()
+        for old in folder.iterdir():  # copies left by sessions that ended without saving
+            try:
+                if now - old.stat().st_mtime > _SPOOL_MAX_AGE:
+                    old.unlink()
+            except OSError:
+                pass
+        tmp = folder / f".tmp-{uuid.uuid4().hex}{suffix}"
+        tmp.write_bytes(file.getvalue())
+        os.replace(tmp, path)
+    return str(path)
+
+
+def discard_spooled(paths: Mapping[str, Any]) -> None:
+    """Remove on-disk copies once their data is saved in the workspace."""
+    folder = _spool_folder()
+    for value in paths.values():
+        if isinstance(value, str) and Path(value).parent == folder:
+            Path(value).unlink(missing_ok=True)
 
 
 def fields_for(kind: str, combined: bool = False) -> tuple[list[str], list[str]]:
@@ -64,7 +128,7 @@ def _relabel(issue: jio.Issue, labels: Mapping[str, str]) -> jio.Issue:
     return dataclasses.replace(issue, file=labels.get(issue.file, issue.file))
 
 
-def check(frames: Mapping[str, pd.DataFrame], labels: Mapping[str, str], mapping: Mapping[str, Any],
+def check(frames: Mapping[str, Any], labels: Mapping[str, str], mapping: Mapping[str, Any],
           stages: list[str], stage_map: Mapping[str, str] | None, not_rated: tuple[float, ...]) -> jio.ValidationReport:
     """Validation report for the chosen files and settings (never raises for data problems)."""
     report = jio.validate(**frames, mapping=mapping, stages=stages, touchpoint_stage_map=stage_map,
@@ -78,7 +142,7 @@ def report_frame(report: jio.ValidationReport) -> pd.DataFrame:
     return frame
 
 
-def load_and_save(frames: Mapping[str, pd.DataFrame], labels: Mapping[str, str], mapping: Mapping[str, Any],
+def load_and_save(frames: Mapping[str, Any], labels: Mapping[str, str], mapping: Mapping[str, Any],
                   stages: list[str], stage_map: Mapping[str, str] | None, not_rated: tuple[float, ...],
                   name: str) -> workspace.DatasetInfo:
     """Load the files into the engine and save them in the workspace, showing progress.

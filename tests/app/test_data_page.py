@@ -182,3 +182,57 @@ def test_restage_changes_only_events_staged_by_the_map():
     assert [None if pd.isna(s) else s for s in got] == ["Consideration", "Intent", "Intent", "Awareness", None]
     assert new.stages == tuple(order) and new.touchpoint_stage_map == {"Checkout": "Intent", "Blog": "Awareness"}
     assert stage_edit.parse_stages(" A\n\nB\nA\n") == ["A", "B"]
+
+
+def test_large_upload_is_checked_and_loaded_from_disk(app, small_sample, monkeypatch, tmp_path):
+    """A plain CSV above $JOURNEY_FAST_LOAD_MB is previewed from its first rows and loaded by
+    the engine from a copy on disk; the saved dataset equals the file, the copy is removed."""
+    from journeylib import io as jio
+    from journeylib import workspace
+    from ui import upload
+
+    monkeypatch.setenv("JOURNEY_FAST_LOAD_MB", "0.05")  # 50 KB: the small sample counts as large
+    monkeypatch.setattr(upload, "PREVIEW_BYTES", 20_000)
+    monkeypatch.setattr(upload, "_spool_folder", lambda: tmp_path / "spool")
+    payload = (small_sample / "touchpoints.csv").read_bytes()
+    assert len(payload) > 0.05 * 1024 * 1024
+    app.run()
+    app.switch_page("pages/data.py").run()
+    app.file_uploader(key="up_touchpoints_One").set_value(("big_events.csv", payload, "text/csv")).run()
+    assert not app.exception, [e.message for e in app.exception]
+    titles = [e.label for e in app.expander]
+    assert any("big_events.csv" in t and "a large file" in t for t in titles), titles
+    spool = tmp_path / "spool"
+    assert not spool.exists() or not list(spool.iterdir())  # nothing copied before a check
+    app.button(key="d_check").click().run()
+    copies = set(spool.glob("*.csv"))
+    assert len(copies) == 1, "the upload was not copied to disk"
+    app.button(key="d_use").click().run()
+    assert not app.exception, [e.message for e in app.exception]
+    assert any("is now the active dataset" in s.value for s in app.success), [s.value for s in app.success]
+    active = app.session_state["_active_dataset"]
+    info = workspace.get_info(active)
+    expected = jio.load_journey(small_sample / "touchpoints.csv")
+    n_expected = len(expected.events.execute())
+    assert info.row_counts["events"] == n_expected
+    assert info.name == "big_events"
+    assert not copies & set(spool.glob("*.csv")), "the copy on disk outlived the save"
+
+
+def test_large_upload_with_an_error_names_the_upload(app, monkeypatch, tmp_path):
+    from ui import upload
+
+    monkeypatch.setenv("JOURNEY_FAST_LOAD_MB", "0.01")
+    monkeypatch.setattr(upload, "_spool_folder", lambda: tmp_path / "spool")
+    rows = ["customer_id,timestamp,touchpoint"] + [f"c{i},never,Visit" for i in range(2000)]
+    app.run()
+    before = app.session_state["_active_dataset"]
+    app.switch_page("pages/data.py").run()
+    app.file_uploader(key="up_touchpoints_One").set_value(
+        ("bad_big.csv", ("\n".join(rows) + "\n").encode(), "text/csv")).run()
+    app.button(key="d_use").click().run()
+    assert not app.exception, [e.message for e in app.exception]
+    shown = " ".join(d.value.to_string() for d in app.dataframe) + " ".join(e.value for e in app.error)
+    assert "bad_big.csv" in shown and "journeylib-uploads" not in shown
+    assert "no parseable timestamp" in shown
+    assert app.session_state["_active_dataset"] == before

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import ibis
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.cluster import KMeans, MiniBatchKMeans
 from sklearn.compose import ColumnTransformer
@@ -51,32 +53,25 @@ ENTRY = "entry_channel="
 # Features
 
 
-def _vocabulary(ev: ibis.Table) -> tuple[list[str], list[str]]:
-    """Which touchpoints and channels become feature columns (two small queries)."""
-    named = ev.filter(ev.touchpoint.notnull())
-    vocab_tp = (
-        named.group_by("touchpoint")
-        .aggregate(customers=named.customer_id.nunique())
-        .order_by([ibis.desc("customers"), "touchpoint"])
-        .limit(TOP_TOUCHPOINTS)
-    )
-    touchpoints = [str(t) for t in execute(vocab_tp)["touchpoint"]]
-    channels: list[str] = []
-    if "channel" in ev.columns:
-        with_channel = ev.filter(ev.channel.notnull())
-        vocab_ch = (
-            with_channel.group_by("channel")
-            .aggregate(n=with_channel.count())
-            .order_by([ibis.desc("n"), "channel"])
-            .limit(MAX_CHANNELS)
-        )
-        channels = [str(c) for c in execute(vocab_ch)["channel"]]
-    return touchpoints, channels
+def _to_arrow(expr: ibis.Expr) -> pa.Table:
+    """Run an expression under its engine's lock (as :func:`journeylib.engine.execute` does)
+    and return Arrow: Ibis's pandas conversion turns any column holding a NULL into Python
+    objects row by row, which at a million customers costs more than the query."""
+    from journeylib import engine as _engine
+
+    try:
+        backend = expr._find_backend()
+    except Exception:  # only memtables: they run on the default engine
+        backend = None
+    eng = _engine._engines.get(id(backend)) if backend is not None else _engine.default_engine()
+    if eng is None or (backend is not None and eng.con is not backend):
+        return expr.to_pyarrow()
+    with eng._lock:
+        return eng.con.to_pyarrow(expr)
 
 
 def _real(value: ibis.Value) -> ibis.Value:
-    # NaN instead of NULL: Ibis turns a column with any NULL into Python objects row by row,
-    # which at a million customers costs more than the whole query.
+    # NaN instead of NULL, so the columns come back as plain float32 arrays.
     return ibis.coalesce(value.cast("float32"), _NAN)
 
 
@@ -95,6 +90,69 @@ def _supports_ordered_aggregates(table: ibis.Table) -> bool:
         return True
 
 
+# Event kinds: one code per distinct (touchpoint, stage, channel) of the events. Each
+# customer's codes come back as one list, and the counts per touchpoint and channel, the
+# distinct touchpoints, purchases and furthest stage are computed from those lists in
+# numpy: one grouped pass over the events instead of ~45 conditional sums and a
+# count-distinct per customer, plus the two vocabulary queries (3-4x less CPU at 10M events).
+_KIND_KEYS = ("touchpoint", "stage", "channel")
+_BLOCK_CELLS = 1 << 22  # customers x columns counted at once (bounded scratch memory)
+
+
+def _event_kinds(ev: ibis.Table) -> pd.DataFrame:
+    """Distinct (touchpoint, stage[, channel]) of the events with their event counts and a code."""
+    keys = [k for k in _KIND_KEYS if k in ev.columns]
+    kinds = execute(ev.group_by(keys).aggregate(_events=ev.count()))
+    kinds = kinds.reset_index(drop=True)
+    for k in keys:
+        kinds[k] = kinds[k].astype(object).where(kinds[k].notna(), None)
+    kinds["_code"] = np.arange(len(kinds), dtype=np.int16 if len(kinds) < 2**15 else np.int32)
+    return kinds
+
+
+def _with_kind_codes(ev: ibis.Table, kinds: pd.DataFrame) -> ibis.Table:
+    """The events with the ``_code`` of their kind (a join with the small kinds table)."""
+    keys = [k for k in _KIND_KEYS if k in ev.columns]
+    arrays = {f"_k_{k}": pa.array(kinds[k].tolist(), type=pa.string()) for k in keys}
+    arrays["_code"] = pa.array(kinds["_code"].to_numpy())
+    table = ibis.memtable(pa.table(arrays))
+    return ev.join(table, [ev[k].identical_to(table[f"_k_{k}"]) for k in keys])
+
+
+def _segments(lists: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Flat values and per-row lengths of an Arrow list column (NULL lists are empty)."""
+    lists = lists.combine_chunks() if isinstance(lists, pa.ChunkedArray) else lists
+    lengths = pc.fill_null(pc.list_value_length(lists), 0).to_numpy().astype(np.int64)
+    values = lists.flatten().to_numpy()
+    return values, lengths
+
+
+def _kind_blocks(codes: np.ndarray, lengths: np.ndarray, k: int):
+    """(first row, last row + 1, counts) per block of rows: how many of each kind of event
+    (0..k-1) every row's list holds, as a (k x rows) matrix of at most ``_BLOCK_CELLS`` cells."""
+    n = len(lengths)
+    ends = np.cumsum(lengths)
+    block = max(1, _BLOCK_CELLS // max(k, 1))
+    for r0 in range(0, n, block):
+        r1 = min(n, r0 + block)
+        e0, e1 = ends[r0] - lengths[r0], ends[r1 - 1]
+        rows = np.repeat(np.arange(r1 - r0, dtype=np.int64), lengths[r0:r1])
+        counts = np.bincount(codes[e0:e1] * (r1 - r0) + rows, minlength=k * (r1 - r0))
+        yield r0, r1, counts.reshape(k, r1 - r0)
+
+
+def _sum_rows(counts: np.ndarray, target: np.ndarray, width: int, out: np.ndarray) -> np.ndarray:
+    """Rows of ``counts`` added up into ``out`` by ``target`` (0..width-1 per row; -1: left out)."""
+    out[:] = 0
+    for t in range(width):
+        rows = np.flatnonzero(target == t)
+        if len(rows) == 1:
+            out[t] = counts[rows[0]]
+        elif len(rows):
+            out[t] = counts[rows].sum(axis=0)
+    return out
+
+
 def customer_features(data: JourneyData, *, touchpoints: Sequence[str] | None = None,
                       channels: Sequence[str] | None = None,
                       attributes: Sequence[str] | None = None) -> pd.DataFrame:
@@ -110,67 +168,50 @@ def customer_features(data: JourneyData, *, touchpoints: Sequence[str] | None = 
     Numbers are float32.
 
     ``touchpoints`` and ``channels`` fix the vocabulary of the ``touchpoint: X`` and
-    ``channel: X`` columns (e.g. to the one a model was fitted with) and skip the queries
-    that would choose it. ``attributes`` (column names of ``data.customers``) likewise fixes
-    the ``attr: X`` columns, skipping the rule that leaves out text attributes with one
-    value or with more than 30 (an identifier): a chunk of customers may have one region
-    only. Computing features a chunk of customers at a time with the vocabulary of the
-    whole gives the same rows as computing them at once.
+    ``channel: X`` columns (e.g. to the one a model was fitted with). ``attributes``
+    (column names of ``data.customers``) likewise fixes the ``attr: X`` columns, skipping
+    the rule that leaves out text attributes with one value or with more than 30 (an
+    identifier): a chunk of customers may have one region only. Computing features a chunk
+    of customers at a time with the vocabulary of the whole gives the same rows as
+    computing them at once.
     """
     ev = data.events
-    if touchpoints is None or channels is None:
-        found_tp, found_ch = _vocabulary(ev)
-        touchpoints = found_tp if touchpoints is None else touchpoints
-        channels = found_ch if channels is None else channels
-    touchpoints = [str(t) for t in touchpoints]
-    channels = [str(c) for c in channels] if "channel" in ev.columns else []
-
-    # One grouped aggregation over the events: conditional counts instead of pivots and
-    # joins, and the entry channel as an ordered first() instead of a window over all rows.
+    has_channel = "channel" in ev.columns
     stages = list(data.stages)
-    stage_pos = ibis.cases(*((ev.stage == s, i) for i, s in enumerate(stages)), else_=ibis.null("int64"))
-    n = ev.count()
+
+    # One grouped pass over the events: each customer's event kinds as a list of codes,
+    # first and last time, and the entry channel as an ordered first() where the backend
+    # has ordered aggregates.
+    kinds = _event_kinds(ev)
+    coded = _with_kind_codes(ev, kinds)
     metrics = {
-        "events": n,
-        "_first": ev.timestamp.min(),
-        "_last": ev.timestamp.max(),
-        "distinct_touchpoints": ev.touchpoint.nunique(),
-        "furthest_stage": stage_pos.max(),
-        "purchases": ev.count(where=ev.stage == PURCHASE_STAGE),
+        "_first": coded.timestamp.min(),
+        "_last": coded.timestamp.max(),
+        "_codes": coded._code.collect(),
     }
-    for c in channels:
-        metrics[CHANNEL + c] = ev.count(where=ev.channel == c)
-    for t in touchpoints:
-        metrics[TOUCHPOINT + t] = ev.count(where=ev.touchpoint == t)
     # The channel a journey starts in (the acquisition channel), ties broken by file order.
-    order = [ev.timestamp] + ([ev.seq] if "seq" in ev.columns else [])
-    ordered_first = channels and _supports_ordered_aggregates(ev)
+    order = [coded.timestamp] + ([coded.seq] if "seq" in ev.columns else [])
+    ordered_first = has_channel and _supports_ordered_aggregates(ev)
     if ordered_first:
-        metrics["entry_channel"] = ev.channel.first(order_by=order)
-    per = ev.group_by("customer_id").aggregate(**metrics)
-    if channels and not ordered_first:
+        metrics["entry_channel"] = coded.channel.first(order_by=order)
+    per = coded.group_by("customer_id").aggregate(**metrics)
+    if has_channel and not ordered_first:
         # Backends without ordered aggregates (Spark): the first event by a window instead.
-        w = ibis.window(group_by=ev.customer_id, order_by=order)
+        ev_order = [ev.timestamp] + ([ev.seq] if "seq" in ev.columns else [])
+        w = ibis.window(group_by=ev.customer_id, order_by=ev_order)
         first = ev.mutate(_rn=ibis.row_number().over(w))
         first = first.filter(first._rn == 0).select("customer_id", entry_channel=first.channel)
         per = per.join(first, "customer_id")
     out = {
         "customer_id": per.customer_id.cast("string"),
-        "events": _real(per.events),
         "duration_days": _real((per._last.epoch_seconds() - per._first.epoch_seconds()) / 86400.0),
-        "distinct_touchpoints": _real(per.distinct_touchpoints),
-        "furthest_stage": _real(per.furthest_stage),
-        "purchased": _real((per.purchases > 0).ifelse(1, 0)),
-        "purchases": _real(per.purchases),
+        "_codes": per._codes,
     }
-    for c in channels:
-        out[CHANNEL + c] = _real(per[CHANNEL + c] / per.events)
-    if channels:
+    if has_channel:
         out["entry_channel"] = _text_or_missing(per.entry_channel)
-    for t in touchpoints:
-        out[TOUCHPOINT + t] = _real(per[TOUCHPOINT + t])
     per = per.select(**out)
 
+    survey_cols: list[str] = []
     if data.survey is not None:
         sv = data.survey
         sv = sv.filter(sv.customer_id.notnull())
@@ -184,6 +225,7 @@ def customer_features(data: JourneyData, *, touchpoints: Sequence[str] | None = 
         per = per.left_join(sagg, per.customer_id == sagg._sid)
         per = per.select(*[c for c in per.columns if c not in smetrics and c != "_sid"],
                          **{c: _real(per[c]) for c in smetrics})
+        survey_cols = list(smetrics)
 
     attr_cols: list[str] = []
     if data.customers is not None:
@@ -208,23 +250,107 @@ def customer_features(data: JourneyData, *, touchpoints: Sequence[str] | None = 
                              **{c: _text_or_missing(per[c]) if per[c].type().is_string() else _real(per[c])
                                 for c in attr_cols})
 
-    frame = execute(per.order_by("customer_id"))
-    frame = frame.set_index(pd.Index(frame.pop("customer_id").astype(str), name="customer_id"))
-    for col in frame.columns:
-        if col == "entry_channel" or (col in attr_cols and not pd.api.types.is_numeric_dtype(frame[col])):
-            values = frame[col].astype(object)
-            values = values.where(values != "\x00", None)
-            if col != "entry_channel" and attributes is None:
-                distinct = values.nunique()
-                if distinct > MAX_CATEGORIES or distinct < 2:
-                    frame = frame.drop(columns=col)
-                    continue
-            frame[col] = values
-        elif frame[col].dtype != np.float32:
-            frame[col] = frame[col].astype(np.float32)
-    order = ["events", "duration_days", "distinct_touchpoints", "furthest_stage", "purchased", "purchases"]
-    rest = [c for c in frame.columns if c not in order]
-    return frame[order + rest]
+    table = _to_arrow(per.order_by("customer_id"))
+    codes, lengths = _segments(table.column("_codes"))
+    codes = codes.astype(np.int64, copy=False)
+    n, n_kinds = len(lengths), len(kinds)
+
+    # What each kind of event stands for; per customer, its kinds counted a block at a time.
+    tp_names = sorted({t for t in kinds["touchpoint"] if t is not None})
+    kind_tp = _positions(kinds["touchpoint"], tp_names)
+    stage_of_kind = _positions(kinds["stage"], stages)
+    bought = np.asarray([s == PURCHASE_STAGE for s in kinds["stage"]])
+    if not has_channel:
+        channels = []
+    elif channels is None:
+        per_channel = kinds[kinds["channel"].notna()].groupby("channel", sort=False)["_events"].sum()
+        channels = sorted(per_channel.index, key=lambda c: (-per_channel[c], c))[:MAX_CHANNELS]
+    channels = [str(c) for c in channels]
+    kind_ch = _positions(kinds["channel"], channels) if has_channel else np.full(n_kinds, -1)
+
+    distinct = np.zeros(n, dtype=np.float32)
+    furthest = np.zeros(n, dtype=np.float32)
+    purchases = np.zeros(n, dtype=np.float32)
+    channel_counts = np.zeros((len(channels), n), dtype=np.float32)
+    reach = np.zeros(len(tp_names), dtype=np.int64)  # customers per touchpoint
+    for r0, r1, counts in _kind_blocks(codes, lengths, n_kinds):
+        met = _sum_rows(counts, kind_tp, len(tp_names), np.empty((len(tp_names), r1 - r0), np.int64)) > 0
+        distinct[r0:r1] = met.sum(axis=0)
+        reach += met.sum(axis=1)
+        furthest[r0:r1] = np.where(counts > 0, stage_of_kind[:, None], -1).max(axis=0, initial=-1)
+        purchases[r0:r1] = counts[bought].sum(axis=0)
+        _sum_rows(counts, kind_ch, len(channels), channel_counts[:, r0:r1])
+    furthest[furthest < 0] = np.nan
+
+    if touchpoints is None:
+        ranked = sorted(range(len(tp_names)), key=lambda i: (-reach[i], tp_names[i]))
+        touchpoints = [tp_names[i] for i in ranked[:TOP_TOUCHPOINTS]]
+    touchpoints = [str(t) for t in touchpoints]
+    kind_vocab = _positions(kinds["touchpoint"], touchpoints)
+    touchpoint_counts = np.zeros((len(touchpoints), n), dtype=np.float32)
+    for r0, r1, counts in _kind_blocks(codes, lengths, n_kinds):
+        _sum_rows(counts, kind_vocab, len(touchpoints), touchpoint_counts[:, r0:r1])
+    del codes
+
+    # The numbers as one float32 block, in the order of the columns; text columns go in after.
+    numbers = {
+        "events": lengths.astype(np.float32),
+        "duration_days": _float32(table.column("duration_days")),
+        "distinct_touchpoints": distinct,
+        "furthest_stage": furthest,
+        "purchased": (purchases > 0).astype(np.float32),
+        "purchases": purchases,
+    }
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shares = (channel_counts / lengths.astype(np.float64)).astype(np.float32)  # float64 division, as SQL
+    numbers.update({CHANNEL + c: shares[i] for i, c in enumerate(channels)})
+    numbers.update({TOUCHPOINT + t: touchpoint_counts[i] for i, t in enumerate(touchpoints)})
+    texts: dict[str, tuple[int, pd.Series]] = {}  # column -> (position, values)
+    if has_channel:
+        texts["entry_channel"] = (6 + len(channels), _text(table.column("entry_channel"))[0])
+    for c in survey_cols:
+        numbers[c] = _float32(table.column(c))
+    for c in attr_cols:
+        column = table.column(c)
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            values, n_distinct = _text(column)
+            if attributes is None and (n_distinct > MAX_CATEGORIES or n_distinct < 2):
+                continue
+            texts[c] = (len(numbers) + len(texts), values)
+        else:
+            numbers[c] = _float32(column)
+    ids = pd.Index(table.column("customer_id").to_pandas().astype(str), name="customer_id")
+    del table
+    block = np.empty((len(numbers), n), dtype=np.float32)  # one contiguous row per column
+    for i, values in enumerate(numbers.values()):
+        block[i] = values
+    frame = pd.DataFrame(block.T, index=ids, columns=list(numbers), copy=False)
+    for col, (position, values) in texts.items():
+        frame.insert(position, col, pd.Series(values, index=ids, dtype=object))
+    return frame
+
+
+def _positions(values: pd.Series, names: Sequence[str]) -> np.ndarray:
+    """Index of each value in ``names`` (-1: not there, or missing)."""
+    where = {name: i for i, name in enumerate(names)}
+    return np.asarray([where.get(v, -1) if v is not None else -1 for v in values], dtype=np.int64)
+
+
+def _float32(column: pa.ChunkedArray) -> np.ndarray:
+    column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if not pa.types.is_float32(column.type):
+        column = column.cast(pa.float32())
+    return column.to_numpy(zero_copy_only=False)
+
+
+def _text(column: pa.ChunkedArray) -> tuple[np.ndarray, int]:
+    """Text column as Python objects (``None`` for missing), and how many distinct values."""
+    column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    encoded = pc.dictionary_encode(column)
+    words = [None if w is None or w == "\x00" else w for w in encoded.dictionary.to_pylist()]
+    lookup = np.asarray(words + [None], dtype=object)
+    index = pc.fill_null(encoded.indices, len(words)).to_numpy()
+    return lookup[index], sum(w is not None for w in words)
 
 
 # ----------------------------------------------------------------------------------------

@@ -1,0 +1,110 @@
+"""Personas at speed: the per-customer counts computed from lists of event kinds equal plain
+pandas counts, block by block; the fit's shortcuts keep its choices."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import journeylib.personas as personas
+from journeylib.engine import Engine
+from journeylib.personas import CHANNEL, TOUCHPOINT, customer_features
+from journeylib.schema import DEFAULT_STAGES, PURCHASE_STAGE, JourneyData
+
+
+def _random_events(seed: int, customers: int = 240, events: int = 2500) -> pd.DataFrame:
+    """Many touchpoints and channels (more than the feature vocabulary keeps), some missing,
+    stages outside ``data.stages``, kinds that mix touchpoint, stage and channel freely."""
+    rng = np.random.default_rng(seed)
+    touchpoints = np.array([f"tp{i:02d}" for i in range(40)], dtype=object)
+    channels = np.array([f"ch{i:02d}" for i in range(15)], dtype=object)
+    stages = np.array(list(DEFAULT_STAGES) + ["Elsewhere"], dtype=object)
+    weights = 1.0 / np.arange(1, 41)
+    frame = pd.DataFrame({
+        "customer_id": pd.Series([f"c{i:04d}" for i in rng.integers(0, customers, events)], dtype=object),
+        "timestamp": pd.Timestamp("2026-01-01") + pd.to_timedelta(rng.integers(0, 30 * 24, events), unit="h"),
+        "touchpoint": touchpoints[rng.choice(40, events, p=weights / weights.sum())],
+        "stage": stages[rng.integers(0, len(stages), events)],
+        "channel": channels[rng.integers(0, 15, events)],
+    })
+    for col, share in (("touchpoint", 0.05), ("stage", 0.05), ("channel", 0.08)):
+        frame.loc[rng.random(events) < share, col] = None
+    return frame
+
+
+def _journey(events: pd.DataFrame) -> JourneyData:
+    engine = Engine()
+    return JourneyData(events=engine.table(events.assign(seq=np.arange(len(events), dtype="int64"))))
+
+
+def _expected(ev: pd.DataFrame) -> pd.DataFrame:
+    """The features by hand: plain pandas group-bys over the events."""
+    by = ev.groupby("customer_id")
+    named = ev[ev.touchpoint.notna()]
+    reach = named.groupby("touchpoint").customer_id.nunique()
+    vocab = sorted(reach.index, key=lambda t: (-reach[t], t))[:personas.TOP_TOUCHPOINTS]
+    per_channel = ev[ev.channel.notna()].groupby("channel").size()
+    channels = sorted(per_channel.index, key=lambda c: (-per_channel[c], c))[:personas.MAX_CHANNELS]
+    pos = {s: i for i, s in enumerate(DEFAULT_STAGES)}
+    out = pd.DataFrame({
+        "events": by.size(),
+        "distinct_touchpoints": by.touchpoint.nunique(),
+        "furthest_stage": ev.assign(p=ev.stage.map(pos)).groupby("customer_id").p.max(),
+        "purchases": by.stage.apply(lambda s: (s == PURCHASE_STAGE).sum()),
+    })
+    for c in channels:
+        out[CHANNEL + c] = by.channel.apply(lambda s, c=c: (s == c).sum()) / out["events"]
+    first = ev.assign(seq=np.arange(len(ev))).sort_values(["timestamp", "seq"]).groupby("customer_id").channel
+    out["entry_channel"] = first.apply(lambda s: s.dropna().iloc[0] if s.notna().any() else None)
+    for t in vocab:
+        out[TOUCHPOINT + t] = by.touchpoint.apply(lambda s, t=t: (s == t).sum())
+    return out
+
+
+@pytest.mark.parametrize("block_cells", [None, 97])  # 97: many small blocks of customers
+def test_counts_from_kind_lists_equal_pandas(monkeypatch, block_cells):
+    if block_cells:
+        monkeypatch.setattr(personas, "_BLOCK_CELLS", block_cells)
+    ev = _random_events(seed=7)
+    got = customer_features(_journey(ev))
+    want = _expected(ev)
+    assert list(got.index) == sorted(want.index)
+    # The vocabulary: the touchpoints most customers meet, the channels with most events.
+    assert [c for c in got.columns if c.startswith((CHANNEL, TOUCHPOINT))] == \
+        [c for c in want.columns if c.startswith((CHANNEL, TOUCHPOINT))]
+    assert len([c for c in got.columns if c.startswith(TOUCHPOINT)]) == personas.TOP_TOUCHPOINTS
+    assert len([c for c in got.columns if c.startswith(CHANNEL)]) == personas.MAX_CHANNELS
+    want = want.loc[got.index]
+    numbers = [c for c in want.columns if c != "entry_channel"]
+    pd.testing.assert_frame_equal(got[numbers], want[numbers].astype(np.float32), check_names=False,
+                                  check_index_type=False)
+    assert got["purchased"].tolist() == (want["purchases"] > 0).astype(float).tolist()
+    assert got["entry_channel"].tolist() == want["entry_channel"].tolist()
+    assert got["entry_channel"].dtype == object and all(got[c].dtype == np.float32 for c in numbers)
+
+
+def test_fixed_vocabulary_in_chunks_matches_the_whole():
+    """Chunks see only some kinds of events; with the whole's vocabulary they agree with it."""
+    from journeylib.warehouse import customer_chunks
+
+    data = _journey(_random_events(seed=3, customers=60, events=500))
+    whole = customer_features(data)
+    vocab = dict(touchpoints=[c[len(TOUCHPOINT):] for c in whole.columns if c.startswith(TOUCHPOINT)] + ["never"],
+                 channels=[c[len(CHANNEL):] for c in whole.columns if c.startswith(CHANNEL)])
+    parts = [customer_features(chunk, **vocab) for chunk in customer_chunks(data, 4, seed=2)]
+    glued = pd.concat(parts).sort_index()
+    assert (glued[TOUCHPOINT + "never"] == 0).all()
+    pd.testing.assert_frame_equal(glued.drop(columns=TOUCHPOINT + "never"), whole)
+
+
+def test_sum_rows_and_kind_blocks_by_hand():
+    codes = np.array([2, 0, 2, 1, 1, 1, 0])  # rows of lengths 3, 0, 4
+    lengths = np.array([3, 0, 4])
+    blocks = list(personas._kind_blocks(codes, lengths, 3))
+    counts = np.concatenate([b[2] for b in blocks], axis=1)
+    assert counts.tolist() == [[1, 0, 1], [0, 0, 3], [2, 0, 0]]
+    out = np.empty((2, 3), dtype=np.int64)
+    # Kinds 0 and 2 go to column 1, kind 1 to column 0.
+    assert personas._sum_rows(counts, np.array([1, 0, 1]), 2, out).tolist() == [[0, 0, 3], [3, 0, 1]]
+    assert personas._sum_rows(counts, np.array([-1, -1, 0]), 2, out).tolist() == [[2, 0, 0], [0, 0, 0]]

@@ -12,6 +12,7 @@ that set it apart most (effect sizes), so people read "Checkout strugglers", not
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -405,6 +406,23 @@ def _near_duplicates(X: pd.DataFrame, numeric: list[str], skewed: list[str], lim
     return dropped
 
 
+class _MedianImputer(SimpleImputer):
+    """``SimpleImputer(strategy="median")`` that finds the medians with ``np.nanmedian`` (a
+    partition) instead of sorting a masked copy of every column: the same statistics, a
+    fraction of the time on a million customers."""
+
+    def fit(self, X, y=None):
+        values = np.asarray(X)
+        if self.strategy != "median" or values.ndim != 2 or values.dtype.kind != "f" or not len(values):
+            return super().fit(X, y)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: NaN, as in a full fit
+            medians = np.nanmedian(values, axis=0, keepdims=True).astype(values.dtype)
+        # Fitted on one row holding the medians: the statistics, names and checks of a full fit.
+        row = pd.DataFrame(medians, columns=X.columns) if isinstance(X, pd.DataFrame) else medians
+        return super().fit(row, y)
+
+
 def _preprocessor(numeric: list[str], categorical: list[str], skewed: list[str] = ()) -> ColumnTransformer:
     parts = []
     skewed = [c for c in numeric if c in set(skewed)]
@@ -412,19 +430,20 @@ def _preprocessor(numeric: list[str], categorical: list[str], skewed: list[str] 
     if skewed:
         parts.append(("skewed", Pipeline([
             ("log", FunctionTransformer(np.log1p, feature_names_out="one-to-one")),
-            ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+            ("impute", _MedianImputer(strategy="median", keep_empty_features=True)),
             ("scale", StandardScaler()),
         ]), skewed))
     if numeric:
         parts.append(("numeric", Pipeline([
-            ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+            ("impute", _MedianImputer(strategy="median", keep_empty_features=True)),
             ("scale", StandardScaler()),
         ]), numeric))
     if categorical:
         parts.append(("categorical", Pipeline([
             ("as_object", FunctionTransformer(_as_object, feature_names_out="one-to-one")),
             ("impute", SimpleImputer(strategy="constant", fill_value="(missing)", keep_empty_features=True)),
-            ("encode", OneHotEncoder(handle_unknown="ignore", sparse_output=False)),
+            # float32 like the numeric parts, so the stacked matrix is never float64.
+            ("encode", OneHotEncoder(handle_unknown="ignore", sparse_output=False, dtype=np.float32)),
         ]), categorical))
     return ColumnTransformer(parts, remainder="drop", sparse_threshold=0.0)
 
@@ -592,14 +611,35 @@ class PersonaModel(ClusterMixin, BaseEstimator):
 
 def _indicator_frame(X: pd.DataFrame) -> pd.DataFrame:
     """Numeric columns as they are, categorical ones as 0/1 indicators ``col=value``."""
+    names, rows = _indicators(X)
+    return pd.DataFrame(rows(0, len(X)), index=X.index, columns=names)
+
+
+def _indicators(X: pd.DataFrame):
+    """Names of the :func:`_indicator_frame` columns, and a function giving rows [r0, r1) of
+    it as float64 (so the whole frame never has to exist at once)."""
     numeric, categorical = _split_columns(X)
-    parts = [X[numeric].astype("float64")]
+    names = list(numeric)
+    coded = []
     for col in categorical:
         values = X[col].astype(object)
-        for value in sorted(values.dropna().unique(), key=str):
-            ind = (values == value).astype("float64")
-            parts.append(ind.rename(f"{col}={value}").to_frame())
-    return pd.concat(parts, axis=1) if parts else pd.DataFrame(index=X.index)
+        levels = sorted(values.dropna().unique(), key=str)
+        codes = pd.Categorical(values, categories=levels).codes if levels else np.full(len(X), -1, np.int8)
+        coded.append((np.asarray(codes), len(levels)))
+        names += [f"{col}={value}" for value in levels]
+    numbers = [X[c].to_numpy() for c in numeric]
+
+    def rows(r0: int, r1: int) -> np.ndarray:
+        parts = [np.stack([c[r0:r1] for c in numbers], axis=1).astype(np.float64)] if numbers \
+            else [np.empty((r1 - r0, 0))]
+        for codes, width in coded:
+            parts.append((codes[r0:r1, None] == np.arange(width)).astype(np.float64))
+        return np.concatenate(parts, axis=1) if parts else np.empty((r1 - r0, 0))
+
+    return names, rows
+
+
+PROFILE_ROWS = 65_536  # customers whose indicator rows are held at once while profiling
 
 
 def effect_size(a: np.ndarray, b: np.ndarray) -> float:
@@ -629,19 +669,26 @@ def persona_profiles(X: pd.DataFrame, labels) -> pd.DataFrame:
     persona against everyone else), rank (1 = most distinguishing by |effect_size|),
     top (rank <= 5), trait (a short readable sentence).
     """
-    ind = _indicator_frame(X)
+    names, rows = _indicators(X)
     labels = np.asarray(labels)
-    values = ind.to_numpy(dtype=float)
-    _, overall, _ = _column_stats(values)
+    present_labels, inverse = np.unique(labels, return_inverse=True)
+    n, mean, ss = _label_stats(rows, inverse.reshape(-1), len(present_labels), len(X), len(names))
+    # Everyone, and everyone but one persona, from the per-persona numbers (the parallel
+    # variance formula: the same numbers as two passes over those rows).
+    n_all = n.sum(axis=0)
+    total = np.nansum(n * mean, axis=0)
+    overall = np.divide(total, n_all, out=np.full(len(names), np.nan), where=n_all > 0)
     parts = []
-    for label in np.unique(labels):
-        inside = labels == label
-        # Whole columns at once: the same numbers as effect_size() feature by feature.
-        n_a, mean_a, ss_a = _column_stats(values[inside])
-        n_b, mean_b, ss_b = _column_stats(values[~inside])
+    for i, label in enumerate(present_labels):
+        n_b = n_all - n[i]
+        mean_b = np.divide(total - np.nan_to_num(n[i] * mean[i]), n_b, out=np.full(len(names), np.nan),
+                           where=n_b > 0)
+        others = np.arange(len(present_labels)) != i
+        spread = np.where(n[others] > 0, ss[others] + n[others] * (mean[others] - mean_b) ** 2, 0.0)
+        ss_b = spread.sum(axis=0)
         parts.append(pd.DataFrame({
-            "label": int(label), "feature": list(ind.columns), "mean": mean_a, "overall_mean": overall,
-            "rest_mean": mean_b, "effect_size": _effect_sizes(n_a, mean_a, ss_a, n_b, mean_b, ss_b),
+            "label": int(label), "feature": names, "mean": mean[i], "overall_mean": overall,
+            "rest_mean": mean_b, "effect_size": _effect_sizes(n[i], mean[i], ss[i], n_b, mean_b, ss_b),
         }))
     columns = ["label", "feature", "mean", "overall_mean", "rest_mean", "effect_size"]
     frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
@@ -652,14 +699,31 @@ def persona_profiles(X: pd.DataFrame, labels) -> pd.DataFrame:
     return frame.sort_values(["label", "rank"], kind="stable").reset_index(drop=True)
 
 
-def _column_stats(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per column, ignoring NaN: count, mean (NaN when empty), sum of squared deviations."""
-    present = ~np.isnan(values)
-    n = present.sum(axis=0)
-    total = np.where(present, values, 0.0).sum(axis=0)
-    mean = np.divide(total, n, out=np.full(values.shape[1], np.nan), where=n > 0)
-    deviations = np.where(present, values - mean, 0.0)
-    return n, mean, (deviations ** 2).sum(axis=0)
+def _label_stats(rows, labels: np.ndarray, k: int, n_rows: int, width: int):
+    """Per label (0..k-1) and column, ignoring NaN: count, mean (NaN when empty) and sum of
+    squared deviations from that mean; two passes over the rows, a block at a time."""
+    count = np.zeros((k, width))
+    total = np.zeros((k, width))
+    for r0 in range(0, n_rows, PROFILE_ROWS):
+        block = rows(r0, min(n_rows, r0 + PROFILE_ROWS))
+        present = ~np.isnan(block)
+        one_hot = _one_hot(labels[r0:r0 + len(block)], k)
+        count += one_hot.T @ present
+        total += one_hot.T @ np.where(present, block, 0.0)
+    mean = np.divide(total, count, out=np.full((k, width), np.nan), where=count > 0)
+    ss = np.zeros((k, width))
+    for r0 in range(0, n_rows, PROFILE_ROWS):
+        block = rows(r0, min(n_rows, r0 + PROFILE_ROWS))
+        part = labels[r0:r0 + len(block)]
+        deviations = np.where(np.isnan(block), 0.0, block - mean[part])
+        ss += _one_hot(part, k).T @ deviations ** 2
+    return count, mean, ss
+
+
+def _one_hot(labels: np.ndarray, k: int) -> np.ndarray:
+    out = np.zeros((len(labels), k))
+    out[np.arange(len(labels)), labels] = 1.0
+    return out
 
 
 def _effect_sizes(n_a, mean_a, ss_a, n_b, mean_b, ss_b) -> np.ndarray:

@@ -108,3 +108,46 @@ def test_sum_rows_and_kind_blocks_by_hand():
     # Kinds 0 and 2 go to column 1, kind 1 to column 0.
     assert personas._sum_rows(counts, np.array([1, 0, 1]), 2, out).tolist() == [[0, 0, 3], [3, 0, 1]]
     assert personas._sum_rows(counts, np.array([-1, -1, 0]), 2, out).tolist() == [[2, 0, 0], [0, 0, 0]]
+
+
+def test_profiles_in_blocks_equal_effect_sizes(monkeypatch):
+    """Per-persona sums a block of rows at a time give the numbers of effect_size, for numeric
+    columns with gaps and for indicators of a categorical one; labels need not be 0..k-1."""
+    monkeypatch.setattr(personas, "PROFILE_ROWS", 17)
+    rng = np.random.default_rng(5)
+    X = pd.DataFrame({"a": rng.normal(100, 3, 150), "b": rng.exponential(2, 150).astype(np.float32)})
+    X.loc[rng.random(150) < 0.3, "b"] = np.nan
+    X["gone"] = np.nan  # no values at all
+    X["kind"] = pd.Series(rng.choice(["x", "y", None], 150), dtype=object)
+    labels = rng.choice([0, 2, 5], 150)
+    prof = personas.persona_profiles(X, labels).set_index(["label", "feature"])
+    assert sorted(set(prof.index.get_level_values("feature"))) == ["a", "b", "gone", "kind=x", "kind=y"]
+    for label in (0, 2, 5):
+        inside = labels == label
+        for feature in ("a", "b", "kind=x", "kind=y"):
+            values = (X["kind"] == feature[5:]).astype(float).to_numpy() if feature.startswith("kind=") \
+                else X[feature].to_numpy(dtype=float)
+            row = prof.loc[(label, feature)]
+            assert row["effect_size"] == pytest.approx(personas.effect_size(values[inside], values[~inside]),
+                                                       abs=1e-12)
+            assert row["mean"] == pytest.approx(np.nanmean(values[inside]), rel=1e-12)
+            assert row["rest_mean"] == pytest.approx(np.nanmean(values[~inside]), rel=1e-12)
+            assert row["overall_mean"] == pytest.approx(np.nanmean(values), rel=1e-12)
+        assert np.isnan(prof.loc[(label, "gone"), "effect_size"])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_median_imputer_matches_sklearn(dtype):
+    from sklearn.impute import SimpleImputer
+
+    rng = np.random.default_rng(2)
+    X = pd.DataFrame(rng.normal(size=(1001, 4)).astype(dtype), columns=list("abcd"))
+    X.loc[rng.random(1001) < 0.2, "a"] = np.nan  # an even number of values left, most likely
+    X["c"] = np.nan
+    X.loc[:500, "d"] = np.nan
+    ours = personas._MedianImputer(strategy="median", keep_empty_features=True).fit(X)
+    theirs = SimpleImputer(strategy="median", keep_empty_features=True).fit(X)
+    assert ours.statistics_.dtype == theirs.statistics_.dtype
+    np.testing.assert_array_equal(ours.statistics_, theirs.statistics_)
+    np.testing.assert_array_equal(ours.transform(X), theirs.transform(X))
+    assert list(ours.get_feature_names_out()) == list("abcd")

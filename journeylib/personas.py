@@ -1,7 +1,8 @@
 """Personas: per-customer features, a persona model (a scikit-learn estimator), profiles.
 
 ``customer_features`` aggregates events, survey and attributes per customer in Ibis (the
-work runs where the data lives); only the per-customer table comes back as pandas.
+work runs where the data lives); only per-customer rows come back (as Arrow: each
+customer's kinds of events as a list, counted in numpy).
 ``PersonaModel`` clusters that table with k-means behind a ColumnTransformer, chooses the
 number of personas by silhouette when asked to, and names each persona from the traits
 that set it apart most (effect sizes), so people read "Checkout strugglers", not "Cluster 2".
@@ -274,6 +275,11 @@ def customer_features(data: JourneyData, *, touchpoints: Sequence[str] | None = 
     purchases = np.zeros(n, dtype=np.float32)
     channel_counts = np.zeros((len(channels), n), dtype=np.float32)
     reach = np.zeros(len(tp_names), dtype=np.int64)  # customers per touchpoint
+    fixed = touchpoints is not None  # a given vocabulary is counted in the same pass
+    if fixed:
+        touchpoints = [str(t) for t in touchpoints]
+        kind_vocab = _positions(kinds["touchpoint"], touchpoints)
+        touchpoint_counts = np.zeros((len(touchpoints), n), dtype=np.float32)
     for r0, r1, counts in _kind_blocks(codes, lengths, n_kinds):
         met = _sum_rows(counts, kind_tp, len(tp_names), np.empty((len(tp_names), r1 - r0), np.int64)) > 0
         distinct[r0:r1] = met.sum(axis=0)
@@ -281,16 +287,17 @@ def customer_features(data: JourneyData, *, touchpoints: Sequence[str] | None = 
         furthest[r0:r1] = np.where(counts > 0, stage_of_kind[:, None], -1).max(axis=0, initial=-1)
         purchases[r0:r1] = counts[bought].sum(axis=0)
         _sum_rows(counts, kind_ch, len(channels), channel_counts[:, r0:r1])
+        if fixed:
+            _sum_rows(counts, kind_vocab, len(touchpoints), touchpoint_counts[:, r0:r1])
     furthest[furthest < 0] = np.nan
 
-    if touchpoints is None:
+    if not fixed:  # the touchpoints most customers meet, then a second pass to count them
         ranked = sorted(range(len(tp_names)), key=lambda i: (-reach[i], tp_names[i]))
         touchpoints = [tp_names[i] for i in ranked[:TOP_TOUCHPOINTS]]
-    touchpoints = [str(t) for t in touchpoints]
-    kind_vocab = _positions(kinds["touchpoint"], touchpoints)
-    touchpoint_counts = np.zeros((len(touchpoints), n), dtype=np.float32)
-    for r0, r1, counts in _kind_blocks(codes, lengths, n_kinds):
-        _sum_rows(counts, kind_vocab, len(touchpoints), touchpoint_counts[:, r0:r1])
+        kind_vocab = _positions(kinds["touchpoint"], touchpoints)
+        touchpoint_counts = np.zeros((len(touchpoints), n), dtype=np.float32)
+        for r0, r1, counts in _kind_blocks(codes, lengths, n_kinds):
+            _sum_rows(counts, kind_vocab, len(touchpoints), touchpoint_counts[:, r0:r1])
     del codes
 
     # The numbers as one float32 block, in the order of the columns; text columns go in after.

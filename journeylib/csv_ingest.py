@@ -24,6 +24,7 @@ import csv
 import io as _io
 import itertools
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -554,7 +555,32 @@ def build_events(fast: FastEvents, stages: Sequence[str], tp_map: Mapping[str, s
         view = con.create_view(name, kept.select(**out))
     fast.events_tables = [name, *fast.events_tables, fast.work_name]
     fast.drop()
+    with _loaded_lock:
+        _loaded[name] = (fast.engine, list(fast.events_tables))
     return view
+
+
+# Events views made here -> (engine, the view and tables behind it), for release().
+_loaded: dict[str, tuple[Any, list[str]]] = {}
+_loaded_lock = threading.Lock()
+
+
+def release(view_name: str) -> bool:
+    """Drop an events view made by :func:`build_events` and the tables behind it; False if
+    the name is not one of them. For data that has been saved elsewhere (the app saves an
+    upload as Parquet and reopens that), so the engine does not keep a second copy."""
+    with _loaded_lock:
+        got = _loaded.pop(view_name, None)
+    if got is None:
+        return False
+    engine, names = got
+    with engine._lock:
+        for name in names:
+            if name.startswith("_jl_events_"):
+                engine.con.drop_view(name, force=True)
+            else:
+                engine.con.drop_table(name, force=True)
+    return True
 
 
 def _extra(fast: FastEvents, t, c):

@@ -506,7 +506,15 @@ def _read(source: Any, name: str | None = None) -> tuple[str, pd.DataFrame, list
                          "Parquet (was the file saved from a browser?)")
     delimiter = "\t" if lower.endswith((".tsv", ".tab")) else None
     df, notes = _read_csv_bytes(label, text, delimiter)
+    del data, text
+    _release_arrow_memory()
     return label, df, notes
+
+
+def _release_arrow_memory() -> None:
+    """Hand the Arrow buffers a read has finished with back to the system: the allocator
+    keeps them otherwise, and a large file's parse would set the peak of everything after."""
+    pa.default_memory_pool().release_unused()
 
 
 def read_table(source: Any, name: str | None = None) -> pd.DataFrame:
@@ -1501,10 +1509,19 @@ def _load_inner(touchpoints, survey, customers, mapping, stages, touchpoint_stag
     data = None
     if register:
         eng = engine or default_engine()
+        # One at a time, each copy handed back before the next: together they set the peak.
+        tables = {}
+        for key in ("events", "survey", "customers"):
+            frame = {"events": events, "survey": survey_df, "customers": customers_df}[key]
+            if key == "events" and fast is not None:
+                tables[key] = events
+            else:
+                tables[key] = eng.table(_compact(frame)) if frame is not None else None
+            _release_arrow_memory()
         data = JourneyData(
-            events=events if fast is not None else eng.table(_compact(events)),
-            survey=eng.table(_compact(survey_df)) if survey_df is not None else None,
-            customers=eng.table(_compact(customers_df)) if customers_df is not None else None,
+            events=tables["events"],
+            survey=tables["survey"],
+            customers=tables["customers"],
             stages=stages,
             score_scale=scale,
             touchpoint_stage_map=tp_map,
@@ -1520,6 +1537,26 @@ def _drop_fast_table(fast, events) -> None:
     """A DuckDB events table that will not be handed out (validation only, or errors)."""
     if fast is not None:
         fast.drop_events()
+
+
+def release(data: JourneyData, engine: Engine | None = None) -> None:
+    """Drop the engine tables that :func:`load_journey` made for ``data`` (once it is saved
+    elsewhere and reopened from there). Tables it did not make are left alone."""
+    from journeylib import csv_ingest
+
+    eng = engine or default_engine()
+    for table in (data.events, data.survey, data.customers):
+        if table is None:
+            continue
+        name = getattr(table.op(), "name", None)  # the bare name (get_name() adds the catalog)
+        if not isinstance(name, str):  # an expression, not a named table: nothing of ours
+            continue
+        try:
+            if not csv_ingest.release(name) and name.startswith("journey_"):  # Engine.table's names
+                with eng._lock:
+                    eng.con.drop_table(name, force=True)
+        except Exception:  # noqa: BLE001 - freeing memory early is a nicety, never an error
+            continue
 
 
 def load_journey(

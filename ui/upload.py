@@ -162,7 +162,10 @@ def load_and_save(frames: Mapping[str, Any], labels: Mapping[str, str], mapping:
                                  rows=exc.rows) from None
         data = dataclasses.replace(data, source_names={k: labels.get(k, v) for k, v in data.source_names.items()})
         bar.progress(0.6, text="Saving in the workspace")
-        info = workspace.save_dataset(data, name, root=state.root(), engine=cache.engine())
+        try:
+            info = workspace.save_dataset(data, name, root=state.root(), engine=cache.engine())
+        finally:
+            jio.release(data, engine=cache.engine())  # the app reopens the saved Parquet files
         bar.progress(1.0, text="Done")
         status.update(label=f"Saved “{info.name}”", state="complete", expanded=False)
     return info

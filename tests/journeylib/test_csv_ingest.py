@@ -246,3 +246,33 @@ def test_memory_limit_from_environment(monkeypatch):
     assert got.endswith("GiB") and 1.3 <= float(got.split()[0]) <= 1.45
     monkeypatch.setenv(engine.MEMORY_LIMIT_ENV, "lots; DROP TABLE x")
     assert engine.memory_limit() is None
+
+
+def _exists(engine, name: str) -> bool:
+    try:
+        engine.con.table(name)
+    except Exception:  # noqa: BLE001 - the backend's "not found"
+        return False
+    return True
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_release_drops_what_the_load_made(tmp_path, monkeypatch, fast):
+    from journeylib.engine import Engine
+    from journeylib.io import release
+
+    frames = generate_sample(40, seed=6)
+    paths = {}
+    for kind in ("touchpoints", "survey"):
+        paths[kind] = tmp_path / f"{kind}.csv"
+        frames[kind].to_csv(paths[kind], index=False)
+    engine = Engine()
+    keep = engine.table(frames["customers"])  # not made by the load: left alone
+    data = _load(monkeypatch, str(paths["touchpoints"]), fast, survey=str(paths["survey"]), engine=engine)
+    assert _used_fast(data) is fast
+    made = [data.events.op().name, data.survey.op().name]
+    behind = list(csv_ingest._loaded.get(made[0], (None, []))[1])
+    assert all(_exists(engine, n) for n in made + behind)
+    release(data, engine=engine)
+    assert not any(_exists(engine, n) for n in made + behind)
+    assert _exists(engine, keep.op().name)

@@ -288,13 +288,15 @@ def _run(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
-    from journeylib.engine import CLI_MEMORY_LIMIT, MEMORY_LIMIT_ENV
+    from journeylib.engine import CLI_MEMORY_LIMIT, CLI_MEMORY_LIMITS, MEMORY_LIMIT_ENV
     from journeylib.io import InputError
 
-    os.environ.setdefault(MEMORY_LIMIT_ENV, CLI_MEMORY_LIMIT)
-
+    added = False
     try:
         args = build_parser().parse_args(argv)
+        if MEMORY_LIMIT_ENV not in os.environ:  # read when the engine starts, in _run
+            os.environ[MEMORY_LIMIT_ENV] = CLI_MEMORY_LIMITS.get(args.command, CLI_MEMORY_LIMIT)
+            added = True
         _run(args)
     except (InputError, UsageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -311,6 +313,9 @@ def main(argv: list[str] | None = None) -> int:
         message = " ".join(str(exc).split()) or type(exc).__name__
         print(f"error: internal error ({type(exc).__name__}): {message}", file=sys.stderr)
         return EXIT_INTERNAL
+    finally:
+        if added:  # main() called in process (tests, scripts) leaves the environment as it was
+            os.environ.pop(MEMORY_LIMIT_ENV, None)
     return 0
 
 

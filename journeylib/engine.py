@@ -21,8 +21,11 @@ BACKEND_URL_ENV = "JOURNEY_BACKEND_URL"
 MEMORY_LIMIT_ENV = "JOURNEY_MEMORY_LIMIT"
 # What the command line gives the embedded DuckDB unless $JOURNEY_MEMORY_LIMIT says
 # otherwise: above it, sorts, hash tables and tables spill to a temporary folder, so a
-# command stays within about 2 GB in all however large its input (the Python side
-# of personas and emotions needs most of the rest at 10M events).
+# command stays within about 2 GB in all however large its input. Commands that only
+# query get more; personas, emotions and reports hold features, models and the survey
+# in Python too (about 1 GB at 10M events), and spilling costs them less than it would
+# cost the window queries of flows and transitions.
+CLI_MEMORY_LIMITS = {"flows": "1.5GB", "transitions": "1.5GB", "validate": "1.5GB"}
 CLI_MEMORY_LIMIT = "1GB"
 _SIZE_RE = re.compile(r"^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.IGNORECASE)
 

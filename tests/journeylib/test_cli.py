@@ -211,3 +211,19 @@ def test_subprocess_error_has_no_traceback(tmp_path):
     assert proc.stdout == ""
     assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("error: ")
     assert "Traceback" not in proc.stderr
+
+
+def test_memory_limit_per_command_and_environment_left_as_it_was(monkeypatch):
+    import journeylib.__main__ as cli
+    from journeylib.engine import MEMORY_LIMIT_ENV
+
+    seen = []
+    monkeypatch.setattr(cli, "_run", lambda args: seen.append(os.environ.get(MEMORY_LIMIT_ENV)))
+    monkeypatch.delenv(MEMORY_LIMIT_ENV, raising=False)
+    assert cli.main(["flows", "--touchpoints", "x.csv"]) == 0
+    assert cli.main(["personas", "--touchpoints", "x.csv"]) == 0
+    assert seen == ["1.5GB", "1GB"]
+    assert MEMORY_LIMIT_ENV not in os.environ
+    monkeypatch.setenv(MEMORY_LIMIT_ENV, "6GB")  # the user's setting wins
+    assert cli.main(["flows", "--touchpoints", "x.csv"]) == 0
+    assert seen[-1] == "6GB" and os.environ[MEMORY_LIMIT_ENV] == "6GB"

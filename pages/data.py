@@ -47,8 +47,10 @@ with add_tab:
         size_of_whole = frame.attrs.get(upload.HEAD_OF)
         if size_of_whole:
             sources[kind] = file  # copied to disk only when checked or used
-            title = (f"**{file.name}**: {size_of_whole / 1024 / 1024:,.0f} MB, {frame.shape[1]} columns "
-                     f"(a large file: the first {len(frame):,} rows are shown; the whole file is checked)")
+            shown = ("all its rows are shown" if size_of_whole <= upload.PREVIEW_BYTES else
+                     f"its first {len(frame):,} rows are shown")
+            title = (f"**{file.name}**: {size_of_whole / 1024 / 1024:,.1f} MB, {frame.shape[1]} columns "
+                     f"(a large file, read by the engine: {shown}; the whole file is checked)")
         else:
             title = f"**{file.name}**: {len(frame):,} rows, {frame.shape[1]} columns"
         guess = upload.detected(frame, kind)

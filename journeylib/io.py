@@ -1480,12 +1480,12 @@ def _load_inner(touchpoints, survey, customers, mapping, stages, touchpoint_stag
         scale = detect_score_scale(pd.concat([p["score"] for _, p in surveys], ignore_index=True))
         if fast is not None:
             with (engine or default_engine())._lock:  # Arrow: a million ids as Python objects is slow
-                event_ids = events.select("customer_id").distinct().to_pyarrow().column(0).to_numpy(
-                    zero_copy_only=False)
-            if event_ids is not None and len(event_ids) == 0:
+                event_ids = events.select("customer_id").distinct().to_pyarrow().column(0).combine_chunks()
+            if len(event_ids) == 0:
                 event_ids = None
         else:
-            event_ids = pd.unique(events["customer_id"]) if events is not None and len(events) else None
+            event_ids = (pa.array(pd.unique(events["customer_id"]), type=pa.string(), from_pandas=True)
+                         if events is not None and len(events) else None)
         for label, part in surveys:
             outside = (~part["score"].between(scale.low, scale.high)).to_numpy()
             if outside.any():
@@ -1495,7 +1495,9 @@ def _load_inner(touchpoints, survey, customers, mapping, stages, touchpoint_stag
                           f"rescaled; e.g. {_examples(part['score'][outside].unique())}); "
                           f"{_rows_text(rows, no)}", no, rows[:MAX_EXAMPLES])
             if event_ids is not None:
-                orphan = (~part["customer_id"].isin(event_ids)).to_numpy()
+                # pyarrow's hash lookup: pandas' isin on a million strings took seconds
+                ids = pa.array(part["customer_id"], type=pa.string(), from_pandas=True)
+                orphan = ~pc.is_in(ids, value_set=event_ids.cast(pa.string())).to_numpy(zero_copy_only=False)
                 if orphan.any():
                     ids = pd.unique(part["customer_id"][orphan])
                     rows = pd.unique(part["_row"][orphan]).tolist()

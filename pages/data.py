@@ -78,7 +78,9 @@ with add_tab:
                             mapping[f"{kind}.{field}"] = chosen
             with right:
                 st.markdown("**First rows**")
-                st.dataframe(frame.head(10), hide_index=True, width="stretch")
+                preview = frame.head(10)
+                preview.attrs = {}  # the read's notes are for the check, not for the table widget
+                st.dataframe(preview, hide_index=True, width="stretch")
 
     if frames:
         st.subheader("Stages")

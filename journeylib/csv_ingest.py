@@ -60,15 +60,10 @@ class Fallback(Exception):
 
 
 def fast_load_bytes() -> int:
-    """Files at least this large (bytes) take this path ($JOURNEY_FAST_LOAD_MB, default 20)."""
-    raw = os.environ.get(FAST_LOAD_ENV, "").strip()
-    try:
-        mb = float(raw) if raw else DEFAULT_FAST_LOAD_MB
-    except ValueError:
-        mb = DEFAULT_FAST_LOAD_MB
-    if mb != mb or mb < 0:
-        mb = DEFAULT_FAST_LOAD_MB
-    return int(mb * 1024 * 1024)
+    """Files at least this large (bytes) take this path ($JOURNEY_FAST_LOAD_MB, default 20; 0 = all)."""
+    from journeylib.io import env_megabytes
+
+    return env_megabytes(FAST_LOAD_ENV, DEFAULT_FAST_LOAD_MB, allow_zero=True)
 
 
 def _name(kind: str) -> str:
@@ -86,7 +81,6 @@ class FastEvents:
     engine: Any
     work_name: str  # the engine table the file was read into
     work: Any  # ibis.Table: that table with the file row number ``_jl_seq``
-    _tables: list[str] = field(default_factory=list)  # helper tables, dropped after the load
     rows: int = 0
     events_tables: list[str] = field(default_factory=list)  # what the events view rests on
     _distinct: dict[str, pd.DataFrame] = field(default_factory=dict)
@@ -123,12 +117,9 @@ class FastEvents:
         return list(dict.fromkeys(v for v in clean if v is not None))
 
     def drop(self) -> None:
-        """Drop the helper tables (the work table stays while the events view uses it)."""
-        with self.engine._lock:
-            for name in reversed(self._tables):
-                self.con.drop_table(name, force=True)
-            self._tables.clear()
-            if not self.events_tables:
+        """Drop the work table unless an events view rests on it."""
+        if not self.events_tables:
+            with self.engine._lock:
                 self.con.drop_table(self.work_name, force=True)
 
     def drop_events(self) -> None:

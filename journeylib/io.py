@@ -151,16 +151,22 @@ _BOMB_MIN_BYTES = 64 * 1024 * 1024
 _CHUNK = 1024 * 1024
 
 
+def env_megabytes(name: str, default: float, allow_zero: bool = False) -> int:
+    """A size in bytes from an environment variable in megabytes; the default when it is
+    unset, not a number, negative (or zero unless ``allow_zero``)."""
+    raw = os.environ.get(name, "").strip()
+    try:
+        mb = float(raw) if raw else default
+    except ValueError:
+        mb = default
+    if mb != mb or mb < 0 or (mb == 0 and not allow_zero):
+        mb = default
+    return int(mb * 1024 * 1024)
+
+
 def max_upload_bytes() -> int:
     """The size limit for one input file in bytes ($JOURNEY_MAX_UPLOAD_MB, default 1024 MB)."""
-    raw = os.environ.get(MAX_UPLOAD_ENV, "").strip()
-    try:
-        mb = float(raw) if raw else DEFAULT_MAX_UPLOAD_MB
-    except ValueError:
-        mb = DEFAULT_MAX_UPLOAD_MB
-    if not mb > 0 or mb != mb:
-        mb = DEFAULT_MAX_UPLOAD_MB
-    return int(mb * 1024 * 1024)
+    return env_megabytes(MAX_UPLOAD_ENV, DEFAULT_MAX_UPLOAD_MB)
 
 
 def _mb(size: float) -> str:

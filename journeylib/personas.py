@@ -948,9 +948,9 @@ class PersonaResult:
     @property
     def label(self) -> str:
         """E.g. "fitted on a sample of 200,000 of 1,000,000 customers"."""
-        if not self.is_sample:
-            return f"fitted on all {self.total:,} customers"
-        return f"fitted on a sample of {self.sampled:,} of {self.total:,} customers"
+        from journeylib.warehouse import sample_label
+
+        return f"fitted on {sample_label(self.sampled, self.total)}"
 
 
 EMBEDDING_CUSTOMERS = 20_000  # a scatter of more points says no more and slows the page

@@ -56,6 +56,7 @@ __all__ = [
     "sample_customers",
     "customer_chunks",
     "CustomerSample",
+    "sample_label",
     "max_cluster_customers",
     "MAX_CLUSTER_ENV",
     "DEFAULT_MAX_CLUSTER_CUSTOMERS",
@@ -524,10 +525,15 @@ class CustomerSample:
 
     @property
     def label(self) -> str:
-        """E.g. "fitted on a sample of 200,000 of 1,250,000 customers"."""
-        if not self.is_sample:
-            return f"all {self.total:,} customers"
-        return f"a sample of {self.sampled:,} of {self.total:,} customers"
+        """E.g. "a sample of 200,000 of 1,250,000 customers"."""
+        return sample_label(self.sampled, self.total)
+
+
+def sample_label(sampled: int, total: int) -> str:
+    """"all 1,000 customers" or "a sample of 200,000 of 1,250,000 customers"."""
+    if sampled >= total:
+        return f"all {total:,} customers"
+    return f"a sample of {sampled:,} of {total:,} customers"
 
 
 def _bucket_key(customer_id: ibis.Value, seed: int) -> ibis.Value:

@@ -134,3 +134,25 @@ def test_listing_removes_the_temp_folder_of_a_crashed_save_only(tmp_path):
     ws.list_datasets(tmp_path)
     assert not crashed.exists()
     assert in_progress.exists()
+
+
+def test_events_are_stored_in_journey_order(tmp_path, engine):
+    """Saved events lie grouped by customer in time order (ties by file order), whatever
+    order the loaded table had, so later per-customer queries run on clustered data."""
+    import pyarrow.parquet as pq
+
+    events = pd.DataFrame({
+        "customer_id": ["b", "a", "b", "a", "c", "a"],
+        "timestamp": pd.to_datetime(["2024-01-02", "2024-01-03", "2024-01-01", "2024-01-01",
+                                     "2024-01-05", "2024-01-01"]),
+        "seq": [0, 1, 2, 3, 4, 5],
+        "touchpoint": ["t0", "t1", "t2", "t3", "t4", "t5"],
+        "stage": pd.Series([None] * 6, dtype="str"),
+        "channel": pd.Series([None] * 6, dtype="str"),
+    })
+    data = JourneyData(events=engine.table(events), stages=("Awareness",))
+    info = ws.save_dataset(data, "order", root=tmp_path, engine=engine)
+    stored = pq.read_table(tmp_path / info.id / "events.parquet").to_pandas()
+    # a: 01-01 (seq 3), 01-01 (seq 5), 01-03; b: 01-01, 01-02; c.
+    assert stored["touchpoint"].tolist() == ["t3", "t5", "t1", "t2", "t0", "t4"]
+    assert stored["seq"].tolist() == [3, 5, 1, 2, 0, 4]

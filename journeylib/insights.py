@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from typing import Mapping
 
 import ibis
 from ibis import _
@@ -74,7 +75,8 @@ def score_scale(data: JourneyData) -> ScoreScale | None:
 # Pain points
 
 
-def pain_points(data: JourneyData, level: str = "both", min_answers: int = 10) -> pd.DataFrame:
+def pain_points(data: JourneyData, level: str = "both", min_answers: int = 10,
+                stage_customers: Mapping[str, int] | None = None) -> pd.DataFrame:
     """Stages and touchpoints ranked by impact, with the numbers behind each.
 
     For each stage (level "stage") and each touchpoint (level "touchpoint"):
@@ -99,20 +101,19 @@ def pain_points(data: JourneyData, level: str = "both", min_answers: int = 10) -
     - ``impact`` = customers * severity.
 
     Rows with zero impact are not pain points and are left out. Sorted by impact, largest
-    first. ``level`` is "stage", "touchpoint" or "both".
+    first. ``level`` is "stage", "touchpoint" or "both". ``stage_customers`` (stage -> distinct
+    customers with an event in it) saves a query when the caller has counted them already.
     """
     if level not in ("stage", "touchpoint", "both"):
         raise InsightError(f"level must be 'stage', 'touchpoint' or 'both', got {level!r}")
     stages = tuple(data.stages)
     ev = data.events
     ev = ev.mutate(stage_idx=_stage_index(ev.stage, stages))
-    total = int(_scalar(ev.customer_id.nunique()) or 0)
+    ends = _journey_ends(ev)
+    total = int(ends["n"].sum())
     if total == 0:
         return pd.DataFrame(columns=PAIN_COLUMNS)
-
-    furthest = ev.group_by("customer_id").aggregate(furthest=ev.stage_idx.max())
-    final_idx = _scalar(ev.stage_idx.max())
-    final_idx = None if final_idx is None else int(final_idx)
+    final_idx = None if ends["furthest"].isna().all() else int(ends["furthest"].max())
     if final_idx is not None and PURCHASE_STAGE in stages:
         final_idx = min(final_idx, stages.index(PURCHASE_STAGE))
 
@@ -124,9 +125,9 @@ def pain_points(data: JourneyData, level: str = "both", min_answers: int = 10) -
 
     frames = []
     if level in ("stage", "both"):
-        frames.append(_stage_pains(ev, furthest, final_idx, stages, data.survey))
+        frames.append(_stage_pains(ev, ends, final_idx, stages, data.survey, stage_customers))
     if level in ("touchpoint", "both"):
-        frames.append(_touchpoint_pains(ev, furthest, final_idx, stages, data.survey))
+        frames.append(_touchpoint_pains(ev, ends, final_idx, stages, data.survey))
     out = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) else None
     if out is None:
         return pd.DataFrame(columns=PAIN_COLUMNS)
@@ -155,18 +156,32 @@ def pain_points(data: JourneyData, level: str = "both", min_answers: int = 10) -
     return out
 
 
-def _stage_pains(ev, furthest, final_idx, stages, survey) -> pd.DataFrame:
-    reached = ev.filter(ev.stage_idx.notnull()).select("customer_id", "stage", "stage_idx").distinct()
-    counts = execute(reached.group_by(["stage", "stage_idx"]).aggregate(customers=reached.customer_id.count()))
+def _journey_ends(ev: ibis.Table) -> pd.DataFrame:
+    """Customers counted by (furthest stage index reached, touchpoint of the last event).
+
+    One grouped pass: the last event is the one with the greatest (timestamp, seq), taken
+    with an arg-max rather than a window, so no per-customer sort is needed.
+    """
+    ev = ev.filter(ev.customer_id.notnull())
+    last = ev.touchpoint.argmax(ibis.struct({"t": ev.timestamp, "s": ev.seq}))
+    per = ev.group_by("customer_id").aggregate(furthest=ev.stage_idx.max(), last_tp=last)
+    return execute(per.group_by(["furthest", "last_tp"]).aggregate(n=_.count()))
+
+
+def _stage_pains(ev, ends: pd.DataFrame, final_idx, stages, survey, stage_customers) -> pd.DataFrame:
+    if stage_customers is None:
+        reached = ev.filter(ev.stage_idx.notnull()).select("customer_id", "stage", "stage_idx").distinct()
+        counts = execute(reached.group_by(["stage", "stage_idx"]).aggregate(customers=reached.customer_id.count()))
+    else:
+        known = [(s, stages.index(s), int(n)) for s, n in stage_customers.items() if s in stages and n > 0]
+        counts = pd.DataFrame(known, columns=["stage", "stage_idx", "customers"])
     if counts.empty:
         return counts
-    joined = reached.join(furthest, "customer_id")
-    left = execute(
-        joined.filter(joined.stage_idx == joined.furthest)
-        .group_by("stage")
-        .aggregate(left=_.customer_id.count())
-    )
-    out = counts.merge(left, on="stage", how="left")
+    # A customer's furthest stage is one they reached: those who stop there leave after it.
+    left = ends.dropna(subset=["furthest"]).groupby("furthest")["n"].sum()
+    left = pd.DataFrame({"stage_idx": left.index.astype("int64"), "left": left.to_numpy()})
+    counts["stage_idx"] = counts["stage_idx"].astype("int64")
+    out = counts.merge(left, on="stage_idx", how="left")
     out["left"] = out["left"].fillna(0)
     out.loc[out["stage_idx"] >= final_idx, "left"] = 0
     out["level"] = "stage"
@@ -182,7 +197,7 @@ def _stage_pains(ev, furthest, final_idx, stages, survey) -> pd.DataFrame:
     return out.drop(columns="stage_idx")
 
 
-def _touchpoint_pains(ev, furthest, final_idx, stages, survey) -> pd.DataFrame:
+def _touchpoint_pains(ev, ends: pd.DataFrame, final_idx, stages, survey) -> pd.DataFrame:
     tp = ev.filter(ev.touchpoint.notnull())
     reach = execute(tp.group_by("touchpoint").aggregate(customers=tp.customer_id.nunique()))
     if reach.empty:
@@ -200,12 +215,9 @@ def _touchpoint_pains(ev, furthest, final_idx, stages, survey) -> pd.DataFrame:
         reach["stage"] = None
 
     if final_idx is not None:
-        w = ibis.window(group_by="customer_id", order_by=[ibis.desc("timestamp"), ibis.desc("seq")])
-        last = ev.mutate(_rn=ibis.row_number().over(w))
-        last = last.filter((last._rn == 0) & last.touchpoint.notnull())
-        last = last.join(furthest, "customer_id")
-        leaving = last.filter(last.furthest.isnull() | (last.furthest < final_idx))
-        left = execute(leaving.group_by("touchpoint").aggregate(left=leaving.customer_id.count()))
+        leaving = ends[ends["last_tp"].notna() & (ends["furthest"].isna() | (ends["furthest"] < final_idx))]
+        left = leaving.groupby("last_tp", as_index=False)["n"].sum()
+        left = left.rename(columns={"last_tp": "touchpoint", "n": "left"})
         reach = reach.merge(left, on="touchpoint", how="left")
     else:
         reach["left"] = 0

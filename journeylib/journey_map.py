@@ -197,7 +197,7 @@ def build_journey_map(
             MapItem(format_score(float(r.mean), scale), f"n={int(r.n):,} answers{ci}{flag}", int(r.n), None, float(r.mean))
         )
 
-    pains = insights.pain_points(data, level="both", min_answers=min_answers)
+    pains = insights.pain_points(data, level="both", min_answers=min_answers, stage_customers=stage_customers)
     pains = pains[pains["stage"].isin(shown)].reset_index(drop=True)
     for stage, part in pains.groupby("stage", sort=False):
         for r in part.head(pains_per_stage).itertuples():

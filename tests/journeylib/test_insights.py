@@ -221,3 +221,16 @@ def test_key_drivers_without_inputs_says_why():
         key_drivers(make_data(journeys), outcome="purchase")
     with pytest.raises(InsightError, match="unknown outcome"):
         key_drivers(make_data(journeys), outcome="revenue")
+
+
+def test_pain_points_take_stage_reach_counted_by_the_caller(small):
+    """The journey map passes the stage reach it already counted: same rows as counting it
+    again, and the given counts are the ones used."""
+    plain = pain_points(small, min_answers=2)
+    reach = plain[plain["level"] == "stage"].set_index("stage")["customers"].to_dict()
+    full = {s: int(n) for s, n in reach.items()}
+    given = pain_points(small, min_answers=2, stage_customers=full)
+    pd.testing.assert_frame_equal(plain, given)
+    doubled = pain_points(small, min_answers=2, stage_customers={s: 2 * n for s, n in full.items()})
+    stage_rows = doubled[doubled["level"] == "stage"].set_index("stage")
+    assert stage_rows["customers"].to_dict() == {s: 2 * n for s, n in full.items() if s in stage_rows.index}

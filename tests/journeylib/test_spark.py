@@ -15,7 +15,7 @@ import pytest
 
 pyspark = pytest.importorskip("pyspark")
 
-from journeylib import emotions, flows, sample, warehouse  # noqa: E402
+from journeylib import emotions, flows, insights, sample, warehouse  # noqa: E402
 from journeylib.engine import Engine  # noqa: E402
 
 if not (shutil.which("java") or os.environ.get("JAVA_HOME")):
@@ -111,6 +111,14 @@ def test_stage_level_flows(both):
 def test_top_paths(both):
     duck, spark = both
     _same(flows.top_paths(duck.events, n=20), flows.top_paths(spark.events, n=20), ["path"])
+
+
+def test_pain_points(both):
+    """Reach, leavers (furthest stage, last touchpoint by arg-max) and scores agree."""
+    duck, spark = both
+    a, b = insights.pain_points(duck), insights.pain_points(spark)
+    assert (a["left"] > 0).any()
+    _same(a, b, ["level", "stage", "touchpoint"])
 
 
 def test_emotion_curves(both, raw):

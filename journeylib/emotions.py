@@ -26,27 +26,36 @@ CONFIDENCE = 0.95
 COMMENT_COLUMNS = ("customer_id", "persona", "stage", "touchpoint", "score", "comment", "timestamp")
 
 
-def _with_persona(survey: ibis.Table, personas: pd.DataFrame | None) -> ibis.Table:
-    """The survey with a ``persona`` column (``all`` when no personas are given)."""
+def _with_persona(survey: ibis.Table, personas: pd.DataFrame | ibis.Table | None) -> ibis.Table:
+    """The survey with a ``persona`` column (``all`` when no personas are given).
+
+    ``personas`` (customer_id, persona) is a pandas frame, checked here, or a table already
+    on the survey's backend with one row per customer (as ``warehouse.labels_table`` makes
+    it), which is joined where it lies instead of being uploaded on every call.
+    """
     base = survey.drop("persona") if "persona" in survey.columns else survey
     if personas is None:
         return base.mutate(persona=ibis.literal(ALL_PERSONAS))
-    if not isinstance(personas, pd.DataFrame):
-        raise ValueError("personas must be a pandas DataFrame with columns customer_id, persona")
+    if not isinstance(personas, (pd.DataFrame, ibis.Table)):
+        raise ValueError("personas must be a pandas DataFrame or an Ibis table with columns customer_id, persona")
     missing = [c for c in ("customer_id", "persona") if c not in personas.columns]
     if missing:
         raise ValueError(f"personas frame lacks column(s): {', '.join(missing)}")
-    p = pd.DataFrame(
-        {
-            "_persona_customer": personas["customer_id"].astype("str"),
-            "_persona": personas["persona"].astype("str"),
-        }
-    ).drop_duplicates()
-    dupes = p["_persona_customer"][p["_persona_customer"].duplicated()]
-    if not dupes.empty:
-        examples = ", ".join(dupes.unique()[:3])
-        raise ValueError(f"personas frame gives more than one persona to customer(s): {examples}")
-    lookup = ibis.memtable(p)
+    if isinstance(personas, ibis.Table):
+        lookup = personas.select(_persona_customer=personas.customer_id.cast("string"),
+                                 _persona=personas.persona.cast("string"))
+    else:
+        p = pd.DataFrame(
+            {
+                "_persona_customer": personas["customer_id"].astype("str"),
+                "_persona": personas["persona"].astype("str"),
+            }
+        ).drop_duplicates()
+        dupes = p["_persona_customer"][p["_persona_customer"].duplicated()]
+        if not dupes.empty:
+            examples = ", ".join(dupes.unique()[:3])
+            raise ValueError(f"personas frame gives more than one persona to customer(s): {examples}")
+        lookup = ibis.memtable(p)
     j = base.left_join(lookup, base.customer_id.cast("string") == lookup._persona_customer)
     return j.select(*base.columns, persona=j._persona.fill_null(UNASSIGNED))
 
@@ -80,7 +89,7 @@ def emotion_curve(
     survey: ibis.Table,
     stages: Sequence[str],
     level: str = "stage",
-    personas: pd.DataFrame | None = None,
+    personas: pd.DataFrame | ibis.Table | None = None,
     min_n: int = 30,
 ) -> pd.DataFrame:
     """Mean score per stage (or touchpoint) and persona with a 95% t-interval.
@@ -137,7 +146,7 @@ def emotion_curve(
     return df[columns]
 
 
-def nps(survey: ibis.Table, personas: pd.DataFrame | None = None) -> pd.DataFrame:
+def nps(survey: ibis.Table, personas: pd.DataFrame | ibis.Table | None = None) -> pd.DataFrame:
     """Net Promoter Score per persona from the survey's ``nps`` column (0-10).
 
     One answer per customer: a customer with several rows (e.g. a wide survey melted into
@@ -208,7 +217,7 @@ def touchpoint_stage_scores(survey: ibis.Table, stages: Sequence[str] | None = N
 
 def comments(
     survey: ibis.Table,
-    personas: pd.DataFrame | None = None,
+    personas: pd.DataFrame | ibis.Table | None = None,
     stage: str | None = None,
     persona: str | None = None,
     min_score: float | None = None,

@@ -268,9 +268,10 @@ def transitions_frame(view: View, level: str, collapse: bool) -> pd.DataFrame:
 # ----------------------------------------------------------------------------- emotions
 
 
-def _persona_frame(view: View) -> pd.DataFrame | None:
+def _persona_frame(view: View) -> ibis.Table | None:
+    """customer_id -> persona on the engine (a join there, not a million-row upload per call)."""
     try:
-        return personas(view).assignments[["customer_id", "persona"]]
+        return _persona_table(view.unfiltered())
     except Exception:  # noqa: BLE001 - a dataset too small for personas still has curves
         return None
 
@@ -284,7 +285,7 @@ def emotion_frame(view: View, level: str, by_persona: bool, min_n: int = 30) -> 
         return pd.DataFrame()
     pf = _persona_frame(view) if by_persona else None
     if pf is not None and view.personas:
-        pf = pf[pf["persona"].isin(view.personas)]
+        pf = pf.filter(pf.persona.isin(list(view.personas)))
     return emotion_curve(data.survey, data.stages, level=level, personas=pf, min_n=min_n)
 
 

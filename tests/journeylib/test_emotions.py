@@ -269,3 +269,26 @@ def test_comments_without_comment_column(engine):
     t = engine.table(pd.DataFrame({"customer_id": ["a"], "stage": ["Awareness"], "score": [3.0]}))
     out = emotions.comments(t)
     assert out.empty and list(out.columns)[-2:] == ["comment", "timestamp"]
+
+
+def test_personas_as_an_engine_table_give_the_same_results(engine):
+    """The app passes persona labels as a table on the engine (no upload per call): curves,
+    NPS and comments equal those from the same labels as a pandas frame."""
+    from journeylib.warehouse import labels_table
+
+    frame = pd.DataFrame({"customer_id": ["c1", "c2", "c3", "c4", "c9"], "persona": ["B", "A", "A", "B", "A"]})
+    table = labels_table(engine, frame)
+    t = survey(engine, ROWS)
+    pd.testing.assert_frame_equal(emotions.emotion_curve(t, STAGES, personas=table, min_n=2),
+                                  emotions.emotion_curve(t, STAGES, personas=frame, min_n=2))
+    n = survey(engine, NPS_ROWS, with_nps=True)
+    np_frame = pd.DataFrame({"customer_id": ["p1", "p2", "p5", "p8"], "persona": ["X", "X", "Y", "Y"]})
+    got = emotions.nps(n, personas=labels_table(engine, np_frame))
+    pd.testing.assert_frame_equal(got, emotions.nps(n, personas=np_frame))
+    assert list(got["persona"]) == ["X", "Y", "(unassigned)"]
+    c = survey(engine, COMMENT_ROWS)
+    c_frame = pd.DataFrame({"customer_id": ["k1", "k3", "k7"], "persona": ["Fan", "Fan", "Critic"]})
+    fans = emotions.comments(c, personas=labels_table(engine, c_frame), persona="Fan")
+    assert list(fans["customer_id"]) == ["k1", "k3"]
+    with pytest.raises(ValueError, match="persona"):
+        emotions.emotion_curve(t, STAGES, personas=table.select("customer_id"))

@@ -277,7 +277,7 @@ def _persona_frame(view: View) -> ibis.Table | None:
 
 
 @st.cache_data(max_entries=32, show_spinner="Averaging scores…")
-def emotion_frame(view: View, level: str, by_persona: bool, min_n: int = 30) -> pd.DataFrame:
+def _emotion_frame(view: View, level: str, by_persona: bool, min_n: int = 30) -> pd.DataFrame:
     from journeylib.emotions import emotion_curve
 
     data = filtered(view)
@@ -290,7 +290,7 @@ def emotion_frame(view: View, level: str, by_persona: bool, min_n: int = 30) -> 
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def heatmap_frame(view: View) -> pd.DataFrame:
+def _heatmap_frame(view: View) -> pd.DataFrame:
     from journeylib.emotions import touchpoint_stage_scores
 
     data = filtered(view)
@@ -298,7 +298,7 @@ def heatmap_frame(view: View) -> pd.DataFrame:
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def nps_frame(view: View) -> pd.DataFrame:
+def _nps_frame(view: View) -> pd.DataFrame:
     from journeylib.emotions import nps
 
     data = filtered(view)
@@ -311,8 +311,8 @@ def nps_frame(view: View) -> pd.DataFrame:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def comments_frame(view: View, stage: str | None, persona: str | None,
-                   min_score: float | None, max_score: float | None, limit: int = 200) -> pd.DataFrame:
+def _comments_frame(view: View, stage: str | None, persona: str | None,
+                    min_score: float | None, max_score: float | None, limit: int = 200) -> pd.DataFrame:
     from journeylib.emotions import comments
 
     data = filtered(view)
@@ -320,6 +320,33 @@ def comments_frame(view: View, stage: str | None, persona: str | None,
         return pd.DataFrame()
     return comments(data.survey, personas=_persona_frame(view), stage=stage, persona=persona,
                     min_score=min_score, max_score=max_score, limit=limit)
+
+
+def survey_view(view: View) -> View:
+    """The view as survey answers see it: the channel filter keeps events only, so answers
+    (and every result made from them alone) are shared by views that differ in channels."""
+    return dataclasses.replace(view, channels=())
+
+
+def emotion_frame(view: View, level: str, by_persona: bool, min_n: int = 30) -> pd.DataFrame:
+    """Emotion curve of the view's answers (see journeylib.emotions.emotion_curve)."""
+    return _emotion_frame(survey_view(view), level, by_persona, min_n)
+
+
+def heatmap_frame(view: View) -> pd.DataFrame:
+    """Mean score per touchpoint and stage of the view's answers."""
+    return _heatmap_frame(survey_view(view))
+
+
+def nps_frame(view: View) -> pd.DataFrame:
+    """NPS per persona of the view's answers (empty without an nps column)."""
+    return _nps_frame(survey_view(view))
+
+
+def comments_frame(view: View, stage: str | None, persona: str | None,
+                   min_score: float | None, max_score: float | None, limit: int = 200) -> pd.DataFrame:
+    """Comments of the view's answers, lowest scores first."""
+    return _comments_frame(survey_view(view), stage, persona, min_score, max_score, limit)
 
 
 def names_key(names: dict[str, str]) -> tuple[tuple[str, str], ...]:

@@ -78,3 +78,32 @@ def test_with_gaps_keeps_the_stage_on_the_axis():
     assert list(line.x) == stages and np.isnan(line.y[2])
     assert [list(t.x) for t in fig.data if t.fill == "tonexty"] == [["Awareness", "Consideration"],
                                                                      ["Purchase", "Retention"]]
+
+
+def test_channel_filter_reuses_the_survey_results(app, monkeypatch):
+    """Channels filter events only: changing them must not recompute the answers' curve
+    (a million-customer rerun); a persona filter, which does change the answers, must."""
+    from journeylib import emotions
+
+    calls = []
+    real = emotions.emotion_curve
+
+    def counted(*args, **kwargs):
+        calls.append(kwargs.get("personas") is not None)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(emotions, "emotion_curve", counted)
+    app.run()
+    app.switch_page("pages/emotions.py").run()
+    assert not app.exception, [e.message for e in app.exception]
+    before = len(calls)
+    events_before = app.sidebar.caption[-1].value
+    channels = app.multiselect(key="flt_channels")
+    channels.set_value(list(channels.options)[:1]).run()
+    assert not app.exception, [e.message for e in app.exception]
+    assert app.sidebar.caption[-1].value != events_before  # the view did change
+    assert len(calls) == before
+    personas = app.multiselect(key="flt_personas")
+    personas.set_value(list(personas.options)[:1]).run()
+    assert not app.exception, [e.message for e in app.exception]
+    assert len(calls) == before + 1

@@ -48,10 +48,20 @@ def _check_int(name: str, value: object, minimum: int) -> int:
 
 
 def _elements(
-    events: ibis.Table, level: str, collapse_repeats: bool, with_first: bool = False
+    events: ibis.Table,
+    level: str,
+    collapse_repeats: bool,
+    with_first: bool = False,
+    stored: ibis.Table | None = None,
 ) -> ibis.Table:
-    """customer_id, k (1-based), node, next_node (null after the last) [, first_node]."""
+    """customer_id, k (1-based), node, next_node (null after the last) [, first_node].
+
+    ``stored`` is :func:`stored_elements` of these same events at ``level``: it is used as
+    it is, unless touchpoint repeats are to be merged (it keeps them).
+    """
     _check_level(level)
+    if stored is not None and (level == "stage" or not collapse_repeats):
+        return stored.select("customer_id", "k", "node", "next_node", *(["first_node"] if with_first else []))
     if level == "stage":
         node = events.stage.cast("string").fill_null(NO_STAGE)
         merge = True  # a stage element is a run of same-stage events, always
@@ -90,6 +100,18 @@ def journey_elements(
     return _elements(events, level, collapse_repeats).select("customer_id", "k", "node")
 
 
+def stored_elements(events: ibis.Table, level: str) -> ibis.Table:
+    """Every journey element at ``level`` (touchpoint repeats kept) with its neighbours:
+    (customer_id, k, node, next_node, first_node).
+
+    The workspace stores this beside a saved dataset's events: the flows of the whole
+    dataset, or of some of its customers, then read it instead of ordering each customer's
+    events again (the costly part at millions of events). It no longer applies once events
+    are filtered by date or channel, since that changes the elements themselves.
+    """
+    return _elements(events, level, collapse_repeats=False, with_first=True)
+
+
 def _empty(columns: Sequence[str], dtypes: dict[str, str]) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series([], dtype=dtypes.get(c, "str")) for c in columns})
 
@@ -101,6 +123,7 @@ def step_sankey(
     top: int = 10,
     collapse_repeats: bool = False,
     start: str | None = None,
+    elements: ibis.Table | None = None,
 ) -> pd.DataFrame:
     """Links of the step Sankey: DataFrame[step, source, target, customers].
 
@@ -110,10 +133,11 @@ def step_sankey(
     frequent at their step (customers at that step, ties broken by name) become
     ``(other)``; ``(end)`` is never merged. ``start`` keeps only journeys whose first
     element is that node. ``max_steps=1`` has no links and gives an empty frame.
-    Sorted by step, customers (descending), source, target.
+    Sorted by step, customers (descending), source, target. ``elements``: see
+    :func:`stored_elements` (the same result, without ordering the events again).
     """
     dtypes = {"step": "int64", "customers": "int64"}
-    expr = _sankey_expr(events, level, max_steps, top, collapse_repeats, start)
+    expr = _sankey_expr(events, level, max_steps, top, collapse_repeats, start, elements)
     out = None if expr is None else execute(expr)
     if out is None or out.empty:
         return _empty(SANKEY_COLUMNS, dtypes)
@@ -127,6 +151,7 @@ def _sankey_expr(
     top: int,
     collapse_repeats: bool,
     start: str | None,
+    elements: ibis.Table | None = None,
 ) -> ibis.Table | None:
     """The step Sankey as one Ibis query (None when max_steps=1 leaves no links)."""
     max_steps = _check_int("max_steps", max_steps, 1)
@@ -134,7 +159,7 @@ def _sankey_expr(
     _check_level(level)
     if max_steps == 1:
         return None
-    e = _elements(events, level, collapse_repeats, with_first=start is not None)
+    e = _elements(events, level, collapse_repeats, with_first=start is not None, stored=elements)
     if start is not None:
         e = e.filter(e.first_node == str(start))
     e = e.filter(e.k < max_steps)
@@ -222,16 +247,20 @@ def step_nodes(sankey: pd.DataFrame) -> pd.DataFrame:
 
 
 def transitions(
-    events: ibis.Table, level: str = "touchpoint", collapse_repeats: bool = False
+    events: ibis.Table,
+    level: str = "touchpoint",
+    collapse_repeats: bool = False,
+    elements: ibis.Table | None = None,
 ) -> pd.DataFrame:
     """Every consecutive pair of elements over whole journeys.
 
     DataFrame[source, target, transitions, customers]: ``transitions`` counts the pairs,
     ``customers`` the distinct customers with the pair. Stage level merges runs of the
     same stage first, so it has no self-loops; touchpoint level keeps them unless
-    ``collapse_repeats``. Sorted by transitions desc, source, target.
+    ``collapse_repeats``. Sorted by transitions desc, source, target. ``elements``: see
+    :func:`stored_elements`.
     """
-    e = _elements(events, level, collapse_repeats)
+    e = _elements(events, level, collapse_repeats, stored=elements)
     pairs = e.filter(e.next_node.notnull())
     agg = pairs.group_by(source=pairs.node, target=pairs.next_node).agg(
         transitions=pairs.count(), customers=pairs.customer_id.nunique()
@@ -295,17 +324,18 @@ def top_paths(
     max_len: int = 6,
     purchase_stage: str = PURCHASE_STAGE,
     collapse_repeats: bool = False,
+    elements: ibis.Table | None = None,
 ) -> pd.DataFrame:
     """The most common journeys as paths of elements joined by " > ".
 
     A journey longer than ``max_len`` elements is cut there and ends in " > ...".
     DataFrame[path, customers, share (of all customers with events), purchase_rate (share
     of the path's customers with any event in ``purchase_stage``)], the ``n`` most common
-    paths sorted by customers desc then path.
+    paths sorted by customers desc then path. ``elements``: see :func:`stored_elements`.
     """
     n = _check_int("n", n, 1)
     max_len = _check_int("max_len", max_len, 1)
-    e = _elements(events, level, collapse_repeats)
+    e = _elements(events, level, collapse_repeats, stored=elements)
     # One element per position k, so the max per position is that element; this avoids an
     # ordered group_concat, which some backends (Spark) cannot compile.
     per_customer = e.group_by("customer_id").agg(

@@ -23,12 +23,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping
 
+import ibis
+
 from journeylib.engine import Engine, default_engine
 from journeylib.schema import DEFAULT_STAGES, JourneyData, ScoreScale
 
 WORKSPACE_ENV = "JOURNEY_WORKSPACE"
 FORMAT_VERSION = 1
 TABLES = ("events", "survey", "customers")
+ELEMENTS_FILE = "elements_{level}.parquet"  # per flows level; derived from the events
 _ID_RE = re.compile(r"^[0-9a-f]{32}$")
 _STALE_SECONDS = 24 * 3600
 MAX_NAME_LENGTH = 200
@@ -203,6 +206,7 @@ def save_dataset(
                 table.to_parquet(target)
             _fsync_path(target)
             counts[table_name] = _row_count(target)
+        _write_elements(tmp, engine)
         scale = data.score_scale
         info = DatasetInfo(
             id=dataset_id,
@@ -237,6 +241,32 @@ def save_dataset(
         raise
     info.path = base / dataset_id
     return info
+
+
+def _write_elements(folder: Path, engine: Engine) -> None:
+    """Store each journey's elements per level beside the events (flows.stored_elements),
+    read from the events just written: they are in journey order, so this is quick."""
+    from journeylib.flows import LEVELS, stored_elements
+
+    with _engine_lock(engine):
+        events = engine.read_parquet(str(folder / "events.parquet"))
+        try:
+            for level in LEVELS:
+                target = folder / f"{ELEMENTS_FILE.format(level=level)}"
+                stored_elements(events, level).to_parquet(target)
+                _fsync_path(target)
+        finally:
+            engine.con.drop_view(events.op().name, force=True)
+
+
+def open_elements(dataset_id: str, level: str, root: str | os.PathLike | None = None,
+                  engine: Engine | None = None) -> ibis.Table | None:
+    """The stored journey elements of a saved dataset at ``level`` (see
+    :func:`journeylib.flows.stored_elements`), or None for a dataset saved before they were."""
+    info = get_info(dataset_id, root=root)
+    assert info.path is not None
+    path = info.path / ELEMENTS_FILE.format(level=level)
+    return (engine or default_engine()).read_parquet(str(path)) if path.exists() else None
 
 
 def _recover(base: Path) -> None:

@@ -224,13 +224,37 @@ def touchpoint_stages(root: str, dataset_id: str, saved: str) -> dict[str, str]:
 # ----------------------------------------------------------------------------- flows
 
 
+@st.cache_resource(max_entries=12, show_spinner=False)
+def _stored_elements(root: str, dataset_id: str, saved: str, level: str):
+    from ui import connect
+
+    if root == connect.ROOT:
+        return None
+    return workspace.open_elements(dataset_id, level, root=root, engine=engine())
+
+
+def elements(view: View, level: str, collapse: bool, persona: str | None = None):
+    """The saved dataset's journey elements for the view (journeylib.flows.stored_elements),
+    so its flows skip ordering every customer's events; None where they do not apply: a
+    date or channel filter changes the elements, and the stored ones keep repeats."""
+    if view.start or view.end or view.channels or (level == "touchpoint" and collapse):
+        return None
+    stored = _stored_elements(view.root, view.dataset_id, view.saved, level)
+    chosen = (persona,) if persona else view.personas
+    if stored is not None and chosen:
+        pt = _persona_table(view.unfiltered())
+        stored = stored.semi_join(pt.filter(pt.persona.isin(list(chosen))).select("customer_id"), "customer_id")
+    return stored
+
+
 @st.cache_data(max_entries=64, show_spinner="Counting journeys…")
 def sankey_frame(view: View, level: str, max_steps: int, top: int, collapse: bool,
                  start: str | None, persona: str | None = None) -> pd.DataFrame:
     from journeylib.flows import step_sankey
 
     return step_sankey(filtered(view, persona).events, level=level, max_steps=max_steps, top=top,
-                       collapse_repeats=collapse, start=start or None)
+                       collapse_repeats=collapse, start=start or None,
+                       elements=elements(view, level, collapse, persona))
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -239,7 +263,8 @@ def start_nodes(view: View, level: str, collapse: bool) -> list[str]:
     the unfiltered view so the choices do not cost a query on every filter change."""
     from journeylib.flows import step_sankey
 
-    frame = step_sankey(filtered(view).events, level=level, max_steps=2, top=0, collapse_repeats=collapse)
+    frame = step_sankey(filtered(view).events, level=level, max_steps=2, top=0, collapse_repeats=collapse,
+                        elements=elements(view, level, collapse))
     return frame.groupby("source")["customers"].sum().sort_values(ascending=False).index.astype(str).tolist()
 
 
@@ -255,14 +280,16 @@ def funnel_frame(view: View, persona: str | None = None) -> pd.DataFrame:
 def top_paths_frame(view: View, level: str, n: int, persona: str | None = None) -> pd.DataFrame:
     from journeylib.flows import top_paths
 
-    return top_paths(filtered(view, persona).events, level=level, n=n)
+    return top_paths(filtered(view, persona).events, level=level, n=n,
+                     elements=elements(view, level, False, persona))
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def transitions_frame(view: View, level: str, collapse: bool) -> pd.DataFrame:
     from journeylib.flows import transitions
 
-    return transitions(filtered(view).events, level=level, collapse_repeats=collapse)
+    return transitions(filtered(view).events, level=level, collapse_repeats=collapse,
+                       elements=elements(view, level, collapse))
 
 
 # ----------------------------------------------------------------------------- emotions

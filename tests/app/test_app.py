@@ -161,3 +161,36 @@ def test_csv_downloads_neutralise_formulas():
     back = pd.read_csv(io.StringIO(text), keep_default_na=False)
     assert back["comment"].tolist()[:5] == ["'=HYPERLINK(\"x\")", "'+1", "'-2", "'@me", "'\tx"]
     assert back["comment"].iloc[5] == "fine" and back["n"].tolist() == [1, -2, 3, 4, 5, 6]
+
+
+def test_journeys_read_stored_elements_only_where_they_apply(app, monkeypatch):
+    """Unfiltered and persona views draw flows from the elements stored with the dataset;
+    a channel filter changes the elements, so those flows number the events again. The
+    links drawn are the same either way."""
+    from journeylib import flows
+
+    calls = []
+    real = flows.step_sankey
+
+    def recorded(events, **kwargs):
+        calls.append(kwargs.get("elements") is not None)
+        out = real(events, **kwargs)
+        if kwargs.get("elements") is not None:
+            again = real(events, **{**kwargs, "elements": None})
+            pd.testing.assert_frame_equal(out, again)
+        return out
+
+    monkeypatch.setattr(flows, "step_sankey", recorded)
+    app.run()
+    no_exceptions(app)
+    assert calls and all(calls)
+    calls.clear()
+    personas = app.multiselect(key="flt_personas")
+    personas.set_value(list(personas.options)[:1]).run()
+    no_exceptions(app)
+    assert calls and all(calls)
+    calls.clear()
+    channels = app.multiselect(key="flt_channels")
+    channels.set_value(list(channels.options)[:1]).run()
+    no_exceptions(app)
+    assert calls and not any(calls)

@@ -396,3 +396,25 @@ def test_helpdesk_log_conserves_customers_and_pairs():
     assert sankey.groupby("step")["source"].nunique().max() <= 6  # five named nodes + (other)
     pairs = flows.transitions(data.events)
     assert int(pairs["transitions"].sum()) == n_events - n_customers
+
+
+def test_stored_elements_are_read_and_hold_each_journeys_neighbours(engine):
+    """a: Ad, Ad, Site; b: Site. The stored table numbers elements with next and first
+    nodes; the flows read it (a renamed node shows up) except when touchpoint repeats are
+    to be merged, which the stored table keeps."""
+    ev = events(engine, [("a", 0, "Ad", "Awareness"), ("b", 1, "Site", "Consideration"),
+                         ("a", 2, "Ad", "Awareness"), ("a", 3, "Site", "Consideration")])
+    stored = engine.execute(flows.stored_elements(ev, "touchpoint")).sort_values(["customer_id", "k"])
+    assert stored.astype(object).where(stored.notna(), None).to_dict("list") == {
+        "customer_id": ["a", "a", "a", "b"], "k": [1, 2, 3, 1], "node": ["Ad", "Ad", "Site", "Site"],
+        "next_node": ["Ad", "Site", None, None], "first_node": ["Ad", "Ad", "Ad", "Site"],
+    }
+    stages = engine.execute(flows.stored_elements(ev, "stage")).sort_values(["customer_id", "k"])
+    assert stages["node"].tolist() == ["Awareness", "Consideration", "Consideration"]
+    renamed = engine.table(stored.assign(node=stored["node"].replace("Ad", "Banner"),
+                                         next_node=stored["next_node"].replace("Ad", "Banner"),
+                                         first_node=stored["first_node"].replace("Ad", "Banner")))
+    read = flows.step_sankey(ev, max_steps=3, top=0, elements=renamed)
+    assert ("Banner", "Banner") in set(zip(read["source"], read["target"]))
+    merged = flows.step_sankey(ev, max_steps=3, top=0, collapse_repeats=True, elements=renamed)
+    assert set(zip(merged["source"], merged["target"])) == {("Ad", "Site"), ("Site", END)}

@@ -97,3 +97,24 @@ def test_sankey_and_transitions_conserve_customers(journeys, level, collapse, to
     assert (pairs["customers"] <= pairs["transitions"]).all()
     if level == "stage" or collapse:
         assert not (pairs["source"] == pairs["target"]).any()
+
+
+@settings(max_examples=10, deadline=None)
+@given(journeys, st.sampled_from(["touchpoint", "stage"]), st.booleans(), st.booleans())
+def test_stored_elements_give_the_same_flows(journeys, level, collapse, with_start):
+    """Flows read from the stored elements (what a saved dataset keeps) equal flows that
+    number the events again: Sankey (with and without a start node), transitions, paths;
+    for a subset of customers too, as a persona filter makes it."""
+    frame, ordered = build(journeys)
+    events = ENGINE.table(frame)
+    stored = ENGINE.table(ENGINE.execute(flows.stored_elements(events, level)))
+    start = model_elements(ordered, level, False)[frame["customer_id"].iloc[0]][0] if with_start else None
+    some = sorted(ordered)[: max(1, len(ordered) // 2)]
+    for ev, el in ((events, stored), (events.filter(events.customer_id.isin(some)), stored.filter(stored.customer_id.isin(some)))):
+        pd.testing.assert_frame_equal(
+            flows.step_sankey(ev, level=level, max_steps=4, top=2, collapse_repeats=collapse, start=start),
+            flows.step_sankey(ev, level=level, max_steps=4, top=2, collapse_repeats=collapse, start=start, elements=el))
+        pd.testing.assert_frame_equal(flows.transitions(ev, level=level, collapse_repeats=collapse),
+                                      flows.transitions(ev, level=level, collapse_repeats=collapse, elements=el))
+        pd.testing.assert_frame_equal(flows.top_paths(ev, level=level, max_len=3, collapse_repeats=collapse),
+                                      flows.top_paths(ev, level=level, max_len=3, collapse_repeats=collapse, elements=el))

@@ -39,7 +39,8 @@ def test_save_and_reopen_round_trip(tmp_path, engine, data):
     info = ws.save_dataset(data, "  Spring campaign ", root=tmp_path, engine=engine)
     assert len(info.id) == 32 and info.name == "Spring campaign"
     folder = tmp_path / info.id
-    assert sorted(p.name for p in folder.iterdir()) == ["events.parquet", "meta.json", "survey.parquet"]
+    assert sorted(p.name for p in folder.iterdir()) == ["elements_stage.parquet", "elements_touchpoint.parquet",
+                                                        "events.parquet", "meta.json", "survey.parquet"]
     meta = json.loads((folder / "meta.json").read_text())
     assert meta["row_counts"] == {"events": 3, "survey": 2}
     assert meta["stages"] == ["Awareness", "Consideration", "Purchase"]
@@ -156,3 +157,23 @@ def test_events_are_stored_in_journey_order(tmp_path, engine):
     # a: 01-01 (seq 3), 01-01 (seq 5), 01-03; b: 01-01, 01-02; c.
     assert stored["touchpoint"].tolist() == ["t3", "t5", "t1", "t2", "t0", "t4"]
     assert stored["seq"].tolist() == [3, 5, 1, 2, 0, 4]
+
+
+def test_stored_elements_equal_the_events_numbered_again(tmp_path, engine, data):
+    """Each level's elements are stored at save and read back by open_elements; a dataset
+    saved without them (an older version) gives None, so flows number its events."""
+    from journeylib import flows
+
+    info = ws.save_dataset(data, "elements", root=tmp_path, engine=engine)
+    again = ws.open_dataset(info.id, root=tmp_path, engine=engine)
+    for level in flows.LEVELS:
+        got = engine.execute(ws.open_elements(info.id, level, root=tmp_path, engine=engine))
+        want = engine.execute(flows.stored_elements(again.events, level))
+        key = ["customer_id", "k"]
+        pd.testing.assert_frame_equal(got.sort_values(key).reset_index(drop=True),
+                                      want.sort_values(key).reset_index(drop=True))
+    stage = engine.execute(ws.open_elements(info.id, "stage", root=tmp_path, engine=engine)).sort_values(["customer_id", "k"])
+    # a: Awareness then (no stage) - two elements; b: Awareness.
+    assert stage["node"].tolist() == ["Awareness", "(no stage)", "Awareness"]
+    (tmp_path / info.id / "elements_stage.parquet").unlink()
+    assert ws.open_elements(info.id, "stage", root=tmp_path, engine=engine) is None

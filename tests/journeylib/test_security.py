@@ -288,7 +288,8 @@ def test_dataset_names_never_form_paths(name, engine, tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["ws"]  # nothing written beside the workspace
     assert [p.name for p in root.iterdir()] == [info.id]
     assert re.fullmatch(r"[0-9a-f]{32}", info.id)
-    assert sorted(p.name for p in (root / info.id).iterdir()) == ["events.parquet", "meta.json"]
+    assert sorted(p.name for p in (root / info.id).iterdir()) == ["elements_stage.parquet", "elements_touchpoint.parquet",
+                                                            "events.parquet", "meta.json"]
     assert info.name == ws.clean_name(name) and "\x00" not in info.name
     (again,) = ws.list_datasets(root)
     assert again.name == info.name and again.source_names["touchpoints"] == "../../" + name + ".csv"

@@ -200,7 +200,7 @@ def save_dataset(
             if table_name == "events":
                 # Stored in journey order: each customer's events lie together, so the
                 # per-customer distinct counts, group-bys and windows of every later query
-                # hash and sort data that is already clustered (2-4x faster at 10M events).
+                # hash and sort data that is already clustered (1.3-4x faster at 10M events).
                 table = table.order_by(["customer_id", "timestamp", "seq"])
             with _engine_lock(engine):
                 table.to_parquet(target)
@@ -252,7 +252,7 @@ def _write_elements(folder: Path, engine: Engine) -> None:
         events = engine.read_parquet(str(folder / "events.parquet"))
         try:
             for level in LEVELS:
-                target = folder / f"{ELEMENTS_FILE.format(level=level)}"
+                target = folder / ELEMENTS_FILE.format(level=level)
                 stored_elements(events, level).to_parquet(target)
                 _fsync_path(target)
         finally:

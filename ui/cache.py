@@ -153,11 +153,18 @@ def _persona_table(view: View):
     return labels_table(engine_for(view), frame)
 
 
-def _restrict(data: JourneyData, view: View, persona: str | None) -> JourneyData:
+def _chosen_customers(view: View, persona: str | None):
+    """customer_id of the persona asked for, else of the view's personas; None: everyone."""
     chosen = (persona,) if persona else view.personas
-    if chosen:
-        pt = _persona_table(view.unfiltered())
-        keep = pt.filter(pt.persona.isin(list(chosen))).select("customer_id")
+    if not chosen:
+        return None
+    pt = _persona_table(view.unfiltered())
+    return pt.filter(pt.persona.isin(list(chosen))).select("customer_id")
+
+
+def _restrict(data: JourneyData, view: View, persona: str | None) -> JourneyData:
+    keep = _chosen_customers(view, persona)
+    if keep is not None:
         data = dataclasses.replace(
             data,
             events=data.events.semi_join(keep, "customer_id"),
@@ -240,11 +247,8 @@ def elements(view: View, level: str, collapse: bool, persona: str | None = None)
     if view.start or view.end or view.channels or (level == "touchpoint" and collapse):
         return None
     stored = _stored_elements(view.root, view.dataset_id, view.saved, level)
-    chosen = (persona,) if persona else view.personas
-    if stored is not None and chosen:
-        pt = _persona_table(view.unfiltered())
-        stored = stored.semi_join(pt.filter(pt.persona.isin(list(chosen))).select("customer_id"), "customer_id")
-    return stored
+    keep = None if stored is None else _chosen_customers(view, persona)
+    return stored if keep is None else stored.semi_join(keep, "customer_id")
 
 
 @st.cache_data(max_entries=64, show_spinner="Counting journeys…")
@@ -295,7 +299,7 @@ def transitions_frame(view: View, level: str, collapse: bool) -> pd.DataFrame:
 # ----------------------------------------------------------------------------- emotions
 
 
-def _persona_frame(view: View) -> ibis.Table | None:
+def _persona_labels(view: View) -> ibis.Table | None:
     """customer_id -> persona on the engine (a join there, not a million-row upload per call)."""
     try:
         return _persona_table(view.unfiltered())
@@ -310,7 +314,7 @@ def _emotion_frame(view: View, level: str, by_persona: bool, min_n: int = 30) ->
     data = filtered(view)
     if data.survey is None:
         return pd.DataFrame()
-    pf = _persona_frame(view) if by_persona else None
+    pf = _persona_labels(view) if by_persona else None
     if pf is not None and view.personas:
         pf = pf.filter(pf.persona.isin(list(view.personas)))
     return emotion_curve(data.survey, data.stages, level=level, personas=pf, min_n=min_n)
@@ -331,7 +335,7 @@ def _nps_frame(view: View) -> pd.DataFrame:
     data = filtered(view)
     if data.survey is None or "nps" not in data.survey.columns:
         return pd.DataFrame()
-    frame = nps(data.survey, personas=_persona_frame(view))
+    frame = nps(data.survey, personas=_persona_labels(view))
     if view.personas and not frame.empty:
         frame = frame[frame["persona"].isin(view.personas)]
     return frame
@@ -345,7 +349,7 @@ def _comments_frame(view: View, stage: str | None, persona: str | None,
     data = filtered(view)
     if data.survey is None:
         return pd.DataFrame()
-    return comments(data.survey, personas=_persona_frame(view), stage=stage, persona=persona,
+    return comments(data.survey, personas=_persona_labels(view), stage=stage, persona=persona,
                     min_score=min_score, max_score=max_score, limit=limit)
 
 

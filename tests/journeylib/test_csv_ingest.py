@@ -201,6 +201,29 @@ def test_gzip_is_left_to_pandas(tmp_path, monkeypatch):
     both(monkeypatch, str(path), expect_fast=False)
 
 
+def test_timestamps_shaped_like_plain_ones_keep_their_offsets(tmp_path, monkeypatch):
+    # Plain "YYYY-MM-DD HH:MM:SS" text skips the time zone reading; text of the same
+    # length with an offset in it must not.
+    path = tmp_path / "zones.csv"
+    path.write_text(
+        "customer_id,timestamp,touchpoint\n"
+        "c1,2024-03-01 10:00:00,Ad\n"
+        "c1,2024-03-01T11:00:00,Site\n"
+        "c1,2024-03-01 12:00+02,Site\n"  # 19 characters, two hours east of UTC
+        "c1,2024-03-01T13:00-0100,Site\n"
+        "c1,2024-03-01 14:00:00Z,Site\n"
+        "c1,2024-02-30 10:00:00,Site\n",  # no such day: unparseable on both paths
+        encoding="utf-8",
+    )
+    slow, fast = both(monkeypatch, path)
+    got = _events(fast).set_index("seq")["timestamp"]
+    assert got.to_dict() == {
+        0: pd.Timestamp("2024-03-01 10:00:00"), 1: pd.Timestamp("2024-03-01 11:00:00"),
+        2: pd.Timestamp("2024-03-01 10:00:00"), 3: pd.Timestamp("2024-03-01 14:00:00"),
+        4: pd.Timestamp("2024-03-01 14:00:00"),
+    }
+
+
 def test_null_markers_and_unicode_padding(tmp_path, monkeypatch):
     path = tmp_path / "padded.csv"
     path.write_text(

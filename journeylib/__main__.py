@@ -8,9 +8,11 @@ to standard error as ``warning: ...`` lines so the CSV on standard output stays 
 from __future__ import annotations
 
 import argparse
+import importlib
 import io as _io
 import os
 import sys
+import threading
 from pathlib import Path
 
 import pandas as pd
@@ -187,6 +189,19 @@ def _write_csv(frame: pd.DataFrame, out: str | None) -> None:
         sys.stdout.write(buffer.getvalue())
 
 
+def _import_in_background(module: str) -> None:
+    """Import ``module`` on another thread while the files load: scikit-learn takes about
+    1.5 s to import, and the engine reading the files leaves the interpreter free."""
+
+    def run() -> None:
+        try:
+            importlib.import_module(module)
+        except Exception:  # noqa: BLE001 - the main thread's own import reports it
+            pass
+
+    threading.Thread(target=run, name=f"import {module}", daemon=True).start()
+
+
 def _personas(data, k: str = "auto", seed: int = 0):
     from journeylib.personas import find_personas
 
@@ -231,6 +246,8 @@ def _run(args: argparse.Namespace) -> None:
     if getattr(args, "top", 0) < 0:
         raise UsageError(f"--top: must be 0 or more, got {args.top}")
 
+    if cmd in ("personas", "report") or getattr(args, "persona", None) or getattr(args, "by", None) == "persona":
+        _import_in_background("journeylib.personas")
     data = _load(args)
 
     if cmd == "validate":

@@ -21,10 +21,12 @@ import warnings
 import zipfile
 import zlib
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
+import ibis
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -314,14 +316,20 @@ def _name_notes(label: str, raw: Sequence[Any], names: Sequence[str]) -> list[Is
     return notes
 
 
+def _tidy_column(col):
+    if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+        col = pc.utf8_trim_whitespace(col)
+        col = pc.if_else(pc.equal(col, ""), pa.scalar(None, col.type), col)
+    return col
+
+
 def _tidy_arrow(table: pa.Table) -> pa.Table:
     """Trim whitespace and make empty strings null, in pyarrow (vectorised)."""
-    cols = []
-    for col in table.columns:
-        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
-            col = pc.utf8_trim_whitespace(col)
-            col = pc.if_else(pc.equal(col, ""), pa.scalar(None, col.type), col)
-        cols.append(col)
+    if table.num_rows < 100_000:
+        cols = [_tidy_column(c) for c in table.columns]
+    else:  # each pyarrow kernel runs on one core; the columns can go side by side
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+            cols = list(pool.map(_tidy_column, table.columns))
     return pa.table(cols, names=table.column_names)
 
 
@@ -1031,12 +1039,25 @@ def _fill_stage(stage: pd.Series, touchpoint: pd.Series, tp_map: Mapping[str, st
     return stage.fillna(from_map)
 
 
+def _whole_numbers(text: pd.Series) -> pd.Series | None:
+    """Float values of text that is all plain integers (or missing), or None for anything
+    else. Scores and NPS are such columns, and pyarrow reads them several times faster
+    than pandas' to_numeric, with the same values."""
+    arr = pa.array(text, type=pa.string(), from_pandas=True)
+    if pc.all(pc.match_substring_regex(arr, r"^-?\d{1,15}$")).as_py() is not True:  # None: all missing
+        return None
+    values = pc.cast(pc.cast(arr, pa.int64()), pa.float64()).to_numpy(zero_copy_only=False)
+    return pd.Series(values, index=text.index, dtype="float64")
+
+
 def _numbers(raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
     """Float values of a column, and a mask of values present but not numbers."""
     if pd.api.types.is_numeric_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(raw.dtype):
         return raw.astype("float64"), np.zeros(len(raw), dtype=bool)
     text = raw.astype("str")
-    numbers = pd.to_numeric(text, errors="coerce").astype("float64")
+    numbers = _whole_numbers(text)
+    if numbers is None:
+        numbers = pd.to_numeric(text, errors="coerce").astype("float64")
     bad = (numbers.isna() & text.notna()).to_numpy()
     if bad.any():  # decimal commas, "4,5"
         numbers[bad] = pd.to_numeric(text[bad].str.replace(",", ".", regex=False), errors="coerce")
@@ -1184,7 +1205,11 @@ def _survey_frame(label: str, df: pd.DataFrame, cols: dict[str, Any], stages: Se
     seq = np.arange(n, dtype=np.int64)
     keep = np.ones(n, dtype=bool)
     if not combined:  # a combined file's duplicates were already reported with the events
-        keep = _drop(_exact_duplicates(df), keep, seq, sink, label, None, "exact duplicates of an earlier row")
+        # The answer time, when there is one, tells rows apart fastest.
+        lead = [cols["timestamp"]] if isinstance(cols.get("timestamp"), str) else []
+        first = lead + sorted(_used_columns(cols) - set(lead))
+        keep = _drop(_exact_duplicates(df, first=first), keep, seq, sink, label, None,
+                     "exact duplicates of an earlier row")
     cid = _customer_ids(df, cols["customer_id"])
     keep = _drop(cid.isna().to_numpy(), keep, seq, sink, label, str(cols["customer_id"]), "no customer id")
 
@@ -1345,43 +1370,52 @@ class _Result:
     warnings: list[Issue]
 
 
-def _fast_events(touchpoints, mapping, engine):
-    """The in-engine reader for a large plain CSV (see csv_ingest), or None for the pandas path."""
-    if touchpoints is None or isinstance(touchpoints, pd.DataFrame):
-        return None
+def _fast_files(sources: Mapping[str, Any], mapping, engine) -> dict[str, Any]:
+    """Kind -> the in-engine reader of each large plain CSV among the inputs (see
+    csv_ingest); the other files take the pandas path."""
     from journeylib import csv_ingest
 
-    try:
-        return csv_ingest.prepare(touchpoints, mapping, engine or default_engine())
-    except (csv_ingest.Fallback, InputError):
-        return None
-    except Exception:  # noqa: BLE001 - any engine trouble: the pandas path still works
-        return None
+    out = {}
+    for kind, source in sources.items():
+        if source is None or isinstance(source, pd.DataFrame):
+            continue
+        try:
+            out[kind] = csv_ingest.prepare(source, mapping, engine or default_engine(), kind=kind)
+        except (csv_ingest.Fallback, InputError):
+            continue
+        except Exception:  # noqa: BLE001 - any engine trouble: the pandas path still works
+            continue
+    return out
+
+
+def _drop_fast(fasts: Mapping[str, Any]) -> None:
+    for fast in fasts.values():
+        fast.drop_events()
 
 
 def _load(touchpoints, survey, customers, mapping, stages, touchpoint_stage_map, not_rated, engine,
           register: bool = True) -> _Result:
-    fast = _fast_events(touchpoints, mapping, engine)
+    sources = {"touchpoints": touchpoints, "survey": survey, "customers": customers}
+    fasts = _fast_files(sources, mapping, engine)
     try:
         try:
-            return _load_inner(touchpoints, survey, customers, mapping, stages, touchpoint_stage_map, not_rated,
-                               engine, register, fast)
+            return _load_inner(sources, mapping, stages, touchpoint_stage_map, not_rated, engine, register, fasts)
         except Exception:  # noqa: BLE001
             # Found late (an extra column's numbers, an engine error): start over on the pandas path.
-            if fast is None:
+            if not fasts:
                 raise
-            fast.drop_events()
-            fast.drop()
-            fast = None
-            return _load_inner(touchpoints, survey, customers, mapping, stages, touchpoint_stage_map, not_rated,
-                               engine, register, None)
+            _drop_fast(fasts)
+            fasts = {}
+            return _load_inner(sources, mapping, stages, touchpoint_stage_map, not_rated, engine, register, {})
     finally:
-        if fast is not None:
+        for fast in fasts.values():
             fast.drop()
 
 
-def _load_inner(touchpoints, survey, customers, mapping, stages, touchpoint_stage_map, not_rated, engine,
-                register: bool, fast) -> _Result:
+def _load_inner(sources: Mapping[str, Any], mapping, stages, touchpoint_stage_map, not_rated, engine,
+                register: bool, fasts: dict[str, Any]) -> _Result:
+    from journeylib import csv_ingest
+
     stages = tuple(stages)
     sink = _Collector()
     errors: list[Issue] = []
@@ -1390,11 +1424,11 @@ def _load_inner(touchpoints, survey, customers, mapping, stages, touchpoint_stag
         errors.append(Issue(exc.file, exc.column, exc.message, len(exc.rows), exc.rows, "error"))
 
     frames: dict[str, tuple[str, pd.DataFrame]] = {}
-    for kind, source in (("touchpoints", touchpoints), ("survey", survey), ("customers", customers)):
+    for kind, source in sources.items():
         if source is None:
             continue
-        if kind == "touchpoints" and fast is not None:
-            frames[kind] = (fast.label, fast.header_frame())
+        if kind in fasts:
+            frames[kind] = (fasts[kind].label, fasts[kind].header_frame())
             continue
         try:
             label, df, notes = _open(source, kind)
@@ -1412,10 +1446,22 @@ def _load_inner(touchpoints, survey, customers, mapping, stages, touchpoint_stag
     for exc in map_errors:
         fail(exc)
     if any(e.file == "mapping" for e in errors):
+        _drop_fast(fasts)
         return _Result(None, errors, sink.warnings)
     # Check the files that could be read and mapped too, so a report lists every problem.
     failed = {e.file for e in errors}
     frames = {k: v for k, v in frames.items() if v[0] not in failed}
+    # The engine path reads a long survey and its own customers only: a combined events
+    # file adds survey rows, and a wide survey adds customer attributes, both in pandas.
+    combined = "score" in cols.get("touchpoints", {})
+    wide = isinstance(cols.get("survey", {}).get("score"), (list, tuple))
+    for kind, off in (("survey", combined), ("customers", wide)):
+        if off and kind in fasts and kind in frames:
+            fasts.pop(kind).drop_events()
+            label, df, notes = _open(sources[kind], kind)
+            sink.warnings.extend(notes)
+            frames[kind] = (label, df)
+    fast = fasts.get("touchpoints")
 
     tp_map: dict[str, str] = {}
     if touchpoint_stage_map is not None:
@@ -1434,17 +1480,22 @@ def _load_inner(touchpoints, survey, customers, mapping, stages, touchpoint_stag
                      pd.unique(frames["touchpoints"][1][tcols["touchpoint"]].dropna().astype("str")))
             tp_map = default_touchpoint_stage_map(names, stages)
 
-    events = survey_df = customers_df = None
-    attributes: list[pd.DataFrame] = []
-    surveys: list[tuple[str, pd.DataFrame]] = []
-    if "touchpoints" in frames and fast is not None:
-        from journeylib.csv_ingest import build_events
+    def pandas_instead(kind: str) -> None:
+        # The engine path found something only pandas mirrors (after prepare()): read the file again.
+        fasts.pop(kind).drop_events()
+        label, df, notes = _open(sources[kind], kind)
+        sink.warnings.extend(notes)
+        frames[kind] = (label, df)
 
-        events = build_events(fast, stages, tp_map, sink)  # warnings only; no errors past prepare()
+    events = survey_df = customers_df = None
+    views: dict[str, Any] = {}  # kind -> the engine view the engine path made
+    attributes: list[pd.DataFrame] = []
+    surveys: list[tuple[str, Any]] = []  # (file, its kept rows: a frame, or an engine expression)
+    if "touchpoints" in frames and fast is not None:
+        events = csv_ingest.build_events(fast, stages, tp_map, sink)  # warnings only; no errors past prepare()
     elif "touchpoints" in frames:
         label, df = frames["touchpoints"]
         tcols = cols["touchpoints"]
-        combined = "score" in tcols
         event_cols = {k: v for k, v in tcols.items() if k in _kind_fields("touchpoints")[:5]}
         # In a combined file the answer columns belong to the survey; otherwise a
         # comment-like column is just an event attribute.
@@ -1459,23 +1510,38 @@ def _load_inner(touchpoints, survey, customers, mapping, stages, touchpoint_stag
                 surveys.append((label, part))
         except InputError as exc:
             fail(exc)
-    if "survey" in frames:
-        label, df = frames["survey"]
+    for kind in ("survey", "customers"):
+        if kind not in frames:
+            continue
+        if kind in fasts:
+            quiet = _Collector()
+            try:
+                if kind == "survey":
+                    views[kind], checks = csv_ingest.build_survey(fasts[kind], stages, tp_map, not_rated, quiet)
+                    surveys.append((frames[kind][0], checks))
+                else:
+                    views[kind] = csv_ingest.build_customers(fasts[kind], quiet)
+                sink.warnings.extend(quiet.warnings)
+                continue
+            except csv_ingest.Fallback:
+                try:
+                    pandas_instead(kind)
+                except InputError as exc:
+                    fail(exc)
+                    continue
+        label, df = frames[kind]
         try:
-            part, attrs = _survey_frame(label, df, cols["survey"], stages, tp_map, not_rated, sink)
-            surveys.append((label, part))
-            if attrs is not None:
-                attributes.append(attrs)
-        except InputError as exc:
-            fail(exc)
-    if "customers" in frames:
-        label, df = frames["customers"]
-        try:
-            customers_df = _customers_frame(label, df, cols["customers"], sink)
+            if kind == "survey":
+                part, attrs = _survey_frame(label, df, cols["survey"], stages, tp_map, not_rated, sink)
+                surveys.append((label, part))
+                if attrs is not None:
+                    attributes.append(attrs)
+            else:
+                customers_df = _customers_frame(label, df, cols["customers"], sink)
         except InputError as exc:
             fail(exc)
     if errors:
-        _drop_fast_table(fast, events)
+        _drop_fast(fasts)
         return _Result(None, errors, sink.warnings)
 
     for attrs in attributes:
@@ -1483,16 +1549,27 @@ def _load_inner(touchpoints, survey, customers, mapping, stages, touchpoint_stag
 
     scale = None
     if surveys:
-        scale = detect_score_scale(pd.concat([p["score"] for _, p in surveys], ignore_index=True))
-        if fast is not None:
-            with (engine or default_engine())._lock:  # Arrow: a million ids as Python objects is slow
-                event_ids = events.select("customer_id").distinct().to_pyarrow().column(0).combine_chunks()
-            if len(event_ids) == 0:
-                event_ids = None
-        else:
-            event_ids = (pa.array(pd.unique(events["customer_id"]), type=pa.string(), from_pandas=True)
-                         if events is not None and len(events) else None)
+        eng = engine or default_engine()
+        in_engine = isinstance(events, ibis.Table)
+        frames_of: list[tuple[str, pd.DataFrame, Any]] = []
         for label, part in surveys:
+            if isinstance(part, pd.DataFrame):
+                frames_of.append((label, part, None))
+            else:  # the engine's kept rows: scores and rows (and ids, to check against pandas events)
+                with eng._lock:
+                    got = (part.select("score", "_row") if in_engine else part).to_pyarrow().to_pandas()
+                frames_of.append((label, got, part))
+        scale = detect_score_scale(pd.concat([p["score"] for _, p, _ in frames_of], ignore_index=True))
+        event_ids = None
+        if events is not None and any(expr is None or not in_engine for _, _, expr in frames_of):
+            if in_engine:
+                with eng._lock:  # Arrow: a million ids as Python objects is slow
+                    event_ids = events.select("customer_id").distinct().to_pyarrow().column(0).combine_chunks()
+            elif len(events):
+                event_ids = pa.array(pd.unique(events["customer_id"]), type=pa.string(), from_pandas=True)
+            if event_ids is not None and len(event_ids) == 0:
+                event_ids = None
+        for label, part, expr in frames_of:
             outside = (~part["score"].between(scale.low, scale.high)).to_numpy()
             if outside.any():
                 no = int(outside.sum())
@@ -1500,17 +1577,27 @@ def _load_inner(touchpoints, survey, customers, mapping, stages, touchpoint_stag
                 sink.warn(label, "score", f"{no} scores outside the detected scale {scale.label} (kept, not "
                           f"rescaled; e.g. {_examples(part['score'][outside].unique())}); "
                           f"{_rows_text(rows, no)}", no, rows[:MAX_EXAMPLES])
-            if event_ids is not None:
+            ids = rows = None
+            if expr is not None and in_engine:
+                # Both in the engine: answers whose customer has no event, by an anti-join there.
+                lost = expr.anti_join(events.select("customer_id").distinct(), "customer_id")
+                with eng._lock:
+                    got = lost.select("customer_id", "_row").order_by("_row").to_pyarrow().to_pandas()
+                if len(got):
+                    ids, rows = pd.unique(got["customer_id"]), got["_row"].tolist()
+            elif event_ids is not None:
                 # pyarrow's hash lookup: pandas' isin on a million strings took seconds
-                ids = pa.array(part["customer_id"], type=pa.string(), from_pandas=True)
-                orphan = ~pc.is_in(ids, value_set=event_ids.cast(pa.string())).to_numpy(zero_copy_only=False)
+                got_ids = pa.array(part["customer_id"], type=pa.string(), from_pandas=True)
+                orphan = ~pc.is_in(got_ids, value_set=event_ids.cast(pa.string())).to_numpy(zero_copy_only=False)
                 if orphan.any():
                     ids = pd.unique(part["customer_id"][orphan])
                     rows = pd.unique(part["_row"][orphan]).tolist()
-                    sink.warn(label, "customer_id", f"{len(ids)} survey customers have no events "
-                              f"(e.g. {_examples(ids)}); their answers count in scores but not in flows; "
-                              f"{_rows_text(rows, len(rows))}", len(ids), rows[:MAX_EXAMPLES])
-        survey_df = pd.concat([p for _, p in surveys], ignore_index=True).drop(columns="_row")
+            if ids is not None:
+                sink.warn(label, "customer_id", f"{len(ids)} survey customers have no events "
+                          f"(e.g. {_examples(ids)}); their answers count in scores but not in flows; "
+                          f"{_rows_text(rows, len(rows))}", len(ids), rows[:MAX_EXAMPLES])
+        if "survey" not in views:
+            survey_df = pd.concat([p for _, p, _ in frames_of], ignore_index=True).drop(columns="_row")
 
     if events is None:
         events = _empty_events()
@@ -1521,8 +1608,9 @@ def _load_inner(touchpoints, survey, customers, mapping, stages, touchpoint_stag
         tables = {}
         for key in ("events", "survey", "customers"):
             frame = {"events": events, "survey": survey_df, "customers": customers_df}[key]
-            if key == "events" and fast is not None:
-                tables[key] = events
+            view = events if key == "events" and fast is not None else views.get(key)
+            if view is not None:
+                tables[key] = view
             else:
                 tables[key] = eng.table(_compact(frame)) if frame is not None else None
             _release_arrow_memory()
@@ -1537,14 +1625,8 @@ def _load_inner(touchpoints, survey, customers, mapping, stages, touchpoint_stag
             warnings=sink.warnings,
         )
     else:
-        _drop_fast_table(fast, events)
+        _drop_fast(fasts)
     return _Result(data, errors, sink.warnings)
-
-
-def _drop_fast_table(fast, events) -> None:
-    """A DuckDB events table that will not be handed out (validation only, or errors)."""
-    if fast is not None:
-        fast.drop_events()
 
 
 def release(data: JourneyData, engine: Engine | None = None) -> None:
@@ -1584,9 +1666,10 @@ def load_journey(
     melts a wide survey (one column per touchpoint or stage). Values in ``not_rated`` are
     treated as missing scores. Everything dropped or changed is in ``data.warnings``.
 
-    A touchpoints file given as a path, larger than $JOURNEY_FAST_LOAD_MB (default 20 MB)
-    and plain UTF-8 CSV/TSV, is read and cleaned inside the engine (:mod:`journeylib.csv_ingest`)
-    with the same result and warnings; anything that path cannot mirror uses pandas.
+    A file given as a path, larger than $JOURNEY_FAST_LOAD_MB (default 20 MB) and plain
+    UTF-8 CSV/TSV (touchpoints, a long survey, customers), is read and cleaned inside the
+    engine (:mod:`journeylib.csv_ingest`) with the same result and warnings; anything that
+    path cannot mirror uses pandas.
     """
     result = _load(touchpoints, survey, customers, mapping, stages, touchpoint_stage_map, not_rated, engine)
     if result.errors:

@@ -33,16 +33,31 @@ def _issues(items):
     return [(i.severity, i.file, i.column, i.message, i.count, i.rows) for i in items]
 
 
-def both(monkeypatch, path, expect_fast: bool = True, **kw):
+def _engine_read(data) -> set[str]:
+    """Which inputs the engine path read (its views are named after the kind)."""
+    return {kind for kind, table in (("touchpoints", data.events), ("survey", data.survey),
+                                     ("customers", data.customers))
+            if table is not None and table.get_name().startswith(f"_jl_{'events' if kind == 'touchpoints' else kind}_")}
+
+
+def both(monkeypatch, path, expect_fast: bool = True, engine_read: set[str] | None = None, **kw):
     """Load with each path; assert the same tables, warnings and stage map; return (slow, fast)."""
     slow = _load(monkeypatch, path, False, **kw)
     fast = _load(monkeypatch, path, True, **kw)
-    assert not _used_fast(slow)
+    assert not _used_fast(slow) and not _engine_read(slow)
     assert _used_fast(fast) is expect_fast
+    if engine_read is not None:
+        assert _engine_read(fast) == engine_read
     pd.testing.assert_frame_equal(_events(fast), _events(slow))
+    for part in ("survey", "customers"):
+        got, want = getattr(fast, part), getattr(slow, part)
+        assert (got is None) == (want is None)
+        if got is not None:
+            pd.testing.assert_frame_equal(got.execute(), want.execute())
     assert _issues(fast.warnings) == _issues(slow.warnings)
     assert dict(fast.touchpoint_stage_map) == dict(slow.touchpoint_stage_map)
     assert fast.source_names == slow.source_names
+    assert fast.score_scale == slow.score_scale
     return slow, fast
 
 
@@ -65,9 +80,106 @@ def test_generated_sample_with_survey_and_customers(tmp_path, monkeypatch):
     extra = frames["survey"].head(3).assign(customer_id=["X1", "X2", "X3"])
     pd.concat([frames["survey"], extra]).to_csv(paths["survey"], index=False)
     slow, fast = both(monkeypatch, str(paths["touchpoints"]), survey=str(paths["survey"]),
-                      customers=str(paths["customers"]))
+                      customers=str(paths["customers"]), engine_read={"touchpoints", "survey", "customers"})
     assert any("3 survey customers have no events" in i.message for i in fast.warnings)
-    pd.testing.assert_frame_equal(fast.survey.execute(), slow.survey.execute())
+
+
+MESSY_EVENTS = """\
+customer_id,timestamp,touchpoint,stage,channel
+c1,2024-03-01 09:00:00,Ad,Awareness,web
+c2,2024-03-01 09:30:00,Site,Consideration,web
+c3,2024-03-02 09:00:00,Checkout page,Purchase,app
+c4,2024-03-03 09:00:00,Site,Intent,app
+"""
+
+MESSY_SURVEY = """\
+customer_id,timestamp,stage,touchpoint,score,comment,nps,wave,weight,segment
+c1,2024-03-01 10:00:00,Awareness,Ad,4,good,9,1,0.5,a
+c1,2024-03-01 10:00:00,Awareness,Ad,4,good,9,1,0.5,a
+,2024-03-01 11:00:00,Purchase,Checkout page,3,,5,1,1.5,b
+c2,not a date,consideration,Site,5,"nice, really",11,2,0.25,a
+c2,2024-03-02 09:00:00,Flying,Site,2,,7,2,1.0,b
+c3,2024-03-03T08:00:00+02:00,,Checkout page,,meh,3,1,2.0,c
+c3,2024-03-03 09:00:00,Retention,Newsletter,0,,8,2,1.0,a
+c9,2024-03-04 10:00:00,Advocacy,Review,9,,10,1,1.0,a
+c4, 2024-03-05 10:00:00 ,Intent,Site,3, padded ,,2,3.5,b
+c4,2024-03-05 11:00:00,Moon,Site,5,,,2,1.0,b
+"""
+
+MESSY_CUSTOMERS = """\
+customer_id,region,spend,code
+c1,North,10,007
+c1,North,10,007
+,South,5,001
+c2,South,7.5,002
+c2,East,1,003
+c3,North,,004
+c4, West ,2,005
+"""
+
+
+def _write(tmp_path, **texts) -> dict[str, str]:
+    paths = {}
+    for kind, text in texts.items():
+        paths[kind] = tmp_path / f"{kind}.csv"
+        paths[kind].write_text(text, encoding="utf-8")
+    return {k: str(v) for k, v in paths.items()}
+
+
+def test_messy_survey_and_customers_match_and_count_by_hand(tmp_path, monkeypatch):
+    paths = _write(tmp_path, touchpoints=MESSY_EVENTS, survey=MESSY_SURVEY, customers=MESSY_CUSTOMERS)
+    slow, fast = both(monkeypatch, paths["touchpoints"], survey=paths["survey"], customers=paths["customers"],
+                      not_rated=(0,), engine_read={"touchpoints", "survey", "customers"})
+    found = {(i.file.rsplit("/", 1)[-1], i.message.split(";")[0]): i.rows for i in fast.warnings}
+    # 1-based data rows of the survey file
+    assert found[("survey.csv", "1 rows dropped: exact duplicates of an earlier row")] == [2]
+    assert found[("survey.csv", "1 rows dropped: no customer id")] == [3]
+    assert found[("survey.csv", "1 unparseable timestamps left empty (e.g. 'not a date')")] == [4]
+    assert found[("survey.csv", "1 NPS values outside 0-10 left empty")] == [4]
+    assert found[("survey.csv", "1 rows dropped: no score")] == [6]
+    assert found[("survey.csv", "1 scores coded as not rated (0) treated as missing")] == [7]
+    assert any(i.rows == [5, 10] and "stage not in the stage order" in i.message for i in fast.warnings)
+    assert any(i.rows == [8] and "1 survey customers have no events (e.g. 'c9')" in i.message
+               for i in fast.warnings)
+    assert found[("customers.csv", "1 rows dropped: exact duplicates of an earlier row")] == [2]
+    assert found[("customers.csv", "1 rows dropped: no customer id")] == [3]
+    assert found[("customers.csv", "1 rows dropped: customer id repeated (first row kept)")] == [5]
+
+    sv = fast.survey.execute()
+    assert sv["customer_id"].tolist() == ["c1", "c2", "c2", "c9", "c4", "c4"]
+    assert sv["score"].tolist() == [4.0, 5.0, 2.0, 9.0, 3.0, 5.0]
+    assert sv["stage"].tolist()[:2] == ["Awareness", "Consideration"] and pd.isna(sv["stage"].iloc[2])
+    assert sv["stage"].iloc[4] == "Intent" and pd.isna(sv["stage"].iloc[5])  # nor is Moon
+    assert pd.isna(sv["timestamp"].iloc[1]) and pd.isna(sv["nps"].iloc[1])  # bad time, NPS 11 left empty
+    assert sv["timestamp"].iloc[4] == pd.Timestamp("2024-03-05 10:00:00")  # padded, trimmed
+    assert sv["comment"].iloc[4] == "padded"
+    assert sv["wave"].dtype == "int64" and sv["weight"].dtype == "float64"
+    cu = fast.customers.execute()
+    assert cu["customer_id"].tolist() == ["c1", "c2", "c3", "c4"]
+    assert cu["region"].tolist() == ["North", "South", "North", "West"]
+    assert cu["code"].tolist() == ["007", "002", "004", "005"]  # a leading zero keeps it text
+    assert cu["spend"].iloc[1] == 7.5 and pd.isna(cu["spend"].iloc[2])
+
+
+@pytest.mark.parametrize("change", ["decimal score", "epoch times", "wide survey", "combined events"])
+def test_survey_shapes_the_engine_path_leaves_to_pandas(tmp_path, monkeypatch, change):
+    survey, mapping, events = MESSY_SURVEY, None, MESSY_EVENTS
+    read = {"touchpoints", "customers"}
+    if change == "decimal score":
+        survey = survey.replace(",Ad,4,good", ",Ad,4.5,good")
+    elif change == "epoch times":
+        survey = ("customer_id,timestamp,stage,score\nc1,1709287200,Awareness,4\nc2,1709290800,Purchase,2\n"
+                  "c2,1709290800,Purchase,2\nc3,,Purchase,5\n")
+    elif change == "wide survey":
+        survey = "customer_id,Awareness,Purchase,wave\nc1,4,5,1\nc2,,3,2\nc2,,3,2\nc3,2,1,1\n"
+        mapping = {"score": ["Awareness", "Purchase"]}
+        read = {"touchpoints"}  # the wide survey's other columns join the customers in pandas
+    else:
+        events = "customer_id,timestamp,touchpoint,score\nc1,2024-03-01 09:00:00,Ad,4\nc2,2024-03-01 09:30:00,Site,2\n"
+        read = {"customers"}
+    paths = _write(tmp_path, touchpoints=events, survey=survey, customers=MESSY_CUSTOMERS)
+    both(monkeypatch, paths["touchpoints"], expect_fast="touchpoints" in read, survey=paths["survey"],
+         customers=paths["customers"], mapping=mapping, engine_read=read)
 
 
 MESSY = """\

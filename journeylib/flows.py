@@ -338,22 +338,27 @@ def top_paths(
     e = _elements(events, level, collapse_repeats, stored=elements)
     # One element per position k, so the max per position is that element; this avoids an
     # ordered group_concat, which some backends (Spark) cannot compile.
+    # Stage elements are runs of every event's stage, so whether a journey reached the
+    # purchase stage is in its elements: no second pass over the events.
+    from_elements = level == "stage"
+    extra = {"_bought": (e.node == purchase_stage).any()} if from_elements else {}
     per_customer = e.group_by("customer_id").agg(
-        length=e.k.max(), **{f"_n{i}": e.node.max(where=e.k == i) for i in range(1, max_len + 1)}
+        length=e.k.max(), **{f"_n{i}": e.node.max(where=e.k == i) for i in range(1, max_len + 1)}, **extra
     )
     prefix = per_customer._n1
     for i in range(2, max_len + 1):
         node = per_customer[f"_n{i}"]
         prefix = prefix.concat(ibis.ifelse(node.isnull(), ibis.literal(""), ibis.literal(PATH_SEP).concat(node)))
-    per_customer = per_customer.select(
-        "customer_id",
-        path=ibis.ifelse(per_customer.length > max_len, prefix.concat(PATH_SEP + PATH_MORE), prefix),
-    )
-    bought = events.group_by(customer_id=events.customer_id.cast("string")).agg(
-        purchased=(events.stage == purchase_stage).fill_null(False).any()
-    )
-    j = per_customer.join(bought, "customer_id")
-    paths = j.select(path=j.path, purchased=j.purchased.cast("float64"))
+    path = ibis.ifelse(per_customer.length > max_len, prefix.concat(PATH_SEP + PATH_MORE), prefix)
+    if from_elements:
+        paths = per_customer.select(path=path, purchased=per_customer._bought.cast("float64"))
+    else:
+        per_customer = per_customer.select("customer_id", path=path)
+        bought = events.group_by(customer_id=events.customer_id.cast("string")).agg(
+            purchased=(events.stage == purchase_stage).fill_null(False).any()
+        )
+        j = per_customer.join(bought, "customer_id")
+        paths = j.select(path=j.path, purchased=j.purchased.cast("float64"))
     agg = paths.group_by("path").agg(
         customers=paths.count(), purchase_rate=paths.purchased.mean()
     )

@@ -307,6 +307,12 @@ def _persona_labels(view: View) -> ibis.Table | None:
         return None
 
 
+def persona_labels_ready(view: View) -> None:
+    """Put the persona labels on the engine now (once per fit, while the dataset opens):
+    the first persona filter then does not wait for the upload (0.4 s at 1M customers)."""
+    _persona_labels(view)
+
+
 @st.cache_data(max_entries=32, show_spinner="Averaging scores…")
 def _emotion_frame(view: View, level: str, by_persona: bool, min_n: int = 30) -> pd.DataFrame:
     from journeylib.emotions import emotion_curve

@@ -180,9 +180,11 @@ def current_personas():
 def persona_names() -> list[str]:
     """Persona names in model order, or [] when personas cannot be found."""
     try:
-        return cache.persona_order(base_view())
+        names = cache.persona_order(base_view())
     except Exception:  # noqa: BLE001 - shown on the Personas page; other pages just lose the filter
         return []
+    cache.persona_labels_ready(base_view())
+    return names
 
 
 def persona_colors() -> dict[str, str]:

@@ -194,3 +194,25 @@ def test_journeys_read_stored_elements_only_where_they_apply(app, monkeypatch):
     channels.set_value(list(channels.options)[:1]).run()
     no_exceptions(app)
     assert calls and not any(calls)
+
+
+def test_persona_labels_reach_the_engine_when_the_dataset_opens(app, monkeypatch):
+    """The customer -> persona table goes to the engine once, while the dataset opens, so a
+    persona filter later does not wait for that upload."""
+    from journeylib import warehouse
+
+    uploads = []
+    real = warehouse.labels_table
+
+    def recorded(engine, frame):
+        uploads.append(len(frame))
+        return real(engine, frame)
+
+    monkeypatch.setattr(warehouse, "labels_table", recorded)
+    app.run()
+    no_exceptions(app)
+    assert len(uploads) == 1 and uploads[0] > 0
+    personas = app.multiselect(key="flt_personas")
+    personas.set_value(list(personas.options)[:1]).run()
+    no_exceptions(app)
+    assert len(uploads) == 1

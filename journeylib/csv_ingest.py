@@ -51,6 +51,8 @@ _PADDING_RE = "^[" + _WHITESPACE + "]+|[" + _WHITESPACE + "]+$"
 # Columns with more distinct values than this are checked for padding by a coarse test
 # in the engine instead of value by value in Python.
 _MAX_DISTINCT = 100_000
+# Few-valued columns are grouped together when their combinations are at most this many.
+_MAX_COMBINED = 100_000
 _MAX_LEFTOVER = 200_000
 _MAX_COLUMNS = 64
 _ROWS_PER_SLICE = 25_000_000  # hashes held in Python at once by the duplicate search
@@ -92,6 +94,7 @@ class FastFile:
     kind: str = "touchpoints"
     events_tables: list[str] = field(default_factory=list)  # what the result view rests on
     _distinct: dict[str, pd.DataFrame] = field(default_factory=dict)
+    _stats: tuple[dict[str, int], bool] | None = None
 
     @property
     def con(self):
@@ -106,15 +109,50 @@ class FastFile:
         """An empty frame with the file's columns, for mapping and messages."""
         return pd.DataFrame({n: pd.Series([], dtype="str") for n in self.names})
 
+    def listed(self) -> list[str]:
+        """Columns whose distinct values may be few (not the id, not the time)."""
+        return [n for n in self.names if n not in (self.cols.get("timestamp"), self.cols["customer_id"])]
+
+    def stats(self) -> tuple[dict[str, int], bool]:
+        """In one pass: the estimated number of distinct values of each listed column (so
+        that a column of ids is never grouped value by value), and whether any customer
+        id starts or ends with whitespace (see _padded)."""
+        if self._stats is None:
+            t, listed = self.work, self.listed()
+            aggs = {f"a{i}": t[n].approx_nunique() for i, n in enumerate(listed)}
+            aggs["id_padded"] = _padded(t[self.cols["customer_id"]]).any()
+            got = self._run(t.aggregate(**aggs)).iloc[0]
+            self._stats = ({n: int(got[f"a{i}"]) for i, n in enumerate(listed)}, bool(got["id_padded"]))
+        return self._stats
+
     def distinct(self, column: str) -> pd.DataFrame | None:
         """Distinct values of a column with their first row, in file order; None if too many."""
         if column not in self._distinct:
             t = self.work
-            got = self._run(t.group_by(value=t[column]).aggregate(first=t._jl_seq.min(), n=t.count())
-                            .order_by("first").limit(_MAX_DISTINCT + 1))
-            self._distinct[column] = got
+            approx, _ = self.stats() if column in self.listed() else ({}, False)
+            few = [n for n, a in approx.items() if a <= _MAX_DISTINCT // 2 and n not in self._distinct]
+            if column in few and len(few) > 1 and np.prod([max(approx[n], 1) for n in few]) <= _MAX_COMBINED:
+                self._distinct.update(self._distinct_together(few))
+            else:
+                self._distinct[column] = self._run(
+                    t.group_by(value=t[column]).aggregate(first=t._jl_seq.min(), n=t.count())
+                    .order_by("first").limit(_MAX_DISTINCT + 1))
         got = self._distinct[column]
         return None if len(got) > _MAX_DISTINCT else got
+
+    def _distinct_together(self, columns: Sequence[str]) -> dict[str, pd.DataFrame]:
+        """Each column's distinct values from one grouping by all of them (few values each,
+        and few combinations: a touchpoint, its stage and its channel)."""
+        t = self.work
+        combos = self._run(t.group_by(**{f"v{i}": t[n] for i, n in enumerate(columns)})
+                           .aggregate(first=t._jl_seq.min(), n=t.count()))
+        out = {}
+        for i, name in enumerate(columns):
+            got = (combos.groupby(f"v{i}", dropna=False, sort=False)
+                   .agg(first=("first", "min"), n=("n", "sum")).reset_index()
+                   .rename(columns={f"v{i}": "value"}).sort_values("first").reset_index(drop=True))
+            out[name] = got[["value", "first", "n"]]
+        return out
 
     def distinct_touchpoints(self) -> list[str]:
         """Touchpoint names in order of first appearance (as pd.unique would give), trimmed."""
@@ -298,22 +336,28 @@ def prepare(source: Any, mapping: Mapping[str, Any] | None, engine: Any, force: 
     return fast
 
 
+def _padded(c):
+    """Whether a value starts or ends with whitespace: ASCII whitespace sorts below "!",
+    other whitespace is non-ASCII (a coarse test; such columns get the exact trim)."""
+    return (c.left(1) < "!") | (c.right(1) < "!") | (c.left(1) >= "\x80") | (c.right(1) >= "\x80")
+
+
 def _padding_plan(fast: FastFile) -> dict[str, Any]:
     """Per column, how to get the values the pandas path would hold: None (as read), a
     dict of the few padded values to their trimmed text, or "regex" for an engine trim."""
     t = fast.work
     plan: dict[str, Any] = {}
     wide: list[str] = []
-    # Parsed from text that may be padded (see _timestamp_fixes); ids are many.
-    listed = [n for n in fast.names if n not in (fast.cols.get("timestamp"), fast.cols["customer_id"])]
-    if listed:
-        # An estimate first, so that a column of ids is never grouped value by value.
-        approx = fast._run(t.aggregate(**{f"a{i}": t[n].approx_nunique() for i, n in enumerate(listed)})).iloc[0]
-        many = {n for i, n in enumerate(listed) if int(approx[f"a{i}"]) > _MAX_DISTINCT // 2}
+    # The time is parsed from text that may be padded (see _timestamp_fixes).
+    approx, id_padded = fast.stats()
+    many = {n for n, a in approx.items() if a > _MAX_DISTINCT // 2}
     for name in fast.names:
         if name == fast.cols.get("timestamp"):
             continue
-        got = fast.distinct(name) if name in listed and name not in many else None
+        if name == fast.cols["customer_id"]:
+            plan[name] = "regex" if id_padded else None
+            continue
+        got = fast.distinct(name) if name not in many else None
         if got is None:
             wide.append(name)
             continue
@@ -321,14 +365,7 @@ def _padding_plan(fast: FastFile) -> dict[str, Any]:
         changed = {v: c for v, c in zip(got["value"], clean) if isinstance(v, str) and v != c}
         plan[name] = changed or None
     if wide:
-        # A value is padded when its first or last character is whitespace: ASCII ones
-        # sort below "!", others are non-ASCII; only such columns get the exact trim.
-        aggs = {}
-        for i, name in enumerate(wide):
-            c = t[name]
-            aggs[f"a{i}"] = ((c.left(1) < "!") | (c.right(1) < "!") | (c.left(1) >= "\x80")
-                             | (c.right(1) >= "\x80")).any()
-        flags = fast._run(t.aggregate(**aggs)).iloc[0]
+        flags = fast._run(t.aggregate(**{f"a{i}": _padded(t[name]).any() for i, name in enumerate(wide)})).iloc[0]
         for i, name in enumerate(wide):
             plan[name] = "regex" if bool(flags[f"a{i}"]) else None
     return plan
@@ -820,38 +857,58 @@ def release(view_name: str) -> bool:
     return True
 
 
+def _digit(c):
+    return (c >= "0") & (c <= "9")
+
+
 def _typed_extras(fast: FastFile, t, columns: Mapping[str, Any]) -> dict[str, Any]:
-    """Extra columns typed as io._convert_extra would type them (numbers when all are),
-    all checked in one pass."""
+    """Extra columns typed as io._convert_extra would type them (numbers when all are).
+
+    The engine casts "48.04" to the integer 48 where pyarrow refuses it, so whole numbers
+    are told by their digits; pyarrow reads "0x1f" as an integer, the engine does not. A
+    first pass looks at every column cheaply; only columns that are all numbers get the
+    exact (regular expression) tests of a second.
+    """
     if not columns:
         return {}
-    # The engine casts "48.04" to the integer 48, pyarrow refuses it: whole numbers are
-    # told by their digits; pyarrow reads "0x1f" as an integer, the engine does not.
     aggs = {}
     for i, c in enumerate(columns.values()):
+        sign = ibis.ifelse(c.startswith("-"), 1, 0)
         aggs.update({
-            f"n{i}": c.count(), f"lead0{i}": c.re_search(r"^-?0\d").sum(), f"hex{i}": c.re_search(r"^-?0[xX]").sum(),
-            f"int{i}": (c.re_search(r"^-?\d+$") & c.try_cast("int64").notnull()).sum(),
-            f"strict{i}": c.re_search(r"^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$").sum(),
-            f"float{i}": c.try_cast("float64").count(),
+            f"n{i}": c.count(), f"float{i}": c.try_cast("float64").count(),
+            # "^-?0\d" and "^-?0[xX]" without a regular expression
+            f"lead0{i}": ((c.substr(sign, 1) == "0") & _digit(c.substr(sign + 1, 1))).sum(),
+            f"hex{i}": ((c.substr(sign, 1) == "0") & c.substr(sign + 1, 1).isin(["x", "X"])).sum(),
         })
     got = fast._run(t.aggregate(**aggs)).iloc[0]
-    out = {}
-    for i, (name, c) in enumerate(columns.items()):
-        def num(key: str) -> int:
-            return int(got[f"{key}{i}"] or 0)
 
-        n = num("n")
-        if n == 0 or num("lead0"):
+    def num(key: str, i: int) -> int:
+        return int(got[f"{key}{i}"] or 0)
+
+    out, numeric = {}, {}
+    for i, (name, c) in enumerate(columns.items()):
+        n = num("n", i)
+        if n == 0 or num("lead0", i):
             out[name] = c
-        elif num("hex"):
+        elif num("hex", i):
             raise Fallback("hexadecimal numbers in an extra column")
-        elif num("int") == n and num("strict") == n:
-            out[name] = c.cast("int64")
-        elif num("strict") == n and num("float") == n:
-            out[name] = c.cast("float64")
-        elif num("float") == n:  # "inf", "nan", "+1": pyarrow's reading of these is not mirrored here
-            raise Fallback("ambiguous numbers in an extra column")
-        else:
+        elif num("float", i) == n:
+            numeric[name] = c
+        else:  # something is no number (and then, for the engine, no integer either)
             out[name] = c
-    return out
+    if numeric:
+        aggs = {}
+        for i, c in enumerate(numeric.values()):
+            aggs[f"int{i}"] = (c.re_search(r"^-?\d+$") & c.try_cast("int64").notnull()).sum()
+            aggs[f"strict{i}"] = c.re_search(r"^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$").sum()
+            aggs[f"n{i}"] = c.count()
+        got = fast._run(t.aggregate(**aggs)).iloc[0]
+        for i, (name, c) in enumerate(numeric.items()):
+            n = num("n", i)
+            if num("int", i) == n and num("strict", i) == n:
+                out[name] = c.cast("int64")
+            elif num("strict", i) == n:
+                out[name] = c.cast("float64")
+            else:  # "inf", "nan", "+1": pyarrow's reading of these is not mirrored here
+                raise Fallback("ambiguous numbers in an extra column")
+    return {name: out[name] for name in columns}

@@ -61,8 +61,12 @@ def both(monkeypatch, path, expect_fast: bool = True, engine_read: set[str] | No
     return slow, fast
 
 
-@pytest.mark.parametrize("seed", [3, 11])
-def test_generated_sample_matches(tmp_path, monkeypatch, seed):
+@pytest.mark.parametrize("seed,together", [(3, True), (11, True), (11, False)])
+def test_generated_sample_matches(tmp_path, monkeypatch, seed, together):
+    # The distinct touchpoints, stages and channels come from one grouping by all three,
+    # or (when their combinations could be many) from one grouping each.
+    if not together:
+        monkeypatch.setattr(csv_ingest, "_MAX_COMBINED", 1)
     frames = generate_sample(150, seed=seed)
     path = tmp_path / "touchpoints.csv"
     frames["touchpoints"].to_csv(path, index=False)
@@ -411,3 +415,32 @@ def test_release_drops_what_the_load_made(tmp_path, monkeypatch, fast):
     release(data, engine=engine)
     assert not any(_exists(engine, n) for n in made + behind)
     assert _exists(engine, keep.op().name)
+
+
+@pytest.mark.parametrize("values,expected", [
+    (["1", "2", "-3"], "int"), (["1.5", "2"], "float"), (["48.04", "0.0"], "float"), (["1", None], "int"),
+    (["007", "1"], "text"), (["-01", "1"], "text"), (["a", "1"], "text"), (["0", "-0"], "int"),
+    (["0x1f", "2"], "fallback"), (["inf", "1"], "fallback"), (["+1", "2"], "fallback"),
+])
+def test_extra_columns_typed_as_the_pandas_path_types_them(tmp_path, values, expected):
+    from journeylib import io as jio
+    from journeylib.engine import Engine
+
+    path = tmp_path / "extra.csv"
+    rows = "".join(f"c{i},2024-03-01 10:00:0{i},Ad,{'' if v is None else v}\n" for i, v in enumerate(values))
+    path.write_text("customer_id,timestamp,touchpoint,extra\n" + rows, encoding="utf-8")
+    fast = csv_ingest.prepare(str(path), None, Engine(), force=True)
+    try:
+        col = fast.work["extra"]
+        if expected == "fallback":
+            with pytest.raises(csv_ingest.Fallback):
+                csv_ingest._typed_extras(fast, fast.work, {"extra": col})
+            return
+        got = csv_ingest._typed_extras(fast, fast.work, {"extra": col})["extra"].type()
+        want = jio._convert_extra(pd.Series(values, dtype="str"))
+        kind = "int" if got.is_integer() else "float" if got.is_floating() else "text"
+        assert kind == expected
+        assert kind == ("int" if pd.api.types.is_integer_dtype(want) else
+                        "float" if pd.api.types.is_float_dtype(want) else "text")
+    finally:
+        fast.drop()

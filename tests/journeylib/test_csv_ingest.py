@@ -165,7 +165,8 @@ def test_messy_survey_and_customers_match_and_count_by_hand(tmp_path, monkeypatc
     assert cu["spend"].iloc[1] == 7.5 and pd.isna(cu["spend"].iloc[2])
 
 
-@pytest.mark.parametrize("change", ["decimal score", "epoch times", "wide survey", "combined events"])
+@pytest.mark.parametrize("change", ["decimal score", "epoch times", "wide survey", "combined events",
+                                    "gzipped events"])
 def test_survey_shapes_the_engine_path_leaves_to_pandas(tmp_path, monkeypatch, change):
     survey, mapping, events = MESSY_SURVEY, None, MESSY_EVENTS
     read = {"touchpoints", "customers"}
@@ -178,10 +179,16 @@ def test_survey_shapes_the_engine_path_leaves_to_pandas(tmp_path, monkeypatch, c
         survey = "customer_id,Awareness,Purchase,wave\nc1,4,5,1\nc2,,3,2\nc2,,3,2\nc3,2,1,1\n"
         mapping = {"score": ["Awareness", "Purchase"]}
         read = {"touchpoints"}  # the wide survey's other columns join the customers in pandas
-    else:
+    elif change == "combined events":
         events = "customer_id,timestamp,touchpoint,score\nc1,2024-03-01 09:00:00,Ad,4\nc2,2024-03-01 09:30:00,Site,2\n"
         read = {"customers"}
+    else:  # events in pandas, the survey in the engine: survey customers without events still found
+        read = {"survey", "customers"}
     paths = _write(tmp_path, touchpoints=events, survey=survey, customers=MESSY_CUSTOMERS)
+    if change == "gzipped events":
+        gz = tmp_path / "touchpoints.csv.gz"
+        gz.write_bytes(gzip.compress(Path(paths["touchpoints"]).read_bytes()))
+        paths["touchpoints"] = str(gz)
     both(monkeypatch, paths["touchpoints"], expect_fast="touchpoints" in read, survey=paths["survey"],
          customers=paths["customers"], mapping=mapping, engine_read=read)
 
@@ -444,3 +451,16 @@ def test_extra_columns_typed_as_the_pandas_path_types_them(tmp_path, values, exp
                         "float" if pd.api.types.is_float_dtype(want) else "text")
     finally:
         fast.drop()
+
+
+def test_survey_without_events_file_matches(tmp_path, monkeypatch):
+    paths = _write(tmp_path, survey=MESSY_SURVEY, customers=MESSY_CUSTOMERS)
+    loaded = {}
+    for fast in (False, True):
+        monkeypatch.setenv(csv_ingest.FAST_LOAD_ENV, "0" if fast else "1000000")
+        loaded[fast] = load_journey(survey=paths["survey"], customers=paths["customers"])
+    assert _engine_read(loaded[True]) == {"survey", "customers"} and not _engine_read(loaded[False])
+    for part in ("survey", "customers"):
+        pd.testing.assert_frame_equal(getattr(loaded[True], part).execute(), getattr(loaded[False], part).execute())
+    assert _issues(loaded[True].warnings) == _issues(loaded[False].warnings)
+    assert not any("have no events" in i.message for i in loaded[True].warnings)

@@ -683,13 +683,20 @@ def build_events(fast: FastFile, stages: Sequence[str], tp_map: Mapping[str, str
     return _register(fast, kept.select(**out))
 
 
-_WHOLE_NUMBER = r"^-?\d{1,15}$"
+# Whole numbers, also written as "4.0" (a float column saved as text): the value is the
+# integer exactly, however it is parsed.
+_WHOLE_NUMBER = r"^-?\d{1,15}(\.0+)?$"
+
+
+def _whole_number(c):
+    """Text that passed _WHOLE_NUMBER as float64, as pandas reads it ("-0" is 0, "-0.0" is -0.0)."""
+    return ibis.ifelse(c.contains("."), c.cast("float64"), c.cast("int64").cast("float64"))
 
 
 def _shape_checks(fast: FastFile, table, clean: Mapping[str, Any], numbers: Sequence[str],
                   texts: Sequence[str]) -> None:
     """Fallback unless the pandas reading is certain to be mirrored: every number field
-    holds whole numbers only (as io._whole_numbers reads them), and no text field holds
+    holds whole numbers only ("4" or "4.0"), and no text field holds
     only "123.0"-like values (which io._as_text would shorten). ``clean`` holds the
     cleaned columns of ``table``."""
     cols = fast.cols
@@ -733,7 +740,7 @@ def build_survey(fast: FastFile, stages: Sequence[str], tp_map: Mapping[str, str
     clean = {n: _clean_column(base, n, plan.get(n)) for n in fast.names}
     _shape_checks(fast, base, clean, ("score", "nps"), ("customer_id", "comment", "stage", "touchpoint"))
     cid = clean[cols["customer_id"]]
-    score = clean[cols["score"]].cast("int64").cast("float64")
+    score = _whole_number(clean[cols["score"]])
     tp = clean[cols["touchpoint"]] if "touchpoint" in cols else None
     stage_expr, unknown = _stage_of(fast, base, stages, tp, tp_map)
 
@@ -747,7 +754,7 @@ def build_survey(fast: FastFile, stages: Sequence[str], tp_map: Mapping[str, str
         conds["bad_ts"] = named & base[ts_col].notnull() & parsed.isnull()
     nps = ibis.null("float64")
     if "nps" in cols:
-        nps = clean[cols["nps"]].cast("int64").cast("float64")
+        nps = _whole_number(clean[cols["nps"]])
         outside = nps.notnull() & ~nps.between(0, 10)
         conds["nps_out"] = named & outside
         nps = ibis.cases((outside, ibis.null("float64")), else_=nps)

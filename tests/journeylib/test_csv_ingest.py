@@ -166,7 +166,7 @@ def test_messy_survey_and_customers_match_and_count_by_hand(tmp_path, monkeypatc
 
 
 @pytest.mark.parametrize("change", ["decimal score", "epoch times", "wide survey", "combined events",
-                                    "gzipped events"])
+                                    "gzipped events", "scores written 4.0"])
 def test_survey_shapes_the_engine_path_leaves_to_pandas(tmp_path, monkeypatch, change):
     survey, mapping, events = MESSY_SURVEY, None, MESSY_EVENTS
     read = {"touchpoints", "customers"}
@@ -182,6 +182,9 @@ def test_survey_shapes_the_engine_path_leaves_to_pandas(tmp_path, monkeypatch, c
     elif change == "combined events":
         events = "customer_id,timestamp,touchpoint,score\nc1,2024-03-01 09:00:00,Ad,4\nc2,2024-03-01 09:30:00,Site,2\n"
         read = {"customers"}
+    elif change == "scores written 4.0":  # whole numbers still: the engine reads them
+        survey = survey.replace(",Ad,4,good", ",Ad,4.0,good").replace(",Site,2,,7", ",Site,-0.0,,7.00")
+        read = {"touchpoints", "survey", "customers"}
     else:  # events in pandas, the survey in the engine: survey customers without events still found
         read = {"survey", "customers"}
     paths = _write(tmp_path, touchpoints=events, survey=survey, customers=MESSY_CUSTOMERS)

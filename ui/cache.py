@@ -309,8 +309,13 @@ def _persona_labels(view: View) -> ibis.Table | None:
 
 def persona_labels_ready(view: View) -> None:
     """Put the persona labels on the engine now (once per fit, while the dataset opens):
-    the first persona filter then does not wait for the upload (0.4 s at 1M customers)."""
-    _persona_labels(view)
+    the first persona filter then does not wait for the upload (0.4 s at 1M customers).
+    A connected database gets them only when a persona filter asks: writing there is slower
+    and may not be wanted for a dataset only looked at."""
+    from ui import connect
+
+    if view.root != connect.ROOT:
+        _persona_labels(view)
 
 
 @st.cache_data(max_entries=32, show_spinner="Averaging scores…")

@@ -553,9 +553,15 @@ def sample_customers(data: JourneyData, max_customers: int | None = None, seed: 
     total = int(execute(ids.aggregate(n=ids.count())).iloc[0]["n"])
     if total <= limit:
         return CustomerSample(data=data, sampled=total, total=total)
-    keyed = ids.mutate(_key=_bucket_key(ids.customer_id, seed))
-    picked = keyed.order_by([keyed._key, keyed.customer_id]).limit(limit).select("customer_id")
+    picked = first_by_key(ids, limit, seed)
     return CustomerSample(data=_restrict(data, picked), sampled=limit, total=total, ids=picked)
+
+
+def first_by_key(ids: ibis.Table, limit: int, seed: int = 0) -> ibis.Table:
+    """The ``limit`` customers of a one-column (string customer_id) table that come first in
+    the seeded hash order :func:`sample_customers` picks by."""
+    keyed = ids.mutate(_key=_bucket_key(ids.customer_id, seed))
+    return keyed.order_by([keyed._key, keyed.customer_id]).limit(limit).select("customer_id")
 
 
 def customer_chunks(data: JourneyData, n_chunks: int, seed: int = 0) -> Iterator[JourneyData]:

@@ -345,3 +345,24 @@ def test_profiles_match_effect_size_feature_by_feature():
             a, b = X[col].to_numpy()[inside], X[col].to_numpy()[~inside]
             assert prof.loc[(label, col), "effect_size"] == pytest.approx(effect_size(a, b), abs=1e-12)
             assert prof.loc[(label, col), "mean"] == pytest.approx(np.nanmean(a))
+
+
+@pytest.mark.parametrize("seed", [0, 5])
+def test_sample_picked_from_ids_in_hand_is_the_sample(sample_data, seed):
+    # find_personas picks the fit sample from everyone's ids it already holds; that must be
+    # exactly the sample the backend gives (same seeded hash order, same size).
+    import pyarrow as pa
+
+    from journeylib.engine import execute
+    from journeylib.personas import _sample_ids
+    from journeylib.warehouse import sample_customers
+
+    sample = sample_customers(sample_data, 300, seed=seed)
+    ev = sample_data.events
+    everyone = execute(ev.select(customer_id=ev.customer_id.cast("string")).distinct())["customer_id"]
+    ids = pa.array(everyone.astype(str).sample(frac=1, random_state=1).tolist(), type=pa.string())
+    got = _sample_ids(sample_data, sample, ids, 300, seed).to_pylist()
+    want = execute(sample.ids)["customer_id"].astype(str).tolist()
+    assert len(got) == 300 and sorted(got) == sorted(want)
+    other = _sample_ids(sample_data, sample, ids, 300, seed + 1).to_pylist()
+    assert sorted(other) != sorted(want)

@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["FAST_LOAD_ENV", "DEFAULT_FAST_LOAD_MB", "Fallback", "FastFile", "fast_load_bytes", "prepare",
-           "build_events"]
+           "build_events", "build_survey", "build_customers", "release"]
 
 FAST_LOAD_ENV = "JOURNEY_FAST_LOAD_MB"
 DEFAULT_FAST_LOAD_MB = 20.0
@@ -524,6 +524,11 @@ def _with_fixes_and_marks(fast: FastFile, fixes: pd.DataFrame, marks: pd.DataFra
     return base, ibis.literal(0)
 
 
+def _no_fixes() -> pd.DataFrame:
+    """Timestamp fixes (see _timestamp_fixes) for a file that needs none."""
+    return pd.DataFrame({"raw": [], "ts": []})
+
+
 def _dup_marks(dup_seqs: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame({"_jl_dseq": dup_seqs.astype(np.int64), "_jl_mark": np.ones(len(dup_seqs), dtype=np.int8)})
 
@@ -619,6 +624,8 @@ def _register(fast: FastFile, kept) -> Any:
 def build_events(fast: FastFile, stages: Sequence[str], tp_map: Mapping[str, str], sink: Any):
     """Finish the events in the engine, recording the same warnings (counts, example rows)
     as io._events_frame; returns the Ibis events table (a view of the kept rows)."""
+    from journeylib import io as jio
+
     cols = fast.cols
     ts_name, stage_col = cols["timestamp"], cols.get("stage")
     plan = _padding_plan(fast)
@@ -627,7 +634,7 @@ def build_events(fast: FastFile, stages: Sequence[str], tp_map: Mapping[str, str
         fixes = _timestamp_fixes(fast)
     except _Epoch:
         epoch = _epoch(fast)
-        fixes = pd.DataFrame({"raw": [], "ts": []})
+        fixes = _no_fixes()
     base, mark = _with_fixes_and_marks(fast, fixes, _dup_marks(_duplicates(fast, plan)))
     dup = mark == 1
     clean = {n: _clean_column(base, n, plan.get(n)) for n in fast.names}
@@ -657,8 +664,6 @@ def build_events(fast: FastFile, stages: Sequence[str], tp_map: Mapping[str, str
     found.drop(sink, "blank_ts", ts_name, "no timestamp")
     found.drop(sink, "bad_ts", ts_name, "unparseable timestamp", ts_name)
     found.drop(sink, "notp", cols["touchpoint"], "no touchpoint")
-    from journeylib import io as jio
-
     for key, what in (("future", f"in the future (after {latest:%Y-%m-%d})"), ("past", "before 1900")):
         n = stats[key]
         if n:
@@ -730,7 +735,7 @@ def build_survey(fast: FastFile, stages: Sequence[str], tp_map: Mapping[str, str
     cols = fast.cols
     plan = _padding_plan(fast)
     ts_col = cols.get("timestamp")
-    fixes = pd.DataFrame({"raw": [], "ts": []})
+    fixes = _no_fixes()
     if ts_col:
         try:
             fixes = _timestamp_fixes(fast)
@@ -821,12 +826,12 @@ def build_customers(fast: FastFile, sink: Any):
     t = t.filter(t._jl_c.notnull())
     firsts = t.group_by("_jl_c").aggregate(_jl_f=t._jl_seq.min(), _jl_n=t.count())
     firsts = firsts.filter(firsts._jl_n > 1)
-    later = t.inner_join(firsts, "_jl_c")
-    later = fast._run(later.filter(later._jl_seq != later._jl_f).select("_jl_seq"))["_jl_seq"].to_numpy()
+    rows = t.inner_join(firsts, "_jl_c")
+    later = fast._run(rows.filter(rows._jl_seq != rows._jl_f).select("_jl_seq"))["_jl_seq"].to_numpy()
     later = np.setdiff1d(later.astype(np.int64), dups)
     marks = pd.concat([_dup_marks(dups), pd.DataFrame({"_jl_dseq": later, "_jl_mark": np.full(len(later), 3, np.int8)})],
                       ignore_index=True)
-    base, mark = _with_fixes_and_marks(fast, pd.DataFrame({"raw": [], "ts": []}), marks)
+    base, mark = _with_fixes_and_marks(fast, _no_fixes(), marks)
     clean = {n: _clean_column(base, n, plan.get(n)) for n in fast.names}
     cid = clean[cid_col]
     reason = ibis.cases((mark == 1, 1), (cid.isnull(), 2), (mark == 3, 3), else_=0)
@@ -841,13 +846,14 @@ def build_customers(fast: FastFile, sink: Any):
     return _register(fast, base.filter(reason == 0).select(**out))
 
 
-# Events views made here -> (engine, the view and tables behind it), for release().
+# Views made here (events, survey, customers) -> (engine, the view and tables behind it),
+# for release().
 _loaded: dict[str, tuple[Any, list[str]]] = {}
 _loaded_lock = threading.Lock()
 
 
 def release(view_name: str) -> bool:
-    """Drop an events view made by :func:`build_events` and the tables behind it; False if
+    """Drop a view made by a ``build_*`` function and the tables behind it; False if
     the name is not one of them. For data that has been saved elsewhere (the app saves an
     upload as Parquet and reopens that), so the engine does not keep a second copy."""
     with _loaded_lock:

@@ -1451,16 +1451,21 @@ def _load_inner(sources: Mapping[str, Any], mapping, stages, touchpoint_stage_ma
     # Check the files that could be read and mapped too, so a report lists every problem.
     failed = {e.file for e in errors}
     frames = {k: v for k, v in frames.items() if v[0] not in failed}
+
+    def pandas_instead(kind: str) -> None:
+        # The engine path cannot give this file's rows as pandas would: read it again there.
+        fasts.pop(kind).drop_events()
+        label, df, notes = _open(sources[kind], kind)
+        sink.warnings.extend(notes)
+        frames[kind] = (label, df)
+
     # The engine path reads a long survey and its own customers only: a combined events
     # file adds survey rows, and a wide survey adds customer attributes, both in pandas.
     combined = "score" in cols.get("touchpoints", {})
     wide = isinstance(cols.get("survey", {}).get("score"), (list, tuple))
     for kind, off in (("survey", combined), ("customers", wide)):
         if off and kind in fasts and kind in frames:
-            fasts.pop(kind).drop_events()
-            label, df, notes = _open(sources[kind], kind)
-            sink.warnings.extend(notes)
-            frames[kind] = (label, df)
+            pandas_instead(kind)
     fast = fasts.get("touchpoints")
 
     tp_map: dict[str, str] = {}
@@ -1479,13 +1484,6 @@ def _load_inner(sources: Mapping[str, Any], mapping, stages, touchpoint_stage_ma
             names = (fast.distinct_touchpoints() if fast is not None else
                      pd.unique(frames["touchpoints"][1][tcols["touchpoint"]].dropna().astype("str")))
             tp_map = default_touchpoint_stage_map(names, stages)
-
-    def pandas_instead(kind: str) -> None:
-        # The engine path found something only pandas mirrors (after prepare()): read the file again.
-        fasts.pop(kind).drop_events()
-        label, df, notes = _open(sources[kind], kind)
-        sink.warnings.extend(notes)
-        frames[kind] = (label, df)
 
     events = survey_df = customers_df = None
     views: dict[str, Any] = {}  # kind -> the engine view the engine path made

@@ -14,15 +14,14 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Mapping
 
 import ibis
-from ibis import _
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from journeylib.engine import execute
+from journeylib.reach import Reach, customer_reach, stage_index
 from journeylib.schema import PURCHASE_STAGE, SURVEY_COLUMNS, JourneyData, ScoreScale
 
 PAIN_COLUMNS = [
@@ -53,11 +52,6 @@ def _scalar(expr: ibis.Expr):
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
 
 
-def _stage_index(column: ibis.Value, stages) -> ibis.Value:
-    """Position of a stage name in the stage order (null for blank or unknown stages)."""
-    return column.cases(*[(s, i) for i, s in enumerate(stages)], else_=ibis.null("int64"))
-
-
 def score_scale(data: JourneyData) -> ScoreScale | None:
     """The dataset's detected scale, or the observed score range when none was detected."""
     if data.score_scale is not None:
@@ -76,7 +70,7 @@ def score_scale(data: JourneyData) -> ScoreScale | None:
 
 
 def pain_points(data: JourneyData, level: str = "both", min_answers: int = 10,
-                stage_customers: Mapping[str, int] | None = None) -> pd.DataFrame:
+                reach: Reach | None = None) -> pd.DataFrame:
     """Stages and touchpoints ranked by impact, with the numbers behind each.
 
     For each stage (level "stage") and each touchpoint (level "touchpoint"):
@@ -101,16 +95,16 @@ def pain_points(data: JourneyData, level: str = "both", min_answers: int = 10,
     - ``impact`` = customers * severity.
 
     Rows with zero impact are not pain points and are left out. Sorted by impact, largest
-    first. ``level`` is "stage", "touchpoint" or "both". ``stage_customers`` (stage -> distinct
-    customers with an event in it) saves a query when the caller has counted them already.
+    first. ``level`` is "stage", "touchpoint" or "both". ``reach`` is
+    :func:`journeylib.reach.customer_reach` of ``data``, when the caller has it already.
     """
     if level not in ("stage", "touchpoint", "both"):
         raise InsightError(f"level must be 'stage', 'touchpoint' or 'both', got {level!r}")
     stages = tuple(data.stages)
-    ev = data.events
-    ev = ev.mutate(stage_idx=_stage_index(ev.stage, stages))
-    ends = _journey_ends(ev)
-    total = int(ends["n"].sum())
+    if reach is None:
+        reach = customer_reach(data.events, stages)
+    ends = reach.ends
+    total = reach.customers
     if total == 0:
         return pd.DataFrame(columns=PAIN_COLUMNS)
     final_idx = None if ends["furthest"].isna().all() else int(ends["furthest"].max())
@@ -125,9 +119,9 @@ def pain_points(data: JourneyData, level: str = "both", min_answers: int = 10,
 
     frames = []
     if level in ("stage", "both"):
-        frames.append(_stage_pains(ev, ends, final_idx, stages, data.survey, stage_customers))
+        frames.append(_stage_pains(reach, final_idx, data.survey))
     if level in ("touchpoint", "both"):
-        frames.append(_touchpoint_pains(ev, ends, final_idx, stages, data.survey))
+        frames.append(_touchpoint_pains(reach, final_idx, stages, data.survey))
     out = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) else None
     if out is None:
         return pd.DataFrame(columns=PAIN_COLUMNS)
@@ -156,31 +150,14 @@ def pain_points(data: JourneyData, level: str = "both", min_answers: int = 10,
     return out
 
 
-def _journey_ends(ev: ibis.Table) -> pd.DataFrame:
-    """Customers counted by (furthest stage index reached, touchpoint of the last event).
-
-    One grouped pass: the last event is the one with the greatest (timestamp, seq), taken
-    with an arg-max rather than a window, so no per-customer sort is needed.
-    """
-    ev = ev.filter(ev.customer_id.notnull())
-    last = ev.touchpoint.argmax(ibis.struct({"t": ev.timestamp, "s": ev.seq}))
-    per = ev.group_by("customer_id").aggregate(furthest=ev.stage_idx.max(), last_tp=last)
-    return execute(per.group_by(["furthest", "last_tp"]).aggregate(n=_.count()))
-
-
-def _stage_pains(ev, ends: pd.DataFrame, final_idx, stages, survey, stage_customers) -> pd.DataFrame:
-    if stage_customers is None:
-        reached = ev.filter(ev.stage_idx.notnull()).select("customer_id", "stage", "stage_idx").distinct()
-        counts = execute(reached.group_by(["stage", "stage_idx"]).aggregate(customers=reached.customer_id.count()))
-    else:
-        known = [(s, stages.index(s), int(n)) for s, n in stage_customers.items() if s in stages and n > 0]
-        counts = pd.DataFrame(known, columns=["stage", "stage_idx", "customers"])
+def _stage_pains(reach: Reach, final_idx, survey) -> pd.DataFrame:
+    counts = reach.stages.copy()
     if counts.empty:
         return counts
     # A customer's furthest stage is one they reached: those who stop there leave after it.
+    ends = reach.ends
     left = ends.dropna(subset=["furthest"]).groupby("furthest")["n"].sum()
     left = pd.DataFrame({"stage_idx": left.index.astype("int64"), "left": left.to_numpy()})
-    counts["stage_idx"] = counts["stage_idx"].astype("int64")
     out = counts.merge(left, on="stage_idx", how="left")
     out["left"] = out["left"].fillna(0)
     out.loc[out["stage_idx"] >= final_idx, "left"] = 0
@@ -197,43 +174,42 @@ def _stage_pains(ev, ends: pd.DataFrame, final_idx, stages, survey, stage_custom
     return out.drop(columns="stage_idx")
 
 
-def _touchpoint_pains(ev, ends: pd.DataFrame, final_idx, stages, survey) -> pd.DataFrame:
-    tp = ev.filter(ev.touchpoint.notnull())
-    reach = execute(tp.group_by("touchpoint").aggregate(customers=tp.customer_id.nunique()))
-    if reach.empty:
-        return reach
+def _touchpoint_pains(reach: Reach, final_idx, stages, survey) -> pd.DataFrame:
+    out = reach.touchpoints.copy()
+    if out.empty:
+        return out
     # A touchpoint's stage is the stage most of its events carry (ties: earliest stage).
-    by_stage = execute(
-        tp.filter(tp.stage.notnull()).group_by(["touchpoint", "stage", "stage_idx"]).aggregate(n=_.count())
-    )
+    by_stage = reach.touchpoint_stages.copy()
     if len(by_stage):
-        by_stage["stage_idx"] = by_stage["stage_idx"].fillna(len(stages))
-        by_stage = by_stage.sort_values(["touchpoint", "n", "stage_idx"], ascending=[True, False, True])
+        stage_pos = {s: i for i, s in enumerate(stages)}
+        by_stage["stage_idx"] = by_stage["stage"].map(stage_pos).fillna(len(stages))
+        by_stage = by_stage.sort_values(["touchpoint", "events", "stage_idx"], ascending=[True, False, True])
         modal = by_stage.drop_duplicates("touchpoint")[["touchpoint", "stage"]]
-        reach = reach.merge(modal, on="touchpoint", how="left")
+        out = out.merge(modal, on="touchpoint", how="left")
     else:
-        reach["stage"] = None
+        out["stage"] = None
 
+    ends = reach.ends
     if final_idx is not None:
         leaving = ends[ends["last_tp"].notna() & (ends["furthest"].isna() | (ends["furthest"] < final_idx))]
         left = leaving.groupby("last_tp", as_index=False)["n"].sum()
         left = left.rename(columns={"last_tp": "touchpoint", "n": "left"})
-        reach = reach.merge(left, on="touchpoint", how="left")
+        out = out.merge(left, on="touchpoint", how="left")
     else:
-        reach["left"] = 0
-    reach["left"] = reach["left"].fillna(0)
-    reach["level"] = "touchpoint"
+        out["left"] = 0
+    out["left"] = out["left"].fillna(0)
+    out["level"] = "touchpoint"
     if survey is not None:
         s = survey.filter(survey.touchpoint.notnull() & survey.score.notnull())
         scores = execute(
             s.group_by("touchpoint").aggregate(mean_score=s.score.mean(), score_n=s.score.count())
         )
-        reach = reach.merge(scores, on="touchpoint", how="left")
+        out = out.merge(scores, on="touchpoint", how="left")
     else:
-        reach["mean_score"] = np.nan
-        reach["score_n"] = 0
-    reach["score_n"] = reach["score_n"].fillna(0)
-    return reach
+        out["mean_score"] = np.nan
+        out["score_n"] = 0
+    out["score_n"] = out["score_n"].fillna(0)
+    return out
 
 
 # --------------------------------------------------------------------------------------
@@ -409,7 +385,7 @@ def _driver_features(data: JourneyData, outcome: str, min_answers: int, max_touc
                     features[key] = wide[st]
                     kinds[key] = ("stage score", st)
     ev = data.events
-    ev = ev.mutate(stage_idx=_stage_index(ev.stage, stages))
+    ev = ev.mutate(stage_idx=stage_index(ev.stage, stages))
     total = int(_scalar(ev.customer_id.nunique()) or 0)
     tp_ok = ev.filter(ev.touchpoint.notnull() & (ev.stage_idx.isnull() | (ev.stage_idx < cutoff)))
     reach = execute(tp_ok.group_by("touchpoint").aggregate(customers=tp_ok.customer_id.nunique()))

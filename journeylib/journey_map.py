@@ -17,6 +17,7 @@ import pandas as pd
 from journeylib import insights
 from journeylib.engine import execute
 from journeylib.insights import format_score
+from journeylib.reach import customer_reach
 from journeylib.schema import ALL_PERSONAS, JourneyData, ScoreScale
 
 LANES: dict[str, str] = {
@@ -121,23 +122,25 @@ def _pct(x: float) -> str:
     return f"{100 * x:.0f}%"
 
 
-def _top_per_stage(ev, stages, column: str, top: int) -> pd.DataFrame:
-    e = ev.filter(ev.stage.isin(list(stages)) & ev[column].notnull())
-    counts = execute(e.group_by(["stage", column]).aggregate(customers=_.customer_id.nunique()))
+def _top_per_stage(counts: pd.DataFrame, column: str, top: int) -> pd.DataFrame:
     counts = counts.sort_values(["stage", "customers", column], ascending=[True, False, True])
     return counts.groupby("stage", sort=False).head(top)
 
 
 def _quotes(survey, stages) -> pd.DataFrame:
-    """Per stage the lowest- and highest-scored non-blank comment (ties: shorter first)."""
+    """Per stage the lowest- and highest-scored non-blank comment (ties: shorter first, then
+    by customer id): DataFrame[stage, low, low_score, high, high_score, n]."""
     s = survey.filter(survey.stage.isin(list(stages)) & survey.comment.notnull() & survey.score.notnull())
     s = s.mutate(comment=s.comment.strip()).filter(_.comment != "")
-    s = s.mutate(_len=s.comment.length())
-    low_w = ibis.window(group_by="stage", order_by=[s.score, s._len, s.customer_id])
-    high_w = ibis.window(group_by="stage", order_by=[ibis.desc(s.score), s._len, s.customer_id])
-    s = s.mutate(_lo=ibis.row_number().over(low_w), _hi=ibis.row_number().over(high_w), _n=s.count().over(ibis.window(group_by="stage")))
-    picked = s.filter((s._lo == 0) | (s._hi == 0)).select("stage", "comment", "score", "_lo", "_hi", "_n")
-    return execute(picked)
+    length, cid = s.comment.length(), s.customer_id.cast("string")
+    # Arg-min over a (score, length, id) key in one grouped pass: no per-stage sort.
+    return execute(s.group_by("stage").aggregate(
+        low=s.comment.argmin(ibis.struct({"score": s.score, "len": length, "id": cid})),
+        low_score=s.score.min(),
+        high=s.comment.argmin(ibis.struct({"score": -s.score, "len": length, "id": cid})),
+        high_score=s.score.max(),
+        n=s.count(),
+    ))
 
 
 def build_journey_map(
@@ -160,11 +163,9 @@ def build_journey_map(
     """
     stages_all = list(data.stages)
     ev = data.events
-    customers = int(_scalar(ev.customer_id.nunique()))
-    reach = execute(
-        ev.filter(ev.stage.isin(stages_all)).group_by("stage").aggregate(customers=_.customer_id.nunique())
-    )
-    stage_customers = {r.stage: int(r.customers) for r in reach.itertuples()}
+    reach = customer_reach(ev, stages_all)
+    customers = reach.customers
+    stage_customers = {r.stage: int(r.customers) for r in reach.stages.itertuples()}
     scale = insights.score_scale(data)
 
     emotion = pd.DataFrame(columns=["stage", "mean", "ci_low", "ci_high", "n", "low_n"])
@@ -180,10 +181,10 @@ def build_journey_map(
     shown = [s for s in stages_all if s in stage_customers or s in set(emotion["stage"])]
     lanes: dict[str, dict[str, list[MapItem]]] = {lane: {s: [] for s in shown} for lane in LANES}
 
-    for column, lane, top in (("touchpoint", "doing", top_touchpoints), ("channel", "channels", top_channels)):
-        if column not in ev.columns:
-            continue
-        for r in _top_per_stage(ev, shown, column, top).itertuples():
+    for counts, column, lane, top in ((reach.stage_touchpoints, "touchpoint", "doing", top_touchpoints),
+                                      (reach.stage_channels, "channel", "channels", top_channels)):
+        counts = counts[counts["stage"].isin(shown)]
+        for r in _top_per_stage(counts, column, top).itertuples():
             base = stage_customers.get(r.stage, 0)
             share = r.customers / base
             lanes[lane][r.stage].append(
@@ -197,7 +198,7 @@ def build_journey_map(
             MapItem(format_score(float(r.mean), scale), f"n={int(r.n):,} answers{ci}{flag}", int(r.n), None, float(r.mean))
         )
 
-    pains = insights.pain_points(data, level="both", min_answers=min_answers, stage_customers=stage_customers)
+    pains = insights.pain_points(data, level="both", min_answers=min_answers, reach=reach)
     pains = pains[pains["stage"].isin(shown)].reset_index(drop=True)
     for stage, part in pains.groupby("stage", sort=False):
         for r in part.head(pains_per_stage).itertuples():
@@ -217,19 +218,16 @@ def build_journey_map(
             lanes["opportunities"][r.stage].append(MapItem(text, f"impact {r.impact:,.0f}", int(r.customers)))
 
     if data.survey is not None and "comment" in data.survey.columns:
-        quotes = _quotes(data.survey, shown)
-        for stage, part in quotes.groupby("stage", sort=False):
-            low = part[part["_lo"] == 0].iloc[0]
-            high = part[part["_hi"] == 0].iloc[0]
-            picks = [low] if low["score"] == high["score"] else [low, high]
-            for q in picks:
-                lanes["quotes"][stage].append(
+        for q in _quotes(data.survey, shown).itertuples():
+            picks = [(q.low, q.low_score)] if q.low_score == q.high_score else [(q.low, q.low_score), (q.high, q.high_score)]
+            for comment, score in picks:
+                lanes["quotes"][q.stage].append(
                     MapItem(
-                        str(q["comment"]),
-                        f"rated {format_score(float(q['score']), scale)} · 1 of {int(q['_n']):,} comments",
-                        int(q["_n"]),
+                        str(comment),
+                        f"rated {format_score(float(score), scale)} · 1 of {int(q.n):,} comments",
+                        int(q.n),
                         None,
-                        float(q["score"]),
+                        float(score),
                     )
                 )
 

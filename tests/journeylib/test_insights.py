@@ -1,5 +1,6 @@
 """Pain points, opportunities and key drivers against hand-computed values on small frames."""
 
+import dataclasses
 import math
 
 import numpy as np
@@ -15,6 +16,7 @@ from journeylib.insights import (
     opportunity_sentence,
     pain_points,
 )
+from journeylib.reach import customer_reach
 from journeylib.schema import JourneyData, ScoreScale
 
 
@@ -223,14 +225,13 @@ def test_key_drivers_without_inputs_says_why():
         key_drivers(make_data(journeys), outcome="revenue")
 
 
-def test_pain_points_take_stage_reach_counted_by_the_caller(small):
-    """The journey map passes the stage reach it already counted: same rows as counting it
-    again, and the given counts are the ones used."""
+def test_pain_points_take_the_reach_counted_by_the_caller(small):
+    """The journey map passes the reach it already counted: same rows as counting it again,
+    and the given counts are the ones used."""
     plain = pain_points(small, min_answers=2)
-    reach = plain[plain["level"] == "stage"].set_index("stage")["customers"].to_dict()
-    full = {s: int(n) for s, n in reach.items()}
-    given = pain_points(small, min_answers=2, stage_customers=full)
-    pd.testing.assert_frame_equal(plain, given)
-    doubled = pain_points(small, min_answers=2, stage_customers={s: 2 * n for s, n in full.items()})
-    stage_rows = doubled[doubled["level"] == "stage"].set_index("stage")
-    assert stage_rows["customers"].to_dict() == {s: 2 * n for s, n in full.items() if s in stage_rows.index}
+    reach = customer_reach(small.events, small.stages)
+    pd.testing.assert_frame_equal(plain, pain_points(small, min_answers=2, reach=reach))
+    doubled = dataclasses.replace(reach, stages=reach.stages.assign(customers=2 * reach.stages["customers"]))
+    stage_rows = pain_points(small, min_answers=2, reach=doubled).query("level == 'stage'").set_index("stage")
+    full = reach.stages.set_index("stage")["customers"]
+    assert stage_rows["customers"].to_dict() == {s: 2 * int(n) for s, n in full.items() if s in stage_rows.index}

@@ -1,5 +1,7 @@
 """The journey-map model on a small hand-made dataset, checked against hand counts."""
 
+import dataclasses
+
 import pandas as pd
 import pytest
 
@@ -86,6 +88,24 @@ def test_quotes_are_the_most_negative_and_most_positive_verbatim(jm):
     # Awareness: c's answer has no comment, so 2 comments; Purchase has one comment only.
     assert [q.text for q in jm.items("quotes", "Awareness")] == ["Too many ads", "Nice ads"]
     assert [q.text for q in jm.items("quotes", "Purchase")] == ["Easy"]
+
+
+def test_quote_ties_go_to_the_shorter_comment_then_the_lower_customer_id():
+    data = make_data()
+    sv = pd.DataFrame(
+        [("d", "Awareness", 1, "Bad one"), ("b", "Awareness", 1, "A long complaint"), ("c", "Awareness", 1, "Bad two"),
+         ("a", "Awareness", 5, "Lovely"), ("b", "Awareness", 5, "Great"), ("a", "Awareness", 3, "Ok")],
+        columns=["customer_id", "stage", "score", "comment"],
+    )
+    sv["touchpoint"] = pd.Series([None] * len(sv), dtype="string")
+    sv["timestamp"] = pd.Series([pd.NaT] * len(sv), dtype="datetime64[us]")
+    sv["nps"] = float("nan")
+    sv = sv.astype({"customer_id": "string", "stage": "string", "comment": "string", "score": "float64"})
+    jm = build_journey_map(dataclasses.replace(data, survey=default_engine().table(sv)), min_answers=2, min_n=3)
+    quotes = jm.items("quotes", "Awareness")
+    # Lowest: three 1s; "Bad one" and "Bad two" are shortest (7 characters), c before d.
+    assert [(q.text, q.value) for q in quotes] == [("Bad two", 1.0), ("Great", 5.0)]
+    assert quotes[0].evidence == "rated 1.0/5 · 1 of 6 comments"
 
 
 def test_pains_and_opportunities_follow_the_evidence(jm):

@@ -121,6 +121,21 @@ def test_pain_points(both):
     _same(a, b, ["level", "stage", "touchpoint"])
 
 
+def test_journey_map(both):
+    """DuckDB counts reach in one pass with bit_or, Spark one query per count (Ibis has no
+    bit_or for it): the lanes, quotes and pain points agree."""
+    from journeylib import reach
+    from journeylib.journey_map import build_journey_map
+
+    duck, spark = both
+    assert reach._has_bit_or(duck.events) and not reach._has_bit_or(spark.events)
+    a, b = build_journey_map(duck), build_journey_map(spark)
+    assert (a.customers, a.stage_customers) == (b.customers, b.stage_customers)
+    assert any(a.lanes["quotes"].values()) and any(a.lanes["channels"].values())
+    assert a.lanes == b.lanes
+    _same(a.pains, b.pains, ["level", "stage", "touchpoint"])
+
+
 def test_emotion_curves(both, raw):
     duck, spark = both
     truth = raw["truth"]

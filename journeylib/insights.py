@@ -69,8 +69,35 @@ def score_scale(data: JourneyData) -> ScoreScale | None:
 # Pain points
 
 
+@dataclass(frozen=True)
+class SurveyScores:
+    """The survey's scores summed once: the overall mean, and DataFrame[stage | touchpoint,
+    mean_score, score_n] over answers that name a stage / a touchpoint."""
+
+    overall: float | None
+    stages: pd.DataFrame
+    touchpoints: pd.DataFrame
+
+
+def survey_scores(survey: ibis.Table) -> SurveyScores:
+    """Mean and count of scores overall, per stage and per touchpoint, from one query."""
+    s = survey.filter(survey.score.notnull())
+    sums = execute(s.group_by(["stage", "touchpoint"]).aggregate(total=s.score.sum(), score_n=s.count()))
+    sums = sums.astype({"total": "float64", "score_n": "int64"})
+
+    def per(column: str) -> pd.DataFrame:
+        g = sums[sums[column].notna()].groupby(column, as_index=False)[["total", "score_n"]].sum()
+        return pd.DataFrame({column: g[column].astype("str"), "mean_score": g["total"] / g["score_n"],
+                             "score_n": g["score_n"].astype("int64")})
+
+    n = int(sums["score_n"].sum())
+    return SurveyScores(float(sums["total"].sum()) / n if n else None, per("stage"), per("touchpoint"))
+
+
+
+
 def pain_points(data: JourneyData, level: str = "both", min_answers: int = 10,
-                reach: Reach | None = None) -> pd.DataFrame:
+                reach: Reach | None = None, scores: SurveyScores | None = None) -> pd.DataFrame:
     """Stages and touchpoints ranked by impact, with the numbers behind each.
 
     For each stage (level "stage") and each touchpoint (level "touchpoint"):
@@ -95,8 +122,9 @@ def pain_points(data: JourneyData, level: str = "both", min_answers: int = 10,
     - ``impact`` = customers * severity.
 
     Rows with zero impact are not pain points and are left out. Sorted by impact, largest
-    first. ``level`` is "stage", "touchpoint" or "both". ``reach`` is
-    :func:`journeylib.reach.customer_reach` of ``data``, when the caller has it already.
+    first. ``level`` is "stage", "touchpoint" or "both". ``reach`` (see
+    :func:`journeylib.reach.customer_reach`) and ``scores`` (see :func:`survey_scores`) are
+    those of ``data``, when the caller has them already.
     """
     if level not in ("stage", "touchpoint", "both"):
         raise InsightError(f"level must be 'stage', 'touchpoint' or 'both', got {level!r}")
@@ -113,15 +141,15 @@ def pain_points(data: JourneyData, level: str = "both", min_answers: int = 10,
 
     scale = score_scale(data)
     span = (scale.high - scale.low) if scale is not None else None
-    overall = None
-    if data.survey is not None:
-        overall = _scalar(data.survey.score.mean())
+    if scores is None and data.survey is not None:
+        scores = survey_scores(data.survey)
+    overall = scores.overall if scores is not None else None
 
     frames = []
     if level in ("stage", "both"):
-        frames.append(_stage_pains(reach, final_idx, data.survey))
+        frames.append(_stage_pains(reach, final_idx, scores))
     if level in ("touchpoint", "both"):
-        frames.append(_touchpoint_pains(reach, final_idx, stages, data.survey))
+        frames.append(_touchpoint_pains(reach, final_idx, stages, scores))
     out = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) else None
     if out is None:
         return pd.DataFrame(columns=PAIN_COLUMNS)
@@ -150,7 +178,7 @@ def pain_points(data: JourneyData, level: str = "both", min_answers: int = 10,
     return out
 
 
-def _stage_pains(reach: Reach, final_idx, survey) -> pd.DataFrame:
+def _stage_pains(reach: Reach, final_idx, scores: SurveyScores | None) -> pd.DataFrame:
     counts = reach.stages.copy()
     if counts.empty:
         return counts
@@ -163,10 +191,8 @@ def _stage_pains(reach: Reach, final_idx, survey) -> pd.DataFrame:
     out.loc[out["stage_idx"] >= final_idx, "left"] = 0
     out["level"] = "stage"
     out["touchpoint"] = None
-    if survey is not None:
-        s = survey.filter(survey.stage.notnull() & survey.score.notnull())
-        scores = execute(s.group_by("stage").aggregate(mean_score=s.score.mean(), score_n=s.score.count()))
-        out = out.merge(scores, on="stage", how="left")
+    if scores is not None:
+        out = out.merge(scores.stages, on="stage", how="left")
     else:
         out["mean_score"] = np.nan
         out["score_n"] = 0
@@ -174,7 +200,7 @@ def _stage_pains(reach: Reach, final_idx, survey) -> pd.DataFrame:
     return out.drop(columns="stage_idx")
 
 
-def _touchpoint_pains(reach: Reach, final_idx, stages, survey) -> pd.DataFrame:
+def _touchpoint_pains(reach: Reach, final_idx, stages, scores: SurveyScores | None) -> pd.DataFrame:
     out = reach.touchpoints.copy()
     if out.empty:
         return out
@@ -199,12 +225,8 @@ def _touchpoint_pains(reach: Reach, final_idx, stages, survey) -> pd.DataFrame:
         out["left"] = 0
     out["left"] = out["left"].fillna(0)
     out["level"] = "touchpoint"
-    if survey is not None:
-        s = survey.filter(survey.touchpoint.notnull() & survey.score.notnull())
-        scores = execute(
-            s.group_by("touchpoint").aggregate(mean_score=s.score.mean(), score_n=s.score.count())
-        )
-        out = out.merge(scores, on="touchpoint", how="left")
+    if scores is not None:
+        out = out.merge(scores.touchpoints, on="touchpoint", how="left")
     else:
         out["mean_score"] = np.nan
         out["score_n"] = 0

@@ -169,14 +169,15 @@ def build_journey_map(
     scale = insights.score_scale(data)
 
     emotion = pd.DataFrame(columns=["stage", "mean", "ci_low", "ci_high", "n", "low_n"])
-    overall = None
+    overall = scores = None
     if data.survey is not None:
         from journeylib.emotions import emotion_curve
 
         curve = emotion_curve(data.survey, data.stages, level="stage", personas=None, min_n=min_n)
         emotion = curve[curve["stage"].isin(stages_all)][["stage", "mean", "ci_low", "ci_high", "n", "low_n"]]
         emotion = emotion[emotion["n"] > 0].reset_index(drop=True)
-        overall = _scalar(data.survey.score.mean())
+        scores = insights.survey_scores(data.survey)
+        overall = scores.overall
 
     shown = [s for s in stages_all if s in stage_customers or s in set(emotion["stage"])]
     lanes: dict[str, dict[str, list[MapItem]]] = {lane: {s: [] for s in shown} for lane in LANES}
@@ -198,7 +199,7 @@ def build_journey_map(
             MapItem(format_score(float(r.mean), scale), f"n={int(r.n):,} answers{ci}{flag}", int(r.n), None, float(r.mean))
         )
 
-    pains = insights.pain_points(data, level="both", min_answers=min_answers, reach=reach)
+    pains = insights.pain_points(data, level="both", min_answers=min_answers, reach=reach, scores=scores)
     pains = pains[pains["stage"].isin(shown)].reset_index(drop=True)
     for stage, part in pains.groupby("stage", sort=False):
         for r in part.head(pains_per_stage).itertuples():
@@ -247,10 +248,6 @@ def build_journey_map(
         opportunities=opp,
         notes=notes,
     )
-
-
-def _scalar(expr):
-    return insights._scalar(expr) or 0
 
 
 def _group_phrase(group: str) -> str:

@@ -15,6 +15,7 @@ from journeylib.insights import (
     opportunities,
     opportunity_sentence,
     pain_points,
+    survey_scores,
 )
 from journeylib.reach import customer_reach
 from journeylib.schema import JourneyData, ScoreScale
@@ -235,3 +236,17 @@ def test_pain_points_take_the_reach_counted_by_the_caller(small):
     stage_rows = pain_points(small, min_answers=2, reach=doubled).query("level == 'stage'").set_index("stage")
     full = reach.stages.set_index("stage")["customers"]
     assert stage_rows["customers"].to_dict() == {s: 2 * int(n) for s, n in full.items() if s in stage_rows.index}
+
+def test_survey_scores_by_hand():
+    """One query gives the overall mean and the per-stage and per-touchpoint means and counts;
+    answers without a score count nowhere, answers without a stage only overall and per
+    touchpoint."""
+    rows = SURVEY + [("c3", None, "Compare", 5, None), ("c4", "Awareness", "Search", None, None)]
+    scores = survey_scores(make_data(JOURNEYS, rows).survey)
+    assert scores.overall == pytest.approx(37 / 10)
+    by_stage = scores.stages.set_index("stage")
+    assert by_stage["score_n"].to_dict() == {"Awareness": 4, "Consideration": 3, "Intent": 1, "Purchase": 1}
+    assert by_stage["mean_score"].to_dict() == pytest.approx({"Awareness": 17 / 4, "Consideration": 3.0, "Intent": 1.0, "Purchase": 5.0})
+    by_tp = scores.touchpoints.set_index("touchpoint")
+    assert by_tp["score_n"].to_dict() == {"Ad": 2, "Compare": 4, "Checkout": 1, "Cart error": 1, "Search": 2}
+    assert by_tp["mean_score"].to_dict() == pytest.approx({"Ad": 4.0, "Compare": 3.5, "Checkout": 5.0, "Cart error": 1.0, "Search": 4.5})

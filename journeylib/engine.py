@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import os
 import re
+import sys
 import tempfile
 import threading
 import weakref
@@ -61,6 +62,9 @@ class Engine:
             self.url = url or os.environ.get(BACKEND_URL_ENV) or "duckdb://"
             if self.url in ("duckdb://", "duckdb://:memory:"):
                 self.con = ibis.duckdb.connect(**_duckdb_config(threads))
+                # DuckDB draws a progress bar on stderr for queries over two seconds: fine in
+                # a terminal, but lines of control characters in a script's log.
+                self.con.settings["enable_progress_bar"] = sys.stderr.isatty()
             elif self.url.startswith("pyspark://"):
                 self.con = _spark_backend(self.url)
             else:

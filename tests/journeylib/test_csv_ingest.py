@@ -397,6 +397,19 @@ def test_memory_limit_from_environment(monkeypatch):
     assert engine.memory_limit() is None
 
 
+def test_progress_bar_only_in_a_terminal(monkeypatch):
+    """DuckDB's progress bar would fill a script's log with control characters."""
+    from journeylib import engine
+
+    class Terminal:
+        def isatty(self):
+            return True
+
+    assert engine.Engine().con.settings["enable_progress_bar"] == "false"  # pytest captures stderr
+    monkeypatch.setattr(engine.sys, "stderr", Terminal())
+    assert engine.Engine().con.settings["enable_progress_bar"] == "true"
+
+
 def _exists(engine, name: str) -> bool:
     try:
         engine.con.table(name)

@@ -1,6 +1,7 @@
 """Who reached what (journeylib.reach) against hand counts, by both plans."""
 
 import math
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -107,3 +108,31 @@ def test_no_events():
                           "stage": pd.Series([], dtype="string"), "channel": pd.Series([], dtype="string")})
     r = customer_reach(default_engine().table(frame), STAGES)
     assert r.customers == 0 and r.stages.empty and r.touchpoints.empty and r.ends.empty
+
+
+REALDATA = Path(__file__).resolve().parents[3] / "shared" / "realdata"
+
+
+@pytest.mark.parametrize("name", ["wabo_receipt_events.csv.gz", "helpdesk_ticket_events.csv.gz",
+                                  "bpic2012_loan_application_events.csv.gz"])
+def test_both_plans_agree_on_real_event_logs(name, monkeypatch):
+    """Real vocabularies (dozens of activities, stages filled from them or blank): the
+    one-pass counts equal the one-query-each counts."""
+    path = REALDATA / name
+    if not path.exists():
+        pytest.skip(f"{name} not in {REALDATA}")
+    from journeylib.io import load_journey
+
+    data = load_journey(touchpoints=path)
+    one_pass = customer_reach(data.events, data.stages)
+    monkeypatch.setattr(reach_mod, "MAX_WORDS", 0)
+    each = customer_reach(data.events, data.stages)
+    assert one_pass.customers == each.customers > 0
+    assert len(one_pass.touchpoints) > 3
+    for field in ("stages", "stage_touchpoints", "stage_channels", "touchpoints", "touchpoint_stages"):
+        pd.testing.assert_frame_equal(getattr(one_pass, field), getattr(each, field))
+    key = ["furthest", "last_tp"]
+    pd.testing.assert_frame_equal(
+        one_pass.ends.sort_values(key, na_position="first").reset_index(drop=True),
+        each.ends.sort_values(key, na_position="first").reset_index(drop=True),
+    )

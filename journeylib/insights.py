@@ -94,8 +94,6 @@ def survey_scores(survey: ibis.Table) -> SurveyScores:
     return SurveyScores(float(sums["total"].sum()) / n if n else None, per("stage"), per("touchpoint"))
 
 
-
-
 def pain_points(data: JourneyData, level: str = "both", min_answers: int = 10,
                 reach: Reach | None = None, scores: SurveyScores | None = None) -> pd.DataFrame:
     """Stages and touchpoints ranked by impact, with the numbers behind each.

@@ -24,8 +24,9 @@ from journeylib.engine import execute
 
 # Bits per integer: 1 << 63 does not fit a signed 64-bit integer.
 BITS_PER_WORD = 63
-# Above this many words of bits per query the one-pass plan stops paying for itself (a
-# CASE-free but ever wider aggregate); counts go one query each instead.
+# Each bit is a summed column of the one-pass query, so its width grows with the
+# vocabulary; above this many words (504 stages, pairs and touchpoints) the counts go one
+# query each instead. A bound on query size, not a measured break-even.
 MAX_WORDS = 8
 
 

@@ -42,6 +42,17 @@ def as_dict(frame, keys):
     return {tuple(r[:-1]) if len(keys) > 1 else r[0]: r[-1] for r in frame[[*keys, frame.columns[-1]]].itertuples(index=False)}
 
 
+def assert_same_reach(a, b):
+    """Every frame equal; the journey ends in any row order."""
+    for name in ("stages", "stage_touchpoints", "stage_channels", "touchpoints", "touchpoint_stages"):
+        pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name))
+    key = ["furthest", "last_tp"]
+    pd.testing.assert_frame_equal(
+        a.ends.sort_values(key, na_position="first").reset_index(drop=True),
+        b.ends.sort_values(key, na_position="first").reset_index(drop=True),
+    )
+
+
 @pytest.fixture(params=["one pass", "one pass, two bits a word", "one query each"])
 def plan(request, monkeypatch):
     if request.param == "one pass, two bits a word":
@@ -93,13 +104,7 @@ def test_one_pass_asks_the_engine_twice(monkeypatch):
     monkeypatch.setattr(reach_mod, "MAX_WORDS", 0)
     each = customer_reach(make_events(), STAGES)
     assert len(calls) == 6
-    for name in ("stages", "stage_touchpoints", "stage_channels", "touchpoints", "touchpoint_stages"):
-        pd.testing.assert_frame_equal(getattr(one_pass, name), getattr(each, name))
-    key = ["furthest", "last_tp"]
-    pd.testing.assert_frame_equal(
-        one_pass.ends.sort_values(key, na_position="first").reset_index(drop=True),
-        each.ends.sort_values(key, na_position="first").reset_index(drop=True),
-    )
+    assert_same_reach(one_pass, each)
 
 
 def test_no_events():
@@ -129,10 +134,4 @@ def test_both_plans_agree_on_real_event_logs(name, monkeypatch):
     each = customer_reach(data.events, data.stages)
     assert one_pass.customers == each.customers > 0
     assert len(one_pass.touchpoints) > 3
-    for field in ("stages", "stage_touchpoints", "stage_channels", "touchpoints", "touchpoint_stages"):
-        pd.testing.assert_frame_equal(getattr(one_pass, field), getattr(each, field))
-    key = ["furthest", "last_tp"]
-    pd.testing.assert_frame_equal(
-        one_pass.ends.sort_values(key, na_position="first").reset_index(drop=True),
-        each.ends.sort_values(key, na_position="first").reset_index(drop=True),
-    )
+    assert_same_reach(one_pass, each)

@@ -34,6 +34,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from journeylib.engine import Engine, default_engine
+from journeylib.journey import JourneyModel
 from journeylib.schema import (
     DEFAULT_STAGES,
     FIELDS,
@@ -1616,9 +1617,8 @@ def _load_inner(sources: Mapping[str, Any], mapping, stages, touchpoint_stage_ma
             events=tables["events"],
             survey=tables["survey"],
             customers=tables["customers"],
-            stages=stages,
+            journey=JourneyModel.default(stages, stage_map=tp_map),
             score_scale=scale,
-            touchpoint_stage_map=tp_map,
             source_names={k: v[0] for k, v in frames.items()},
             warnings=sink.warnings,
         )

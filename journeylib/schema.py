@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from typing import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
 import ibis
 import pandas as pd
+
+if TYPE_CHECKING:
+    from journeylib.journey import JourneyModel
 
 # Canonical fields per input kind: (required, optional).
 FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -126,27 +129,58 @@ class ScoreScale:
         return self.low <= value <= self.high
 
 
+def _default_journey():
+    from journeylib.journey import JourneyModel
+
+    return JourneyModel.default()
+
+
 @dataclass
 class JourneyData:
     """One dataset ready for analysis.
 
     ``events`` has the columns of :data:`EVENT_COLUMNS` (plus any extra attribute columns),
     ``survey`` those of :data:`SURVEY_COLUMNS` where present, ``customers`` has
-    ``customer_id`` plus attributes. ``stages`` is the stage order used everywhere.
+    ``customer_id`` plus attributes. ``journey`` is the journey model (stage order,
+    touchpoint -> stage rules, the goal) used everywhere.
     """
 
     events: ibis.Table
     survey: ibis.Table | None = None
     customers: ibis.Table | None = None
-    stages: tuple[str, ...] = DEFAULT_STAGES
+    journey: "JourneyModel" = field(default_factory=lambda: _default_journey())
     score_scale: ScoreScale | None = None
-    touchpoint_stage_map: Mapping[str, str] = field(default_factory=dict)
     source_names: Mapping[str, str] = field(default_factory=dict)
     warnings: list = field(default_factory=list)
+    _has_events: bool | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def stages(self) -> tuple[str, ...]:
+        """The stage order (of :attr:`journey`)."""
+        return self.journey.stages
+
+    @property
+    def touchpoint_stage_map(self) -> Mapping[str, str]:
+        """Touchpoints placed at a stage by hand (of :attr:`journey`)."""
+        return self.journey.stage_map
+
+    @property
+    def goal(self):
+        """The journey's goal (:class:`journeylib.journey.Goal`), or None when none is named."""
+        return self.journey.goal
 
     @property
     def has_survey(self) -> bool:
         return self.survey is not None
+
+    @property
+    def has_events(self) -> bool:
+        """Whether there is any touchpoint event (a survey-only dataset has none)."""
+        if self._has_events is None:
+            from journeylib.engine import execute
+
+            self._has_events = bool(execute(self.events.count()) > 0)
+        return self._has_events
 
     @property
     def has_nps(self) -> bool:

@@ -46,6 +46,7 @@ from journeylib.io import (
     _stage_lookup,
     default_touchpoint_stage_map,
 )
+from journeylib.journey import JourneyModel
 from journeylib.schema import DEFAULT_STAGES, FIELDS, JourneyData, ScoreScale, normalize_stage
 
 __all__ = [
@@ -453,9 +454,8 @@ def load_tables(
         events=events,
         survey=survey_t,
         customers=customers_t,
-        stages=stages,
+        journey=JourneyModel.default(stages, stage_map=tp_map),
         score_scale=scale,
-        touchpoint_stage_map=tp_map,
         source_names={k: v[0] for k, v in sources.items()},
         warnings=warnings,
     )

@@ -26,6 +26,7 @@ from typing import Any, Mapping
 import ibis
 
 from journeylib.engine import Engine, default_engine
+from journeylib.journey import JourneyModel
 from journeylib.schema import DEFAULT_STAGES, JourneyData, ScoreScale
 
 WORKSPACE_ENV = "JOURNEY_WORKSPACE"
@@ -48,8 +49,7 @@ class DatasetInfo:
     id: str
     name: str
     created: str
-    stages: list[str]
-    touchpoint_stage_map: dict[str, str] = field(default_factory=dict)
+    journey: JourneyModel = field(default_factory=JourneyModel.default)
     persona_names: dict[str, str] = field(default_factory=dict)
     source_names: dict[str, str] = field(default_factory=dict)
     row_counts: dict[str, int] = field(default_factory=dict)
@@ -59,6 +59,14 @@ class DatasetInfo:
     saved: str = ""  # when the tables were last written (metadata edits leave it alone)
     path: Path | None = None
 
+    @property
+    def stages(self) -> list[str]:
+        return list(self.journey.stages)
+
+    @property
+    def touchpoint_stage_map(self) -> dict[str, str]:
+        return dict(self.journey.stage_map)
+
     def to_meta(self) -> dict[str, Any]:
         return {
             "format": FORMAT_VERSION,
@@ -67,8 +75,7 @@ class DatasetInfo:
             "created": self.created,
             "updated": self.updated,
             "saved": self.saved,
-            "stages": list(self.stages),
-            "touchpoint_stage_map": dict(self.touchpoint_stage_map),
+            "journey": self.journey.to_dict(),
             "persona_names": dict(self.persona_names),
             "source_names": dict(self.source_names),
             "row_counts": dict(self.row_counts),
@@ -85,8 +92,7 @@ class DatasetInfo:
             created=str(meta.get("created", "")),
             updated=str(meta.get("updated", "")),
             saved=str(meta.get("saved", "") or meta.get("updated", "")),
-            stages=[str(s) for s in meta.get("stages", DEFAULT_STAGES)],
-            touchpoint_stage_map={str(k): str(v) for k, v in dict(meta.get("touchpoint_stage_map") or {}).items()},
+            journey=_journey_of(meta),
             persona_names={str(k): str(v) for k, v in dict(meta.get("persona_names") or {}).items()},
             source_names={str(k): str(v) for k, v in dict(meta.get("source_names") or {}).items()},
             row_counts={str(k): int(v) for k, v in dict(meta.get("row_counts") or {}).items()},
@@ -94,6 +100,17 @@ class DatasetInfo:
             settings=dict(meta.get("settings") or {}),
             path=path,
         )
+
+
+def _journey_of(meta: Mapping[str, Any]) -> JourneyModel:
+    """The saved journey model; a dataset saved before there was one gets the defaults
+    over its stage order and map."""
+    if meta.get("journey"):
+        return JourneyModel.from_dict(meta["journey"])
+    return JourneyModel.default(
+        [str(s) for s in meta.get("stages", DEFAULT_STAGES)],
+        stage_map={str(k): str(v) for k, v in dict(meta.get("touchpoint_stage_map") or {}).items()},
+    )
 
 
 def workspace_root(root: str | os.PathLike | None = None) -> Path:
@@ -214,8 +231,7 @@ def save_dataset(
             created=existing.created if existing else _now(),
             updated=_now(),
             saved=f"{_now()}/{uuid.uuid4().hex[:8]}",
-            stages=[str(s) for s in data.stages],
-            touchpoint_stage_map={str(k): str(v) for k, v in dict(data.touchpoint_stage_map or {}).items()},
+            journey=data.journey,
             persona_names=dict(persona_names if persona_names is not None else (existing.persona_names if existing else {})),
             source_names={str(k): str(v) for k, v in dict(data.source_names or {}).items()},
             row_counts=counts,
@@ -352,9 +368,8 @@ def open_dataset(
         events=tables["events"],
         survey=tables["survey"],
         customers=tables["customers"],
-        stages=tuple(info.stages),
+        journey=info.journey,
         score_scale=ScoreScale(*info.score_scale) if info.score_scale else None,
-        touchpoint_stage_map=dict(info.touchpoint_stage_map),
         source_names=dict(info.source_names),
         warnings=[],
     )

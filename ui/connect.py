@@ -23,6 +23,7 @@ import streamlit as st
 
 from journeylib import workspace
 from journeylib.engine import BACKEND_URL_ENV, Engine
+from journeylib.journey import JourneyModel
 from journeylib.io import InputError
 from journeylib.schema import DEFAULT_STAGES, JourneyData
 
@@ -160,7 +161,7 @@ def update_settings(dataset_id: str, **settings) -> None:
 def info(conn: Connection) -> workspace.DatasetInfo:
     """A DatasetInfo for a connected dataset (so pages treat it like a saved one)."""
     return workspace.DatasetInfo(
-        id=conn.id, name=conn.label(), created="", stages=list(conn.stages),
+        id=conn.id, name=conn.label(), created="", journey=JourneyModel.default(conn.stages),
         persona_names=dict(conn.settings.get("persona_names", {})),
         source_names={k: v for k, v in (("touchpoints", conn.touchpoints), ("survey", conn.survey),
                                         ("customers", conn.customers)) if v},

@@ -20,6 +20,7 @@ import pandas as pd
 from journeylib import workspace
 from journeylib.engine import execute
 from journeylib.io import default_touchpoint_stage_map
+from journeylib.journey import default_goal
 from journeylib.schema import JourneyData, normalize_stage
 
 
@@ -113,7 +114,10 @@ def restage(data: JourneyData, engine, stages: Sequence[str], new_map: Mapping[s
     events = _restage_table(data.events, engine, stages, old_map, new_map, all_events)
     survey = (None if data.survey is None else
               _restage_table(data.survey, engine, stages, old_map, new_map, all_events))
-    return dataclasses.replace(data, events=events, survey=survey, stages=stages, touchpoint_stage_map=new_map)
+    journey = dataclasses.replace(data.journey, stages=stages, stage_map=new_map)
+    if journey.goal is not None and journey.unknown_rule_stages():
+        journey = dataclasses.replace(journey, goal=default_goal(stages))
+    return dataclasses.replace(data, events=events, survey=survey, journey=journey)
 
 
 def apply(info: workspace.DatasetInfo, data: JourneyData, engine, root: str, stages: Sequence[str],

@@ -18,6 +18,7 @@ from journeylib.insights import (
     survey_scores,
 )
 from journeylib.reach import customer_reach
+from journeylib.journey import JourneyModel
 from journeylib.schema import JourneyData, ScoreScale
 
 
@@ -45,7 +46,7 @@ def make_data(journeys, survey_rows=None, scale=ScoreScale(1, 5)):
         sv["timestamp"] = pd.Series([pd.NaT] * len(sv), dtype="datetime64[us]")
         sv = sv.astype({"customer_id": "string", "stage": "string", "touchpoint": "string", "score": "float64", "nps": "float64"})
         survey = eng.table(sv)
-    return JourneyData(events=eng.table(events), survey=survey, stages=("Awareness", "Consideration", "Intent", "Purchase", "Retention", "Advocacy"), score_scale=scale)
+    return JourneyData(events=eng.table(events), survey=survey, journey=JourneyModel.default(("Awareness", "Consideration", "Intent", "Purchase", "Retention", "Advocacy")), score_scale=scale)
 
 
 JOURNEYS = {

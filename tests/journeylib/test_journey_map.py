@@ -8,6 +8,7 @@ import pytest
 from journeylib import charts
 from journeylib.engine import default_engine
 from journeylib.journey_map import EVERYONE, LANES, build_journey_map, for_persona
+from journeylib.journey import JourneyModel
 from journeylib.schema import JourneyData, ScoreScale
 
 STAGES = ("Awareness", "Consideration", "Purchase")
@@ -43,7 +44,7 @@ def make_data():
     sv["nps"] = float("nan")
     sv = sv.astype({"customer_id": "string", "stage": "string", "comment": "string", "score": "float64"})
     eng = default_engine()
-    return JourneyData(events=eng.table(events), survey=eng.table(sv), stages=STAGES, score_scale=ScoreScale(1, 5))
+    return JourneyData(events=eng.table(events), survey=eng.table(sv), journey=JourneyModel.default(STAGES), score_scale=ScoreScale(1, 5))
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ import pytest
 
 from journeylib import workspace as ws
 from journeylib.engine import Engine
+from journeylib.journey import JourneyModel
 from journeylib.schema import JourneyData, ScoreScale
 
 
@@ -30,8 +31,9 @@ def data(engine):
                            "touchpoint": ["Ad", "Ad"], "score": [4.0, 2.0], "comment": ["ok", None],
                            "timestamp": pd.Series([pd.NaT, pd.NaT], dtype="datetime64[us]"), "nps": [9.0, None]})
     return JourneyData(events=engine.table(events), survey=engine.table(survey),
-                       stages=("Awareness", "Consideration", "Purchase"),
-                       score_scale=ScoreScale(1, 5), touchpoint_stage_map={"Site": "Consideration"},
+                       journey=JourneyModel.default(("Awareness", "Consideration", "Purchase"),
+                                                    stage_map={"Site": "Consideration"}),
+                       score_scale=ScoreScale(1, 5),
                        source_names={"touchpoints": "events.csv", "survey": "survey.csv"})
 
 
@@ -43,7 +45,7 @@ def test_save_and_reopen_round_trip(tmp_path, engine, data):
                                                         "events.parquet", "meta.json", "survey.parquet"]
     meta = json.loads((folder / "meta.json").read_text())
     assert meta["row_counts"] == {"events": 3, "survey": 2}
-    assert meta["stages"] == ["Awareness", "Consideration", "Purchase"]
+    assert meta["journey"]["stages"] == ["Awareness", "Consideration", "Purchase"]
     assert meta["source_names"] == {"touchpoints": "events.csv", "survey": "survey.csv"}
 
     again = ws.open_dataset(info.id, root=tmp_path, engine=engine)
@@ -151,7 +153,7 @@ def test_events_are_stored_in_journey_order(tmp_path, engine):
         "stage": pd.Series([None] * 6, dtype="str"),
         "channel": pd.Series([None] * 6, dtype="str"),
     })
-    data = JourneyData(events=engine.table(events), stages=("Awareness",))
+    data = JourneyData(events=engine.table(events), journey=JourneyModel.default(("Awareness",)))
     info = ws.save_dataset(data, "order", root=tmp_path, engine=engine)
     stored = pq.read_table(tmp_path / info.id / "events.parquet").to_pandas()
     # a: 01-01 (seq 3), 01-01 (seq 5), 01-03; b: 01-01, 01-02; c.

@@ -1,0 +1,330 @@
+"""The journey model: the stage order, touchpoint -> stage rules, and the goal.
+
+A team's journey is theirs: a bank's stages are Application, Offer and Approval, a help
+desk's Opened, Assigned and Closed. :class:`JourneyModel` holds the stage order, the rules
+that place a touchpoint at a stage (a table of touchpoints, then name prefixes such as
+``A_`` -> Application, then a guess from stage names and synonyms in the touchpoint's name)
+and the :class:`Goal`: the customer outcome the team cares about. It is saved with a
+dataset (``to_dict`` / ``from_dict``) and given on the command line as ``--stages``,
+``--stage-map``, ``--stage-prefix``, ``--goal`` and ``--goal-name``.
+
+The only stage names written here are the defaults; no other module names a stage.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from typing import Any, Iterable, Mapping, Sequence
+
+import ibis
+
+from journeylib.schema import DEFAULT_STAGES, STAGE_SYNONYMS, normalize_stage
+
+__all__ = [
+    "GOAL_KINDS",
+    "DEFAULT_GOAL_STAGE",
+    "Goal",
+    "GoalError",
+    "JourneyModel",
+    "parse_goal",
+    "default_goal",
+    "goal_outcomes",
+    "goal_columns",
+    "OUTCOME_WORDS",
+    "is_outcome_column",
+    "guess_stage_map",
+]
+
+GOAL_KINDS = ("stage", "touchpoint", "column")
+# The default goal, when the stage order has it: the one place a stage name is a default.
+DEFAULT_GOAL_STAGE = "Purchase"
+
+
+class GoalError(ValueError):
+    """A goal that cannot be used with this data; the message says what to set instead."""
+
+
+@dataclass(frozen=True)
+class Goal:
+    """The outcome the team cares about.
+
+    ``kind`` is ``stage`` (the customer reached ``target`` or a later stage), ``touchpoint``
+    (the customer had an event at ``target``) or ``column`` (the customer has ``value`` in
+    the outcome column ``target``, compared as trimmed text, case ignored). ``name`` is what
+    every view calls it ("Loan approved"); it defaults to a name built from the rule.
+    """
+
+    kind: str
+    target: str
+    value: str | None = None
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in GOAL_KINDS:
+            raise GoalError(f"goal kind must be one of {', '.join(GOAL_KINDS)}, not {self.kind!r}")
+        if not str(self.target).strip():
+            raise GoalError(f"a {self.kind} goal needs a name after '{self.kind}:'")
+        if self.kind == "column" and (self.value is None or not str(self.value).strip()):
+            raise GoalError(f"a column goal needs a value: column:{self.target}=VALUE")
+
+    @property
+    def label(self) -> str:
+        """The display name: ``name`` when given, else the rule in words."""
+        if self.name.strip():
+            return self.name.strip()
+        if self.kind == "column":
+            return f"{self.target} = {self.value}"
+        return str(self.target)
+
+    @property
+    def spec(self) -> str:
+        """The rule as the command line writes it: ``stage:NAME``, ``column:NAME=VALUE``."""
+        if self.kind == "column":
+            return f"column:{self.target}={self.value}"
+        return f"{self.kind}:{self.target}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "target": self.target, "value": self.value, "name": self.name}
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> "Goal":
+        value = raw.get("value")
+        return cls(str(raw["kind"]), str(raw["target"]), None if value is None else str(value),
+                   str(raw.get("name") or ""))
+
+
+def parse_goal(text: str, name: str | None = None) -> Goal:
+    """A goal from its command-line form: ``stage:NAME``, ``touchpoint:NAME`` or
+    ``column:NAME=VALUE`` (GoalError says what is wrong)."""
+    kind, sep, rest = str(text).partition(":")
+    kind = kind.strip().lower()
+    if not sep or kind not in GOAL_KINDS:
+        raise GoalError(f"goal {text!r}: expected stage:NAME, touchpoint:NAME or column:NAME=VALUE")
+    rest = rest.strip()
+    value = None
+    if kind == "column":
+        target, eq, value = rest.partition("=")
+        if not eq:
+            raise GoalError(f"goal {text!r}: a column goal is column:NAME=VALUE (e.g. column:satisfaction=satisfied)")
+        rest, value = target.strip(), value.strip()
+    return Goal(kind, rest, value, (name or "").strip())
+
+
+def default_goal(stages: Sequence[str]) -> Goal | None:
+    """The Purchase stage when the stage order has one; otherwise no goal until one is named."""
+    return Goal("stage", DEFAULT_GOAL_STAGE) if DEFAULT_GOAL_STAGE in stages else None
+
+
+def _key(text: Any) -> str:
+    return re.sub(r"[^a-z0-9]+", "", str(text).lower())
+
+
+def guess_stage_map(touchpoints: Iterable[Any], stages: Sequence[str] = DEFAULT_STAGES) -> dict[str, str]:
+    """Touchpoints whose name (or a word of it) is a stage name or synonym, e.g.
+    "Checkout page" -> Purchase. Names with no such word are left out (no stage)."""
+    words = {k: v for k, v in STAGE_SYNONYMS.items() if v in stages}
+    words.update({_key(s): s for s in stages})
+    out: dict[str, str] = {}
+    for tp in touchpoints:
+        if tp is None or (isinstance(tp, float) and tp != tp):
+            continue
+        got = normalize_stage(tp, stages)
+        stage = got if got in stages else None
+        if stage is None:
+            for word in re.split(r"[^a-z0-9]+", str(tp).lower()):
+                if word in words:
+                    stage = words[word]
+                    break
+        if stage is not None:
+            out[str(tp)] = stage
+    return out
+
+
+@dataclass(frozen=True)
+class JourneyModel:
+    """Stage order, touchpoint -> stage rules and the goal of one dataset.
+
+    ``stage_map`` is the table of touchpoints placed by hand; ``stage_prefixes`` are
+    ``(prefix, stage)`` rules tried longest prefix first; touchpoints neither places are
+    guessed from stage names in their own name (:func:`guess_stage_map`) when
+    ``guess_stages`` is on. ``goal`` is None when the team has not named one.
+    """
+
+    stages: tuple[str, ...] = DEFAULT_STAGES
+    stage_map: Mapping[str, str] = field(default_factory=dict)
+    stage_prefixes: tuple[tuple[str, str], ...] = ()
+    goal: Goal | None = None
+    guess_stages: bool = True
+
+    def __post_init__(self) -> None:
+        stages = tuple(str(s).strip() for s in self.stages if str(s).strip())
+        if not stages:
+            raise GoalError("the stage order needs at least one stage")
+        repeated = sorted({s for s in stages if stages.count(s) > 1})
+        if repeated:
+            raise GoalError(f"stages listed more than once: {', '.join(repeated)}")
+        object.__setattr__(self, "stages", stages)
+        object.__setattr__(self, "stage_map", {str(k): str(v) for k, v in dict(self.stage_map).items()})
+        object.__setattr__(self, "stage_prefixes", tuple((str(p), str(s)) for p, s in self.stage_prefixes))
+
+    @classmethod
+    def default(cls, stages: Sequence[str] = DEFAULT_STAGES, **kw: Any) -> "JourneyModel":
+        """A model over ``stages`` with the default goal (see :func:`default_goal`)."""
+        kw.setdefault("goal", default_goal(tuple(stages)))
+        return cls(stages=tuple(stages), **kw)
+
+    def stage_name(self, label: Any) -> str | None:
+        """A stage label as a stage of this order (case, spacing, synonyms and numbering
+        ignored, then the prefix rules), or None when it names none of them."""
+        got = normalize_stage(label, self.stages)
+        if got is None:
+            return None
+        if got in self.stages:
+            return got
+        return self._by_prefix(str(label).strip())
+
+    def _by_prefix(self, name: str) -> str | None:
+        for prefix, stage in sorted(self.stage_prefixes, key=lambda r: -len(r[0])):
+            if name.startswith(prefix) and stage in self.stages:
+                return stage
+        return None
+
+    def stage_of(self, touchpoint: Any) -> str | None:
+        """The stage a touchpoint sits at: the table, then the prefixes, then the guess."""
+        if touchpoint is None:
+            return None
+        name = str(touchpoint)
+        stage = self.stage_map.get(name)
+        if stage in self.stages:
+            return stage
+        stage = self._by_prefix(name)
+        if stage is None and self.guess_stages:
+            stage = guess_stage_map([name], self.stages).get(name)
+        return stage
+
+    def touchpoint_stages(self, touchpoints: Iterable[Any]) -> dict[str, str]:
+        """Touchpoint -> stage for every name the rules place (others are left out)."""
+        out = {}
+        for tp in touchpoints:
+            stage = self.stage_of(tp)
+            if stage is not None:
+                out[str(tp)] = stage
+        return out
+
+    def unknown_rule_stages(self) -> list[str]:
+        """Stages named by the rules but missing from the stage order (a mistake to report)."""
+        named = list(self.stage_map.values()) + [s for _, s in self.stage_prefixes]
+        if self.goal is not None and self.goal.kind == "stage":
+            named.append(self.goal.target)
+        return sorted({s for s in named if s not in self.stages})
+
+    def with_goal(self, goal: Goal | None) -> "JourneyModel":
+        return replace(self, goal=goal)
+
+    def goal_stage_index(self) -> int | None:
+        """Position of a stage goal in the stage order (None for other goals or none)."""
+        if self.goal is None or self.goal.kind != "stage":
+            return None
+        return self.stages.index(self.goal.target) if self.goal.target in self.stages else None
+
+    def funnel_stages(self) -> tuple[str, ...]:
+        """The stages a funnel runs over: up to and including a stage goal, else all."""
+        i = self.goal_stage_index()
+        return self.stages if i is None else self.stages[: i + 1]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "stages": list(self.stages),
+            "stage_map": dict(self.stage_map),
+            "stage_prefixes": [list(r) for r in self.stage_prefixes],
+            "goal": self.goal.to_dict() if self.goal else None,
+            "guess_stages": self.guess_stages,
+        }
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> "JourneyModel":
+        goal = raw.get("goal")
+        return cls(
+            stages=tuple(raw.get("stages") or DEFAULT_STAGES),
+            stage_map=dict(raw.get("stage_map") or {}),
+            stage_prefixes=tuple(tuple(r) for r in raw.get("stage_prefixes") or ()),
+            goal=Goal.from_dict(goal) if goal else None,
+            guess_stages=bool(raw.get("guess_stages", True)),
+        )
+
+
+# Words that name an outcome rather than a touchpoint rating: what personas are compared
+# by (never clustered on) and what key drivers explain.
+OUTCOME_WORDS = (
+    "satisfaction", "satisfied", "overall", "overallrating", "overallscore", "recommend",
+    "recommended", "wouldrecommend", "nps", "npsscore", "likelihoodtorecommend", "ltr",
+    "loyalty", "churn", "churned", "converted", "conversion", "outcome", "csat", "ces",
+)
+
+
+def is_outcome_column(name: str, goal: Goal | None = None) -> bool:
+    """Whether a column is an outcome (the goal's own column, or an outcome word such as
+    satisfaction, recommended, NPS, overall) rather than something that explains one."""
+    if goal is not None and goal.kind == "column" and str(name) == goal.target:
+        return True
+    key = _key(name)
+    return key in OUTCOME_WORDS or any(key.startswith(w) and len(w) >= 5 for w in OUTCOME_WORDS)
+
+
+def goal_columns(goal: Goal | None) -> tuple[str, ...]:
+    """Columns the goal's definition reads (its outcome column), never features of it."""
+    return (goal.target,) if goal is not None and goal.kind == "column" else ()
+
+
+def _value_matches(col: ibis.Value, value: str) -> ibis.Value:
+    text = col.cast("string").strip().lower()
+    return text == str(value).strip().lower()
+
+
+def goal_outcomes(data: Any, goal: Goal | None = None) -> ibis.Table:
+    """One row per customer the goal can be judged for: ``customer_id``, ``converted``.
+
+    A stage goal: every customer with events, converted when any event's stage is the
+    goal stage or a later one. A touchpoint goal: every customer with events, converted
+    when one of their events is at that touchpoint. A column goal: every customer with a
+    value in the outcome column (the customers table first, then the survey, then the
+    events), converted when any of their values equals the goal's value. Raises
+    GoalError when there is no goal or the data cannot judge it.
+    """
+    model: JourneyModel = data.journey
+    goal = goal if goal is not None else model.goal
+    if goal is None:
+        raise GoalError("no goal is set: name one, e.g. --goal stage:NAME, --goal touchpoint:NAME or "
+                        "--goal column:NAME=VALUE")
+    events = data.events
+    if goal.kind in ("stage", "touchpoint"):
+        if not data.has_events:
+            raise GoalError(f"the goal {goal.label!r} is a {goal.kind} reached, which needs touchpoint events; "
+                            "this dataset has survey answers only (use a column goal, e.g. "
+                            "column:satisfaction=satisfied)")
+        if goal.kind == "stage":
+            if goal.target not in model.stages:
+                raise GoalError(f"goal stage {goal.target!r} is not in the stage order "
+                                f"({', '.join(model.stages)})")
+            later = list(model.stages[model.stages.index(goal.target):])
+            hit = events.stage.isin(later).fill_null(False)
+        else:
+            hit = (events.touchpoint == goal.target).fill_null(False)
+        return events.group_by("customer_id").aggregate(converted=hit.any())
+    for table in (data.customers, data.survey, events if data.has_events else None):
+        if table is not None and goal.target in table.columns:
+            t = table.filter(table[goal.target].notnull() & (table[goal.target].cast("string").strip() != ""))
+            return t.group_by("customer_id").aggregate(
+                converted=_value_matches(t[goal.target], goal.value).any())
+    raise GoalError(f"the goal column {goal.target!r} is in none of the files; columns that could hold an "
+                    "outcome: " + (", ".join(_outcome_candidates(data)) or "none found"))
+
+
+def _outcome_candidates(data: Any) -> list[str]:
+    out: list[str] = []
+    for table in (data.customers, data.survey, data.events):
+        if table is None:
+            continue
+        out += [c for c in table.columns if is_outcome_column(c) and c not in out]
+    return out

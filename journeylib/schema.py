@@ -142,7 +142,8 @@ class JourneyData:
     ``events`` has the columns of :data:`EVENT_COLUMNS` (plus any extra attribute columns),
     ``survey`` those of :data:`SURVEY_COLUMNS` where present, ``customers`` has
     ``customer_id`` plus attributes. ``journey`` is the journey model (stage order,
-    touchpoint -> stage rules, the goal) used everywhere.
+    touchpoint -> stage rules, the goal) used everywhere; ``touchpoint_stage_map`` is where
+    its rules placed each touchpoint of these files when they were loaded.
     """
 
     events: ibis.Table
@@ -150,6 +151,7 @@ class JourneyData:
     customers: ibis.Table | None = None
     journey: "JourneyModel" = field(default_factory=lambda: _default_journey())
     score_scale: ScoreScale | None = None
+    touchpoint_stage_map: Mapping[str, str] = field(default_factory=dict)
     source_names: Mapping[str, str] = field(default_factory=dict)
     warnings: list = field(default_factory=list)
     _has_events: bool | None = field(default=None, init=False, repr=False, compare=False)
@@ -158,11 +160,6 @@ class JourneyData:
     def stages(self) -> tuple[str, ...]:
         """The stage order (of :attr:`journey`)."""
         return self.journey.stages
-
-    @property
-    def touchpoint_stage_map(self) -> Mapping[str, str]:
-        """Touchpoints placed at a stage by hand (of :attr:`journey`)."""
-        return self.journey.stage_map
 
     @property
     def goal(self):

@@ -50,6 +50,7 @@ class DatasetInfo:
     name: str
     created: str
     journey: JourneyModel = field(default_factory=JourneyModel.default)
+    touchpoint_stage_map: dict[str, str] = field(default_factory=dict)  # where the rules placed each touchpoint
     persona_names: dict[str, str] = field(default_factory=dict)
     source_names: dict[str, str] = field(default_factory=dict)
     row_counts: dict[str, int] = field(default_factory=dict)
@@ -63,10 +64,6 @@ class DatasetInfo:
     def stages(self) -> list[str]:
         return list(self.journey.stages)
 
-    @property
-    def touchpoint_stage_map(self) -> dict[str, str]:
-        return dict(self.journey.stage_map)
-
     def to_meta(self) -> dict[str, Any]:
         return {
             "format": FORMAT_VERSION,
@@ -76,6 +73,7 @@ class DatasetInfo:
             "updated": self.updated,
             "saved": self.saved,
             "journey": self.journey.to_dict(),
+            "touchpoint_stage_map": dict(self.touchpoint_stage_map),
             "persona_names": dict(self.persona_names),
             "source_names": dict(self.source_names),
             "row_counts": dict(self.row_counts),
@@ -93,6 +91,7 @@ class DatasetInfo:
             updated=str(meta.get("updated", "")),
             saved=str(meta.get("saved", "") or meta.get("updated", "")),
             journey=_journey_of(meta),
+            touchpoint_stage_map={str(k): str(v) for k, v in dict(meta.get("touchpoint_stage_map") or {}).items()},
             persona_names={str(k): str(v) for k, v in dict(meta.get("persona_names") or {}).items()},
             source_names={str(k): str(v) for k, v in dict(meta.get("source_names") or {}).items()},
             row_counts={str(k): int(v) for k, v in dict(meta.get("row_counts") or {}).items()},
@@ -107,10 +106,7 @@ def _journey_of(meta: Mapping[str, Any]) -> JourneyModel:
     over its stage order and map."""
     if meta.get("journey"):
         return JourneyModel.from_dict(meta["journey"])
-    return JourneyModel.default(
-        [str(s) for s in meta.get("stages", DEFAULT_STAGES)],
-        stage_map={str(k): str(v) for k, v in dict(meta.get("touchpoint_stage_map") or {}).items()},
-    )
+    return JourneyModel.default([str(s) for s in meta.get("stages", DEFAULT_STAGES)])
 
 
 def workspace_root(root: str | os.PathLike | None = None) -> Path:
@@ -232,6 +228,7 @@ def save_dataset(
             updated=_now(),
             saved=f"{_now()}/{uuid.uuid4().hex[:8]}",
             journey=data.journey,
+            touchpoint_stage_map={str(k): str(v) for k, v in dict(data.touchpoint_stage_map or {}).items()},
             persona_names=dict(persona_names if persona_names is not None else (existing.persona_names if existing else {})),
             source_names={str(k): str(v) for k, v in dict(data.source_names or {}).items()},
             row_counts=counts,
@@ -370,6 +367,7 @@ def open_dataset(
         customers=tables["customers"],
         journey=info.journey,
         score_scale=ScoreScale(*info.score_scale) if info.score_scale else None,
+        touchpoint_stage_map=dict(info.touchpoint_stage_map),
         source_names=dict(info.source_names),
         warnings=[],
     )

@@ -117,7 +117,7 @@ def restage(data: JourneyData, engine, stages: Sequence[str], new_map: Mapping[s
     journey = dataclasses.replace(data.journey, stages=stages, stage_map=new_map)
     if journey.goal is not None and journey.unknown_rule_stages():
         journey = dataclasses.replace(journey, goal=default_goal(stages))
-    return dataclasses.replace(data, events=events, survey=survey, journey=journey)
+    return dataclasses.replace(data, events=events, survey=survey, journey=journey, touchpoint_stage_map=new_map)
 
 
 def apply(info: workspace.DatasetInfo, data: JourneyData, engine, root: str, stages: Sequence[str],

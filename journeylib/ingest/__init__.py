@@ -34,7 +34,7 @@ def load_journey(touchpoints: Any = None, survey: Any = None, customers: Any = N
     """Read, map, check and register the inputs (see the package docstring)."""
     data = _io_load(touchpoints, survey, customers, **_journey_kwargs(journey, kw))
     if journey is not None:
-        data = dataclasses.replace(data, journey=dataclasses.replace(journey, stage_map=dict(data.touchpoint_stage_map)))
+        data = dataclasses.replace(data, journey=journey)
     return data
 
 

@@ -31,9 +31,8 @@ def data(engine):
                            "touchpoint": ["Ad", "Ad"], "score": [4.0, 2.0], "comment": ["ok", None],
                            "timestamp": pd.Series([pd.NaT, pd.NaT], dtype="datetime64[us]"), "nps": [9.0, None]})
     return JourneyData(events=engine.table(events), survey=engine.table(survey),
-                       journey=JourneyModel.default(("Awareness", "Consideration", "Purchase"),
-                                                    stage_map={"Site": "Consideration"}),
-                       score_scale=ScoreScale(1, 5),
+                       journey=JourneyModel.default(("Awareness", "Consideration", "Purchase")),
+                       score_scale=ScoreScale(1, 5), touchpoint_stage_map={"Site": "Consideration"},
                        source_names={"touchpoints": "events.csv", "survey": "survey.csv"})
 
 

@@ -1,0 +1,204 @@
+"""Which column holds which field: detection from common spellings and export profiles,
+and the user's overrides (``--map FIELD=COLUMN``, the Data page's column pickers).
+
+A mapping is, per input kind, field -> column; a list of columns for ``score`` means a wide
+survey (one score column per touchpoint or stage, melted into rows), a list for
+``customer_id`` means the first present value left to right per row (Segment's ``userId``
+then ``anonymousId``).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Iterable, Mapping, Sequence
+
+from journeylib.ingest.errors import InputError
+from journeylib.schema import FIELDS, INPUT_KINDS
+
+__all__ = [
+    "SYNONYMS",
+    "detect_mapping",
+    "resolve_mapping",
+    "require",
+    "has_customer_column",
+    "used_columns",
+    "key",
+    "kind_fields",
+    "id_fallback",
+    "ID_FALLBACKS",
+]
+
+
+def key(name: Any) -> str:
+    """A column name compared case-, space- and punctuation-insensitively."""
+    return re.sub(r"[^a-z0-9]+", "", str(name).lower())
+
+
+# Spellings per field, best first.
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "customer_id": (
+        "customer_id", "cust_id", "user_id", "client_id", "case:concept:name", "case_id",
+        "visitor_id", "user_pseudo_id", "distinct_id", "anonymous_id", "person_id",
+        "contact_id", "account_id", "respondent_id", "response_id", "review_id", "customer", "client",
+        "user", "visitor", "respondent",
+    ),
+    "timestamp": (
+        "timestamp", "time:timestamp", "event_timestamp", "event_time", "datetime",
+        "date_time", "created_at", "occurred_at", "time", "date", "ts", "received_at",
+    ),
+    "touchpoint": (
+        "touchpoint", "touch_point", "event", "event_name", "event_type", "activity",
+        "concept:name", "page", "page_name", "action", "interaction",
+    ),
+    "stage": ("stage", "journey_stage", "phase", "lifecycle_stage", "funnel_stage"),
+    "channel": ("channel", "case:channel", "source", "medium", "utm_source", "utm_medium"),
+    "score": ("score", "rating", "satisfaction_score", "csat", "feeling", "emotion", "sentiment_score"),
+    "comment": (
+        "comment", "comments", "text", "feedback", "review", "verbatim", "review_body",
+        "review_text", "open_text",
+    ),
+    "nps": ("nps", "nps_score", "likelihood_to_recommend", "recommend_score", "ltr"),
+}
+# "id" names a row of the file itself: a customer only in customer and survey files.
+_ID_ONLY_KINDS = ("survey", "customers")
+# An export's own id column -> the column that holds an id when it is empty (per row):
+# Segment's anonymousId for visitors not signed in, GA4's user_pseudo_id for a user_id
+# that only signed-in users have.
+ID_FALLBACKS: dict[str, tuple[str, ...]] = {
+    "userid": ("anonymousid", "anonymous_id"),
+    "user_id": ("user_pseudo_id", "client_id", "anonymous_id", "device_id"),
+}
+
+
+def kind_fields(kind: str) -> tuple[str, ...]:
+    """Every field a file of ``kind`` can map (a touchpoints file may carry survey answers)."""
+    required, optional = FIELDS[kind]
+    fields = required + optional
+    if kind == "touchpoints":
+        # A combined file may carry survey answers next to the events.
+        fields = fields + ("score", "comment", "nps")
+    return fields
+
+
+def _columns(frame_or_columns: Any) -> list[str]:
+    cols = getattr(frame_or_columns, "columns", frame_or_columns)
+    return [str(c) for c in cols]
+
+
+def detect_mapping(frame_or_columns: Any, kind: str) -> dict[str, str]:
+    """Guess which column holds each canonical field of ``kind`` from common spellings.
+
+    Takes a frame or a list of column names. Each column is used for at most one field.
+    For a touchpoints file the survey fields (score, comment, nps) are detected too, so a
+    combined file also yields the survey.
+    """
+    if kind not in INPUT_KINDS:
+        raise ValueError(f"kind must be one of {INPUT_KINDS}, not {kind!r}")
+    by_key: dict[str, str] = {}
+    for col in _columns(frame_or_columns):
+        by_key.setdefault(key(col), col)
+    used: set[str] = set()
+    found: dict[str, str] = {}
+    for fld in kind_fields(kind):
+        spellings = list(SYNONYMS.get(fld, (fld,)))
+        if fld == "customer_id" and kind in _ID_ONLY_KINDS:
+            spellings.append("id")
+        for spelling in spellings:
+            col = by_key.get(key(spelling))
+            if col is not None and col not in used:
+                found[fld] = col
+                used.add(col)
+                break
+    return found
+
+
+def has_customer_column(columns: Sequence[str]) -> bool:
+    """Whether any kind of file would find a customer id among these columns."""
+    return any("customer_id" in detect_mapping(columns, kind) for kind in INPUT_KINDS)
+
+
+def id_fallback(column: str, columns: Iterable[str]) -> str | None:
+    """The export's fallback id column for ``column`` among ``columns`` (see ID_FALLBACKS)."""
+    wanted = ID_FALLBACKS.get(key(column).replace("_", "")) or ID_FALLBACKS.get(_snake(column))
+    if not wanted:
+        return None
+    by_key = {key(c): c for c in columns}
+    for w in wanted:
+        if key(w) in by_key and by_key[key(w)] != column:
+            return by_key[key(w)]
+    return None
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", str(name).lower()).strip("_")
+
+
+def _relevant_kinds(fld: str) -> tuple[str, ...]:
+    return tuple(k for k in INPUT_KINDS if fld in kind_fields(k))
+
+
+def resolve_mapping(columns: Mapping[str, tuple[str, Sequence[str]]],
+                    mapping: Mapping[str, Any] | None) -> tuple[dict[str, dict[str, Any]], list[InputError]]:
+    """Per kind: field -> column (or list of columns). Overrides beat detection.
+
+    ``columns`` is kind -> (file label, its columns). An override ``field=column`` applies
+    to every file that has that column; one naming a column no relevant file has is an
+    error. ``kind.field`` (e.g. ``survey.timestamp``) applies to that file only and must
+    exist there.
+    """
+    resolved = {kind: detect_mapping(cols, kind) for kind, (_, cols) in columns.items()}
+    errors: list[InputError] = []
+    for raw_key, value in (mapping or {}).items():
+        kind_only, fld = None, str(raw_key)
+        prefix, _, rest = fld.partition(".")
+        if rest and prefix in INPUT_KINDS:
+            kind_only, fld = prefix, rest
+        if value is None or (isinstance(value, (str, list, tuple)) and len(value) == 0):
+            continue
+        if not _relevant_kinds(fld):
+            errors.append(InputError("mapping", f"unknown field {fld!r}; fields are {', '.join(SYNONYMS)}"))
+            continue
+        cols = list(value) if isinstance(value, (list, tuple)) else [value]
+        targets = [kind_only] if kind_only else [k for k in _relevant_kinds(fld) if k in columns]
+        targets = [k for k in targets if k in columns]
+        if not targets:
+            continue
+        applied = False
+        for kind in targets:
+            have = columns[kind][1]
+            if not all(c in have for c in cols):
+                continue
+            # The column now belongs to this field; detection must not also use it elsewhere.
+            for other, col in list(resolved[kind].items()):
+                if other != fld and isinstance(col, str) and col in cols:
+                    del resolved[kind][other]
+            resolved[kind][fld] = list(value) if isinstance(value, (list, tuple)) else value
+            applied = True
+        if not applied:
+            kind = max(targets, key=lambda k: sum(c in columns[k][1] for c in cols))
+            label, have = columns[kind]
+            missing = [c for c in cols if c not in have]
+            errors.append(InputError(label, f"mapped column {', '.join(map(repr, missing))} for field {fld!r} "
+                                     f"not found; columns: {', '.join(map(str, have))}", column=str(missing[0])))
+    return resolved, errors
+
+
+def require(kind: str, label: str, columns: Sequence[str], cols: Mapping[str, Any],
+            fields: Sequence[str] | None = None) -> None:
+    """Raise InputError for the first required field of ``kind`` with no column."""
+    for fld in fields if fields is not None else FIELDS[kind][0]:
+        if fld not in cols:
+            raise InputError(
+                label,
+                f"no column for required field {fld!r} (tried {', '.join(SYNONYMS.get(fld, (fld,))[:6])}...); "
+                f"columns: {', '.join(map(str, columns))}; set it with a mapping such as {fld}=COLUMN",
+                column=fld,
+            )
+
+
+def used_columns(cols: Mapping[str, Any]) -> set[str]:
+    """Every column a mapping names."""
+    out: set[str] = set()
+    for spec in cols.values():
+        out.update(spec if isinstance(spec, (list, tuple)) else [spec])
+    return out

@@ -1,0 +1,349 @@
+"""Timestamps and scores: how text becomes a time or a number, in the engine where it can.
+
+Timestamps: a sample of the column's first values decides what it holds (epoch numbers,
+ISO 8601, YYYY/MM/DD, DD/MM or MM/DD dates, or dates in words such as "19th November
+2023"). ISO text and epoch numbers are read by the engine over every row; the other kinds,
+and ISO text the engine cannot read, are read here in Python one distinct value at a time
+(:func:`parse_timestamps`) and joined back as a small lookup table. Offsets are converted
+to UTC and every time is stored naive (UTC).
+
+Scores: numbers as text ("4", "4.0", "4,5" with a decimal comma); anything else is not a
+number. The score scale is detected, never rescaled.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import ibis
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from journeylib.ingest.errors import MAX_EXAMPLES, Issue
+from journeylib.schema import ScoreScale
+
+__all__ = [
+    "parse_timestamps",
+    "timestamp_kind",
+    "epoch_unit",
+    "detect_score_scale",
+    "choose_scale",
+    "SCALES",
+    "number",
+    "not_a_number",
+    "naive_utc",
+    "TimeLookup",
+]
+
+_NUMERIC_RE = r"^-?\d+(\.\d+)?$"
+_ISO_RE = r"^\d{4}-\d{1,2}-\d{1,2}"
+_YMD_SLASH_RE = r"^(\d{4})[/.](\d{1,2})[/.](\d{1,2})"
+_DMY_RE = r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2,4})(.*)$"
+_ORDINAL_RE = r"(?<=\d)(st|nd|rd|th)\b"
+_TEXT_FORMATS = (
+    "%d %B %Y", "%d %b %Y", "%B %d %Y", "%B %d, %Y", "%b %d, %Y", "%b %d %Y",
+    "%d %B %Y %H:%M", "%d %b %Y %H:%M", "%a, %d %b %Y %H:%M:%S %z", "%Y%m%d",
+)
+_MIXED_LIMIT = 50_000
+SAMPLE = 1000  # first values that decide what a timestamp column holds
+
+
+# --------------------------------------------------------------------------- Python side
+
+
+def _naive_utc(values: pd.Series) -> pd.Series:
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        values = values.dt.tz_convert("UTC").dt.tz_localize(None)
+    return values.astype("datetime64[us]")
+
+
+def epoch_unit(magnitude: float) -> str:
+    """Epoch seconds, milliseconds, microseconds or nanoseconds, told apart by the median
+    magnitude of the values."""
+    return "s" if magnitude < 1e11 else "ms" if magnitude < 1e14 else "us" if magnitude < 1e17 else "ns"
+
+
+def _is_yyyymmdd(valid: pd.Series) -> bool:
+    ints = valid[(valid % 1) == 0]
+    return len(ints) == len(valid) and bool(valid.between(19000101, 21001231).all())
+
+
+def _epoch(numbers: pd.Series) -> pd.Series:
+    valid = numbers.dropna()
+    if valid.empty:
+        return pd.Series(pd.NaT, index=numbers.index, dtype="datetime64[us]")
+    if _is_yyyymmdd(valid):
+        as_text = valid.astype("int64").astype("str")
+        parsed = pd.to_datetime(as_text, format="%Y%m%d", errors="coerce")
+        if parsed.notna().all():  # YYYYMMDD written as a number (GA4 event_date)
+            return parsed.reindex(numbers.index).astype("datetime64[us]")
+    unit = epoch_unit(float(valid.abs().median()))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        parsed = pd.to_datetime(numbers, unit=unit, errors="coerce")
+    return parsed.astype("datetime64[us]")
+
+
+def _mixed(values: pd.Series, dayfirst: bool = False) -> pd.Series:
+    """Slow per-value parse (dateutil) of the distinct values, for what fast paths missed."""
+    codes, uniques = pd.factorize(values)
+    if len(uniques) == 0 or len(uniques) > _MIXED_LIMIT:
+        return pd.Series(pd.NaT, index=values.index, dtype="datetime64[us]")
+    cleaned = pd.Series(uniques).str.replace(_ORDINAL_RE, "", regex=True, case=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        parsed = pd.to_datetime(cleaned, format="mixed", dayfirst=dayfirst, utc=True, errors="coerce")
+    parsed = _naive_utc(parsed).to_numpy()
+    out = np.where(codes >= 0, parsed[np.maximum(codes, 0)], np.datetime64("NaT"))
+    return pd.Series(out, index=values.index, dtype="datetime64[us]")
+
+
+def _iso(values: pd.Series) -> pd.Series:
+    """ISO 8601 text to naive UTC; pyarrow's cast first (fast, all-or-nothing), then pandas."""
+    arr = pa.array(values, type=pa.large_string(), from_pandas=True)
+    for target in (pa.timestamp("us", "UTC"), pa.timestamp("us")):
+        try:
+            parsed = pc.cast(arr, target).to_pandas()
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            continue
+        return _naive_utc(pd.Series(parsed, index=values.index))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        parsed = pd.to_datetime(values, format="ISO8601", utc=True, errors="coerce")
+    return _naive_utc(parsed)
+
+
+def _day_month(values: pd.Series) -> tuple[pd.Series, pd.Series, bool]:
+    """Dates like 03/04/2024 read both ways: (chosen, the mask of values the two orders
+    read differently when both read every value, day-first?)."""
+    parts = values.str.extract(_DMY_RE)
+    a, b, y, rest = (parts[i] for i in range(4))
+    y = y.where(y.str.len() != 2, ("20" + y).where(y.astype("float") < 70, "19" + y))
+    rest = rest.fillna("")
+    day_first = _iso(y + "-" + b.str.zfill(2) + "-" + a.str.zfill(2) + rest)
+    month_first = _iso(y + "-" + a.str.zfill(2) + "-" + b.str.zfill(2) + rest)
+    n_day, n_month = int(day_first.notna().sum()), int(month_first.notna().sum())
+    if n_month > n_day:
+        return month_first, pd.Series(False, index=values.index), False
+    differ = (day_first != month_first) & day_first.notna() & month_first.notna()
+    if n_day != n_month:
+        differ[:] = False
+    return day_first, differ, True
+
+
+def timestamp_kind(sample: pd.Series) -> str:
+    """What the first values of a text column hold: ``epoch``, ``iso``, ``ymd``, ``dmy``
+    (day and month as numbers, order to be chosen) or ``text`` (dates in words)."""
+    present = sample.dropna().astype("str")
+    if present.empty:
+        return "empty"
+    if present.str.match(_NUMERIC_RE).all():
+        return "epoch"
+    if present.str.match(_ISO_RE).mean() > 0.5:
+        return "iso"
+    if present.str.match(_YMD_SLASH_RE).mean() > 0.5:
+        return "ymd"
+    if present.str.match(_DMY_RE).mean() > 0.5:
+        return "dmy"
+    return "text"
+
+
+def ambiguous_day_month(file: str, column: str, n_differ: int, rows: Sequence[int]) -> Issue:
+    """The warning for dates that read both as DD/MM and MM/DD (read as DD/MM)."""
+    return Issue(file, column, f"ambiguous day/month order in column {column!r}; read as DD/MM "
+                 f"({n_differ} rows would differ); set the order in the file as YYYY-MM-DD to be sure",
+                 n_differ, list(rows)[:MAX_EXAMPLES])
+
+
+def _parse(text: pd.Series, kind: str) -> tuple[pd.Series, pd.Series, bool]:
+    """Parsed values, the mask of DD/MM-vs-MM/DD differences, and whether day came first."""
+    differ = pd.Series(False, index=text.index)
+    dayfirst = False
+    if kind == "epoch" and text.str.match(_NUMERIC_RE).all():
+        parsed = _epoch(pd.to_numeric(text, errors="coerce"))
+    elif kind in ("epoch", "iso"):
+        parsed = _iso(text)
+    elif kind == "ymd":
+        parsed = _iso(text.str.replace(_YMD_SLASH_RE, r"\1-\2-\3", regex=True))
+    elif kind == "dmy":
+        parsed, differ, dayfirst = _day_month(text)
+    else:
+        parsed = _text_dates(text)
+    # Only text that looks like a date gets the lenient parser: it would read "1" or "May"
+    # as a day of the current month.
+    failed = parsed.isna() & text.notna() & text.str.contains(r"\d{2}", regex=True) & (text.str.len() >= 6)
+    if failed.any():
+        retry = _mixed(text[failed], dayfirst=dayfirst)
+        parsed = parsed.copy()
+        parsed[failed] = retry
+    return parsed, differ, dayfirst
+
+
+def parse_timestamps(
+    values: pd.Series, column: str = "timestamp", file: str = "", rownums: np.ndarray | None = None
+) -> tuple[pd.Series, list[Issue]]:
+    """Parse a column into naive UTC timestamps (NaT where unreadable).
+
+    Understands ISO 8601 (offsets converted to UTC), dates only, DD/MM/YYYY vs MM/DD/YYYY
+    (warns when both orders read every row), ordinal text ("19th November 2023") and epoch
+    seconds/milliseconds/microseconds (told apart by magnitude). Returns the parsed values
+    and any warnings about how they were read.
+    """
+    if rownums is None:
+        rownums = np.arange(1, len(values) + 1)
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        return _naive_utc(values), []
+    if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
+        return _epoch(values.astype("float64")), []
+    text = values.astype("str")
+    present = text.dropna()
+    if present.empty:
+        return pd.Series(pd.NaT, index=values.index, dtype="datetime64[us]"), []
+    kind = timestamp_kind(present.iloc[:SAMPLE])
+    if kind == "epoch" and not present.str.match(_NUMERIC_RE).all():
+        kind = "iso"
+    parsed, differ, _ = _parse(text, kind)
+    issues = []
+    n_differ = int(differ.sum())
+    if n_differ:
+        issues.append(ambiguous_day_month(file, column, n_differ, rownums[differ.to_numpy()][:MAX_EXAMPLES].tolist()))
+    return parsed, issues
+
+
+def parse_distinct(values: pd.Series, kind: str) -> tuple[pd.Series, pd.Series]:
+    """Distinct text values of one column read as ``kind`` says (see :func:`timestamp_kind`):
+    their times and the mask of those DD/MM and MM/DD would read differently."""
+    parsed, differ, _ = _parse(values.astype("str"), kind)
+    return parsed, differ
+
+
+def _text_dates(text: pd.Series) -> pd.Series:
+    codes, uniques = pd.factorize(text)
+    cleaned = pd.Series(uniques).str.replace(_ORDINAL_RE, "", regex=True, case=False)
+    probe = cleaned.iloc[:200]
+    parsed = None
+    for fmt in _TEXT_FORMATS:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            trial = pd.to_datetime(probe, format=fmt, errors="coerce", utc=True)
+        if trial.notna().mean() > 0.9:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                parsed = _naive_utc(pd.to_datetime(cleaned, format=fmt, errors="coerce", utc=True))
+            break
+    if parsed is None:
+        return pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]")
+    values = parsed.to_numpy()
+    out = np.where(codes >= 0, values[np.maximum(codes, 0)], np.datetime64("NaT"))
+    return pd.Series(out, index=text.index, dtype="datetime64[us]")
+
+
+# --------------------------------------------------------------------------- engine side
+
+
+def naive_utc(text: ibis.Value) -> ibis.Value:
+    """ISO 8601 text read by the engine: offsets converted to UTC, naive values taken as UTC."""
+    zoned = text.try_cast(ibis.dtype("timestamp('UTC')")).cast("timestamp")
+    # "YYYY-MM-DD HH:MM:SS" has no room for an offset, and reading it without the time
+    # zone machinery takes less than half the time.
+    plain = (text.length() == 19) & (text.like("____-__-__ __:__:__") | text.like("____-__-__T__:__:__"))
+    return ibis.cases((plain, text.try_cast("timestamp")), else_=zoned)
+
+
+def epoch_expr(numbers: ibis.Value, unit: str) -> ibis.Value:
+    """Epoch numbers in ``unit`` (s, ms, us) as naive timestamps, to the microsecond."""
+    per_us = {"s": 1_000_000, "ms": 1_000, "us": 1}[unit]
+    micros = (numbers * per_us).round().cast("int64")
+    return ibis.timestamp("1970-01-01 00:00:00") + micros.as_interval("us")
+
+
+def typed_time(col: ibis.Value) -> ibis.Value | None:
+    """A column that already holds times (a typed table): as naive UTC timestamps; None
+    for text or numbers, which need reading."""
+    typ = col.type()
+    if typ.is_timestamp():
+        return col.cast(ibis.dtype("timestamp")) if typ.timezone is not None else col
+    if typ.is_date():
+        return col.cast("timestamp")
+    return None
+
+
+@dataclass
+class TimeLookup:
+    """Text values read in Python: ``frame`` (raw, ts) to be joined on the raw text."""
+
+    frame: pd.DataFrame
+    notes: list[Issue] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- numbers
+
+
+def number(text: ibis.Value) -> ibis.Value:
+    """A score or NPS value: numbers as the column holds them, text read as a number
+    (a decimal comma too); null where it is none (see :func:`not_a_number`)."""
+    typ = text.type()
+    if typ.is_boolean():
+        return text.cast("int64").cast("float64")
+    if typ.is_numeric():
+        x = text.cast("float64")
+    else:
+        x = ibis.coalesce(text.try_cast("float64"), text.replace(",", ".").try_cast("float64"))
+    return ibis.ifelse(x.isinf() | x.isnan(), ibis.null("float64"), x)
+
+
+def not_a_number(text: ibis.Value) -> ibis.Value:
+    """Present but no usable number ("skipped", "inf", "n/a" written out)."""
+    return text.notnull() & number(text).isnull()
+
+
+# --------------------------------------------------------------------------- scales
+
+# Standard scales by family, narrowest first (a scale is never rescaled, only detected).
+SCALES_NONNEG = ((1, 5), (0, 5), (1, 7), (1, 10), (0, 10))
+SCALES_SIGNED = ((-2, 2), (-3, 3))
+SCALES = SCALES_NONNEG + SCALES_SIGNED
+
+
+def choose_scale(n: int, low: float, high: float, inside: dict[tuple[int, int], int]) -> ScoreScale | None:
+    """The narrowest standard scale holding at least 99% of ``n`` scores (``inside`` counts
+    the scores within each of :data:`SCALES`; the sign of ``low`` decides the family),
+    otherwise the observed range ``low``..``high``."""
+    if n == 0:
+        return None
+    family = SCALES_SIGNED if low < 0 else SCALES_NONNEG
+    for lo, hi in family:
+        if inside[(lo, hi)] / n >= 0.99:
+            return ScoreScale(float(lo), float(hi))
+    return ScoreScale(float(low), float(high))
+
+
+def scale_counts(score: ibis.Value) -> dict[str, Any]:
+    """Aggregates for :func:`choose_scale` over an engine column."""
+    out: dict[str, Any] = {"n": score.count(), "low": score.min(), "high": score.max()}
+    for i, (lo, hi) in enumerate(SCALES):
+        out[f"in_{i}"] = score.between(lo, hi).cast("int64").sum()
+    return out
+
+
+def scale_of_counts(got: Any) -> ScoreScale | None:
+    """:func:`choose_scale` of a row of :func:`scale_counts` results."""
+    n = int(got["n"] or 0)
+    if n == 0:
+        return None
+    inside = {sc: int(got[f"in_{i}"] or 0) for i, sc in enumerate(SCALES)}
+    return choose_scale(n, float(got["low"]), float(got["high"]), inside)
+
+
+def detect_score_scale(scores: pd.Series) -> ScoreScale | None:
+    """The narrowest standard scale holding at least 99% of the scores (sign decides the
+    family: 1-5, 0-5, 1-7, 1-10, 0-10 or -2..2, -3..3); otherwise the observed range."""
+    values = pd.to_numeric(scores, errors="coerce").dropna()
+    if values.empty:
+        return None
+    inside = {(lo, hi): int(values.between(lo, hi).sum()) for lo, hi in SCALES}
+    return choose_scale(len(values), float(values.min()), float(values.max()), inside)

@@ -33,14 +33,14 @@ def main() -> None:
     # The saved dataset is about 200 MB at 10M events: removed when the run ends.
     atexit.register(shutil.rmtree, workspace_dir, ignore_errors=True)
 
-    from journeylib import io, workspace
+    from journeylib import ingest, workspace
     from journeylib.sample import write_sample
 
     folder = Path(args.workdir) / f"c{args.customers}"
     if not (folder / "touchpoints.csv").exists():
         write_sample(folder, n_customers=args.customers, seed=11)
     start = time.perf_counter()
-    data = io.load_journey(folder / "touchpoints.csv", folder / "survey.csv", folder / "customers.csv")
+    data = ingest.load_journey(folder / "touchpoints.csv", folder / "survey.csv", folder / "customers.csv")
     info = workspace.save_dataset(data, f"bench {args.customers:,} customers")
     print(f"load + save: {time.perf_counter() - start:.1f} s, rows {info.row_counts}")
 

@@ -135,7 +135,7 @@ def child_ours(data: Path, out: Path) -> None:
     import pandas as pd
 
     from journeylib import emotions, flows, personas
-    from journeylib.io import load_journey
+    from journeylib.ingest import load_journey
 
     tp, sv, cu = (str(data / f"{n}.csv") for n in ("touchpoints", "survey", "customers"))
     steps: dict[str, float] = {}

@@ -32,8 +32,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _add_inputs(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--touchpoints", required=True, metavar="FILE", help="touchpoint events (or one combined file)")
-    p.add_argument("--survey", metavar="FILE", help="survey answers")
+    p.add_argument("--touchpoints", metavar="FILE", help="touchpoint events (or one combined file)")
+    p.add_argument("--survey", metavar="FILE", help="survey answers (a survey alone is a journey too)")
     p.add_argument("--customers", metavar="FILE", help="customer attributes")
     p.add_argument(
         "--map",
@@ -50,6 +50,18 @@ def _add_inputs(p: argparse.ArgumentParser) -> None:
         metavar="VALUE",
         help="a score value meaning 'not rated' (e.g. 0), treated as missing and counted",
     )
+    p.add_argument("--keep-duplicates", action="store_true",
+                   help="keep rows that repeat an earlier row exactly (dropped and counted by default)")
+    p.add_argument("--where", action="append", default=[], metavar="COLUMN=VALUE[,VALUE...]",
+                   help="keep only rows whose COLUMN holds one of the values (e.g. lifecycle:transition=COMPLETE)")
+    p.add_argument("--stages", metavar='"S1,S2,..."', help="the stage order (default: Awareness, Consideration, "
+                   "Intent, Purchase, Retention, Advocacy)")
+    p.add_argument("--stage-map", metavar="FILE.csv", help="a table of touchpoint,stage rows placing touchpoints")
+    p.add_argument("--stage-prefix", action="append", default=[], metavar="PREFIX=STAGE",
+                   help="touchpoints whose name starts with PREFIX sit at STAGE (e.g. A_=Application)")
+    p.add_argument("--goal", metavar="stage:NAME|touchpoint:NAME|column:NAME=VALUE",
+                   help="the outcome that counts as converting (default: the Purchase stage, when there is one)")
+    p.add_argument("--goal-name", metavar="TEXT", help="what to call the goal everywhere (e.g. \"Loan approved\")")
     p.add_argument("--out", metavar="FILE", help="write the CSV here instead of standard output")
 
 
@@ -77,6 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_inputs(p)
     p.add_argument("--level", choices=["touchpoint", "stage"], default="touchpoint")
     p.add_argument("--collapse-repeats", action="store_true")
+
+    p = sub.add_parser("funnel", help="customers reaching each stage towards the goal as CSV")
+    _add_inputs(p)
+    p.add_argument("--persona", metavar="NAME")
 
     p = sub.add_parser("personas", help="customer -> persona as CSV")
     _add_inputs(p)
@@ -110,7 +126,9 @@ def _parse_mapping(items: list[str]) -> dict[str, str | list[str]]:
 
 
 def _check_files(args: argparse.Namespace) -> None:
-    for option in ("touchpoints", "survey", "customers"):
+    if not getattr(args, "touchpoints", None) and not getattr(args, "survey", None):
+        raise UsageError(f"{args.command}: give --touchpoints FILE, --survey FILE or both")
+    for option in ("touchpoints", "survey", "customers", "stage_map"):
         path = getattr(args, option, None)
         if path is None:
             continue
@@ -121,22 +139,79 @@ def _check_files(args: argparse.Namespace) -> None:
 
 
 def _input_error(file: str, message: str) -> Exception:
-    from journeylib.io import InputError
+    from journeylib.ingest import InputError
 
     return InputError(file, message)
 
 
+def _journey(args: argparse.Namespace):
+    """The journey model from --stages, --stage-map, --stage-prefix, --goal and --goal-name."""
+    from journeylib.journey import DEFAULT_STAGES, GoalError, JourneyModel, default_goal, parse_goal
+
+    stages = DEFAULT_STAGES
+    if args.stages:
+        stages = tuple(s.strip() for s in args.stages.split(",") if s.strip())
+        if not stages:
+            raise UsageError(f"--stages: expected stage names separated by commas, got {args.stages!r}")
+    prefixes = []
+    for item in args.stage_prefix:
+        prefix, sep, stage = item.partition("=")
+        if not sep or not prefix or not stage.strip():
+            raise UsageError(f"--stage-prefix: expected PREFIX=STAGE, got {item!r}")
+        prefixes.append((prefix, stage.strip()))
+    table = _stage_map(args.stage_map) if args.stage_map else {}
+    try:
+        goal = parse_goal(args.goal, args.goal_name) if args.goal else default_goal(stages)
+        if goal is not None and args.goal_name and not args.goal:
+            goal = type(goal)(goal.kind, goal.target, goal.value, args.goal_name)
+        model = JourneyModel(stages=stages, stage_map=table, stage_prefixes=tuple(prefixes), goal=goal)
+    except GoalError as exc:
+        raise UsageError(f"--goal: {exc}" if "goal" in str(exc) else f"--stages: {exc}") from None
+    if args.goal_name and goal is None:
+        raise UsageError("--goal-name: there is no goal to name; give --goal too")
+    missing = model.unknown_rule_stages()
+    if missing:
+        raise UsageError(f"stages {', '.join(map(repr, missing))} are used by --stage-map, --stage-prefix or --goal "
+                         f"but are not in the stage order ({', '.join(model.stages)}); add them to --stages")
+    return model
+
+
+def _stage_map(path: str) -> dict[str, str]:
+    """touchpoint -> stage from a two-column CSV (a header row touchpoint,stage optional)."""
+    from journeylib.ingest import read_table
+
+    frame = read_table(path)
+    if frame.shape[1] < 2:
+        raise _input_error(path, f"a stage map needs two columns, touchpoint and stage; found {frame.shape[1]}")
+    cols = {str(c).strip().lower(): c for c in frame.columns}
+    tp, stage = (cols["touchpoint"], cols["stage"]) if {"touchpoint", "stage"} <= set(cols) else frame.columns[:2]
+    out = {}
+    for i, (t, s) in enumerate(zip(frame[tp], frame[stage]), start=1):
+        if pd.isna(t) or pd.isna(s):
+            raise _input_error(path, f"row {i} has no {'touchpoint' if pd.isna(t) else 'stage'}")
+        out[str(t)] = str(s)
+    return out
+
+
 def _load(args: argparse.Namespace):
-    from journeylib.io import load_journey
+    from journeylib.ingest import InputError, load_journey, parse_where
 
     _check_files(args)
     mapping = _parse_mapping(args.map)
+    journey = _journey(args)
+    try:
+        where = parse_where(args.where)
+    except InputError as exc:
+        raise UsageError(exc.message) from None
     data = load_journey(
         touchpoints=args.touchpoints,
         survey=args.survey,
         customers=args.customers,
         mapping=mapping or None,
         not_rated=tuple(args.not_rated),
+        keep_duplicates=args.keep_duplicates,
+        where=where or None,
+        journey=journey,
     )
     for issue in data.warnings:
         print(issue, file=sys.stderr)
@@ -268,6 +343,16 @@ def _run(args: argparse.Namespace) -> None:
             collapse_repeats=args.collapse_repeats,
         )
         _write_csv(frame[["step", "source", "target", "customers"]], args.out)
+    elif cmd == "funnel":
+        from journeylib.flows import funnel_table
+
+        if args.persona:
+            data = data.filter(customer_ids=_persona_customers(_personas(data), args.persona))
+        try:
+            frame = funnel_table(data)
+        except ValueError as exc:
+            raise UsageError(f"funnel: {exc}") from None
+        _write_csv(frame[["stage", "customers", "share", "conversion"]], args.out)
     elif cmd == "transitions":
         from journeylib.flows import transitions
 
@@ -280,7 +365,7 @@ def _run(args: argparse.Namespace) -> None:
         from journeylib.emotions import emotion_curve
 
         if data.survey is None:
-            raise _input_error(args.touchpoints, "no survey scores: pass --survey FILE or map a score column")
+            raise _input_error(args.touchpoints or args.survey, "no survey scores: pass --survey FILE or map a score column")
         personas = _personas(data).assignments if args.by == "persona" else None
         frame = emotion_curve(data.survey, data.stages, level=args.level, personas=personas)
         _write_csv(frame[[args.level, "persona", "mean", "ci_low", "ci_high", "n"]], args.out)
@@ -306,7 +391,7 @@ def _run(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     from journeylib.engine import CLI_MEMORY_LIMIT, CLI_MEMORY_LIMITS, MEMORY_LIMIT_ENV
-    from journeylib.io import InputError
+    from journeylib.ingest import InputError
 
     added = False
     try:

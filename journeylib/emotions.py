@@ -30,7 +30,7 @@ def _with_persona(survey: ibis.Table, personas: pd.DataFrame | ibis.Table | None
     """The survey with a ``persona`` column (``all`` when no personas are given).
 
     ``personas`` (customer_id, persona) is a pandas frame, checked here, or a table already
-    on the survey's backend with one row per customer (as ``warehouse.labels_table`` makes
+    on the survey's backend with one row per customer (as ``persona_sampling.labels_table`` makes
     it), which is joined where it lies instead of being uploaded on every call.
     """
     base = survey.drop("persona") if "persona" in survey.columns else survey

@@ -151,3 +151,22 @@ def execute(expr: ibis.Expr) -> pd.DataFrame:
     if engine is None or (backend is not None and engine.con is not backend):
         return expr.execute()
     return engine.execute(expr)
+
+
+# Above this many values a lookup joins a small in-memory table instead of a CASE.
+MAX_INLINE_VALUES = 200
+
+
+def map_values(t: ibis.Table, column: str, mapping: dict, out: str) -> ibis.Table:
+    """``t`` with a text column ``out``: ``mapping`` applied to ``t[column]`` (null for
+    values it does not name). A long mapping is a join with a small in-memory table, so
+    the query does not carry a CASE of thousands of branches."""
+    pairs = {str(k): str(v) for k, v in mapping.items() if v is not None}
+    if not pairs:
+        return t.mutate(**{out: ibis.null("string")})
+    if len(pairs) <= MAX_INLINE_VALUES:
+        return t.mutate(**{out: t[column].substitute(pairs, else_=ibis.null("string"))})
+    key = f"_jl_key_{out}"
+    table = ibis.memtable(pd.DataFrame({key: list(pairs), out: list(pairs.values())}, dtype="str"))
+    j = t.left_join(table, t[column] == table[key])
+    return j.drop(key)

@@ -34,6 +34,9 @@ __all__ = [
     "OUTCOME_WORDS",
     "is_outcome_column",
     "guess_stage_map",
+    "apply_journey",
+    "goal_column_values",
+    "touchpoint_names",
 ]
 
 GOAL_KINDS = ("stage", "touchpoint", "column")
@@ -165,8 +168,14 @@ class JourneyModel:
         if repeated:
             raise GoalError(f"stages listed more than once: {', '.join(repeated)}")
         object.__setattr__(self, "stages", stages)
-        object.__setattr__(self, "stage_map", {str(k): str(v) for k, v in dict(self.stage_map).items()})
-        object.__setattr__(self, "stage_prefixes", tuple((str(p), str(s)) for p, s in self.stage_prefixes))
+
+        def named(stage: Any) -> str:  # "buy" in a table means the Purchase stage
+            got = normalize_stage(stage, stages)
+            return got if got is not None else str(stage)
+
+        object.__setattr__(self, "stage_map", {str(k): named(v) for k, v in dict(self.stage_map).items()
+                                               if v is not None and str(v).strip()})
+        object.__setattr__(self, "stage_prefixes", tuple((str(p), named(s)) for p, s in self.stage_prefixes))
 
     @classmethod
     def default(cls, stages: Sequence[str] = DEFAULT_STAGES, **kw: Any) -> "JourneyModel":
@@ -328,3 +337,99 @@ def _outcome_candidates(data: Any) -> list[str]:
             continue
         out += [c for c in table.columns if is_outcome_column(c) and c not in out]
     return out
+
+
+# --------------------------------------------------------------------------- re-staging data
+
+
+def _distinct(table: ibis.Table, column: str) -> list[str]:
+    from journeylib.engine import execute
+
+    got = execute(table.select(column).distinct())[column]
+    return [str(v) for v in got.dropna()]
+
+
+def _restage(table: ibis.Table, model: JourneyModel, old_map: Mapping[str, str], all_rows: bool) -> ibis.Table:
+    """A table's stages under ``model``; see :func:`apply_journey`."""
+    from journeylib.engine import map_values
+
+    if "stage" not in table.columns:
+        return table
+    own = "stage_label" if "stage_label" in table.columns else "stage"
+    t = map_values(table, own, {v: model.stage_name(v) for v in _distinct(table, own)}, "_jl_own_stage")
+    if "touchpoint" not in table.columns:
+        return t.mutate(stage=t._jl_own_stage.cast("string")).drop("_jl_own_stage")
+    t = map_values(t, "touchpoint", model.touchpoint_stages(_distinct(table, "touchpoint")), "_jl_rule_stage")
+    if all_rows:
+        stage = ibis.coalesce(t._jl_rule_stage, t._jl_own_stage)
+    elif own == "stage_label":
+        stage = ibis.coalesce(t._jl_own_stage, t._jl_rule_stage)
+    else:
+        # Saved before the file's own label was kept: an event counts as staged by the
+        # rules when it has no stage, or its stage is the one the old map gave it.
+        t = map_values(t, "touchpoint", dict(old_map), "_jl_old_stage")
+        by_rule = t.stage.isnull() | (t._jl_old_stage.notnull() & (t.stage == t._jl_old_stage))
+        t = t.mutate(stage=ibis.ifelse(by_rule, t._jl_rule_stage, t._jl_own_stage).cast("string"))
+        return t.drop("_jl_own_stage", "_jl_rule_stage", "_jl_old_stage")
+    return t.mutate(stage=stage.cast("string")).drop("_jl_own_stage", "_jl_rule_stage")
+
+
+def apply_journey(data: Any, model: JourneyModel, all_rows: bool = False) -> Any:
+    """``data`` under another journey model (lazy Ibis over the same tables).
+
+    Each event and survey answer takes its stage from the file's own stage label read
+    against the new order, else from its touchpoint by the new rules; with ``all_rows``
+    the rules win wherever they place the touchpoint. A goal whose stage left the order is
+    dropped (the default goal applies when the new order has one).
+    """
+    from dataclasses import replace as _replace
+
+    goal = model.goal
+    if goal is not None and goal.kind == "stage" and goal.target not in model.stages:
+        model = model.with_goal(default_goal(model.stages))
+    old_map = dict(getattr(data, "touchpoint_stage_map", {}) or {})
+    events = _restage(data.events, model, old_map, all_rows)
+    survey = None if data.survey is None else _restage(data.survey, model, old_map, all_rows)
+    names = _distinct(data.events, "touchpoint") if "touchpoint" in data.events.columns else []
+    if survey is not None and "touchpoint" in survey.columns:
+        names += [n for n in _distinct(data.survey, "touchpoint") if n not in names]
+    return _replace(data, events=events, survey=survey, journey=model,
+                    touchpoint_stage_map=model.touchpoint_stages(names))
+
+
+def goal_column_values(data: Any = None, tables: Sequence[ibis.Table] = (), exclude: Sequence[str] = (),
+                       max_values: int = 20) -> dict[str, list[str]]:
+    """Columns that could hold an outcome, with their values (most common first): every
+    text, whole-number or true/false column with 2 to ``max_values`` distinct values, of
+    the dataset's customers, survey and events (``data``) or of other ``tables`` (e.g. an
+    upload's first rows), outcome-like names first. For picking a column goal."""
+    from journeylib.engine import execute
+
+    fixed = {"customer_id", "timestamp", "seq", "touchpoint", "stage", "stage_label", "channel", "score",
+             "comment", "nps", *exclude}
+    if data is not None:
+        tables = [t for t in (data.customers, data.survey, data.events if data.has_events else None)
+                  if t is not None]
+    out: dict[str, list[str]] = {}
+    for table in tables:
+        for name in table.columns:
+            col = table[name]
+            if name in fixed or name in out or not (col.type().is_string() or col.type().is_integer()
+                                                     or col.type().is_boolean()):
+                continue
+            got = execute(table.group_by(v=col.cast("string")).aggregate(n=table.count())
+                          .order_by([ibis.desc("n"), "v"]).limit(max_values + 1))
+            values = [str(v) for v in got["v"].dropna()]
+            if 1 < len(values) <= max_values:
+                out[name] = values
+    return dict(sorted(out.items(), key=lambda kv: not is_outcome_column(kv[0])))
+
+
+def touchpoint_names(data: Any, limit: int = 500) -> list[str]:
+    """Distinct touchpoints of the events (or, with none, of the survey), most frequent first."""
+    from journeylib.engine import execute
+
+    table = data.events if data.has_events or data.survey is None else data.survey
+    got = execute(table.group_by("touchpoint").aggregate(n=table.count())
+                  .order_by([ibis.desc("n"), "touchpoint"]).limit(limit))
+    return [str(t) for t in got["touchpoint"].dropna()]

@@ -7,7 +7,7 @@ customer's kinds of events as a list, counted in numpy).
 number of personas by silhouette when asked to, and names each persona from the traits
 that set it apart most (effect sizes), so people read "Checkout strugglers", not "Cluster 2".
 ``find_personas`` fits on a seeded sample of customers when there are more than
-``journeylib.warehouse.max_cluster_customers()`` and then assigns everyone.
+``journeylib.persona_sampling.max_cluster_customers()`` and then assigns everyone.
 """
 
 from __future__ import annotations
@@ -948,7 +948,7 @@ class PersonaResult:
     @property
     def label(self) -> str:
         """E.g. "fitted on a sample of 200,000 of 1,000,000 customers"."""
-        from journeylib.warehouse import sample_label
+        from journeylib.persona_sampling import sample_label
 
         return f"fitted on {sample_label(self.sampled, self.total)}"
 
@@ -970,7 +970,7 @@ def _sample_ids(data: JourneyData, sample, ids: pa.Array, limit: int, seed: int)
     """The customer ids of ``sample``, given ``ids``: every customer with events. On DuckDB
     they are picked from those ids by the same seeded hash (0.15 s at 1M customers, where
     asking the events again took 0.65 s); other backends hash differently, so they are asked."""
-    from journeylib.warehouse import first_by_key
+    from journeylib.persona_sampling import first_by_key
 
     try:
         backend = data.events._find_backend().name
@@ -987,14 +987,14 @@ def find_personas(data: JourneyData, n_personas="auto", random_state: int = 0,
                   max_customers: int | None = None) -> PersonaResult:
     """Features -> PersonaModel -> named assignments, profiles and a PCA map of customers.
 
-    Above ``max_customers`` customers (default :func:`journeylib.warehouse.max_cluster_customers`,
+    Above ``max_customers`` customers (default :func:`journeylib.persona_sampling.max_cluster_customers`,
     env ``JOURNEY_MAX_CLUSTER_CUSTOMERS``) the model is fitted on a sample of that many,
     chosen by a hash of the id seeded with ``random_state``
-    (:func:`journeylib.warehouse.sample_customers`), and everyone is assigned with
+    (:func:`journeylib.persona_sampling.sample_customers`), and everyone is assigned with
     ``model.predict`` on features with the vocabulary of the fit; above ``ASSIGN_CHUNK``
     customers those are computed a chunk of customers at a time.
     """
-    from journeylib.warehouse import customer_chunks, max_cluster_customers, sample_customers
+    from journeylib.persona_sampling import customer_chunks, max_cluster_customers, sample_customers
 
     limit = max_cluster_customers() if max_customers is None else int(max_customers)
     if limit < 3:

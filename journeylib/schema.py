@@ -154,6 +154,8 @@ class JourneyData:
     touchpoint_stage_map: Mapping[str, str] = field(default_factory=dict)
     source_names: Mapping[str, str] = field(default_factory=dict)
     warnings: list = field(default_factory=list)
+    # ("table" | "view", name) of the engine objects the loader made for these tables.
+    owned: tuple = field(default=(), repr=False, compare=False)
     _has_events: bool | None = field(default=None, init=False, repr=False, compare=False)
 
     @property

@@ -3,11 +3,10 @@
 import pandas as pd
 import streamlit as st
 
-from journeylib import io as jio
+from journeylib import ingest as jio
 from journeylib import workspace
-from journeylib.schema import DEFAULT_STAGES
-from ui import cache, connect, state, upload, widgets
-from ui import stages as stage_edit
+from journeylib.journey import JourneyModel, apply_journey
+from ui import cache, connect, journey_edit, state, upload, widgets
 
 st.title("Data")
 active = state.active_info()
@@ -28,11 +27,11 @@ with add_tab:
     cols = st.columns(len(specs))
     for col, (kind, label) in zip(cols, specs):
         uploaded[kind] = col.file_uploader(label, type=upload.ACCEPTED, key=f"up_{kind}_{mode[:3]}",
-                                           help="CSV, TSV, gzip'd CSV, Excel or Parquet, up to 1 GB.")
+                                           help="CSV, TSV, gzip'd CSV, Excel, Parquet or an XES event log, up to 1 GB.")
 
-    # frames: what the page shows and maps (a large file's first rows); sources: what is
-    # checked and loaded (the frame, or for a large file its copy on disk).
-    frames, sources, labels, mapping, problems = {}, {}, {}, {}, False
+    # frames: what the page shows and maps (a large file's first rows); the whole files are
+    # read and checked once, on "Check data" or "Use this data".
+    frames, labels, mapping, problems = {}, {}, {}, False
     for kind, file in uploaded.items():
         if file is None:
             continue
@@ -43,14 +42,12 @@ with add_tab:
             problems = True
             continue
         frames[kind], labels[kind] = frame, file.name
-        sources[kind] = frame
         size_of_whole = frame.attrs.get(upload.HEAD_OF)
         if size_of_whole:
-            sources[kind] = file  # copied to disk only when checked or used
             shown = ("all its rows are shown" if size_of_whole <= upload.PREVIEW_BYTES else
                      f"its first {len(frame):,} rows are shown")
             title = (f"**{file.name}**: {size_of_whole / 1024 / 1024:,.1f} MB, {frame.shape[1]} columns "
-                     f"(a large file, read by the engine: {shown}; the whole file is checked)")
+                     f"(a large file: {shown}; the whole file is checked)")
         else:
             title = f"**{file.name}**: {len(frame):,} rows, {frame.shape[1]} columns"
         guess = upload.detected(frame, kind)
@@ -83,32 +80,35 @@ with add_tab:
                 st.dataframe(preview, hide_index=True, width="stretch")
 
     if frames:
-        st.subheader("Stages")
-        s1, s2 = st.columns([1, 2])
-        stage_text = s1.text_area("Stage order (one per line)", "\n".join(DEFAULT_STAGES), height=200, key="d_stages")
-        stages = [s.strip() for s in stage_text.splitlines() if s.strip()]
-        stage_map = None
-        if "touchpoints" in frames:
-            tp_fields = {k.split(".", 1)[1]: v for k, v in mapping.items() if k.startswith("touchpoints.")}
-            loose = upload.unstaged_touchpoints(frames["touchpoints"], tp_fields)
-            if loose:
-                guess_map = upload.default_stage_map(loose, stages)
-                table = pd.DataFrame({"touchpoint": loose, "stage": [guess_map.get(t) for t in loose]})
-                with s2:
-                    st.markdown("**Stage of touchpoints whose events have none**")
-                    edited = st.data_editor(
-                        table, hide_index=True, width="stretch", height=200, disabled=["touchpoint"],
-                        key=f"d_stage_map_{labels['touchpoints']}_{len(loose)}",
-                        column_config={"stage": st.column_config.SelectboxColumn("stage", options=stages)},
-                    )
-                    if frames["touchpoints"].attrs.get(upload.HEAD_OF):
-                        st.caption("Touchpoints from the first rows of this large file. Left as suggested, "
-                                   "every touchpoint in the file gets its stage from its name.")
-                stage_map = {str(t): str(s) for t, s in zip(edited["touchpoint"], edited["stage"])
-                             if s is not None and not pd.isna(s) and str(s)}
-                if frames["touchpoints"].attrs.get(upload.HEAD_OF) and stage_map == {
-                        t: s for t, s in guess_map.items() if t in loose}:
-                    stage_map = None  # the suggestions, made from every name in the file by the loader
+        st.subheader("Journey", anchor=False,
+                     help="Your own stages, where each touchpoint sits, and the goal: saved with the dataset and "
+                          "editable later under Saved datasets.")
+        tp_fields = {k.split(".", 1)[1]: v for k, v in mapping.items() if k.startswith("touchpoints.")}
+        loose = upload.unstaged_touchpoints(frames["touchpoints"], tp_fields) if "touchpoints" in frames else []
+        used = {str(v) for v in mapping.values() if isinstance(v, str)}
+        outcome_values = journey_edit.outcome_columns(frames, used)
+        journey = journey_edit.controls("d_journey", JourneyModel.default(), loose, outcome_values)
+        if journey is None:
+            problems = True
+        if "touchpoints" in frames and frames["touchpoints"].attrs.get(upload.HEAD_OF):
+            st.caption("Touchpoints and values from the first rows of this large file; every touchpoint in the "
+                       "file is placed by the same rules.")
+
+        st.subheader("Rows", anchor=False)
+        r1, r2, r3 = st.columns([1, 1, 1])
+        keep_dups = r1.checkbox("Keep exact duplicate rows", key="d_keep_dups",
+                                help="Off (the default): rows that repeat an earlier row in every column are "
+                                     "dropped and counted. On: every row is kept, as retentioneering and pm4py do.")
+        where_options = [upload.NONE] + sorted({str(c) for f in frames.values() for c in f.columns})
+        where_col = r2.selectbox("Keep only rows where column", where_options, key="d_where_col",
+                                 help="For example lifecycle:transition = COMPLETE, so the START and COMPLETE rows "
+                                      "of one activity are not two steps.")
+        where = None
+        if where_col != upload.NONE:
+            seen = sorted({str(v) for f in frames.values() if where_col in f.columns
+                           for v in f[where_col].dropna().unique()[:200]})
+            chosen_values = r3.multiselect("is one of", seen, key=f"d_where_vals_{where_col}")
+            where = {where_col: chosen_values} if chosen_values else None
         n1, n2 = st.columns([2, 1])
         name = n1.text_input("Dataset name", value=next(iter(labels.values())).rsplit(".", 1)[0], max_chars=200,
                              key="d_name")
@@ -125,17 +125,16 @@ with add_tab:
         check_clicked = b1.button("Check data", icon=":material/fact_check:", key="d_check", disabled=problems)
         use_clicked = b2.button("Use this data", type="primary", icon=":material/check:", key="d_use",
                                 disabled=problems)
-        if check_clicked or use_clicked:
-            for kind, source in list(sources.items()):
-                if not isinstance(source, pd.DataFrame):
-                    sources[kind] = upload.spooled(source)
-                    labels[sources[kind]] = source.name
-            report = upload.check(sources, labels, mapping, stages, stage_map, not_rated)
+        if (check_clicked or use_clicked) and journey is not None:
+            chosen = {kind: f for kind, f in uploaded.items() if f is not None and kind in frames}
+            with st.spinner("Reading and checking the files…"):
+                checked = upload.check(chosen, mapping, journey, not_rated, keep_dups, where)
+            report = checked.report
             if report.errors:
                 st.error(f"{len(report.errors)} problem(s) must be fixed before this data can be used. "
                          f"The active dataset is still “{active.name}”.", icon=":material/error:")
             elif report.warnings:
-                st.warning(f"{len(report.warnings)} warning(s): the data can be used; these rows were changed "
+                st.warning(f"{len(report.warnings)} note(s): the data can be used; these rows were changed "
                            "or skipped.", icon=":material/warning:")
             else:
                 st.success("No problems found.", icon=":material/check_circle:")
@@ -143,12 +142,11 @@ with add_tab:
                 st.dataframe(upload.report_frame(report), hide_index=True, width="stretch")
             if use_clicked and report.ok:
                 with widgets.errors_shown("Could not use this data"):
-                    info = upload.load_and_save(sources, labels, mapping, stages, stage_map, not_rated, name)
-                    upload.discard_spooled(sources)
+                    info = upload.save(checked, name)
                     st.session_state["_upload_notes"] = [
                         f"“{info.name}” is now the active dataset ({info.row_counts.get('events', 0):,} events"
                         + (f", {info.row_counts['survey']:,} survey answers" if "survey" in info.row_counts else "")
-                        + f"; {len(report.warnings)} warning(s))."]
+                        + f"; {len(report.warnings)} note(s))."]
                     state.set_active(info.id)
                     st.rerun()
     else:
@@ -181,45 +179,32 @@ with saved_tab:
                             state.set_active(rest[0].id)
                         st.rerun()
 
-    st.subheader("Stages of a saved dataset", anchor=False)
+    st.subheader("Journey of a saved dataset", anchor=False)
     infos = state.datasets()
     by_id = {i.id: i for i in infos}
     chosen_id = st.columns([1, 1])[0].selectbox("Dataset", list(by_id), format_func=lambda i: by_id[i].name,
                              index=list(by_id).index(active.id) if active.id in by_id else 0, key="st_dataset")
     target = by_id[chosen_id]
-    st.caption("Change the stage order or which stage each touchpoint belongs to. “Apply” re-derives the "
-               "events' stages and saves the dataset again; every page then shows the new stages.")
-    g1, g2 = st.columns([1, 2])
-    order_text = g1.text_area("Stage order (one per line)", "\n".join(target.stages), height=260,
-                              key=f"st_order_{target.id}_{target.saved}")
-    try:
-        new_stages = stage_edit.parse_stages(order_text)
-    except ValueError as exc:
-        g1.error(str(exc), icon=":material/error:")
-        new_stages = list(target.stages)
-    with g2:
-        with widgets.errors_shown("Could not read the dataset's touchpoints"):
-            names = cache.touchpoint_names(state.root(), target.id, target.saved)
-            observed = cache.touchpoint_stages(state.root(), target.id, target.saved)
-            table = stage_edit.map_table(names, target.touchpoint_stage_map, new_stages, observed)
-            st.markdown("**Touchpoint → stage**", help="Filled from the saved map, else from the stage most of "
-                        "the touchpoint's events have. Empty: the touchpoint's events keep their own stage.")
-            edited_table = st.data_editor(
-                table, hide_index=True, width="stretch", height=260, disabled=["touchpoint"],
-                key=f"st_map_{target.id}_{target.saved}_{'|'.join(new_stages)}",
-                column_config={"stage": st.column_config.SelectboxColumn("stage", options=new_stages)},
-            )
-    all_events = st.checkbox("Apply the map to every event of these touchpoints (also those whose file named a "
-                             "stage)", key=f"st_all_{target.id}",
-                             help="Off: only events whose stage came from the map (or had none) change.")
-    if st.button("Apply", type="primary", icon=":material/check:", key=f"st_apply_{target.id}"):
-        with widgets.errors_shown("Could not change the stages"):
-            new_map = stage_edit.edited_map(edited_table, new_stages)
+    st.caption("Change the stage order, the rules that place each touchpoint, or the goal. “Apply” re-derives "
+               "the stages and saves the dataset again; every page then shows the new journey.")
+    with widgets.errors_shown("Could not read the dataset"):
+        names = cache.touchpoint_names(state.root(), target.id, target.saved)
+        outcomes = cache.goal_columns(state.root(), target.id, target.saved)
+        new_journey = journey_edit.controls(f"st_{target.id}_{target.saved}", target.journey, names, outcomes,
+                                            height=260)
+        all_events = st.checkbox("Let the rules win over the stage a file gave an event",
+                                 key=f"st_all_{target.id}",
+                                 help="Off: an event keeps the stage its file named, when that stage is in the "
+                                      "order; the rules place the rest.")
+        if st.button("Apply", type="primary", icon=":material/check:", key=f"st_apply_{target.id}",
+                     disabled=new_journey is None):
             with st.spinner("Re-deriving stages and saving…"):
                 data = cache.dataset(state.root(), target.id, target.saved)
-                saved = stage_edit.apply(target, data, cache.engine(), state.root(), new_stages, new_map, all_events)
+                saved = workspace.save_dataset(apply_journey(data, new_journey, all_events), target.name,
+                                               root=state.root(), dataset_id=target.id, engine=cache.engine())
+            goal = f", goal “{new_journey.goal.label}”" if new_journey.goal else ", no goal"
             st.session_state["_upload_notes"] = [
-                f"Stages of “{saved.name}” updated ({len(new_stages)} stages, {len(new_map)} touchpoints mapped)."]
+                f"Journey of “{saved.name}” updated ({len(new_journey.stages)} stages{goal})."]
             st.rerun()
 
 with db_tab:

@@ -147,7 +147,7 @@ def persona_cards(view: View) -> list[dict]:
 def _persona_table(view: View):
     """customer_id -> persona as a table on the engine, so a persona filter is a join
     inside the backend rather than a list of ids shipped with every query."""
-    from journeylib.warehouse import labels_table
+    from journeylib.persona_sampling import labels_table
 
     frame = personas(view).assignments[["customer_id", "persona"]].astype({"customer_id": "str"})
     return labels_table(engine_for(view), frame)
@@ -402,6 +402,14 @@ def dumps(obj) -> str:
 @st.cache_data(max_entries=16, show_spinner=False)
 def touchpoint_names(root: str, dataset_id: str, saved: str, limit: int = 500) -> list[str]:
     """Distinct touchpoints of a dataset, most frequent first (the stage-map editor's rows)."""
-    from ui.stages import touchpoints
+    from journeylib.journey import touchpoint_names as names
 
-    return touchpoints(dataset(root, dataset_id, saved), engine(), limit=limit)
+    return names(dataset(root, dataset_id, saved), limit=limit)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def goal_columns(root: str, dataset_id: str, saved: str) -> dict[str, list[str]]:
+    """Columns of a dataset that could hold an outcome, with their values (for a column goal)."""
+    from journeylib.journey import goal_column_values
+
+    return goal_column_values(dataset(root, dataset_id, saved))

@@ -24,7 +24,7 @@ import streamlit as st
 from journeylib import workspace
 from journeylib.engine import BACKEND_URL_ENV, Engine
 from journeylib.journey import JourneyModel
-from journeylib.io import InputError
+from journeylib.ingest import InputError
 from journeylib.schema import DEFAULT_STAGES, JourneyData
 
 ROOT = "(connected)"  # View.root of a connected dataset (it has no workspace folder)
@@ -112,7 +112,7 @@ class ConnectError(ValueError):
 
 def open_connection(conn: Connection) -> JourneyData:
     """The connection's tables as JourneyData (Ibis expressions on the database)."""
-    from journeylib.warehouse import load_tables
+    from journeylib.ingest import load_tables
 
     if not conn.url.strip():
         raise ConnectError("give the database URL (for example duckdb:///path/to/file.ddb)")

@@ -56,7 +56,7 @@ def root() -> str:
 
 def import_sample(base: str) -> workspace.DatasetInfo:
     """Load the bundled sample CSVs and save them as a dataset."""
-    from journeylib.io import load_journey
+    from journeylib.ingest import load_journey
 
     files = {kind: cache.SAMPLE_DIR / f"{kind}.csv" for kind in ("touchpoints", "survey", "customers")}
     data = load_journey(**{k: str(p) for k, p in files.items() if p.exists()}, engine=cache.engine())

@@ -71,7 +71,7 @@ def pct(x: float | None) -> str:
 @contextlib.contextmanager
 def errors_shown(what: str = ""):
     """Turn expected errors (bad input, missing dataset, bad parameters) into st.error."""
-    from journeylib.io import InputError
+    from journeylib.ingest import InputError
     from journeylib.workspace import WorkspaceError
 
     try:

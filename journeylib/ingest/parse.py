@@ -13,8 +13,11 @@ number. The score scale is detected, never rescaled.
 
 from __future__ import annotations
 
+import itertools
+import os
 import warnings
 from dataclasses import dataclass, field
+from typing import Callable
 from typing import Any, Sequence
 
 import ibis
@@ -36,7 +39,8 @@ __all__ = [
     "number",
     "not_a_number",
     "naive_utc",
-    "TimeLookup",
+    "read_times",
+    "TimeReading",
 ]
 
 _NUMERIC_RE = r"^-?\d+(\.\d+)?$"
@@ -50,6 +54,7 @@ _TEXT_FORMATS = (
 )
 _MIXED_LIMIT = 50_000
 SAMPLE = 1000  # first values that decide what a timestamp column holds
+_lookup_names = itertools.count()
 
 
 # --------------------------------------------------------------------------- Python side
@@ -272,14 +277,6 @@ def typed_time(col: ibis.Value) -> ibis.Value | None:
     return None
 
 
-@dataclass
-class TimeLookup:
-    """Text values read in Python: ``frame`` (raw, ts) to be joined on the raw text."""
-
-    frame: pd.DataFrame
-    notes: list[Issue] = field(default_factory=list)
-
-
 # --------------------------------------------------------------------------- numbers
 
 
@@ -347,3 +344,119 @@ def detect_score_scale(scores: pd.Series) -> ScoreScale | None:
         return None
     inside = {(lo, hi): int(values.between(lo, hi).sum()) for lo, hi in SCALES}
     return choose_scale(len(values), float(values.min()), float(values.max()), inside)
+
+
+# --------------------------------------------------------------------------- reading a column
+
+
+def _run(engine: Any, expr) -> pd.DataFrame:
+    with engine._lock:
+        return expr.to_pyarrow().to_pandas()
+
+
+@dataclass
+class TimeReading:
+    """How one column's values become naive UTC timestamps: an engine reading (``read``,
+    None when every value is read in Python) and a lookup table of the values read in
+    Python (``_jl_traw`` -> ``_jl_tval``)."""
+
+    column: str
+    read: Callable[[ibis.Value], ibis.Value] | None
+    lookup: ibis.Table | None = None
+    owned: list[str] = field(default_factory=list)
+    notes: list[Issue] = field(default_factory=list)
+
+    def attach(self, t: ibis.Table) -> ibis.Table:
+        """``t`` (which has the column) with ``_jl_ts``, the column read as timestamps."""
+        raw = t[self.column]
+        if self.lookup is None:
+            return t.mutate(_jl_ts=self.read(raw) if self.read is not None else ibis.null("timestamp"))
+        j = t.left_join(self.lookup, raw.cast("string") == self.lookup._jl_traw)
+        first = self.read(j[self.column]) if self.read is not None else None
+        value = j._jl_tval if first is None else ibis.coalesce(first, j._jl_tval)
+        return j.mutate(_jl_ts=value).drop("_jl_traw", "_jl_tval")
+
+
+def read_times(t: ibis.Table, column: str, label: str, engine: Any, database: bool = False,
+               row: str = "_jl_row") -> TimeReading:
+    """How to read the column ``column`` of ``t`` (give a narrow table: the row number and
+    that column) as timestamps; see the module notes: the first :data:`SAMPLE` values
+    decide the kind; ISO text and epoch numbers are read by the engine, everything else one
+    distinct value at a time here and joined back as a lookup table.
+    """
+    raw = t[column]
+    if typed_time(raw) is not None:
+        return TimeReading(column, typed_time)
+    if raw.type().is_numeric() and not raw.type().is_boolean():
+        x = raw.cast("float64")
+        got = _run(engine, t.aggregate(mid=x.abs().median(), lo=x.min(), hi=x.max(),
+                                       whole=(x == x.floor()).all())).iloc[0]
+        if got["mid"] is None or pd.isna(got["mid"]):
+            return TimeReading(column, None)
+        if bool(got["whole"]) and 19000101 <= float(got["lo"]) and float(got["hi"]) <= 21001231:
+            return _lookup_all(t, column, raw.cast("int64").cast("string"), "epoch", label, engine, database, row)
+        unit = epoch_unit(float(got["mid"]))
+        if unit == "ns":
+            return TimeReading(column, lambda c: (c.cast("float64") / 1000).round().cast("int64").as_timestamp("us"))
+        return TimeReading(column, lambda c: epoch_expr(c.cast("float64"), unit))
+    text = raw.cast("string")
+    present = t.filter(text.notnull())
+    head = present.order_by(row) if not database else present
+    sample = _run(engine, head.select(v=text).limit(SAMPLE))["v"]
+    kind = timestamp_kind(sample)
+    if kind == "empty":
+        return TimeReading(column, None)
+    if kind == "epoch":
+        got = _run(engine, t.aggregate(
+            n=text.count(), numeric=text.re_search(_NUMERIC_RE).cast("int64").sum(),
+            mid=text.try_cast("float64").abs().median(), lo=text.try_cast("float64").min(),
+            hi=text.try_cast("float64").max())).iloc[0]
+        if int(got["numeric"] or 0) == int(got["n"]):
+            lo, hi, mid = float(got["lo"]), float(got["hi"]), float(got["mid"])
+            unit = epoch_unit(mid)
+            if (19000101 <= lo and hi <= 21001231) or unit == "ns":
+                return _lookup_all(t, column, text, "epoch", label, engine, database, row)
+            return TimeReading(column, lambda c: epoch_expr(c.cast("string").try_cast("float64"), unit))
+        kind = "iso"
+    if kind == "iso":
+        left = _run(engine, t.filter(text.notnull() & naive_utc(text).isnull()).select(v=text).distinct())["v"]
+        reading = TimeReading(column, lambda c: naive_utc(c.cast("string")))
+        if left.empty:
+            return reading
+        parsed, _ = parse_distinct(left, "iso")
+        found = pd.DataFrame({"_jl_traw": left.astype("str"), "_jl_tval": parsed.astype("datetime64[us]")})
+        found = found[found["_jl_tval"].notna()]
+        if not found.empty:
+            reading.lookup, reading.owned = _lookup_table(found, engine)
+        return reading
+    return _lookup_all(t, column, text, kind, label, engine, database, row)
+
+
+def _lookup_table(found: pd.DataFrame, engine: Any) -> tuple[ibis.Table, list[str]]:
+    name = f"_jl_times_{os.getpid()}_{next(_lookup_names)}"
+    return engine.table(found.reset_index(drop=True), name=name), [name]
+
+
+def _lookup_all(t: ibis.Table, column: str, text: ibis.Value, kind: str, label: str, engine: Any,
+                database: bool, row: str) -> TimeReading:
+    """Every distinct value read in Python (dates in words, DD/MM, YYYYMMDD numbers)."""
+    keyed = t.mutate(_jl_tkey=text).filter(ibis._._jl_tkey.notnull())
+    first = keyed[row].min() if not database else keyed._jl_tkey.min()
+    values = _run(engine, keyed.group_by(v=keyed._jl_tkey).aggregate(n=keyed.count(), f=first))
+    parsed, differ = parse_distinct(values["v"], kind)
+    notes: list[Issue] = []
+    if differ.any():
+        n_differ = int(values.loc[differ.to_numpy(), "n"].sum())
+        rows: list[int] = []
+        if not database:
+            odd = values.loc[differ.to_numpy(), "v"].tolist()
+            got = _run(engine, keyed.filter(keyed._jl_tkey.isin(odd)).order_by(row).select(row)
+                       .limit(MAX_EXAMPLES))
+            rows = [int(v) + 1 for v in got[row]]
+        notes.append(ambiguous_day_month(label, column, n_differ, rows))
+    found = pd.DataFrame({"_jl_traw": values["v"].astype("str"), "_jl_tval": parsed.astype("datetime64[us]")})
+    found = found[found["_jl_tval"].notna()]
+    reading = TimeReading(column, None, notes=notes)
+    if not found.empty:
+        reading.lookup, reading.owned = _lookup_table(found, engine)
+    return reading

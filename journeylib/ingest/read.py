@@ -43,9 +43,10 @@ __all__ = [
     "MAX_UPLOAD_ENV",
     "ROW",
     "NULL_MARKERS",
+    "clean_text",
 ]
 
-ROW = "_row"  # the file-order column every raw table carries
+ROW = "_jl_row"  # the file-order column every raw table carries
 _GZIP_MAGIC = b"\x1f\x8b"
 _ZIP_MAGIC = b"PK\x03\x04"
 _PARQUET_MAGIC = b"PAR1"
@@ -67,6 +68,28 @@ _BOMB_RATIO = 100
 _BOMB_MIN_BYTES = 64 * 1024 * 1024
 _CHUNK = 1024 * 1024
 _names = itertools.count()
+# What Unicode calls white space: trimmed from both ends of every text cell.
+WHITESPACE = " \t\n\v\f\r\u0085\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008" \
+             "\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+
+
+@ibis.udf.scalar.builtin(name="trim")
+def _trim_chars(text: str, chars: str) -> str:
+    """DuckDB's trim(text, characters)."""
+
+
+def clean_text(c: ibis.Value, duckdb: bool = True) -> ibis.Value:
+    """Text trimmed of white space (Unicode's on DuckDB, ASCII elsewhere), blanks as
+    missing; other types as they are. Every input's text cells go through this once, as
+    they are read."""
+    if not c.type().is_string():
+        return c
+    trimmed = _trim_chars(c, WHITESPACE) if duckdb else c.strip()
+    return trimmed.nullif("")
+
+
+def _cleaned(t: ibis.Table, columns: Sequence[str], duckdb: bool = True) -> dict[str, ibis.Value]:
+    return {c: clean_text(t[c], duckdb) for c in columns}
 
 
 def env_megabytes(name: str, default: float, allow_zero: bool = False) -> int:
@@ -454,6 +477,7 @@ def _duckdb_csv(label: str, path: Path, names: list[str], delim: str, quoted: bo
                 allow_quoted_nulls=True, store_rejects=True, rejects_table=rejects, rejects_scan=scans,
             )
             raw = raw.rename({nm: f"c{i}" for i, nm in enumerate(names)})
+            raw = raw.select(**_cleaned(raw, names))
             if len(names) == 1:  # a blank line reads as one empty cell: pandas skips those
                 raw = raw.filter(raw[names[0]].notnull())
             table = con.create_table(name, raw, temp=True)
@@ -563,9 +587,14 @@ def _from_arrow(label: str, table: pa.Table, engine: Engine, notes: list[Issue],
         raise InputError(label, f"the column name {ROW!r} is reserved; rename that column")
     table = table.append_column(ROW, pa.array(range(table.num_rows), type=pa.int64()))
     name = _table_name("raw")
+    duck = engine.backend_name == "duckdb"
+    mem = ibis.memtable(table)
     with engine._lock:
-        t = engine.con.create_table(name, table, temp=True)
-    return RawTable(label, t, names, engine, notes, [name], kind=kind)
+        if engine.backend_name == "pyspark":
+            t = engine.con.create_view(name, mem.select(ROW, **_cleaned(mem, names, duck)), overwrite=True)
+        else:
+            t = engine.con.create_table(name, mem.select(ROW, **_cleaned(mem, names, duck)), temp=True)
+    return RawTable(label, t.select(*names, ROW), names, engine, notes, [name], kind=kind)
 
 
 def _read_parquet(label: str, src: _Bytes, engine: Engine) -> RawTable:
@@ -579,7 +608,7 @@ def _read_parquet(label: str, src: _Bytes, engine: Engine) -> RawTable:
             names = [str(c) for c in pq.columns]
             if ROW in names:
                 raise InputError(label, f"the column name {ROW!r} is reserved; rename that column")
-            t = engine.con.create_table(name, pq, temp=True)
+            t = engine.con.create_table(name, pq.select(**_cleaned(pq, names)), temp=True)
     except InputError:
         raise
     except Exception as exc:  # noqa: BLE001 - the reader's own words
@@ -692,5 +721,5 @@ def source_table(engine: Engine, name: str | Sequence[str]) -> RawTable:
     names = [str(c) for c in t.columns]
     if ROW in names:
         raise InputError(label, f"the column name {ROW!r} is reserved; make a view that renames it")
-    return RawTable(label, t.mutate(**{ROW: ibis.null("int64")}), names, engine, [], [], database=True,
-                    kind="database")
+    cleaned = t.select(**_cleaned(t, names, engine.backend_name == "duckdb"), **{ROW: ibis.null("int64")})
+    return RawTable(label, cleaned, names, engine, [], [], database=True, kind="database")

@@ -199,7 +199,7 @@ def test_journeys_read_stored_elements_only_where_they_apply(app, monkeypatch):
 def test_persona_labels_reach_the_engine_when_the_dataset_opens(app, monkeypatch):
     """The customer -> persona table goes to the engine once, while the dataset opens, so a
     persona filter later does not wait for that upload."""
-    from journeylib import warehouse
+    from journeylib import persona_sampling as warehouse
 
     uploads = []
     real = warehouse.labels_table

@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from journeylib import io as jio
+from journeylib import ingest as jio
 from tests.data.make_bad_inputs import BAD_DIR, CASES, GOOD_EVENTS
 
 from .test_app import active_id

@@ -161,33 +161,10 @@ def test_mask_url():
     assert "p%40ss" not in clean_error(RuntimeError(f"cannot reach {url}"), url)
 
 
-def test_restage_changes_only_events_staged_by_the_map():
-    from journeylib.engine import Engine
-    from journeylib.io import load_journey
-    from ui import stages as stage_edit
-
-    engine = Engine()
-    events = pd.DataFrame({
-        "customer_id": ["a", "a", "b", "b", "c"],
-        "timestamp": ["2024-01-01", "2024-01-02", "2024-01-01", "2024-01-03", "2024-01-04"],
-        "touchpoint": ["Ad", "Checkout", "Ad", "Blog", "Checkout"],
-        "stage": ["Consideration", None, "Decision", None, "Retention"],
-    })
-    data = load_journey(touchpoints=events, touchpoint_stage_map={"Checkout": "Purchase"}, engine=engine)
-    order = ["Awareness", "Consideration", "Intent", "Purchase"]  # Retention dropped from the order
-    new = stage_edit.restage(data, engine, order, {"Checkout": "Intent", "Blog": "Awareness"})
-    got = engine.execute(new.events.order_by(["customer_id", "timestamp"]))["stage"].tolist()
-    # a/Checkout had no stage (map) -> Intent; b/Ad "Decision" is Intent by synonym; b/Blog none -> Awareness;
-    # c/Checkout's own "Retention" is not in the new order -> empty.
-    assert [None if pd.isna(s) else s for s in got] == ["Consideration", "Intent", "Intent", "Awareness", None]
-    assert new.stages == tuple(order) and new.touchpoint_stage_map == {"Checkout": "Intent", "Blog": "Awareness"}
-    assert stage_edit.parse_stages(" A\n\nB\nA\n") == ["A", "B"]
-
-
 def test_large_upload_is_checked_and_loaded_from_disk(app, small_sample, monkeypatch, tmp_path):
     """A plain CSV above $JOURNEY_FAST_LOAD_MB is previewed from its first rows and loaded by
     the engine from a copy on disk; the saved dataset equals the file, the copy is removed."""
-    from journeylib import io as jio
+    from journeylib import ingest as jio
     from journeylib import workspace
     from ui import upload
 

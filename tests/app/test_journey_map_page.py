@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from journeylib.io import load_journey
+from journeylib.ingest import load_journey
 from journeylib.journey_map import build_journey_map
 from ui.present import md_escape
 

@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 from journeylib.__main__ import main
-from journeylib.io import InputError, load_journey, max_upload_bytes, read_table
+from journeylib.ingest import InputError, load_journey, max_upload_bytes, read_table
 from tests.data.make_bad_inputs import BAD_DIR, CASES, GOOD_EVENTS, GOOD_SURVEY, make_oversize
 
 REPO = Path(__file__).resolve().parents[2]

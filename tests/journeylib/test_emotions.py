@@ -274,7 +274,7 @@ def test_comments_without_comment_column(engine):
 def test_personas_as_an_engine_table_give_the_same_results(engine):
     """The app passes persona labels as a table on the engine (no upload per call): curves,
     NPS and comments equal those from the same labels as a pandas frame."""
-    from journeylib.warehouse import labels_table
+    from journeylib.persona_sampling import labels_table
 
     frame = pd.DataFrame({"customer_id": ["c1", "c2", "c3", "c4", "c9"], "persona": ["B", "A", "A", "B", "A"]})
     table = labels_table(engine, frame)

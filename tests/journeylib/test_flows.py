@@ -386,7 +386,7 @@ def test_helpdesk_log_conserves_customers_and_pairs():
     path = REALDATA / "helpdesk_ticket_events.csv.gz"
     if not path.exists():
         pytest.skip("../shared/realdata is not here")
-    from journeylib.io import load_journey
+    from journeylib.ingest import load_journey
 
     data = load_journey(touchpoints=str(path))
     counts = data.events.aggregate(events=data.events.count(), customers=data.events.customer_id.nunique()).execute()

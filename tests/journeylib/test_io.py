@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from journeylib.io import (
+from journeylib.ingest import (
     InputError,
     Issue,
     ValidationReport,
@@ -20,6 +20,7 @@ from journeylib.io import (
     read_table,
     validate,
 )
+from journeylib.journey import JourneyModel
 from journeylib.schema import ScoreScale
 
 EVENTS = "customer_id,timestamp,touchpoint,channel\nc1,2024-01-01 10:00,Home,web\nc1,2024-01-02 11:00,Checkout,web\nc2,2024-01-03 09:30,Home,app\n"
@@ -392,7 +393,8 @@ def test_stages_normalised_unknown_reported_and_filled_from_map():
             "a,2024-01-03,Pay,Purchasing\n"        # unknown label
             "a,2024-01-04,Pay,\n"                  # no stage: from the map
             "b,2024-01-05,Help,Wonderland\n")      # unknown
-    data = load_journey(src(text, "s.csv"), touchpoint_stage_map={"Pay": "buy", "Help": "support"})
+    data = load_journey(src(text, "s.csv"), journey=JourneyModel.default(stage_map={"Pay": "buy", "Help": "support"},
+                                                                     guess_stages=False))
     ev = events_of(data)
     # unknown labels become missing, then the touchpoint map fills them
     assert ev["stage"].tolist() == ["Awareness", "Intent", "Purchase", "Purchase", "Retention"]
@@ -415,7 +417,7 @@ def test_default_touchpoint_stage_map_from_names():
 
 def test_custom_stage_order():
     text = "customer_id,timestamp,touchpoint,stage\na,2024-01-01,x,Browse\na,2024-01-02,y,awareness\n"
-    data = load_journey(src(text), stages=("Browse", "Buy"))
+    data = load_journey(src(text), journey=JourneyModel.default(("Browse", "Buy")))
     ev = events_of(data)
     assert ev["stage"].iloc[0] == "Browse" and pd.isna(ev["stage"].iloc[1])
     assert data.stages == ("Browse", "Buy")

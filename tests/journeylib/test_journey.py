@@ -8,6 +8,7 @@ from journeylib.journey import (
     Goal,
     GoalError,
     JourneyModel,
+    apply_journey,
     default_goal,
     goal_outcomes,
     is_outcome_column,
@@ -127,3 +128,35 @@ def test_outcome_columns():
     for name in ("Seat comfort", "Inflight wifi service", "Age", "Class"):
         assert not is_outcome_column(name)
     assert is_outcome_column("loan_status", Goal("column", "loan_status", "approved"))
+
+
+def test_apply_journey_reads_own_labels_then_the_new_rules(engine):
+    from journeylib.ingest import load_journey
+
+    events = pd.DataFrame({
+        "customer_id": ["a", "a", "b", "b", "c"],
+        "timestamp": ["2024-01-01", "2024-01-02", "2024-01-01", "2024-01-03", "2024-01-04"],
+        "touchpoint": ["Ad", "Checkout", "Ad", "Blog", "Checkout"],
+        "stage": ["Consideration", None, "Decision", None, "Retention"],
+    })
+    data = load_journey(touchpoints=events, journey=JourneyModel.default(stage_map={"Checkout": "Purchase"}),
+                        engine=engine)
+    new_model = JourneyModel(stages=("Awareness", "Consideration", "Intent", "Purchase"),  # no Retention
+                             stage_map={"Checkout": "Intent", "Blog": "Awareness"}, guess_stages=False,
+                             goal=Goal("stage", "Purchase"))
+    new = apply_journey(data, new_model)
+    got = engine.execute(new.events.order_by(["customer_id", "timestamp"]))["stage"].tolist()
+    # a/Checkout has no label -> the table's Intent; b/Ad "Decision" is Intent by synonym; b/Blog none ->
+    # Awareness; c/Checkout's own "Retention" is not in the new order -> its touchpoint's rule, Intent.
+    assert [None if pd.isna(s) else s for s in got] == ["Consideration", "Intent", "Intent", "Awareness", "Intent"]
+    assert new.stages == new_model.stages and new.journey == new_model
+    assert new.touchpoint_stage_map == {"Checkout": "Intent", "Blog": "Awareness"}
+    ruled = engine.execute(apply_journey(data, new_model, all_rows=True).events.order_by(["customer_id", "timestamp"]))
+    assert [None if pd.isna(s) else s for s in ruled["stage"]] == ["Consideration", "Intent", "Intent", "Awareness",
+                                                                   "Intent"]
+
+
+def test_apply_journey_drops_a_goal_whose_stage_left_the_order(engine):
+    data = _data(engine, Goal("stage", "D"))
+    new = apply_journey(data, JourneyModel(stages=("A", "B", "C"), goal=Goal("stage", "D")))
+    assert new.goal is None

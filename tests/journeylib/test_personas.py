@@ -180,7 +180,7 @@ def test_auto_k_on_blobs_and_minibatch_path():
 
 
 def _load_sample():
-    from journeylib.io import load_journey
+    from journeylib.ingest import load_journey
 
     return load_journey(touchpoints=SAMPLE / "touchpoints.csv", survey=SAMPLE / "survey.csv",
                         customers=SAMPLE / "customers.csv")
@@ -227,7 +227,7 @@ def test_result_parts_on_sample(sample_result):
 
 
 def test_same_seed_same_assignments():
-    from journeylib.io import load_journey
+    from journeylib.ingest import load_journey
 
     frames = generate_sample(600, seed=2)
     data = load_journey(touchpoints=frames["touchpoints"], survey=frames["survey"], customers=frames["customers"])
@@ -251,7 +251,7 @@ def test_fixed_vocabulary_and_float32():
 
 
 def test_chunked_features_equal_unchunked():
-    from journeylib.warehouse import customer_chunks
+    from journeylib.persona_sampling import customer_chunks
 
     data = _journey(TINY, TINY_SURVEY, TINY_CUSTOMERS)
     whole = customer_features(data)
@@ -323,7 +323,7 @@ def test_embedding_is_capped(monkeypatch):
 
     monkeypatch.setattr(personas, "EMBEDDING_CUSTOMERS", 50)
     frames = generate_sample(200, seed=4)
-    from journeylib.io import load_journey
+    from journeylib.ingest import load_journey
 
     data = load_journey(touchpoints=frames["touchpoints"])
     result = find_personas(data, n_personas=3, random_state=1)
@@ -355,7 +355,7 @@ def test_sample_picked_from_ids_in_hand_is_the_sample(sample_data, seed):
 
     from journeylib.engine import execute
     from journeylib.personas import _sample_ids
-    from journeylib.warehouse import sample_customers
+    from journeylib.persona_sampling import sample_customers
 
     sample = sample_customers(sample_data, 300, seed=seed)
     ev = sample_data.events

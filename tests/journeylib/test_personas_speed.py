@@ -86,7 +86,7 @@ def test_counts_from_kind_lists_equal_pandas(monkeypatch, block_cells):
 
 def test_fixed_vocabulary_in_chunks_matches_the_whole():
     """Chunks see only some kinds of events; with the whole's vocabulary they agree with it."""
-    from journeylib.warehouse import customer_chunks
+    from journeylib.persona_sampling import customer_chunks
 
     data = _journey(_random_events(seed=3, customers=60, events=500))
     whole = customer_features(data)

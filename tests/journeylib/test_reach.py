@@ -126,7 +126,7 @@ def test_both_plans_agree_on_real_event_logs(name, monkeypatch):
     path = REALDATA / name
     if not path.exists():
         pytest.skip(f"{name} not in {REALDATA}")
-    from journeylib.io import load_journey
+    from journeylib.ingest import load_journey
 
     data = load_journey(touchpoints=path)
     one_pass = customer_reach(data.events, data.stages)

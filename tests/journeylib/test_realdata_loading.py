@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from journeylib.io import load_journey
+from journeylib.ingest import load_journey
 from journeylib.schema import ScoreScale
 
 REALDATA = Path(__file__).resolve().parents[3] / "shared" / "realdata"

@@ -18,7 +18,7 @@ from journeylib import workspace as ws
 from journeylib.__main__ import main
 from journeylib.engine import Engine
 from journeylib.flows import step_sankey, transitions
-from journeylib.io import load_journey
+from journeylib.ingest import load_journey
 from tests.data.make_bad_inputs import BAD_DIR, GOOD_EVENTS, IMG, SCRIPT, SQL_COLUMN, SQL_VALUE
 
 REPO = Path(__file__).resolve().parents[2]

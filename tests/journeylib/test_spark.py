@@ -1,7 +1,7 @@
 """The same analysis on PySpark (local mode) and on DuckDB gives the same results.
 
 The raw sample tables are registered on both backends and loaded with
-``warehouse.load_tables``, so everything from the canonical tables on is built as Ibis
+``ingest.load_tables``, so everything from the canonical tables on is built as Ibis
 expressions and runs on each backend. Skips when pyspark or Java is missing.
 """
 
@@ -15,7 +15,8 @@ import pytest
 
 pyspark = pytest.importorskip("pyspark")
 
-from journeylib import emotions, flows, insights, sample, warehouse  # noqa: E402
+from journeylib import emotions, flows, insights, persona_sampling, sample  # noqa: E402
+from journeylib.ingest import load_tables  # noqa: E402
 from journeylib.engine import Engine  # noqa: E402
 
 if not (shutil.which("java") or os.environ.get("JAVA_HOME")):
@@ -62,7 +63,7 @@ def both(raw, spark_engine):
     for eng in (Engine(), spark_engine):
         for kind in RAW:
             eng.table(raw[kind], name=f"raw_{kind}")
-        out.append(warehouse.load_tables(eng, "raw_touchpoints", "raw_survey", "raw_customers"))
+        out.append(load_tables(eng, "raw_touchpoints", "raw_survey", "raw_customers"))
     return tuple(out)
 
 
@@ -161,21 +162,21 @@ def test_customer_features(both):
 
 def test_sample_chunks_and_labels_on_spark(both, raw, spark_engine):
     duck, spark = both
-    picked = warehouse.sample_customers(spark, 40, seed=5)
+    picked = persona_sampling.sample_customers(spark, 40, seed=5)
     assert (picked.sampled, picked.total) == (40, 300)
     ids = picked.ids.execute()["customer_id"]
     assert ids.nunique() == 40
     assert set(picked.data.events.select("customer_id").distinct().execute()["customer_id"]) == set(ids)
-    assert list(warehouse.sample_customers(spark, 40, seed=5).ids.execute()["customer_id"]) == list(ids)
+    assert list(persona_sampling.sample_customers(spark, 40, seed=5).ids.execute()["customer_id"]) == list(ids)
 
     seen: list[str] = []
-    for chunk in warehouse.customer_chunks(spark, 3):
+    for chunk in persona_sampling.customer_chunks(spark, 3):
         seen += list(chunk.events.select("customer_id").distinct().execute()["customer_id"])
     assert sorted(seen) == sorted(raw["customers"]["customer_id"])  # every customer exactly once
 
-    labels = warehouse.labels_table(spark_engine, raw["truth"])
+    labels = persona_sampling.labels_table(spark_engine, raw["truth"])
     name = raw["truth"]["persona"].iloc[0]
-    only = warehouse.filter_personas(spark, labels, name)
+    only = persona_sampling.filter_personas(spark, labels, name)
     expected = set(raw["truth"]["customer_id"][raw["truth"]["persona"] == name])
     assert set(only.events.select("customer_id").distinct().execute()["customer_id"]) == expected
 

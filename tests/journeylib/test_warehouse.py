@@ -10,7 +10,9 @@ import ibis
 import pandas as pd
 import pytest
 
-from journeylib import emotions, flows, io, warehouse
+from journeylib import emotions, flows, persona_sampling as warehouse
+from journeylib import ingest as io
+from journeylib.ingest import load_tables
 from journeylib.engine import Engine
 from journeylib.io import InputError
 
@@ -61,7 +63,7 @@ def engine(warehouse_url):
 
 
 def test_load_tables_builds_canonical_tables(engine):
-    data = warehouse.load_tables(engine, "web_events", "answers", "people")
+    data = load_tables(engine, "web_events", "answers", "people")
     ev = data.events.execute().sort_values(["customer_id", "seq"]).reset_index(drop=True)
     assert list(ev.columns) == ["customer_id", "timestamp", "seq", "touchpoint", "stage", "channel", "country"]
     assert str(data.events.schema()["customer_id"]) == "string"
@@ -87,7 +89,7 @@ def test_load_tables_builds_canonical_tables(engine):
 
 
 def test_survey_scores_nps_and_scale(engine):
-    data = warehouse.load_tables(engine, "web_events", "answers")
+    data = load_tables(engine, "web_events", "answers")
     sv = data.survey.execute().sort_values("customer_id").reset_index(drop=True)
     assert sv["customer_id"].tolist() == ["1", "2", "3"]
     assert sv["score"].tolist() == [4.0, 2.0, 5.0]
@@ -102,7 +104,7 @@ def test_flows_match_the_file_loader_on_the_same_data(engine):
     frame = engine.execute(engine.con.table("web_events"))
     # Without the timestamp tie (file order and name order would differ) both loaders agree.
     from_file = io.load_journey(frame[frame["event_name"] != "Ad"].reset_index(drop=True))
-    from_table = warehouse.load_tables(engine, "web_events")
+    from_table = load_tables(engine, "web_events")
     events = from_table.events.filter(from_table.events.touchpoint != "Ad")
     pd.testing.assert_frame_equal(flows.transitions(from_file.events), flows.transitions(events))
     pd.testing.assert_frame_equal(flows.step_sankey(from_file.events, level="stage"),
@@ -122,7 +124,7 @@ def test_mapping_overrides_and_schema_qualified_names(tmp_path):
                 "('a', 1706774400000, 'y')) t(customer_id, ts, touchpoint)")
     con.disconnect()
     eng = Engine(f"duckdb:///{path}")
-    data = warehouse.load_tables(eng, "log", mapping={"customer_id": "who", "timestamp": "happened",
+    data = load_tables(eng, "log", mapping={"customer_id": "who", "timestamp": "happened",
                                                       "touchpoint": "what", "channel": "via"},
                                  touchpoint_stage_map={"Buy now": "checkout", "Search": "nonsense"})
     ev = data.events.execute().sort_values(["customer_id", "seq"]).reset_index(drop=True)
@@ -134,13 +136,13 @@ def test_mapping_overrides_and_schema_qualified_names(tmp_path):
     assert any("unreadable timestamp" in t and "'happened'" in t and "1 rows" in t for t in texts)
     assert any("'nonsense'" in t for t in texts)
     # Epoch seconds and milliseconds told apart by magnitude.
-    ep = warehouse.load_tables(eng, "epoch_log").events.execute()
+    ep = load_tables(eng, "epoch_log").events.execute()
     assert set(ep["timestamp"]) == {pd.Timestamp("2024-02-01 08:00:00")}
     eng.con.disconnect()
 
 
 def test_schema_qualified_table(engine):
-    data = warehouse.load_tables(engine, "analytics.events")
+    data = load_tables(engine, "analytics.events")
     assert set(data.events.execute()["customer_id"]) == {"1"}
     assert data.source_names["touchpoints"] == "analytics.events"
 
@@ -155,12 +157,12 @@ def test_wide_survey_and_combined_table(tmp_path):
         ('a', TIMESTAMP '2024-01-01 11:00', 'Cart', NULL, NULL)) t(user_id, timestamp, event, score, comment)""")
     con.disconnect()
     eng = Engine(f"duckdb:///{path}")
-    wide = warehouse.load_tables(eng, None, survey="wide", mapping={"score": ["Awareness", "Checkout"]})
+    wide = load_tables(eng, None, survey="wide", mapping={"score": ["Awareness", "Checkout"]})
     sv = wide.survey.execute().sort_values(["customer_id", "touchpoint"]).reset_index(drop=True)
     assert sv[["customer_id", "touchpoint", "score"]].values.tolist() == [
         ["a", "Awareness", 4.0], ["a", "Checkout", 2.0], ["b", "Checkout", 5.0]]
     assert sv["stage"].tolist() == ["Awareness", "Purchase", "Purchase"]  # column names as stages
-    both = warehouse.load_tables(eng, "combined")
+    both = load_tables(eng, "combined")
     assert both.events.count().execute() == 2
     assert "score" not in both.events.columns and "comment" not in both.events.columns
     got = both.survey.execute()
@@ -170,23 +172,23 @@ def test_wide_survey_and_combined_table(tmp_path):
 
 def test_errors_name_the_table_and_column(engine):
     with pytest.raises(InputError, match=r"^no_such_table: table or view 'no_such_table' not found"):
-        warehouse.load_tables(engine, "no_such_table")
+        load_tables(engine, "no_such_table")
     with pytest.raises(InputError, match=r"^nowhere\.web_events: .*not found"):
-        warehouse.load_tables(engine, "nowhere.web_events")
+        load_tables(engine, "nowhere.web_events")
     with pytest.raises(InputError) as err:
-        warehouse.load_tables(engine, "people")  # a customers table is no event table
+        load_tables(engine, "people")  # a customers table is no event table
     assert err.value.file == "people" and err.value.column == "timestamp"
     assert "no column for required field 'timestamp'" in str(err.value)
     with pytest.raises(InputError, match=r"^web_events: mapped column 'missing' for field 'touchpoint'"):
-        warehouse.load_tables(engine, "web_events", mapping={"touchpoint": "missing"})
+        load_tables(engine, "web_events", mapping={"touchpoint": "missing"})
     with pytest.raises(InputError, match="unknown field 'colour'"):
-        warehouse.load_tables(engine, "web_events", mapping={"colour": "source"})
+        load_tables(engine, "web_events", mapping={"colour": "source"})
     with pytest.raises(InputError, match=r"^web_events: order column 'nope' not found"):
-        warehouse.load_tables(engine, "web_events", order_column="nope")
+        load_tables(engine, "web_events", order_column="nope")
     with pytest.raises(InputError, match=r"no readable timestamp in column 'event_name'"):
-        warehouse.load_tables(engine, "web_events", mapping={"timestamp": "event_name", "touchpoint": "source"})
+        load_tables(engine, "web_events", mapping={"timestamp": "event_name", "touchpoint": "source"})
     with pytest.raises(InputError, match=r"^answers: no usable scores in 'stage'"):
-        warehouse.load_tables(engine, None, survey="answers", mapping={"survey.score": "stage"})
+        load_tables(engine, None, survey="answers", mapping={"survey.score": "stage"})
 
 
 def test_order_column_breaks_ties(tmp_path):
@@ -196,15 +198,15 @@ def test_order_column_breaks_ties(tmp_path):
                 "('a', DATE '2024-01-01', 'Apple', 2)) t(customer_id, date, event, event_id)")
     con.disconnect()
     eng = Engine(f"duckdb:///{path}")
-    by_name = warehouse.load_tables(eng, "ev")
-    by_id = warehouse.load_tables(eng, "ev", order_column="event_id")
+    by_name = load_tables(eng, "ev")
+    by_id = load_tables(eng, "ev", order_column="event_id")
     assert flows.transitions(by_name.events)[["source", "target"]].values.tolist() == [["Apple", "Zebra"]]
     assert flows.transitions(by_id.events)[["source", "target"]].values.tolist() == [["Zebra", "Apple"]]
     eng.con.disconnect()
 
 
 def test_labels_table_round_trip_and_persona_filter(engine):
-    data = warehouse.load_tables(engine, "web_events", "answers", "people")
+    data = load_tables(engine, "web_events", "answers", "people")
     assignments = pd.DataFrame({"customer_id": [1, 2, 3], "persona": ["Buyers", "Browsers", "Buyers"]})
     labels = warehouse.labels_table(engine, assignments)
     back = engine.execute(labels).sort_values("customer_id").reset_index(drop=True)
@@ -233,7 +235,7 @@ def many(tmp_path):
         from range(2000) r(i)""")
     con.disconnect()
     eng = Engine(f"duckdb:///{path}")
-    yield warehouse.load_tables(eng, "ev")
+    yield load_tables(eng, "ev")
     eng.con.disconnect()
 
 

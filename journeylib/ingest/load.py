@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Mapping, Sequence
 
 import ibis
@@ -27,10 +27,12 @@ from journeylib.ingest.errors import Findings, InputError, Issue, ValidationRepo
 from journeylib.ingest.mapping import id_fallback, kind_fields, require, resolve_mapping, used_columns
 from journeylib.ingest.parse import not_a_number, number, read_times, scale_counts, scale_of_counts
 from journeylib.ingest.read import ROW, RawTable, read_source, source_table
+from journeylib.ingest.xes import CASE_PREFIX
 from journeylib.ingest.rules import (
     EARLIEST,
     Rule,
     apply_rules,
+    kept_by,
     dropped,
     duplicate_rows,
     extra_kinds,
@@ -200,11 +202,15 @@ def _times(work: _Work, t: ibis.Table, column: str, raw: RawTable) -> ibis.Table
     return reading.attach(t)
 
 
-def _kept_rows(work: _Work, checked: ibis.Table, applied) -> ibis.Table:
+def _kept_rows(work: _Work, checked: ibis.Table, applied, rules: Sequence[Rule] = (),
+               database: bool = False) -> ibis.Table:
     """The checked rows no drop rule flagged: an anti-join with the (usually few) dropped
-    rows, so the rules ran on a narrow table and the wide one is filtered only here."""
+    rows, so the rules ran on a narrow table and the wide one is filtered only here. A
+    database table has no row numbers: its rows are filtered by the rules themselves."""
     if not applied.dropped:
         return checked
+    if database:
+        return kept_by(checked.mutate(_jl_dup=ibis.literal(False)), rules).drop("_jl_dup")
     flagged = applied.flagged
     dropped = work.materialize(flagged.filter(flagged._reason != 0).select(_jl_gone=flagged[ROW]), "dropped")
     return checked.anti_join(dropped, checked[ROW] == dropped._jl_gone)
@@ -330,6 +336,15 @@ class _Events:
     table: ibis.Table
     stage_map: dict[str, str]
     kept: ibis.Table  # the kept rows' ROW and customer_id (a combined file's answers are among them)
+    attributes: ibis.Table | None  # an event log's case attributes (case:...), one row per customer
+
+
+def _first_per_customer(t: ibis.Table, columns: Sequence[str]) -> ibis.Table:
+    """The first row's ``columns`` of each customer (file order; any row of a table)."""
+    t = t.select(ROW, "customer_id", *columns)
+    w = ibis.window(group_by=t.customer_id, order_by=t[ROW])
+    ranked = t.mutate(_jl_rank=ibis.row_number().over(w))
+    return ranked.filter(ranked._jl_rank == 0).drop("_jl_rank", ROW)
 
 
 def _id_spec(raw: RawTable, cols: dict[str, Any], work: _Work) -> None:
@@ -388,8 +403,8 @@ def _events(work: _Work, raw: RawTable, cols: dict[str, Any], journey: JourneyMo
     narrow = checked.select(ROW, "customer_id", "timestamp", "touchpoint", "_jl_stage_label", "_jl_ts_blank",
                             "_jl_ts_text")
     narrow, stage_map = _stages(work, _with_dups(narrow, dups), journey, "stage" in cols)
-    applied = apply_rules(narrow, event_rules(cols, journey), label, work.engine, work.findings,
-                          database=raw.database,
+    rules = event_rules(cols, journey)
+    applied = apply_rules(narrow, rules, label, work.engine, work.findings, database=raw.database,
                           extra={"_present": (~narrow._jl_ts_blank).cast("int64").sum(),
                                  "_parsed": narrow.timestamp.count()})
     if not int(applied.totals["_present"] or 0):
@@ -398,7 +413,7 @@ def _events(work: _Work, raw: RawTable, cols: dict[str, Any], journey: JourneyMo
         ex = work.run(narrow.filter(narrow._jl_ts_text.notnull()).select("_jl_ts_text").limit(3))["_jl_ts_text"]
         raise InputError(label, f"no parseable timestamp in column {ts_col!r} (e.g. {examples(ex)}); expected "
                          "ISO 8601, DD/MM/YYYY, '19th November 2023' or epoch numbers", column=ts_col, rows=[1])
-    kept, _ = _stages(work, _kept_rows(work, checked, applied), journey, "stage" in cols)
+    kept, _ = _stages(work, _kept_rows(work, checked, applied, rules, raw.database), journey, "stage" in cols)
     out = {
         "customer_id": kept.customer_id,
         "timestamp": kept.timestamp,
@@ -409,15 +424,22 @@ def _events(work: _Work, raw: RawTable, cols: dict[str, Any], journey: JourneyMo
     }
     if "stage" in cols:
         out["stage_label"] = kept._jl_stage_label
-    out.update({c: kept[c] for c in extras})
+    # A process log's case attributes (XES, or a log flattened from one) describe the customer.
+    case_cols = [c for c in extras if c.startswith(CASE_PREFIX)]
+    out.update({c: kept[c] for c in extras if c not in case_cols})
+    if order_column:
+        out["_jl_order"] = kept._jl_order
     events = kept.select(**out)
+    attributes = _first_per_customer(kept, case_cols) if case_cols else None
     if raw.database:
         # A table has no file order: equal timestamps keep the order of the columns as given.
-        order = [events.timestamp] + ([kept._jl_order] if order_column else []) + \
-                [events[c] for c in events.columns if c not in ("customer_id", "timestamp", "seq")]
+        order = [events.timestamp] + ([events._jl_order] if order_column else []) + \
+                [events[c] for c in events.columns if c not in ("customer_id", "timestamp", "seq", "_jl_order")]
         w = ibis.window(group_by=events.customer_id, order_by=order)
         events = events.mutate(seq=ibis.row_number().over(w).cast("int64"))
-    return _Events(work.view(events, "events"), stage_map, applied.kept.select(ROW, "customer_id"))
+    if order_column:
+        events = events.drop("_jl_order")
+    return _Events(work.view(events, "events"), stage_map, applied.kept.select(ROW, "customer_id"), attributes)
 
 
 # --------------------------------------------------------------------------- survey
@@ -475,11 +497,13 @@ def _survey(work: _Work, raw: RawTable, cols: dict[str, Any], journey: JourneyMo
     checked = work.materialize(t2.select(**select), "survey_checked")
 
     scores = [f"_jl_s{i}" for i in range(len(score_cols))] + [f"_jl_s{i}_text" for i in range(len(score_cols))]
+    # A long survey's own columns ride along with its answers (a wide one's describe customers).
     narrow = checked.select(ROW, "customer_id", "comment", "timestamp", "_jl_ts_text", "touchpoint",
-                            "_jl_stage_label", "nps", "_jl_nps_text", *scores)
+                            "_jl_stage_label", "nps", "_jl_nps_text", *scores, *([] if wide else extras))
     if combined is not None:
         # The events' duplicates and rows without an id are not answers either.
-        narrow = narrow.semi_join(combined.kept.filter(combined.kept.customer_id.notnull()), ROW)
+        narrow = narrow.filter(narrow.customer_id.notnull()) if raw.database else \
+            narrow.semi_join(combined.kept.filter(combined.kept.customer_id.notnull()), ROW)
         narrow = narrow.mutate(_jl_dup=ibis.literal(False))
     else:
         narrow = _with_dups(narrow, _duplicates(work, raw, t, checked, keep_duplicates))
@@ -500,10 +524,12 @@ def _survey(work: _Work, raw: RawTable, cols: dict[str, Any], journey: JourneyMo
             place = {"stage": ibis.literal(stage, type="string"), "touchpoint": ibis.literal(str(col), type="string")}
         else:
             place = {"stage": rows.stage.cast("string"), "touchpoint": rows.touchpoint.cast("string")}
+        own = {} if wide else {**({"stage_label": rows._jl_stage_label} if "stage" in cols else {}),
+                               **{c: rows[c] for c in extras}}
         return rows.select(ROW, customer_id=rows.customer_id, **place, score=rows[f"_jl_s{i}"],
                            _jl_score_text=rows[f"_jl_s{i}_text"], comment=rows.comment.cast("string"),
                            timestamp=rows.timestamp, nps=rows.nps.cast("float64"),
-                           _jl_col=ibis.literal(str(col), type="string"))
+                           _jl_col=ibis.literal(str(col), type="string"), **own)
 
     parts = [answers_of(i, c) for i, c in enumerate(score_cols)]
     answers = ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
@@ -518,20 +544,12 @@ def _survey(work: _Work, raw: RawTable, cols: dict[str, Any], journey: JourneyMo
     kept = work.materialize(applied.kept.drop("_jl_score_text", "_jl_col"), "answers")
     if not _count(work, kept):
         raise InputError(label, f"no usable scores in {', '.join(map(repr, score_cols))}", column=str(score_cols[0]))
-    own = {}
-    if not wide:
-        # A long survey's own columns stay on its rows.
-        full = checked.select(ROW, *extras, **({"stage_label": checked._jl_stage_label} if "stage" in cols else {}))
-        own = {c: c for c in full.columns if c != ROW}
-        kept = kept.left_join(full, ROW).drop(f"{ROW}_right") if own else kept
+    own = [] if wide else (["stage_label"] if "stage" in cols else []) + list(extras)
     table = work.view(kept.select(*SURVEY_COLUMNS, *own), "survey")
     attributes = None
     if wide and extras:
         # A wide table has one row per respondent: its other columns describe the customer.
-        respondents = checked.semi_join(rows.select(ROW), ROW).select(ROW, "customer_id", *extras)
-        w = ibis.window(group_by=respondents.customer_id, order_by=respondents[ROW])
-        ranked = respondents.mutate(_jl_rank=ibis.row_number().over(w))
-        attributes = ranked.filter(ranked._jl_rank == 0).drop("_jl_rank", ROW)
+        attributes = _first_per_customer(checked.semi_join(rows.select(ROW), ROW), extras)
     return _Survey(table, kept.select("customer_id", "score", ROW), attributes, label, raw.database)
 
 
@@ -562,10 +580,13 @@ def _customers(work: _Work, raw: RawTable, cols: dict[str, Any], keep_duplicates
         j = narrow.left_join(rank, narrow[ROW] == rank._jl_rrow)
         ranked = j.mutate(_jl_rank=j._jl_rank.fill_null(0))
     ranked = ranked.drop("_jl_rrow", "_jl_rid")
-    applied = apply_rules(ranked, customer_rules(cols), label, work.engine, work.findings, database=raw.database)
-    kept = _kept_rows(work, checked, applied)
+    rules = customer_rules(cols)
+    applied = apply_rules(ranked, rules, label, work.engine, work.findings, database=raw.database)
     if raw.database:
-        kept = kept.filter(kept.customer_id.notnull()).distinct(on="customer_id", keep="first")
+        kept = checked.filter(checked.customer_id.notnull()).distinct(on="customer_id", keep="first") \
+            if applied.dropped else checked
+    else:
+        kept = _kept_rows(work, checked, applied)
     return work.view(kept.select("customer_id", *extras), "customers")
 
 
@@ -663,7 +684,7 @@ def _apply_where(work: _Work, raws: dict[str, RawTable], where: Mapping[str, Seq
                       before - after)
             # Kept as a table of its own: every later query would filter the whole file again.
             kept = t.filter(cond) if raw.database else work.materialize(t.filter(cond), "where")
-            raws[kind] = RawTable(raw.label, kept, raw.columns, raw.engine, raw.notes, [], raw.database, raw.kind)
+            raws[kind] = replace(raw, table=kept, owned=[])
 
 
 # --------------------------------------------------------------------------- the entry points
@@ -766,15 +787,16 @@ def _check(work: _Work, raws: dict[str, RawTable], errors: list[Issue], mapping,
         combined = "score" in tcols
         event_cols = {k: v for k, v in tcols.items() if k in FIELDS["touchpoints"][0] + FIELDS["touchpoints"][1]}
         answer_cols = used_columns(tcols) - used_columns(event_cols) if combined else set()
-        events_raw = raw if not answer_cols else RawTable(
-            raw.label, raw.table, [c for c in raw.columns if c not in answer_cols], raw.engine, [], [],
-            raw.database, raw.kind)
+        events_raw = raw if not answer_cols else replace(
+            raw, columns=[c for c in raw.columns if c not in answer_cols], notes=[], owned=[])
         try:
             ev = _events(work, events_raw, event_cols, journey, keep_duplicates, order_column)
             events, stage_map = ev.table, ev.stage_map
+            if ev.attributes is not None:
+                attributes.append(ev.attributes)
             if combined:
                 scols = {k: v for k, v in tcols.items() if k in kind_fields("survey")}
-                survey_raw = RawTable(raw.label, raw.table, raw.columns, raw.engine, [], [], raw.database, raw.kind)
+                survey_raw = replace(raw, notes=[], owned=[])
                 surveys.append(_survey(work, survey_raw, scols, journey, not_rated, keep_duplicates, combined=ev))
         except InputError as exc:
             errors.append(Issue.of(exc))

@@ -10,12 +10,19 @@ then ``anonymousId``).
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
+
+import pandas as pd
 
 from journeylib.ingest.errors import InputError
 from journeylib.schema import FIELDS, INPUT_KINDS
 
 __all__ = [
+    "recognise_export",
+    "rating_columns",
+    "Ratings",
+    "form_id_column",
     "SYNONYMS",
     "detect_mapping",
     "resolve_mapping",
@@ -40,11 +47,12 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "customer_id", "cust_id", "user_id", "client_id", "case:concept:name", "case_id",
         "visitor_id", "user_pseudo_id", "distinct_id", "anonymous_id", "person_id",
         "contact_id", "account_id", "respondent_id", "response_id", "review_id", "customer", "client",
-        "user", "visitor", "respondent",
+        "user", "visitor", "respondent", "email_address",
     ),
     "timestamp": (
         "timestamp", "time:timestamp", "event_timestamp", "event_time", "datetime",
         "date_time", "created_at", "occurred_at", "time", "date", "ts", "received_at",
+        "recorded_date", "submit_date_utc", "submit_date", "submitted_at", "end_date",
     ),
     "touchpoint": (
         "touchpoint", "touch_point", "event", "event_name", "event_type", "activity",
@@ -202,3 +210,94 @@ def used_columns(cols: Mapping[str, Any]) -> set[str]:
     for spec in cols.values():
         out.update(spec if isinstance(spec, (list, tuple)) else [spec])
     return out
+
+
+# --------------------------------------------------------------------------- export profiles
+
+
+def recognise_export(columns: Sequence[str], kind: str, header_export: str | None = None) -> str | None:
+    """The tool a file was exported from, told by its column names (or by its extra header
+    rows, ``header_export``): GA4, Segment, Mixpanel, Amplitude, an XES event log, Google
+    Forms, Typeform, Qualtrics or SurveyMonkey; None for anything else."""
+    if header_export:
+        return header_export
+    keys = {key(c) for c in columns}
+    if kind == "touchpoints" or kind == "survey":
+        if {"eventname", "userpseudoid"} <= keys or {"eventtimestamp", "userpseudoid"} <= keys:
+            return "GA4"
+        if {"userid", "anonymousid"} <= keys or {"anonymousid", "event"} <= keys:
+            return "Segment"
+        if "distinctid" in keys and ("event" in keys or "time" in keys):
+            return "Mixpanel"
+        if {"eventtype", "eventtime"} <= keys or "amplitudeid" in keys:
+            return "Amplitude"
+        if {"case:concept:name", "concept:name"} <= {str(c) for c in columns}:
+            return "an XES event log"
+    if list(columns)[:1] == ["Timestamp"] and kind == "survey":
+        return "Google Forms"
+    if "#" in columns and ("submitdateutc" in keys or "networkid" in keys):
+        return "Typeform"
+    if "responseid" in keys and "recordeddate" in keys:
+        return "Qualtrics"
+    if "respondentid" in keys and "collectorid" in keys:
+        return "SurveyMonkey"
+    return None
+
+
+def form_id_column(columns: Sequence[str], export: str | None) -> str | None:
+    """The respondent column of a form export whose id has no common name (Typeform's "#")."""
+    if export == "Typeform" and "#" in columns:
+        return "#"
+    return None
+
+
+@dataclass
+class Ratings:
+    """A wide survey's rating columns (one question each) and the codes found in them that
+    look like "not applicable" rather than a rating (e.g. -99)."""
+
+    columns: list[str]
+    codes: dict[str, list[float]]
+
+
+_WHOLE = r"^-?\d{1,6}(\.0+)?$"
+
+
+def rating_columns(t: Any, candidates: Sequence[str], run: Any) -> Ratings:
+    """Columns of ``t`` that hold ratings: every value a whole number on a small scale
+    (-3 to 10), at least three different values. Values of -9 or below (survey tools'
+    codes for "seen but not answered") do not stop a column being a rating: they are
+    listed, to be set as not rated."""
+    import ibis
+
+    from journeylib.journey import is_outcome_column
+
+    names = [c for c in candidates if not is_outcome_column(c)
+             and (t[c].type().is_string() or t[c].type().is_numeric()) and not t[c].type().is_boolean()]
+    if not names:
+        return Ratings([], {})
+    long = t.select(**{f"c{i}": t[c].cast("string") for i, c in enumerate(names)}).pivot_longer(
+        ibis.selectors.all(), names_to="_jl_col", values_to="_jl_v")
+    v = long._jl_v
+    x = v.try_cast("float64")
+    code = x <= -9
+    got = run(long.group_by("_jl_col").aggregate(
+        n=v.count(), whole=v.re_search(_WHOLE).cast("int64").sum(),
+        lo=ibis.ifelse(code, ibis.null("float64"), x).min(), hi=ibis.ifelse(code, ibis.null("float64"), x).max(),
+        distinct=ibis.ifelse(code, ibis.null("float64"), x).nunique(),
+        codes=ibis.ifelse(code, x, ibis.null("float64")).collect()))
+    stats = {r["_jl_col"]: r for _, r in got.iterrows()}
+    columns, codes = [], {}
+    for i, c in enumerate(names):
+        r = stats.get(f"c{i}")
+        if r is None or not int(r["n"] or 0) or int(r["whole"] or 0) != int(r["n"]):
+            continue
+        if r["lo"] is None or pd.isna(r["lo"]) or float(r["lo"]) < -3 or float(r["hi"]) > 10:
+            continue
+        if int(r["distinct"] or 0) < 3:
+            continue
+        columns.append(c)
+        found = sorted({float(v) for v in (r["codes"] if r["codes"] is not None else [])})
+        if found:
+            codes[c] = found
+    return Ratings(columns, codes)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import warnings
 from dataclasses import dataclass, field
 from typing import Callable
@@ -41,6 +42,8 @@ __all__ = [
     "naive_utc",
     "read_times",
     "TimeReading",
+    "HeaderRows",
+    "header_rows",
 ]
 
 _NUMERIC_RE = r"^-?\d+(\.\d+)?$"
@@ -66,10 +69,15 @@ def _naive_utc(values: pd.Series) -> pd.Series:
     return values.astype("datetime64[us]")
 
 
+# Epoch numbers below 1e11 are seconds (until the year 5138), below 1e14 milliseconds, below
+# 1e17 microseconds, above that nanoseconds: each value is read by its own magnitude.
+_EPOCH_LIMITS = (1e11, 1e14, 1e17)
+
+
 def epoch_unit(magnitude: float) -> str:
-    """Epoch seconds, milliseconds, microseconds or nanoseconds, told apart by the median
-    magnitude of the values."""
-    return "s" if magnitude < 1e11 else "ms" if magnitude < 1e14 else "us" if magnitude < 1e17 else "ns"
+    """Epoch seconds, milliseconds, microseconds or nanoseconds, told apart by magnitude."""
+    s, ms, us = _EPOCH_LIMITS
+    return "s" if magnitude < s else "ms" if magnitude < ms else "us" if magnitude < us else "ns"
 
 
 def _is_yyyymmdd(valid: pd.Series) -> bool:
@@ -86,11 +94,15 @@ def _epoch(numbers: pd.Series) -> pd.Series:
         parsed = pd.to_datetime(as_text, format="%Y%m%d", errors="coerce")
         if parsed.notna().all():  # YYYYMMDD written as a number (GA4 event_date)
             return parsed.reindex(numbers.index).astype("datetime64[us]")
-    unit = epoch_unit(float(valid.abs().median()))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        parsed = pd.to_datetime(numbers, unit=unit, errors="coerce")
-    return parsed.astype("datetime64[us]")
+    size = numbers.abs()
+    s, ms, us = _EPOCH_LIMITS
+    micros = np.select([size < s, size < ms, size < us], [numbers * 1e6, numbers * 1e3, numbers],
+                       default=numbers / 1e3)
+    micros = pd.Series(micros, index=numbers.index).round()
+    ok = micros.notna() & micros.between(-9.2e18, 9.2e18)
+    out = pd.Series(pd.NaT, index=numbers.index, dtype="datetime64[us]")
+    out[ok] = pd.to_datetime(micros[ok].astype("int64"), unit="us")
+    return out
 
 
 def _mixed(values: pd.Series, dayfirst: bool = False) -> pd.Series:
@@ -259,11 +271,14 @@ def naive_utc(text: ibis.Value) -> ibis.Value:
     return ibis.cases((plain, text.try_cast("timestamp")), else_=zoned)
 
 
-def epoch_expr(numbers: ibis.Value, unit: str) -> ibis.Value:
-    """Epoch numbers in ``unit`` (s, ms, us) as naive timestamps, to the microsecond."""
-    per_us = {"s": 1_000_000, "ms": 1_000, "us": 1}[unit]
-    micros = (numbers * per_us).round().cast("int64")
-    return ibis.timestamp("1970-01-01 00:00:00") + micros.as_interval("us")
+def epoch_expr(numbers: ibis.Value) -> ibis.Value:
+    """Epoch numbers as naive timestamps to the microsecond, each value's unit told by its
+    magnitude (see :func:`epoch_unit`)."""
+    s, ms, us = _EPOCH_LIMITS
+    size = numbers.abs()
+    micros = ibis.cases((size < s, numbers * 1_000_000), (size < ms, numbers * 1_000), (size < us, numbers),
+                        else_=numbers / 1_000)
+    return ibis.timestamp("1970-01-01 00:00:00") + micros.round().cast("int64").as_interval("us")
 
 
 def typed_time(col: ibis.Value) -> ibis.Value | None:
@@ -395,10 +410,7 @@ def read_times(t: ibis.Table, column: str, label: str, engine: Any, database: bo
             return TimeReading(column, None)
         if bool(got["whole"]) and 19000101 <= float(got["lo"]) and float(got["hi"]) <= 21001231:
             return _lookup_all(t, column, raw.cast("int64").cast("string"), "epoch", label, engine, database, row)
-        unit = epoch_unit(float(got["mid"]))
-        if unit == "ns":
-            return TimeReading(column, lambda c: (c.cast("float64") / 1000).round().cast("int64").as_timestamp("us"))
-        return TimeReading(column, lambda c: epoch_expr(c.cast("float64"), unit))
+        return TimeReading(column, lambda c: epoch_expr(c.cast("float64")))
     text = raw.cast("string")
     present = t.filter(text.notnull())
     head = present.order_by(row) if not database else present
@@ -412,11 +424,10 @@ def read_times(t: ibis.Table, column: str, label: str, engine: Any, database: bo
             mid=text.try_cast("float64").abs().median(), lo=text.try_cast("float64").min(),
             hi=text.try_cast("float64").max())).iloc[0]
         if int(got["numeric"] or 0) == int(got["n"]):
-            lo, hi, mid = float(got["lo"]), float(got["hi"]), float(got["mid"])
-            unit = epoch_unit(mid)
-            if (19000101 <= lo and hi <= 21001231) or unit == "ns":
+            lo, hi = float(got["lo"]), float(got["hi"])
+            if 19000101 <= lo and hi <= 21001231:
                 return _lookup_all(t, column, text, "epoch", label, engine, database, row)
-            return TimeReading(column, lambda c: epoch_expr(c.cast("string").try_cast("float64"), unit))
+            return TimeReading(column, lambda c: epoch_expr(c.cast("string").try_cast("float64")))
         kind = "iso"
     if kind == "iso":
         left = _run(engine, t.filter(text.notnull() & naive_utc(text).isnull()).select(v=text).distinct())["v"]
@@ -460,3 +471,70 @@ def _lookup_all(t: ibis.Table, column: str, text: ibis.Value, kind: str, label: 
     if not found.empty:
         reading.lookup, reading.owned = _lookup_table(found, engine)
     return reading
+
+
+# --------------------------------------------------------------------------- export header rows
+
+
+@dataclass
+class HeaderRows:
+    """Rows under the header that are more header, not respondents (a survey export's), and
+    the labels they give the columns."""
+
+    export: str  # "Qualtrics" or "SurveyMonkey"
+    rows: list[int]  # their ROW numbers (0-based file rows)
+    labels: dict[str, str]  # column -> the question or statement text it asks
+    note: str
+
+
+# Qualtrics' text for parts of a question that are not the statement rated.
+_QUALTRICS_GENERIC = {"selected choice", "text", "click to write the question text"}
+_SM_GENERIC = {"response", "open-ended response", "other (please specify)"}
+
+
+def _statement(question: str) -> str:
+    """A Qualtrics column's label: the matrix statement after the last " - ", unless that
+    part is generic ("Selected Choice", "Text"), then the question itself."""
+    parts = [p.strip() for p in str(question).split(" - ") if p.strip()]
+    for part in reversed(parts):
+        if part.lower() not in _QUALTRICS_GENERIC and not part.lower().startswith("http"):
+            return part
+    return str(question).strip()
+
+
+def header_rows(columns: list[str], header: list[str | None] | None, first: pd.DataFrame) -> HeaderRows | None:
+    """Recognise a survey export's extra header rows from its first two data rows
+    (``first``: the columns and ROW, in file order): Qualtrics' question-text and ImportId
+    rows, or SurveyMonkey's answer-option row. None for any other file."""
+    if len(first) == 0:
+        return None
+    row0 = first.iloc[0]
+    if len(first) >= 2:
+        row1 = first.iloc[1]
+        cells = [str(row1[c]) for c in columns if row1[c] is not None and not pd.isna(row1[c])]
+        if cells and sum(c.startswith('{"ImportId"') for c in cells) >= 0.5 * len(cells):
+            labels = {}
+            for c in columns:
+                text = row0[c]
+                if text is not None and not pd.isna(text) and str(text).strip() and str(text).strip() != c:
+                    labels[c] = _statement(text)
+            return HeaderRows("Qualtrics", [int(first.iloc[0]["_jl_row"]), int(first.iloc[1]["_jl_row"])], labels,
+                              "a Qualtrics export: its question-text and ImportId rows are header rows, not "
+                              "respondents; columns are labelled by their question or statement text")
+    cells = {c: str(row0[c]).strip() for c in columns if row0[c] is not None and not pd.isna(row0[c])}
+    keys = {re.sub(r"[^a-z]", "", c.lower()) for c in columns}
+    if cells and "respondentid" in keys and any(v.lower() in _SM_GENERIC for v in cells.values()):
+        labels, question = {}, None
+        for i, c in enumerate(columns):
+            own = header[i] if header is not None and i < len(header) else c
+            if own is not None and str(own).strip():
+                question = str(own).strip()
+            option = cells.get(c)
+            if option and option.lower() not in _SM_GENERIC:
+                labels[c] = option
+            elif question is not None and question != c:
+                labels[c] = question
+        return HeaderRows("SurveyMonkey", [int(row0["_jl_row"])], labels,
+                          "a SurveyMonkey export: its answer-option row is a header row, not a respondent; columns "
+                          "are labelled by their answer option, else their question")
+    return None

@@ -152,6 +152,7 @@ class RawTable:
     owned: list[str] = field(default_factory=list)  # engine tables made for it
     database: bool = False  # a table that lives on the backend (no file rows)
     kind: str = "text"  # text | parquet | excel | xes | frame | database
+    header: list[str | None] | None = None  # the header cells as the file has them (blank: None)
 
     @property
     def rows(self) -> int:
@@ -445,8 +446,9 @@ def _read_text(label: str, src: _Bytes, gz: bool, engine: Engine) -> RawTable:
         if not header:
             raise InputError(label, "empty file")
         names = clean_names(header)
-        return _duckdb_csv(label, src.path, names, delim, _has_quote(src), engine,
-                           name_notes(label, header, names))
+        raw = _duckdb_csv(label, src.path, names, delim, _has_quote(src), engine, name_notes(label, header, names))
+        raw.header = [str(h).strip() or None for h in header]
+        return raw
     finally:
         for path in spools:
             path.unlink(missing_ok=True)
@@ -577,7 +579,9 @@ def _read_xlsx(label: str, data: bytes, engine: Engine) -> RawTable:
         notes.append(Issue(label, None, f"read sheet {chosen!r}{why}; other sheets ignored: "
                            f"{', '.join(map(repr, others))}", len(others), []))
     text = pa.table({n: pa.array(df[n].where(df[n].notna(), None).tolist(), type=pa.string()) for n in names})
-    return _from_arrow(label, text, engine, notes, kind="excel")
+    raw = _from_arrow(label, text, engine, notes, kind="excel")
+    raw.header = [None if _blank(h) else str(h).strip() for h in header]
+    return raw
 
 
 def _from_arrow(label: str, table: pa.Table, engine: Engine, notes: list[Issue], kind: str) -> RawTable:

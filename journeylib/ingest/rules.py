@@ -27,6 +27,7 @@ from journeylib.ingest.read import ROW
 __all__ = [
     "Rule",
     "Applied",
+    "kept_by",
     "apply_rules",
     "id_text",
     "duplicate_rows",
@@ -179,7 +180,7 @@ def apply_rules(t: ibis.Table, rules: Sequence[Rule], label: str, engine: Engine
     groups = [(None, got.iloc[0])] if not by else [(row[by], row) for _, row in got.iterrows()]
     for r in rules:
         for group, row in groups:
-            n = int(row[f"n_{r.key}"] or 0) if len(got) else 0
+            n = _int(row[f"n_{r.key}"]) if len(got) else 0
             if not n:
                 continue
             cond = conds[r.key] if group is None else conds[r.key] & (flagged[by] == group)
@@ -188,7 +189,7 @@ def apply_rules(t: ibis.Table, rules: Sequence[Rule], label: str, engine: Engine
             where = rows_text(rows, n)
             findings.warn(label, group if group is not None else r.column,
                           message + (f"; {where}" if where else ""), n, rows)
-    n_dropped = sum(int(row[f"n_{r.key}"] or 0) for _, row in groups for r in drops) if len(got) else 0
+    n_dropped = sum(_int(row[f"n_{r.key}"]) for _, row in groups for r in drops) if len(got) else 0
     out = flagged.filter(kept) if n_dropped else flagged
     blanks = {f"_flag_{r.key}": r.when(out).fill_null(False) for r in rules if r.action == "blank"}
     if blanks:
@@ -205,6 +206,22 @@ class Applied:
     dropped: int
     flagged: ibis.Table
     totals: dict[str, Any]
+
+
+def _int(value: Any) -> int:
+    return 0 if value is None or pd.isna(value) else int(value)
+
+
+def kept_by(t: ibis.Table, rules: Sequence[Rule]) -> ibis.Table:
+    """The rows of ``t`` no drop rule of ``rules`` flags (for a table with no row numbers
+    to tell the dropped rows by)."""
+    drops = [r.when(t).fill_null(False) for r in rules if r.action == "drop"]
+    if not drops:
+        return t
+    flagged = drops[0]
+    for d in drops[1:]:
+        flagged = flagged | d
+    return t.filter(~flagged)
 
 
 def _first(t: ibis.Table, cond: ibis.Value, rule: Rule, engine: Engine, database: bool) -> tuple[list[int], list[str]]:

@@ -13,8 +13,10 @@ import pytest
 from journeylib import emotions, flows, persona_sampling as warehouse
 from journeylib import ingest as io
 from journeylib.ingest import load_tables
+from journeylib.journey import JourneyModel
+from journeylib.schema import ScoreScale
 from journeylib.engine import Engine
-from journeylib.io import InputError
+from journeylib.ingest import InputError
 
 EVENTS_SQL = """
 create table web_events as select * from (values
@@ -65,7 +67,8 @@ def engine(warehouse_url):
 def test_load_tables_builds_canonical_tables(engine):
     data = load_tables(engine, "web_events", "answers", "people")
     ev = data.events.execute().sort_values(["customer_id", "seq"]).reset_index(drop=True)
-    assert list(ev.columns) == ["customer_id", "timestamp", "seq", "touchpoint", "stage", "channel", "country"]
+    assert list(ev.columns) == ["customer_id", "timestamp", "seq", "touchpoint", "stage", "channel", "stage_label",
+                                "country"]
     assert str(data.events.schema()["customer_id"]) == "string"
     assert data.events.schema()["timestamp"].is_timestamp()
     # Integer ids became text; rows without id or timestamp are gone.
@@ -85,7 +88,10 @@ def test_load_tables_builds_canonical_tables(engine):
     assert any("web_events" in t and "'user_id'" in t and "1 rows dropped: no customer id" in t for t in texts)
     assert any("'event_time'" in t and "1 rows dropped: no timestamp" in t for t in texts)
     assert any("'phase'" in t and "'weird'" in t for t in texts)
-    assert any("answers" in t and "'rating'" in t and "2 rows dropped" in t for t in texts)
+    # The blank rating and the one that is no number, each by its own rule, as for a file.
+    assert any("answers" in t and "'rating'" in t and "1 rows dropped: no score" in t for t in texts)
+    assert any("answers" in t and "'rating'" in t and "1 rows dropped: score is not a number (e.g. 'n/a')" in t
+               for t in texts)
 
 
 def test_survey_scores_nps_and_scale(engine):
@@ -95,7 +101,7 @@ def test_survey_scores_nps_and_scale(engine):
     assert sv["score"].tolist() == [4.0, 2.0, 5.0]
     assert sv["stage"].tolist() == ["Awareness", "Purchase", "Intent"]  # Decision -> Intent
     assert sv["nps"].iloc[0] == 9.0 and pd.isna(sv["nps"].iloc[1])  # 11 is outside 0-10
-    assert data.score_scale == io.ScoreScale(1.0, 5.0)
+    assert data.score_scale == ScoreScale(1.0, 5.0)
     curve = emotions.emotion_curve(data.survey, data.stages, min_n=1)
     assert dict(zip(curve["stage"], curve["mean"])) == {"Awareness": 4.0, "Intent": 5.0, "Purchase": 2.0}
 
@@ -126,14 +132,15 @@ def test_mapping_overrides_and_schema_qualified_names(tmp_path):
     eng = Engine(f"duckdb:///{path}")
     data = load_tables(eng, "log", mapping={"customer_id": "who", "timestamp": "happened",
                                                       "touchpoint": "what", "channel": "via"},
-                                 touchpoint_stage_map={"Buy now": "checkout", "Search": "nonsense"})
+                       journey=JourneyModel.default(stage_map={"Buy now": "checkout", "Search": "nonsense"},
+                                                    guess_stages=False))
     ev = data.events.execute().sort_values(["customer_id", "seq"]).reset_index(drop=True)
     assert ev["timestamp"].tolist() == [pd.Timestamp("2024-02-01 08:00"), pd.Timestamp("2024-02-01 09:00"),
                                         pd.Timestamp("2024-02-02 10:00")]  # text cast, 'not a date' dropped
     assert ev["stage"].tolist()[1] == "Purchase"  # the given map, normalised
     assert data.touchpoint_stage_map == {"Buy now": "Purchase"}
     texts = [str(w) for w in data.warnings]
-    assert any("unreadable timestamp" in t and "'happened'" in t and "1 rows" in t for t in texts)
+    assert any("unparseable timestamp" in t and "'happened'" in t and "1 rows" in t for t in texts)
     assert any("'nonsense'" in t for t in texts)
     # Epoch seconds and milliseconds told apart by magnitude.
     ep = load_tables(eng, "epoch_log").events.execute()
@@ -185,7 +192,7 @@ def test_errors_name_the_table_and_column(engine):
         load_tables(engine, "web_events", mapping={"colour": "source"})
     with pytest.raises(InputError, match=r"^web_events: order column 'nope' not found"):
         load_tables(engine, "web_events", order_column="nope")
-    with pytest.raises(InputError, match=r"no readable timestamp in column 'event_name'"):
+    with pytest.raises(InputError, match=r"no parseable timestamp in column 'event_name'"):
         load_tables(engine, "web_events", mapping={"timestamp": "event_name", "touchpoint": "source"})
     with pytest.raises(InputError, match=r"^answers: no usable scores in 'stage'"):
         load_tables(engine, None, survey="answers", mapping={"survey.score": "stage"})

@@ -1317,7 +1317,7 @@ def _sample_ids(data: JourneyData, sample, ids: pa.Array, limit: int, seed: int)
     return pa.array(got["customer_id"].astype(str), type=pa.string(), from_pandas=True)
 
 
-def _vocabulary(features: pd.DataFrame) -> dict[str, list[str]]:
+def feature_vocabulary(features: pd.DataFrame) -> dict[str, list[str]]:
     """The vocabulary of a feature table, to compute the same columns for other customers."""
     def named(prefix: str) -> list[str]:
         return [c[len(prefix):] for c in features.columns if c.startswith(prefix)]
@@ -1382,7 +1382,7 @@ def find_personas(data: JourneyData, n_personas="auto", random_state: int = 0,
         ids = features.index.to_numpy()
         assignments = pd.DataFrame({"customer_id": ids, "persona": names[model.labels_]})
     else:
-        vocabulary = _vocabulary(features)
+        vocabulary = feature_vocabulary(features)
         parts = []
         n_chunks = -(-total // ASSIGN_CHUNK)
         for chunk in customer_chunks(data, n_chunks, seed=random_state):

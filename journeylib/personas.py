@@ -26,6 +26,7 @@ from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.cluster import KMeans, MiniBatchKMeans
 from sklearn.compose import ColumnTransformer
 from sklearn.decomposition import PCA
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.impute import SimpleImputer
 from sklearn.metrics import adjusted_rand_score, pairwise_distances, silhouette_score
 from sklearn.pipeline import Pipeline
@@ -752,7 +753,10 @@ class PersonaModel(ClusterMixin, BaseEstimator):
 
     def fit(self, X, y=None):
         """Choose k (if "auto"), cluster, then name and profile the personas."""
-        with threadpool_limits(limits=FIT_THREADS):
+        with threadpool_limits(limits=FIT_THREADS), warnings.catch_warnings():
+            # A candidate k above the number of distinct customers (event logs repeat the same
+            # journey) finds fewer groups; it scores poorly and is not chosen, so no warning.
+            warnings.simplefilter("ignore", ConvergenceWarning)
             return self._fit(self._check_X(X))
 
     def _fit(self, X: pd.DataFrame):

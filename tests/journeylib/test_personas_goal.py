@@ -269,3 +269,17 @@ def test_survey_only_clusters_on_ratings_and_attributes():
     happy_name = result.assignments.set_index("customer_id").persona[ids[0]]
     assert cards.at[happy_name, "converted"] == 1.0 and cards["converted"].min() == 0.0
     assert cards.at[happy_name, "mean_score"] > 4
+
+
+def test_stability_of_the_chosen_count_is_its_candidates():
+    # Without a sample the chosen grouping is the candidate's, so its stability is reused;
+    # it must be what measuring it afresh on the final labels gives (labels permuted).
+    import journeylib.personas as personas
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(np.vstack([rng.normal(c, 1.0, size=(300, 3)) for c in (0.0, 1.2, 2.4)]), columns=list("abc"))
+    model = PersonaModel(k_range=(2, 5)).fit(X)
+    fresh, per_persona = personas.PersonaModel._stability(model, model.transform_features(X), model.labels_,
+                                                          model.n_personas_)
+    assert 0.5 < model.stability_ < 1 and model.stability_ == pytest.approx(fresh)
+    np.testing.assert_allclose(model.persona_stability_, per_persona)

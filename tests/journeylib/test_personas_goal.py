@@ -283,3 +283,20 @@ def test_stability_of_the_chosen_count_is_its_candidates():
                                                           model.n_personas_)
     assert 0.5 < model.stability_ < 1 and model.stability_ == pytest.approx(fresh)
     np.testing.assert_allclose(model.persona_stability_, per_persona)
+
+
+def test_survey_only_fit_on_a_sample_assigns_everyone():
+    rng = np.random.default_rng(8)
+    n = 150
+    ids = [f"r{i:03d}" for i in range(n)]
+    high = np.arange(n) % 3 == 0
+    survey = pd.DataFrame({"customer_id": np.repeat(ids, 2), "touchpoint": ["Check-in", "Lounge"] * n,
+                           "score": np.clip(np.repeat(np.where(high, 4.6, 1.5), 2) + rng.normal(0, 0.3, 2 * n), 1, 5)})
+    survey = survey.assign(stage=pd.Series([None] * len(survey), dtype="str"),
+                           comment=pd.Series([None] * len(survey), dtype="str"), timestamp=pd.NaT, nps=np.nan)
+    data = _data(None, JourneyModel(goal=None), survey=survey)
+    whole = find_personas(data, n_personas=2, random_state=1)
+    sampled = find_personas(data, n_personas=2, random_state=1, max_customers=60)
+    assert (sampled.sampled, sampled.total, whole.sampled) == (60, n, n) and len(sampled.features) == 60
+    assert sorted(sampled.assignments["customer_id"]) == sorted(ids)
+    assert adjusted_rand_score(whole.assignments["persona"], sampled.assignments["persona"]) == 1.0

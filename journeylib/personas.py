@@ -402,8 +402,8 @@ def customer_features(data: JourneyData, *, touchpoints: Sequence[str] | None = 
             texts[c] = (len(numbers) + len(texts), values)
         else:
             values = _float32(column)
-            if not fixed and np.unique(values[~np.isnan(values)]).size < 2:
-                continue  # one value for everyone (or none): says nothing about anyone
+            if not fixed and not _describes_people(values):
+                continue
             numbers[c] = values
     ids = pd.Index(table.column("customer_id").to_pandas().astype(str), name="customer_id")
     del table
@@ -414,6 +414,18 @@ def customer_features(data: JourneyData, *, touchpoints: Sequence[str] | None = 
     for col, (position, values) in texts.items():
         frame.insert(position, col, pd.Series(values, index=ids, dtype=object))
     return frame
+
+
+def _describes_people(values: np.ndarray) -> bool:
+    """Whether a numeric attribute can tell customers apart as people: not one value for
+    everyone (or none), and not a whole number of its own for nearly every customer (an
+    account or case number, which has no meaning as a quantity)."""
+    present = values[~np.isnan(values)]
+    distinct = np.unique(present)
+    if distinct.size < 2:
+        return False
+    whole = bool(np.all(distinct == np.round(distinct)))
+    return not (whole and len(present) >= 20 and distinct.size >= 0.95 * len(present))
 
 
 def _event_numbers(table: pa.Table, kinds: pd.DataFrame, stages: list[str], goal, has_channel: bool,

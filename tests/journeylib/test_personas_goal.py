@@ -300,3 +300,12 @@ def test_survey_only_fit_on_a_sample_assigns_everyone():
     assert (sampled.sampled, sampled.total, whole.sampled) == (60, n, n) and len(sampled.features) == 60
     assert sorted(sampled.assignments["customer_id"]) == sorted(ids)
     assert adjusted_rand_score(whole.assignments["persona"], sampled.assignments["persona"]) == 1.0
+
+
+def test_numbers_that_identify_are_not_attributes():
+    events, customers, _ = _shop(n=60)
+    customers = customers.assign(account_number=np.arange(1000, 1060).astype(float),
+                                 spend=np.linspace(0.5, 99.5, 60), everyone=1.0)
+    f = customer_features(_data(events, JourneyModel.default(), customers=customers))
+    assert "attr: spend" in f.columns  # a quantity, even if nearly every customer's differs
+    assert "attr: account_number" not in f.columns and "attr: everyone" not in f.columns

@@ -34,7 +34,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.metrics import adjusted_rand_score, pairwise_distances, silhouette_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 from scipy.stats import skew
 
@@ -672,12 +672,19 @@ class PersonaModel(ClusterMixin, BaseEstimator):
 
     # -- fitting ----------------------------------------------------------------------------
 
-    def _check_X(self, X) -> pd.DataFrame:
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # missing answers are imputed
+        return tags
+
+    def _check_X(self, X, reset: bool = True) -> pd.DataFrame:
+        """A feature table as a DataFrame; arrays are checked as scikit-learn checks them
+        (2-D, dense, finite or NaN), and ``n_features_in_`` is set on fit."""
         if isinstance(X, pd.DataFrame):
+            validate_data(self, X, reset=reset, skip_check_array=True)
             return X
-        arr = np.asarray(X)
-        if arr.ndim != 2:
-            raise ValueError(f"expected a 2-D table of customer features, got shape {arr.shape}")
+        arr = validate_data(self, X, reset=reset, ensure_all_finite="allow-nan", dtype=None,
+                            ensure_min_features=1)
         return pd.DataFrame(arr, columns=[f"x{i}" for i in range(arr.shape[1])])
 
     def _candidate_ks(self, n: int) -> list[int]:
@@ -778,12 +785,12 @@ class PersonaModel(ClusterMixin, BaseEstimator):
             # A candidate k above the number of distinct customers (event logs repeat the same
             # journey) finds fewer groups; it scores poorly and is not chosen, so no warning.
             warnings.simplefilter("ignore", ConvergenceWarning)
-            return self._fit(self._check_X(X))
+            return self._fit(self._check_X(X, reset=True))
 
     def _fit(self, X: pd.DataFrame):
         n = len(X)
         if n < 3:
-            raise ValueError(f"need at least 3 customers to find personas, got {n}")
+            raise ValueError(f"need at least 3 customers to find personas, got n_samples={n}")
         if X.shape[1] == 0:
             raise ValueError("no customer features to cluster on")
         numeric, categorical = _split_columns(X)
@@ -849,7 +856,6 @@ class PersonaModel(ClusterMixin, BaseEstimator):
         else:
             self.stability_, self.persona_stability_ = self._stability(Xt, labels, k)
         self.shares_ = np.bincount(labels, minlength=k) / n
-        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
         self.dropped_features_ = list(dropped)
         profiles = persona_profiles(X, labels, self.journey)
         self.names_ = name_personas(profiles, k, self.journey)
@@ -889,7 +895,8 @@ class PersonaModel(ClusterMixin, BaseEstimator):
     def transform_features(self, X) -> np.ndarray:
         """The scaled, encoded matrix the clustering sees."""
         check_is_fitted(self, "pipeline_")
-        return np.asarray(self.pipeline_.named_steps["prep"].transform(self._check_X(X)), dtype=np.float32)
+        return np.asarray(self.pipeline_.named_steps["prep"].transform(self._check_X(X, reset=False)),
+                          dtype=np.float32)
 
     @property
     def feature_names_(self) -> list[str]:

@@ -396,3 +396,13 @@ def test_sample_picked_from_ids_in_hand_is_the_sample(sample_data, seed):
     assert len(got) == 300 and sorted(got) == sorted(want)
     other = _sample_ids(sample_data, sample, ids, 300, seed + 1).to_pylist()
     assert sorted(other) != sorted(want)
+
+
+def test_check_estimator():
+    from sklearn.utils.estimator_checks import check_estimator
+
+    results = check_estimator(PersonaModel(n_personas=2, stability_runs=1), on_fail=None)
+    failed = [(r["check_name"], str(r["exception"])[:200]) for r in results if r["status"] == "failed"]
+    assert not failed, failed
+    model = PersonaModel(n_personas=2).fit(pd.DataFrame({"a": [1.0, 2, 9, 10], "b": [0.0, 1, 0, 1]}))
+    assert model.n_features_in_ == 2 and list(model.feature_names_in_) == ["a", "b"]

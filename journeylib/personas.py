@@ -2,10 +2,13 @@
 
 ``customer_features`` aggregates events, survey and attributes per customer in Ibis (the
 work runs where the data lives); only per-customer rows come back (as Arrow: each
-customer's kinds of events as a list, counted in numpy).
+customer's kinds of events as a list, counted in numpy). The goal and outcome columns are
+never features: they are what personas are compared by (``persona_cards``).
 ``PersonaModel`` clusters that table with k-means behind a ColumnTransformer, chooses the
-number of personas by silhouette when asked to, and names each persona from the traits
-that set it apart most (effect sizes), so people read "Checkout strugglers", not "Cluster 2".
+number of personas among reproducible groupings with no persona under 2% (its docstring
+states the rule), measures how stable the grouping is, and names each persona from the
+traits that set it apart most (effect sizes), in the journey's own words: people read
+"Application declined · quick journeys", not "Cluster 2".
 ``find_personas`` fits on a seeded sample of customers when there are more than
 ``journeylib.persona_sampling.max_cluster_customers()`` and then assigns everyone.
 """
@@ -26,27 +29,42 @@ from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.cluster import KMeans, MiniBatchKMeans
 from sklearn.compose import ColumnTransformer
 from sklearn.decomposition import PCA
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.impute import SimpleImputer
-from sklearn.metrics import pairwise_distances, silhouette_score
+from sklearn.metrics import adjusted_rand_score, pairwise_distances, silhouette_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, validate_data
+from threadpoolctl import threadpool_limits
 from scipy.stats import skew
 
 from journeylib.engine import execute
-from journeylib.schema import PURCHASE_STAGE, JourneyData
+from journeylib.journey import goal_columns, is_outcome_column
+from journeylib.schema import EVENT_COLUMNS, JourneyData
 
 TOP_TOUCHPOINTS = 25
+TOP_RATINGS = 25  # per-touchpoint ratings kept as features, the most answered first
+MIN_RATED_SHARE = 0.2  # a touchpoint's rating is a feature when this share of respondents gave one
+ATTRIBUTE_CHECK_CUSTOMERS = 2000  # customers whose events show which event columns are attributes
+MAX_CHANGING = 0.05  # an event column is a customer attribute when it changes in fewer journeys
 MAX_CHANNELS = 12
 MAX_CATEGORIES = 30  # attribute columns with more distinct values are identifiers, not traits
 EFFECT_CAP = 10.0  # |effect size| cap when a trait has no spread at all (e.g. all 0 vs all 1)
 TOP_TRAITS = 5
 DUPLICATE_CORRELATION = 0.9  # numeric features this correlated with a kept one are left out
+CLIP = 4.0  # scaled numbers beyond this many standard deviations are held there (outliers)
+STABLE = 0.8  # a grouping at least this reproducible (adjusted Rand index) is trusted
+STABILITY_ROWS = 3000  # customers each bootstrap refit is drawn from and compared on
+# Threads for scikit-learn's k-means and BLAS here: the fits are many small ones, where
+# OpenMP's threads cost more than they save (seven k-means fits of 10,000 x 30: 6.6 s with
+# two threads, 0.8 s with one, on this project's busy 2-core machine).
+FIT_THREADS = 1
 
 # Feature name prefixes; profiles and names rely on them.
 CHANNEL = "channel: "
 TOUCHPOINT = "touchpoint: "
 SCORE = "score: "
+RATING = "rating: "
 ATTR = "attr: "
 ENTRY = "entry_channel="
 
@@ -94,7 +112,7 @@ def _supports_ordered_aggregates(table: ibis.Table) -> bool:
 
 # Event kinds: one code per distinct (touchpoint, stage, channel) of the events. Each
 # customer's codes come back as one list, and the counts per touchpoint and channel, the
-# distinct touchpoints, purchases and furthest stage are computed from those lists in
+# distinct touchpoints, goal events and furthest stage are computed from those lists in
 # numpy: one grouped pass over the events instead of ~45 conditional sums and a
 # count-distinct per customer, plus the two vocabulary queries (3-4x less CPU at 10M events).
 _KIND_KEYS = ("touchpoint", "stage", "channel")
@@ -155,113 +173,278 @@ def _sum_rows(counts: np.ndarray, target: np.ndarray, width: int, out: np.ndarra
     return out
 
 
+def _goal_kinds(kinds: pd.DataFrame, goal) -> np.ndarray:
+    """Which kinds of event are the goal itself (its stage, or its touchpoint): left out of
+    every count, so personas are never told who converted."""
+    if goal is None or goal.kind == "column":
+        return np.zeros(len(kinds), dtype=bool)
+    column = "stage" if goal.kind == "stage" else "touchpoint"
+    if column not in kinds.columns:
+        return np.zeros(len(kinds), dtype=bool)
+    return np.asarray([v == goal.target for v in kinds[column]], dtype=bool)
+
+
+def _stages_before_goal(stages: Sequence[str], goal) -> list[str]:
+    """The stages the furthest-stage feature runs over: all of them, or with a stage goal
+    only those before it (reaching the goal stage or a later one is the goal)."""
+    if goal is not None and goal.kind == "stage" and goal.target in stages:
+        return list(stages[: list(stages).index(goal.target)])
+    return list(stages)
+
+
+def _feature_columns(table: ibis.Table | None, goal, skip: Sequence[str] = ()) -> list[str]:
+    """Columns of ``table`` that may describe a customer: numbers, text and yes/no, never the
+    goal's column or an outcome (those are what personas are compared by)."""
+    if table is None:
+        return []
+    out = []
+    for c in table.columns:
+        if c == "customer_id" or c in skip or c in goal_columns(goal) or is_outcome_column(c, goal):
+            continue
+        t = table[c].type()
+        if t.is_numeric() or t.is_string() or t.is_boolean():
+            out.append(c)
+    return out
+
+
+def _per_customer_columns(ev: ibis.Table, columns: Sequence[str]) -> list[str]:
+    """The event columns that describe the customer rather than one event (case attributes
+    such as a requested amount or a product): at most ``MAX_CHANGING`` of a seeded sample of
+    ``ATTRIBUTE_CHECK_CUSTOMERS`` customers have more than one value in their events.
+    Columns that change along a journey (who handled a step) describe events, not people."""
+    from journeylib.persona_sampling import first_by_key
+
+    if not columns:
+        return []
+    ids = ev.select(customer_id=ev.customer_id.cast("string")).distinct()
+    picked = first_by_key(ids, ATTRIBUTE_CHECK_CUSTOMERS, seed=0).rename(_cid="customer_id")
+    sub = ev.join(picked, ev.customer_id.cast("string") == picked._cid)
+    per = sub.group_by("customer_id").aggregate(**{f"_c{i}": sub[c].nunique() for i, c in enumerate(columns)})
+    changing = execute(per.aggregate(**{f"_c{i}": (per[f"_c{i}"] > 1).cast("float64").mean()
+                                        for i in range(len(columns))}))
+    return [c for i, c in enumerate(columns)
+            if pd.notna(changing.iloc[0, i]) and float(changing.iloc[0, i]) <= MAX_CHANGING]
+
+
+def _survey_vocabulary(sv: ibis.Table) -> tuple[list[str], list[str]]:
+    """(stages, touchpoints) whose ratings become features: stages with any answer, and the
+    ``TOP_RATINGS`` touchpoints rated by the most customers, each by at least
+    ``MIN_RATED_SHARE`` of those who answered (a sparser rating would be mostly imputed)."""
+    stages: list[str] = []
+    touchpoints: list[str] = []
+    rated = sv.filter(sv.score.notnull())
+    population = int(execute(rated.customer_id.nunique()))
+    if "stage" in sv.columns:
+        got = execute(rated.filter(rated.stage.notnull()).select("stage").distinct())
+        stages = [str(s) for s in got["stage"]]
+    if "touchpoint" in sv.columns:
+        t = rated.filter(rated.touchpoint.notnull())
+        got = execute(t.group_by("touchpoint").aggregate(n=t.customer_id.nunique()))
+        got = got[got["n"] >= MIN_RATED_SHARE * max(population, 1)]
+        ranked = sorted(zip(got["touchpoint"].astype(str), got["n"]), key=lambda r: (-r[1], r[0]))
+        touchpoints = [t for t, _ in ranked[:TOP_RATINGS]]
+    return stages, touchpoints
+
+
 def customer_features(data: JourneyData, *, touchpoints: Sequence[str] | None = None,
                       channels: Sequence[str] | None = None,
-                      attributes: Sequence[str] | None = None) -> pd.DataFrame:
+                      attributes: Sequence[str] | None = None,
+                      ratings: Sequence[str] | None = None,
+                      score_stages: Sequence[str] | None = None) -> pd.DataFrame:
     """One row per customer (index ``customer_id``) of behaviour, feelings and attributes.
 
-    Columns: ``events``, ``duration_days``, ``distinct_touchpoints``, ``furthest_stage``
-    (0-based position in ``data.stages``), ``purchased`` (0/1), ``purchases`` (events in the
-    Purchase stage), ``channel: X`` (share of the customer's events), ``entry_channel``
-    (channel of the first event: how they came in), ``touchpoint: X`` (event counts, for
-    the 25 touchpoints most customers meet), and with a survey
-    ``score_mean``, ``score: <stage>`` (mean per stage, NaN when not answered: the model
-    imputes), ``nps``; with customers, ``attr: <column>`` for each usable attribute.
-    Numbers are float32.
+    The customers are those with events; in a survey-only dataset, those who answered.
 
-    ``touchpoints`` and ``channels`` fix the vocabulary of the ``touchpoint: X`` and
-    ``channel: X`` columns (e.g. to the one a model was fitted with). ``attributes``
-    (column names of ``data.customers``) likewise fixes the ``attr: X`` columns, skipping
-    the rule that leaves out text attributes with one value or with more than 30 (an
-    identifier): a chunk of customers may have one region only. Computing features a chunk
-    of customers at a time with the vocabulary of the whole gives the same rows as
-    computing them at once.
+    Behaviour, when there are events: ``events``, ``duration_days``,
+    ``distinct_touchpoints``, ``furthest_stage`` (0-based position in ``data.stages``),
+    ``channel: X`` (share of the customer's events), ``entry_channel`` (channel of the
+    first event: how they came in), ``touchpoint: X`` (event counts, for the 25 touchpoints
+    most customers meet). Without events these columns are absent, not zero.
+
+    Feelings, with a survey: ``score_mean``, ``score: <stage>`` (mean per stage, for the
+    stages answered at all) and ``rating: <touchpoint>`` (mean per touchpoint, for the
+    touchpoints at least 20% of customers rated), NaN when not answered (the model
+    imputes). Attributes: ``attr: <column>`` for usable columns of ``data.customers`` and
+    event columns holding one value per customer (case attributes).
+
+    Never features, whatever their kind: the goal (:attr:`JourneyData.goal`) and outcomes.
+    Events at a goal touchpoint or in a goal stage are left out of every count, with a stage
+    goal ``furthest_stage`` runs over the stages before it (and is absent when the goal is
+    the first stage), and the goal's column, the survey's NPS and any outcome column
+    (:func:`journeylib.journey.is_outcome_column`) are not attributes. They are what
+    personas are compared by (:func:`persona_cards`). Numbers are float32.
+
+    ``touchpoints``, ``channels``, ``ratings`` and ``score_stages`` fix the vocabulary of
+    those columns (e.g. to the one a model was fitted with). ``attributes`` likewise fixes
+    the ``attr: X`` columns, skipping the rule that leaves out text attributes with one
+    value or with more than 30 (an identifier): a chunk of customers may have one region
+    only. Computing features a chunk of customers at a time with the vocabulary of the whole
+    gives the same rows as computing them at once.
     """
-    ev = data.events
-    has_channel = "channel" in ev.columns
+    goal = data.goal
     stages = list(data.stages)
+    with_events = data.has_events
+    # With a given vocabulary every column is kept, so chunks of customers match the whole.
+    fixed = any(v is not None for v in (touchpoints, channels, attributes, ratings, score_stages))
+    if not with_events and data.survey is None:
+        raise ValueError("personas need touchpoint events or survey answers; this dataset has neither")
+    ev = data.events
+    has_channel = with_events and "channel" in ev.columns
 
-    # One grouped pass over the events: each customer's event kinds as a list of codes,
-    # first and last time, and the entry channel as an ordered first() where the backend
-    # has ordered aggregates.
-    kinds = _event_kinds(ev)
-    coded = _with_kind_codes(ev, kinds)
-    metrics = {
-        "_first": coded.timestamp.min(),
-        "_last": coded.timestamp.max(),
-        "_codes": coded._code.collect(),
-    }
-    # The channel a journey starts in (the acquisition channel), ties broken by file order.
-    order = [coded.timestamp] + ([coded.seq] if "seq" in ev.columns else [])
-    ordered_first = has_channel and _supports_ordered_aggregates(ev)
-    if ordered_first:
-        metrics["entry_channel"] = coded.channel.first(order_by=order)
-    per = coded.group_by("customer_id").aggregate(**metrics)
-    if has_channel and not ordered_first:
-        # Backends without ordered aggregates (Spark): the first event by a window instead.
-        ev_order = [ev.timestamp] + ([ev.seq] if "seq" in ev.columns else [])
-        w = ibis.window(group_by=ev.customer_id, order_by=ev_order)
-        first = ev.mutate(_rn=ibis.row_number().over(w))
-        first = first.filter(first._rn == 0).select("customer_id", entry_channel=first.channel)
-        per = per.join(first, "customer_id")
-    out = {
-        "customer_id": per.customer_id.cast("string"),
-        "duration_days": _real((per._last.epoch_seconds() - per._first.epoch_seconds()) / 86400.0),
-        "_codes": per._codes,
-    }
-    if has_channel:
-        out["entry_channel"] = _text_or_missing(per.entry_channel)
-    per = per.select(**out)
+    # Event columns that are customer attributes come back with the per-customer row.
+    customer_attrs = _feature_columns(data.customers, goal)
+    event_attrs: list[str] = []
+    if with_events:
+        extra = _feature_columns(ev, goal, skip=EVENT_COLUMNS)
+        extra = [c for c in extra if c not in customer_attrs]
+        if attributes is not None:
+            event_attrs = [c for c in extra if c in {str(a) for a in attributes}]
+        else:
+            event_attrs = _per_customer_columns(ev, extra)
+
+    if with_events:
+        # One grouped pass over the events: each customer's event kinds as a list of codes,
+        # first and last time, and the entry channel as an ordered first() where the
+        # backend has ordered aggregates.
+        kinds = _event_kinds(ev)
+        coded = _with_kind_codes(ev, kinds)
+        metrics = {
+            "_first": coded.timestamp.min(),
+            "_last": coded.timestamp.max(),
+            "_codes": coded._code.collect(),
+        }
+        # A case attribute's value; the lowest, for the few journeys where it changes.
+        metrics.update({ATTR + c: coded[c].min() for c in event_attrs})
+        # The channel a journey starts in (the acquisition channel), ties broken by file order.
+        order = [coded.timestamp] + ([coded.seq] if "seq" in ev.columns else [])
+        ordered_first = has_channel and _supports_ordered_aggregates(ev)
+        if ordered_first:
+            metrics["entry_channel"] = coded.channel.first(order_by=order)
+        per = coded.group_by("customer_id").aggregate(**metrics)
+        if has_channel and not ordered_first:
+            # Backends without ordered aggregates (Spark): the first event by a window instead.
+            ev_order = [ev.timestamp] + ([ev.seq] if "seq" in ev.columns else [])
+            w = ibis.window(group_by=ev.customer_id, order_by=ev_order)
+            first = ev.mutate(_rn=ibis.row_number().over(w))
+            first = first.filter(first._rn == 0).select("customer_id", entry_channel=first.channel)
+            per = per.join(first, "customer_id")
+        out = {
+            "customer_id": per.customer_id.cast("string"),
+            "duration_days": _real((per._last.epoch_seconds() - per._first.epoch_seconds()) / 86400.0),
+            "_codes": per._codes,
+        }
+        if has_channel:
+            out["entry_channel"] = _text_or_missing(per.entry_channel)
+        out.update({ATTR + c: per[ATTR + c] for c in event_attrs})
+        per = per.select(**out)
+    else:
+        kinds = None
+        sv = data.survey
+        per = sv.filter(sv.customer_id.notnull()).select(customer_id=sv.customer_id.cast("string")).distinct()
 
     survey_cols: list[str] = []
     if data.survey is not None:
         sv = data.survey
         sv = sv.filter(sv.customer_id.notnull())
+        if ratings is None or score_stages is None:
+            found_stages, found_ratings = _survey_vocabulary(sv)
+            score_stages = [s for s in stages if s in found_stages] if score_stages is None else score_stages
+            ratings = found_ratings if ratings is None else ratings
         smetrics = {"score_mean": sv.score.mean()}
         if "stage" in sv.columns:
-            for s in stages:
-                smetrics[SCORE + s] = sv.score.mean(where=sv.stage == s)
-        if "nps" in sv.columns:
-            smetrics["nps"] = sv.nps.cast("float64").mean()
-        sagg = sv.group_by("customer_id").aggregate(**smetrics).rename(_sid="customer_id")
+            for s in score_stages:
+                smetrics[SCORE + str(s)] = sv.score.mean(where=sv.stage == str(s))
+        if "touchpoint" in sv.columns:
+            for t in ratings:
+                smetrics[RATING + str(t)] = sv.score.mean(where=sv.touchpoint == str(t))
+        sagg = sv.group_by(_sid=sv.customer_id.cast("string")).aggregate(**smetrics)
         per = per.left_join(sagg, per.customer_id == sagg._sid)
         per = per.select(*[c for c in per.columns if c not in smetrics and c != "_sid"],
                          **{c: _real(per[c]) for c in smetrics})
         survey_cols = list(smetrics)
 
-    attr_cols: list[str] = []
-    if data.customers is not None:
+    if attributes is not None:
+        wanted = {str(a) for a in attributes}
+        customer_attrs = [c for c in customer_attrs if c in wanted]
+    if customer_attrs:
         cu = data.customers
-        keep = [c for c in cu.columns if c != "customer_id"
-                and (cu[c].type().is_numeric() or cu[c].type().is_string() or cu[c].type().is_boolean())]
-        if attributes is not None:
-            wanted = {str(a) for a in attributes}
-            keep = [c for c in keep if c in wanted]
-        if keep:
-            cu = cu.filter(cu.customer_id.notnull()).distinct(on="customer_id", keep="first")
-            values = {}
-            for c in keep:
-                col = cu[c]
-                if col.type().is_boolean():
-                    col = col.ifelse(1, 0)
-                values[ATTR + c] = col
-            cu = cu.select(_cid=cu.customer_id, **values)
-            per = per.left_join(cu, per.customer_id == cu._cid)
-            attr_cols = [ATTR + c for c in keep]
-            per = per.select(*[c for c in per.columns if c not in attr_cols and c != "_cid"],
-                             **{c: _text_or_missing(per[c]) if per[c].type().is_string() else _real(per[c])
-                                for c in attr_cols})
+        cu = cu.filter(cu.customer_id.notnull()).distinct(on="customer_id", keep="first")
+        values = {ATTR + c: cu[c] for c in customer_attrs}
+        cu = cu.select(_cid=cu.customer_id.cast("string"), **values)
+        per = per.left_join(cu, per.customer_id == cu._cid)
+        per = per.select(*[c for c in per.columns if c not in values and c != "_cid"], **values)
+    attr_cols = [ATTR + c for c in customer_attrs + event_attrs]
+    if attr_cols:
+        per = per.mutate(**{c: _text_or_missing(per[c]) if per[c].type().is_string()
+                            else _real(per[c].ifelse(1, 0) if per[c].type().is_boolean() else per[c])
+                            for c in attr_cols})
 
     table = _to_arrow(per.order_by("customer_id"))
+    numbers: dict[str, np.ndarray] = {}
+    texts: dict[str, tuple[int, np.ndarray]] = {}  # column -> (position, values)
+    if with_events:
+        numbers, entry = _event_numbers(table, kinds, stages, goal, has_channel, touchpoints, channels)
+        if not fixed and "furthest_stage" in numbers and np.isnan(numbers["furthest_stage"]).all():
+            del numbers["furthest_stage"]  # no event sits at a stage: nothing to say
+            entry = None if entry is None else entry - 1
+        if entry is not None:
+            values, n_distinct = _text(table.column("entry_channel"))
+            if fixed or n_distinct >= 1:
+                texts["entry_channel"] = (entry, values)
+    for c in survey_cols:
+        numbers[c] = _float32(table.column(c))
+    for c in attr_cols:
+        column = table.column(c)
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            values, n_distinct = _text(column)
+            if not fixed and (n_distinct > MAX_CATEGORIES or n_distinct < 2):
+                continue
+            texts[c] = (len(numbers) + len(texts), values)
+        else:
+            values = _float32(column)
+            if not fixed and not _describes_people(values):
+                continue
+            numbers[c] = values
+    ids = pd.Index(table.column("customer_id").to_pandas().astype(str), name="customer_id")
+    del table
+    block = np.empty((len(numbers), len(ids)), dtype=np.float32)  # one contiguous row per column
+    for i, values in enumerate(numbers.values()):
+        block[i] = values
+    frame = pd.DataFrame(block.T, index=ids, columns=list(numbers), copy=False)
+    for col, (position, values) in texts.items():
+        frame.insert(position, col, pd.Series(values, index=ids, dtype=object))
+    return frame
+
+
+def _describes_people(values: np.ndarray) -> bool:
+    """Whether a numeric attribute can tell customers apart as people: not one value for
+    everyone (or none), and not a whole number of its own for nearly every customer (an
+    account or case number, which has no meaning as a quantity)."""
+    present = values[~np.isnan(values)]
+    distinct = np.unique(present)
+    if distinct.size < 2:
+        return False
+    whole = bool(np.all(distinct == np.round(distinct)))
+    return not (whole and len(present) >= 20 and distinct.size >= 0.95 * len(present))
+
+
+def _event_numbers(table: pa.Table, kinds: pd.DataFrame, stages: list[str], goal, has_channel: bool,
+                   touchpoints: Sequence[str] | None, channels: Sequence[str] | None):
+    """The behaviour columns from each customer's list of event kinds, counted in numpy;
+    and where ``entry_channel`` goes among them (None without channels)."""
     codes, lengths = _segments(table.column("_codes"))
     codes = codes.astype(np.int64, copy=False)
     n, n_kinds = len(lengths), len(kinds)
 
     # What each kind of event stands for; per customer, its kinds counted a block at a time.
-    tp_names = sorted({t for t in kinds["touchpoint"] if t is not None})
-    kind_tp = _positions(kinds["touchpoint"], tp_names)
-    stage_of_kind = _positions(kinds["stage"], stages)
-    bought = np.asarray([s == PURCHASE_STAGE for s in kinds["stage"]])
+    # Kinds that are the goal count as nothing (-1) in every vocabulary.
+    is_goal = _goal_kinds(kinds, goal)
+    kept_tp = pd.Series([None if g else t for t, g in zip(kinds["touchpoint"], is_goal)], dtype=object)
+    tp_names = sorted({t for t in kept_tp if t is not None})
+    kind_tp = _positions(kept_tp, tp_names)
+    depth = _stages_before_goal(stages, goal)
+    stage_of_kind = np.where(is_goal, -1, _positions(kinds["stage"], depth)) if "stage" in kinds else \
+        np.full(n_kinds, -1)
     if not has_channel:
         channels = []
     elif channels is None:
@@ -272,20 +455,20 @@ def customer_features(data: JourneyData, *, touchpoints: Sequence[str] | None = 
 
     distinct = np.zeros(n, dtype=np.float32)
     furthest = np.zeros(n, dtype=np.float32)
-    purchases = np.zeros(n, dtype=np.float32)
+    goal_events = np.zeros(n, dtype=np.float32)
     channel_counts = np.zeros((len(channels), n), dtype=np.float32)
     reach = np.zeros(len(tp_names), dtype=np.int64)  # customers per touchpoint
     fixed = touchpoints is not None  # a given vocabulary is counted in the same pass
     if fixed:
         touchpoints = [str(t) for t in touchpoints]
-        kind_vocab = _positions(kinds["touchpoint"], touchpoints)
+        kind_vocab = _positions(kept_tp, touchpoints)
         touchpoint_counts = np.zeros((len(touchpoints), n), dtype=np.float32)
     for r0, r1, counts in _kind_blocks(codes, lengths, n_kinds):
         met = _sum_rows(counts, kind_tp, len(tp_names), np.empty((len(tp_names), r1 - r0), np.int64)) > 0
         distinct[r0:r1] = met.sum(axis=0)
         reach += met.sum(axis=1)
         furthest[r0:r1] = np.where(counts > 0, stage_of_kind[:, None], -1).max(axis=0, initial=-1)
-        purchases[r0:r1] = counts[bought].sum(axis=0)
+        goal_events[r0:r1] = counts[is_goal].sum(axis=0)
         _sum_rows(counts, kind_ch, len(channels), channel_counts[:, r0:r1])
         if fixed:
             _sum_rows(counts, kind_vocab, len(touchpoints), touchpoint_counts[:, r0:r1])
@@ -294,48 +477,25 @@ def customer_features(data: JourneyData, *, touchpoints: Sequence[str] | None = 
     if not fixed:  # the touchpoints most customers meet, then a second pass to count them
         ranked = sorted(range(len(tp_names)), key=lambda i: (-reach[i], tp_names[i]))
         touchpoints = [tp_names[i] for i in ranked[:TOP_TOUCHPOINTS]]
-        kind_vocab = _positions(kinds["touchpoint"], touchpoints)
+        kind_vocab = _positions(kept_tp, touchpoints)
         touchpoint_counts = np.zeros((len(touchpoints), n), dtype=np.float32)
         for r0, r1, counts in _kind_blocks(codes, lengths, n_kinds):
             _sum_rows(counts, kind_vocab, len(touchpoints), touchpoint_counts[:, r0:r1])
     del codes
 
-    # The numbers as one float32 block, in the order of the columns; text columns go in after.
     numbers = {
-        "events": lengths.astype(np.float32),
+        "events": lengths.astype(np.float32) - goal_events,
         "duration_days": _float32(table.column("duration_days")),
         "distinct_touchpoints": distinct,
-        "furthest_stage": furthest,
-        "purchased": (purchases > 0).astype(np.float32),
-        "purchases": purchases,
     }
+    if depth:
+        numbers["furthest_stage"] = furthest
     with np.errstate(divide="ignore", invalid="ignore"):
         shares = (channel_counts / lengths.astype(np.float64)).astype(np.float32)  # float64 division, as SQL
     numbers.update({CHANNEL + c: shares[i] for i, c in enumerate(channels)})
+    entry = len(numbers) if has_channel else None
     numbers.update({TOUCHPOINT + t: touchpoint_counts[i] for i, t in enumerate(touchpoints)})
-    texts: dict[str, tuple[int, pd.Series]] = {}  # column -> (position, values)
-    if has_channel:
-        texts["entry_channel"] = (6 + len(channels), _text(table.column("entry_channel"))[0])
-    for c in survey_cols:
-        numbers[c] = _float32(table.column(c))
-    for c in attr_cols:
-        column = table.column(c)
-        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-            values, n_distinct = _text(column)
-            if attributes is None and (n_distinct > MAX_CATEGORIES or n_distinct < 2):
-                continue
-            texts[c] = (len(numbers) + len(texts), values)
-        else:
-            numbers[c] = _float32(column)
-    ids = pd.Index(table.column("customer_id").to_pandas().astype(str), name="customer_id")
-    del table
-    block = np.empty((len(numbers), n), dtype=np.float32)  # one contiguous row per column
-    for i, values in enumerate(numbers.values()):
-        block[i] = values
-    frame = pd.DataFrame(block.T, index=ids, columns=list(numbers), copy=False)
-    for col, (position, values) in texts.items():
-        frame.insert(position, col, pd.Series(values, index=ids, dtype=object))
-    return frame
+    return numbers, entry
 
 
 def _positions(values: pd.Series, names: Sequence[str]) -> np.ndarray:
@@ -430,6 +590,12 @@ class _MedianImputer(SimpleImputer):
         return super().fit(row, y)
 
 
+def _clip(values):
+    """Scaled numbers held within +/-CLIP: a few extreme customers (one ticket with fifty
+    steps) would otherwise pull a k-means centre to themselves, a persona of a handful."""
+    return np.clip(values, -CLIP, CLIP)
+
+
 def _preprocessor(numeric: list[str], categorical: list[str], skewed: list[str] = ()) -> ColumnTransformer:
     parts = []
     skewed = [c for c in numeric if c in set(skewed)]
@@ -439,11 +605,13 @@ def _preprocessor(numeric: list[str], categorical: list[str], skewed: list[str] 
             ("log", FunctionTransformer(np.log1p, feature_names_out="one-to-one")),
             ("impute", _MedianImputer(strategy="median", keep_empty_features=True)),
             ("scale", StandardScaler()),
+            ("clip", FunctionTransformer(_clip, feature_names_out="one-to-one")),
         ]), skewed))
     if numeric:
         parts.append(("numeric", Pipeline([
             ("impute", _MedianImputer(strategy="median", keep_empty_features=True)),
             ("scale", StandardScaler()),
+            ("clip", FunctionTransformer(_clip, feature_names_out="one-to-one")),
         ]), numeric))
     if categorical:
         parts.append(("categorical", Pipeline([
@@ -458,33 +626,65 @@ def _preprocessor(numeric: list[str], categorical: list[str], skewed: list[str] 
 class PersonaModel(ClusterMixin, BaseEstimator):
     """k-means personas over a per-customer feature table, with readable names.
 
-    ``n_personas="auto"`` tries every k in ``k_range`` (inclusive) and keeps the one with
-    the best silhouette (ties go to the smaller k). On large tables the candidates are
-    fitted on a random sample of ``2 * silhouette_sample`` customers, the silhouette is
-    scored on ``silhouette_sample`` of them, and the chosen k is then fitted on everyone
-    (MiniBatchKMeans above ``minibatch_above`` customers). Labels are ordered by persona
-    size, largest first.
+    How many: ``n_personas="auto"`` tries every k in ``k_range`` (inclusive). A k is
+    eligible when every persona holds at least ``min_share`` of the customers and the
+    grouping is reproducible: its stability (below) is at least ``STABLE`` (0.8). Among
+    the eligible counts the best separated one wins (highest silhouette; ties go to the
+    smaller k); when no count is reproducible, the most stable one. A whole number is
+    used as given, and then too no persona is left under ``min_share`` of the customers
+    unless k personas cannot all be that large (k * min_share > 1).
+
+    Stability: the adjusted Rand index (:func:`sklearn.metrics.adjusted_rand_score`)
+    between the grouping and ``stability_runs`` k-means fits on seeded bootstrap samples of
+    the customers, compared on the same customers; 1 means the same personas come back every
+    time, 0 no more agreement than chance. ``persona_stability_`` is, per persona, the mean
+    over those refits of its best Jaccard overlap with a refitted persona (Hennig's
+    clusterwise stability): how surely that one persona comes back.
+
+    On large tables the candidates are fitted on a random sample of
+    ``2 * silhouette_sample`` customers, the silhouette is scored on ``silhouette_sample``
+    of them, and the chosen k is then fitted on everyone (MiniBatchKMeans above
+    ``minibatch_above`` customers). Labels are ordered by persona size, largest first.
 
     Learned: ``labels_``, ``n_personas_``, ``silhouette_``, ``silhouette_curve_`` (k ->
-    score), ``names_`` (per label), ``shares_`` (per label), ``profiles_``, ``pipeline_``.
+    score), ``stability_``, ``stability_curve_`` (k -> stability), ``persona_stability_``,
+    ``min_share_curve_`` (k -> smallest persona's share), ``criterion_`` (how k was
+    chosen, in words), ``names_`` (per label), ``shares_`` (per label), ``profiles_``,
+    ``pipeline_``, ``feature_names_in_``; ``feature_names_`` are the ColumnTransformer's
+    outputs, what k-means sees.
+
+    ``journey`` (a :class:`~journeylib.journey.JourneyModel`, optional) gives the words
+    names and traits use: its stage order (the furthest-stage feature runs over the stages
+    before a stage goal), its stage prefixes (``A_DECLINED`` -> "Application declined")
+    and the goal's name.
     """
 
-    def __init__(self, n_personas="auto", random_state=0, k_range=(2, 8), silhouette_sample=5000,
-                 minibatch_above=50000):
+    def __init__(self, n_personas="auto", random_state=0, k_range=(2, 8), silhouette_sample=3000,
+                 minibatch_above=50000, min_share=0.02, stability_runs=5, journey=None):
         self.n_personas = n_personas
         self.random_state = random_state
         self.k_range = k_range
         self.silhouette_sample = silhouette_sample
         self.minibatch_above = minibatch_above
+        self.min_share = min_share
+        self.stability_runs = stability_runs
+        self.journey = journey
 
     # -- fitting ----------------------------------------------------------------------------
 
-    def _check_X(self, X) -> pd.DataFrame:
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # missing answers are imputed
+        return tags
+
+    def _check_X(self, X, reset: bool = True) -> pd.DataFrame:
+        """A feature table as a DataFrame; arrays are checked as scikit-learn checks them
+        (2-D, dense, finite or NaN), and ``n_features_in_`` is set on fit."""
         if isinstance(X, pd.DataFrame):
+            validate_data(self, X, reset=reset, skip_check_array=True)
             return X
-        arr = np.asarray(X)
-        if arr.ndim != 2:
-            raise ValueError(f"expected a 2-D table of customer features, got shape {arr.shape}")
+        arr = validate_data(self, X, reset=reset, ensure_all_finite="allow-nan", dtype=None,
+                            ensure_min_features=1)
         return pd.DataFrame(arr, columns=[f"x{i}" for i in range(arr.shape[1])])
 
     def _candidate_ks(self, n: int) -> list[int]:
@@ -502,12 +702,17 @@ class PersonaModel(ClusterMixin, BaseEstimator):
             raise ValueError(f"n_personas must be between 2 and the number of customers ({n}), got {k}")
         return [int(k)]
 
-    def _kmeans(self, k: int, n: int, init="k-means++", n_init: int = 4):
+    def _floor(self, k: int) -> float:
+        """The smallest share a persona may have with k personas (0 when k are too many)."""
+        share = float(self.min_share)
+        return share if k * share <= 1.0 else 0.0
+
+    def _kmeans(self, k: int, n: int, init="k-means++", n_init: int = 4, seed: int | None = None):
         n_init = 1 if not isinstance(init, str) else n_init
+        seed = self.random_state if seed is None else seed
         if n > self.minibatch_above:
-            return MiniBatchKMeans(n_clusters=k, init=init, n_init=n_init, batch_size=4096,
-                                   random_state=self.random_state)
-        return KMeans(n_clusters=k, init=init, n_init=n_init, random_state=self.random_state)
+            return MiniBatchKMeans(n_clusters=k, init=init, n_init=n_init, batch_size=4096, random_state=seed)
+        return KMeans(n_clusters=k, init=init, n_init=n_init, random_state=seed)
 
     def _silhouette(self, Xt: np.ndarray, labels: np.ndarray, distances=None) -> float:
         """Silhouette of ``labels``; with ``distances`` (rows ``distances[0]``) on that sample."""
@@ -533,12 +738,59 @@ class PersonaModel(ClusterMixin, BaseEstimator):
         rows = np.sort(rng.choice(len(Xs), size, replace=False)) if size < len(Xs) else np.arange(len(Xs))
         return rows, pairwise_distances(Xs[rows], n_jobs=1)
 
+    def _stability(self, Xs: np.ndarray, labels: np.ndarray, k: int) -> tuple[float, np.ndarray]:
+        """(adjusted Rand index, per-label Jaccard) of ``labels`` against k-means refitted on
+        seeded bootstrap samples of ``Xs``, on up to ``STABILITY_ROWS`` customers of it."""
+        runs = int(self.stability_runs)
+        if runs < 1 or len(Xs) < 2 * k:
+            return float("nan"), np.full(k, np.nan)
+        rng = np.random.default_rng([int(self.random_state), k])
+        n = len(Xs)
+        rows = np.sort(rng.choice(n, STABILITY_ROWS, replace=False)) if n > STABILITY_ROWS else np.arange(n)
+        base = labels[rows]
+        size = min(n, STABILITY_ROWS)
+        aris, jaccard = [], np.zeros((runs, k))
+        for run in range(runs):
+            boot = rng.integers(0, n, size)
+            refit = KMeans(n_clusters=k, n_init=1, random_state=int(rng.integers(2**31 - 1))).fit(Xs[boot])
+            again = refit.predict(Xs[rows])
+            aris.append(adjusted_rand_score(base, again))
+            table = np.bincount(base * k + again, minlength=k * k).reshape(k, k).astype(float)
+            union = table.sum(axis=1, keepdims=True) + table.sum(axis=0, keepdims=True) - table
+            with np.errstate(divide="ignore", invalid="ignore"):
+                jaccard[run] = np.nan_to_num(table / union).max(axis=1)
+        return float(np.mean(aris)), jaccard.mean(axis=0)
+
+    def _keep_floor(self, model, X: np.ndarray, k: int):
+        """Refit ``model`` until no persona is under the floor: the centre of the smallest
+        persona moves into the largest one (split in two), as often as there are personas."""
+        floor = self._floor(k)
+        labels = model.predict(X)
+        for _ in range(k):
+            counts = np.bincount(labels, minlength=k)
+            small = int(np.argmin(counts))
+            if counts[small] >= floor * len(X):
+                break
+            big = int(np.argmax(counts))
+            halves = KMeans(n_clusters=2, n_init=1, random_state=self.random_state).fit(X[labels == big])
+            centres = np.asarray(model.cluster_centers_, dtype=X.dtype).copy()
+            centres[big], centres[small] = halves.cluster_centers_
+            model = self._kmeans(k, len(X), init=centres).fit(X)
+            labels = model.predict(X)
+        return model, labels
+
     def fit(self, X, y=None):
         """Choose k (if "auto"), cluster, then name and profile the personas."""
-        X = self._check_X(X)
+        with threadpool_limits(limits=FIT_THREADS), warnings.catch_warnings():
+            # A candidate k above the number of distinct customers (event logs repeat the same
+            # journey) finds fewer groups; it scores poorly and is not chosen, so no warning.
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            return self._fit(self._check_X(X, reset=True))
+
+    def _fit(self, X: pd.DataFrame):
         n = len(X)
         if n < 3:
-            raise ValueError(f"need at least 3 customers to find personas, got {n}")
+            raise ValueError(f"need at least 3 customers to find personas, got n_samples={n}")
         if X.shape[1] == 0:
             raise ValueError("no customer features to cluster on")
         numeric, categorical = _split_columns(X)
@@ -556,26 +808,30 @@ class PersonaModel(ClusterMixin, BaseEstimator):
         idx = np.sort(rng.choice(n, fit_size, replace=False)) if sampled else np.arange(n)
         Xs = Xt[idx]
         curve: dict[int, float] = {}
-        models = {}
+        stable: dict[int, float] = {}
+        smallest: dict[int, float] = {}
+        models, grouped, overlaps = {}, {}, {}
         distances = self._sample_distances(Xs) if len(ks) > 1 else None
         for k in ks:
             if k >= len(Xs):
                 continue
             # On a sample only the choice of k rides on these fits; the final one refines.
             model = self._kmeans(k, len(Xs), n_init=2 if sampled else 4).fit(Xs)
-            models[k] = model
-            curve[k] = self._silhouette(Xs, model.labels_, distances)
+            model, labels = self._keep_floor(model, Xs, k)
+            models[k], grouped[k] = model, labels
+            smallest[k] = float(np.bincount(labels, minlength=k).min() / len(Xs))
+            if len(ks) > 1:
+                curve[k] = self._silhouette(Xs, labels, distances)
+                stable[k], overlaps[k] = self._stability(Xs, labels, k)
         if not models:  # a fixed k on a tiny table
             k = ks[0]
+            criterion = f"{k} personas, as asked"
             final = self._kmeans(k, n).fit(Xt)
         else:
-            scored = {k: s for k, s in curve.items() if np.isfinite(s)}
-            k = max(scored, key=lambda kk: (scored[kk], -kk)) if scored else min(models)
-            if not sampled:
-                final = models[k]
-            else:
-                final = self._kmeans(k, n, init=models[k].cluster_centers_).fit(Xt)
-        raw = np.asarray(final.labels_)
+            k, criterion = self._choose(ks, curve, stable, smallest) if len(ks) > 1 else \
+                (ks[0], f"{ks[0]} personas, as asked")
+            final = models[k] if not sampled else self._kmeans(k, n, init=models[k].cluster_centers_).fit(Xt)
+        final, raw = self._keep_floor(final, Xt, k)
 
         # Order personas by size so label 0 is the largest (ties: by k-means index).
         counts = np.bincount(raw, minlength=k)
@@ -585,31 +841,68 @@ class PersonaModel(ClusterMixin, BaseEstimator):
         labels = perm[raw]
 
         self.pipeline_ = Pipeline([("prep", prep), ("cluster", final)])
-        self._perm = perm
+        self.label_order_ = perm
         self.labels_ = labels
         self.n_personas_ = k
+        self.criterion_ = criterion
         self.silhouette_curve_ = {int(kk): float(s) for kk, s in curve.items()}
-        self.silhouette_ = curve.get(k, self._silhouette(Xt, labels) if n <= fit_size
-                                     else float("nan"))
+        self.stability_curve_ = {int(kk): float(s) for kk, s in stable.items()}
+        self.min_share_curve_ = {int(kk): float(s) for kk, s in smallest.items()}
+        self.silhouette_ = curve.get(k, self._silhouette(Xt, labels) if n <= fit_size else float("nan"))
+        if not sampled and k in overlaps and np.array_equal(raw, grouped[k]):
+            # The same customers and grouping as the candidate: the same seeded refits.
+            self.stability_, self.persona_stability_ = stable[k], np.empty(k)
+            self.persona_stability_[perm] = overlaps[k]
+        else:
+            self.stability_, self.persona_stability_ = self._stability(Xt, labels, k)
         self.shares_ = np.bincount(labels, minlength=k) / n
-        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
         self.dropped_features_ = list(dropped)
-        profiles = persona_profiles(X, labels)
-        self.names_ = name_personas(profiles, k)
+        profiles = persona_profiles(X, labels, self.journey)
+        self.names_ = name_personas(profiles, k, self.journey)
         names = np.asarray(self.names_, dtype=object)
         profiles.insert(0, "persona", names[profiles["label"].to_numpy()])
         self.profiles_ = profiles
         return self
 
+    def _choose(self, ks, curve, stable, smallest) -> tuple[int, str]:
+        """The count of personas by the rule of the class docstring, and that rule in words."""
+        tried = [k for k in ks if k in curve]
+        big = [k for k in tried if smallest[k] >= self._floor(k) - 1e-12]
+        pool = big or tried
+        eligible = [k for k in pool if np.isfinite(stable.get(k, np.nan)) and stable[k] >= STABLE]
+        floor = f"every persona at least {self.min_share:.0%} of customers"
+        if eligible:
+            scored = [k for k in eligible if np.isfinite(curve[k])] or eligible
+            k = max(scored, key=lambda kk: (np.nan_to_num(curve[kk], nan=-1.0), -kk))
+            return k, (f"{k} personas: the best separated grouping (silhouette {curve[k]:.2f}) among those "
+                       f"from {tried[0]} to {tried[-1]} that come back on resampled customers (stability at "
+                       f"least {STABLE:.1f}) with {floor}")
+        finite = [k for k in pool if np.isfinite(stable.get(k, np.nan))]
+        if finite:
+            k = max(finite, key=lambda kk: (stable[kk], -kk))
+            return k, (f"{k} personas: no grouping from {tried[0]} to {tried[-1]} comes back reliably on "
+                       f"resampled customers (stability {STABLE:.1f} or more); this is the most stable one "
+                       f"({stable[k]:.2f}) with {floor}")
+        k = max(pool, key=lambda kk: (np.nan_to_num(curve[kk], nan=-1.0), -kk))
+        return k, f"{k} personas: the best separated grouping from {tried[0]} to {tried[-1]}"
+
     def predict(self, X):
         """Persona label (index into ``names_``) of each row of a feature table."""
         check_is_fitted(self, "pipeline_")
-        return self._perm[self.pipeline_.named_steps["cluster"].predict(self.transform_features(X))]
+        with threadpool_limits(limits=FIT_THREADS):
+            return self.label_order_[self.pipeline_.named_steps["cluster"].predict(self.transform_features(X))]
 
     def transform_features(self, X) -> np.ndarray:
         """The scaled, encoded matrix the clustering sees."""
         check_is_fitted(self, "pipeline_")
-        return np.asarray(self.pipeline_.named_steps["prep"].transform(self._check_X(X)), dtype=np.float32)
+        return np.asarray(self.pipeline_.named_steps["prep"].transform(self._check_X(X, reset=False)),
+                          dtype=np.float32)
+
+    @property
+    def feature_names_(self) -> list[str]:
+        """The inputs the clustering sees (the ColumnTransformer's output names)."""
+        check_is_fitted(self, "pipeline_")
+        return [str(f) for f in self.pipeline_.named_steps["prep"].get_feature_names_out()]
 
 
 # ----------------------------------------------------------------------------------------
@@ -669,7 +962,7 @@ def effect_size(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.clip(diff / pooled, -EFFECT_CAP, EFFECT_CAP))
 
 
-def persona_profiles(X: pd.DataFrame, labels) -> pd.DataFrame:
+def persona_profiles(X: pd.DataFrame, labels, journey=None) -> pd.DataFrame:
     """Per persona and feature: mean, overall and rest means, effect size, rank, trait text.
 
     Columns: label, feature, mean, overall_mean, rest_mean, effect_size (Cohen's d of the
@@ -702,7 +995,8 @@ def persona_profiles(X: pd.DataFrame, labels) -> pd.DataFrame:
     strength = frame["effect_size"].abs().fillna(-1.0)
     frame["rank"] = (strength.groupby(frame["label"]).rank(method="first", ascending=False)).astype(int)
     frame["top"] = frame["rank"] <= TOP_TRAITS
-    frame["trait"] = [_trait_text(f, m, o) for f, m, o in zip(frame.feature, frame["mean"], frame.overall_mean)]
+    words = Words(journey)
+    frame["trait"] = [words.trait(f, m, o) for f, m, o in zip(frame.feature, frame["mean"], frame.overall_mean)]
     return frame.sort_values(["label", "rank"], kind="stable").reset_index(drop=True)
 
 
@@ -750,161 +1044,238 @@ def _fmt(value: float, share: bool) -> str:
         return "n/a"
     if share:
         return f"{value:.0%}"
+    if abs(value) < 1:
+        return f"{value:.2f}"
     return f"{value:.1f}" if abs(value) < 100 else f"{value:,.0f}"
 
 
 def _is_share(feature: str) -> bool:
-    return feature.startswith(CHANNEL) or feature == "purchased" or "=" in feature
+    return feature.startswith(CHANNEL) or "=" in feature
 
 
-def _trait_text(feature: str, mean: float, overall: float) -> str:
-    label = _feature_label(feature)
-    share = _is_share(feature)
-    return f"{label}: {_fmt(mean, share)} vs {_fmt(overall, share)} overall"
+# ----------------------------------------------------------------------------------------
+# Words: what a person would say for a column or a code
+
+# Abbreviations seen in exported column names, and what they stand for.
+ABBREVIATIONS = {
+    "req": "requested", "amt": "amount", "qty": "quantity", "num": "number", "nr": "number",
+    "dept": "department", "cust": "customer", "avg": "average", "tot": "total", "pct": "percent",
+    "reg": "registration", "desc": "description", "dur": "duration", "cat": "category",
+    "addr": "address", "tel": "telephone", "svc": "service", "acct": "account", "org": "organisation",
+}
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 
-def _feature_label(feature: str) -> str:
-    if feature.startswith(CHANNEL):
-        return f"{feature[len(CHANNEL):]} share of events"
-    if feature.startswith(TOUCHPOINT):
-        return f"{feature[len(TOUCHPOINT):]} per customer"
-    if feature.startswith(SCORE):
-        return f"{feature[len(SCORE):]} score"
-    if feature.startswith(ENTRY):
-        return f"journeys starting in {feature[len(ENTRY):]}"
-    if feature.startswith(ATTR):
-        return feature[len(ATTR):].replace("=", ": ")
-    return {
-        "events": "events per journey", "duration_days": "journey days", "furthest_stage": "furthest stage",
-        "distinct_touchpoints": "distinct touchpoints", "purchased": "bought", "purchases": "purchases",
-        "score_mean": "mean score", "nps": "NPS answer",
-    }.get(feature, feature)
+def _looks_like_code(text: str) -> bool:
+    """A name made for machines (SeatComfort, AMOUNT_REQ, case:channel) rather than people."""
+    if " " in text.strip():
+        return False
+    return bool(re.search(r"[_:&]", text) or _CAMEL.search(text) or (text.isupper() and len(text) > 3))
+
+
+def readable(name: str) -> str:
+    """A column name or code as words: ``case:AMOUNT_REQ`` -> "amount requested",
+    ``TypeOfTraveller`` -> "type of traveller", ``Food&Beverages`` -> "food & beverages".
+    Names that already read as words are kept as they are."""
+    text = str(name).strip()
+    if not _looks_like_code(text):
+        return text
+    text = text.rsplit(":", 1)[-1]  # namespaces of exports: case:, org:, concept:
+    text = _CAMEL.sub(" ", text)
+    text = re.sub(r"[_.\-]+", " ", text).replace("&", " & ")
+    words = [ABBREVIATIONS.get(w.lower(), w.lower()) for w in text.split()]
+    return " ".join(words) or str(name)
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:] if text else text
+
+
+class Words:
+    """How the journey's own names read in persona names and traits: stage prefixes become
+    the stage (``A_DECLINED`` with ``A_`` -> Application: "Application declined"), codes
+    and column names become words (:func:`readable`), everything else stays as written."""
+
+    def __init__(self, journey=None):
+        self.journey = journey
+        self.stages = list(journey.stages) if journey is not None else []
+        goal = journey.goal if journey is not None else None
+        self.depth = _stages_before_goal(self.stages, goal) if journey is not None else []
+        self.goal = goal
+
+    def touchpoint(self, name: str) -> str:
+        name = str(name)
+        for prefix, stage in sorted(getattr(self.journey, "stage_prefixes", ()) or (), key=lambda r: -len(r[0])):
+            if name.startswith(prefix) and len(name) > len(prefix):
+                rest = name[len(prefix):]
+                return f"{stage} {readable(rest)}" if _looks_like_code(rest) or rest.isupper() else rest
+        return readable(name)
+
+    def column(self, name: str) -> str:
+        return readable(name)
+
+    def stage_at(self, position: float) -> str | None:
+        """The stage at a (mean) position of the furthest-stage feature."""
+        if not self.depth or not np.isfinite(position):
+            return None
+        return self.depth[int(np.clip(np.rint(position), 0, len(self.depth) - 1))]
+
+    def value(self, column: str, value: str) -> str:
+        """An attribute value as a trait: the value itself when it says enough ("Business
+        travel"), else with its column ("class Eco", "product Value 3"; a yes/no column is
+        its own name: "verified review", "not verified review")."""
+        label, text = self.column(column), str(value).strip()
+        if text.lower() in ("true", "yes", "1", "1.0", "y"):
+            return label
+        if text.lower() in ("false", "no", "0", "0.0", "n"):
+            return f"not {label}"
+        if " " in text and not re.search(r"\d", text):
+            return text  # says what it is: "Business travel", "Returning customer"
+        return f"{label} {readable(text)}"  # one word or a code needs its column: "class Eco"
+
+    def label(self, feature: str) -> str:
+        """A feature as words, for trait sentences."""
+        if feature.startswith(CHANNEL):
+            return f"{feature[len(CHANNEL):]} share of events"
+        if feature.startswith(TOUCHPOINT):
+            return f"{self.touchpoint(feature[len(TOUCHPOINT):])} per customer"
+        if feature.startswith(SCORE):
+            return f"{feature[len(SCORE):]} score"
+        if feature.startswith(RATING):
+            return f"{self.touchpoint(feature[len(RATING):])} rating"
+        if feature.startswith(ENTRY):
+            return f"journeys starting in {feature[len(ENTRY):]}"
+        if feature.startswith(ATTR):
+            column, eq, value = feature[len(ATTR):].partition("=")
+            return self.value(column, value) if eq else self.column(column)
+        if feature == "furthest_stage" and self.goal is not None and self.goal.kind == "stage":
+            return f"furthest stage before {self.goal.label}"
+        return {
+            "events": "events per journey", "duration_days": "journey days", "furthest_stage": "furthest stage",
+            "distinct_touchpoints": "distinct touchpoints", "score_mean": "mean score",
+        }.get(feature, readable(feature))
+
+    def trait(self, feature: str, mean: float, overall: float) -> str:
+        """E.g. "Cart error per customer: 1.2 vs 0.3 overall"."""
+        if feature == "furthest_stage":
+            here, there = self.stage_at(mean), self.stage_at(overall)
+            if here and there:
+                return _sentence(f"{self.label(feature)}: {here} ({mean:.1f}) vs {there} ({overall:.1f}) overall")
+        share = _is_share(feature)
+        return _sentence(f"{self.label(feature)}: {_fmt(mean, share)} vs {_fmt(overall, share)} overall")
 
 
 # ----------------------------------------------------------------------------------------
 # Names
 
-PAIN = re.compile(r"error|fail|problem|issue|complain|declin|crash|bug|broken|abandon", re.I)
-HELP = re.compile(r"support|call|chat|help|contact|ticket", re.I)
-ADVOCACY = re.compile(r"refer|review|share|tag|recommend|invite", re.I)
-STRONG = 0.8
+STRONG = 0.8  # |effect size| that makes a trait part of a name (a large effect, Cohen)
+WEAK = 0.3  # below this nothing sets a persona apart: "Typical customers"
+SECOND = 0.5  # a second trait joins the name from this effect size
+TYPICAL = "Typical customers"
+# Between the traits of a name: not a comma, which joins conditions in a view
+# (persona=NAME,channel=...) and would need quoting in CSV.
+JOIN = " · "
 
 
-def _candidates(traits: dict[str, tuple[float, float]]) -> list[tuple[float, str]]:
-    """(strength, name) proposals for one persona from its traits {feature: (d, mean)}."""
+def _phrases(traits: dict[str, tuple[float, float]], words: Words, strong: float) -> list[tuple[float, str, str]]:
+    """(strength, family, phrase) proposals for one persona from its traits {feature: (d, mean)}.
+
+    Only behaviour, feelings and attributes, in the journey's own words: touchpoints met,
+    the stage journeys stop at, length and pace, the channel they come in by, the
+    touchpoints they rate low or high, attribute values.
+    """
     d = {f: v[0] for f, v in traits.items() if np.isfinite(v[0])}
     mean = {f: v[1] for f, v in traits.items()}
-    bought = mean.get("purchased", np.nan)
-    buyers = "buyers" if np.isfinite(bought) and bought >= 0.5 else "browsers"
-    out: list[tuple[float, str]] = []
+    out: list[tuple[float, str, str]] = []
 
     for f, v in d.items():
-        if f.startswith(TOUCHPOINT) and v >= STRONG:
-            name = f[len(TOUCHPOINT):]
-            if PAIN.search(name):
-                where = "Checkout" if re.search(r"cart|checkout|pay|basket|order", name, re.I) else name
-                out.append((v + 2.0, f"{where} strugglers"))
-            elif HELP.search(name):
-                out.append((v + 0.5, "Support seekers"))
+        if f.startswith(TOUCHPOINT):
+            name = words.touchpoint(f[len(TOUCHPOINT):])
+            if v >= strong and mean.get(f, 0) >= 0.5:
+                out.append((v, "touchpoint", name))
+            elif v <= -strong and mean.get(f, 1) <= 0.1:
+                out.append((-v * 0.6, "touchpoint", f"no {name}"))  # what they do says more
 
-    dp = d.get("purchases", 0.0)
-    if dp >= STRONG and mean.get("purchases", 0) >= 1.5:
-        advocacy = d.get("nps", 0) >= 0.5 or any(
-            f.startswith(TOUCHPOINT) and ADVOCACY.search(f[len(TOUCHPOINT):]) and v >= 0.5 for f, v in d.items())
-        out.append((dp + 3.0, "Loyal advocates" if advocacy else "Repeat buyers"))
+    depth = d.get("furthest_stage", 0.0)
+    stage = words.stage_at(mean.get("furthest_stage", np.nan))
+    if stage and abs(depth) >= strong:
+        out.append((abs(depth), "stage", f"stop at {stage}" if depth < 0 else f"reach {stage}"))
 
-    long_d = max(d.get("duration_days", 0.0), d.get("events", 0.0), d.get("distinct_touchpoints", 0.0))
-    if long_d >= STRONG:
-        out.append((long_d + 0.5, "Long-haul researchers"))
-
-    df, dbuy = d.get("furthest_stage", 0.0), d.get("purchased", 0.0)
-    if df <= -STRONG and dbuy <= -0.5:
-        out.append((-df + 0.3, "Window shoppers"))
-    elif dbuy <= -STRONG:
-        out.append((-dbuy, "Drop-offs before buying"))
-
-    for f, v in d.items():
-        if f.startswith(ENTRY) and v >= STRONG and mean.get(f, 0) >= 0.5:
-            out.append((v, f"{f[len(ENTRY):]}-first {buyers}"))
-        elif f.startswith(CHANNEL) and v >= STRONG * 2 and mean.get(f, 0) >= 0.25:
-            out.append((v / 2, f"{f[len(CHANNEL):]}-heavy {buyers}"))
-
-    ds = d.get("score_mean", 0.0)
-    if ds <= -STRONG:
-        out.append((-ds, "Unhappy customers"))
-    elif ds >= STRONG:
-        out.append((ds * 0.8, "Delighted customers"))
-    return out
-
-
-def _fallback_name(traits: dict[str, tuple[float, float]]) -> str:
-    ranked = sorted(((abs(v[0]), f, v[0]) for f, v in traits.items() if np.isfinite(v[0])), reverse=True)
-    if not ranked or ranked[0][0] < 0.2:
-        return "Typical customers"
-    _, f, v = ranked[0]
-    return f"{'High' if v > 0 else 'Low'} {_feature_label(f)}"
-
-
-def _qualifier(traits: dict[str, tuple[float, float]], reference: dict[str, tuple[float, float]],
-               avoid: set[str]) -> str:
-    """A short second trait telling this persona apart from a same-named ``reference`` one."""
-    def gap(f: str, v: float) -> float:
-        ref = reference.get(f, (0.0, np.nan))[0]
-        return abs(v - (ref if np.isfinite(ref) else 0.0))
-
-    ranked = sorted(((gap(f, v[0]), f, v[0]) for f, v in traits.items() if np.isfinite(v[0])), reverse=True)
-    for _, f, v in ranked:
-        if f.startswith(ENTRY) and v > 0:
-            text = f"via {f[len(ENTRY):]}"
-        elif f.startswith(CHANNEL) and v > 0:
-            text = f"via {f[len(CHANNEL):]}"
-        elif f.startswith(TOUCHPOINT) and v > 0:
-            text = f"{f[len(TOUCHPOINT):]}"
-        elif f.startswith(ATTR) and "=" in f and v > 0:
-            text = f.split("=", 1)[1]
-        elif f == "duration_days":
-            text = "slow" if v > 0 else "quick"
-        elif f == "purchased":
-            text = "buying" if v > 0 else "not buying"
-        elif f in ("score_mean", "nps"):
-            text = "happy" if v > 0 else "unhappy"
-        elif f == "events":
-            text = "long journeys" if v > 0 else "short journeys"
+    steps = max(d.get("events", 0.0), d.get("distinct_touchpoints", 0.0), key=abs)
+    pace = d.get("duration_days", 0.0)
+    if abs(steps) >= strong or abs(pace) >= strong:
+        if abs(steps) >= abs(pace):
+            out.append((abs(steps), "journey", "long journeys" if steps > 0 else "short journeys"))
         else:
+            out.append((abs(pace), "journey", "slow journeys" if pace > 0 else "quick journeys"))
+
+    for f, v in d.items():
+        if f.startswith(ENTRY) and v >= strong and mean.get(f, 0) >= 0.5:
+            out.append((v, "channel", f"{f[len(ENTRY):]}-first"))
+        elif f.startswith(CHANNEL) and v >= strong and mean.get(f, 0) >= 0.5:
+            out.append((v * 0.9, "channel", f"mostly {f[len(CHANNEL):]}"))
+
+    ratings = {f: v for f, v in d.items() if f.startswith((RATING, SCORE))}
+    overall = d.get("score_mean", 0.0)
+    if ratings:
+        f, v = max(ratings.items(), key=lambda r: (abs(r[1]), r[0]))
+        where = words.touchpoint(f[len(RATING):]) if f.startswith(RATING) else f[len(SCORE):]
+        mood = "happy" if v > 0 else "unhappy"
+        # One touchpoint stands out when it moves clearly more than the mean score does.
+        if abs(v) >= strong and (abs(v) > abs(overall) + 0.3 or np.sign(overall) != np.sign(v)):
+            out.append((abs(v), "feeling", f"{mood} with {where}" if f.startswith(RATING) else f"{mood} at {where}"))
+        elif abs(overall) >= strong:
+            out.append((abs(overall), "feeling", "high ratings" if overall > 0 else "low ratings"))
+    elif abs(overall) >= strong:
+        out.append((abs(overall), "feeling", "high ratings" if overall > 0 else "low ratings"))
+
+    for f, v in d.items():
+        if not f.startswith(ATTR):
             continue
-        if text not in avoid:
-            return text
-    return ""
+        column, eq, value = f[len(ATTR):].partition("=")
+        if eq and v >= strong and mean.get(f, 0) >= 0.5:
+            out.append((min(v, EFFECT_CAP) * 0.8, "attribute", words.value(column, value)))
+        elif not eq and abs(v) >= strong:
+            out.append((abs(v) * 0.8, "attribute", f"{'high' if v > 0 else 'low'} {words.column(column)}"))
+    return sorted(out, key=lambda p: (-p[0], p[1], p[2]))
 
 
-def name_personas(profiles: pd.DataFrame, k: int | None = None) -> list[str]:
-    """Unique readable names per label from a :func:`persona_profiles` frame."""
+def _options(strong: list[tuple[float, str, str]], weak: list[tuple[float, str, str]]) -> list[str]:
+    """Names for one persona, best first: its strongest phrase with the next strong one of
+    another kind; then that phrase with each weaker one (to tell two personas apart)."""
+    phrases = strong or weak
+    if not phrases:
+        return [TYPICAL]
+    first = phrases[0]
+    seconds = [p for p in weak if p[1] != first[1] and p[2] != first[2] and p[0] >= SECOND]
+    options = [f"{_sentence(first[2])}{JOIN}{seconds[0][2]}" if seconds else _sentence(first[2])]
+    pool = [p for p in weak if p[1] != first[1] and p[2] != first[2]]
+    options += [f"{_sentence(first[2])}{JOIN}{p[2]}" for p in pool]
+    options += [f"{_sentence(first[2])}{JOIN}{a[2]}{JOIN}{b[2]}" for a, b in zip(pool, pool[1:]) if a[1] != b[1]]
+    return list(dict.fromkeys(options))
+
+
+def name_personas(profiles: pd.DataFrame, k: int | None = None, journey=None) -> list[str]:
+    """Unique readable names per label from a :func:`persona_profiles` frame.
+
+    A name is the trait that sets a persona apart most, and a second one of another kind,
+    in the journey's own words (``journey``: the :class:`~journeylib.journey.JourneyModel`
+    whose stages and prefixes name things): "Cart error · low ratings", "Stop at
+    Consideration · short journeys", "Business travel · happy with Online boarding".
+    Personas that would share a name are told apart by a further trait, the largest one
+    keeping the plain name; as a last resort by a number.
+    """
+    words = Words(journey)
     labels = sorted(profiles["label"].unique()) if k is None else list(range(k))
     traits = {
         label: {f: (d, m) for f, d, m in zip(g.feature, g.effect_size, g["mean"])}
         for label, g in profiles.groupby("label")
     }
-    names = {}
-    for label in labels:
-        cands = sorted(_candidates(traits.get(label, {})), key=lambda c: -c[0])
-        names[label] = cands[0][1] if cands else _fallback_name(traits.get(label, {}))
-
-    # Collisions get a distinguishing second trait; as a last resort a number.
-    for _ in range(3):
-        seen: dict[str, list[int]] = {}
-        for label in labels:
-            seen.setdefault(names[label], []).append(label)
-        clashes = [group for group in seen.values() if len(group) > 1]
-        if not clashes:
-            break
-        for group in clashes:
-            # The largest persona keeps the plain name; the others get a second trait.
-            used: set[str] = set()
-            for label in group[1:]:
-                q = _qualifier(traits.get(label, {}), traits.get(group[0], {}), used)
-                used.add(q)
-                if q:
-                    names[label] = f"{names[label]} ({q})"
+    options = {label: _options(_phrases(traits.get(label, {}), words, STRONG),
+                               _phrases(traits.get(label, {}), words, WEAK)) for label in labels}
+    names: dict[int, str] = {}
+    for label in labels:  # labels run largest persona first
+        names[label] = next((o for o in options[label] if o not in names.values()), options[label][0])
     seen_count: dict[str, int] = {}
     final = []
     for label in labels:
@@ -983,6 +1354,15 @@ def _sample_ids(data: JourneyData, sample, ids: pa.Array, limit: int, seed: int)
     return pa.array(got["customer_id"].astype(str), type=pa.string(), from_pandas=True)
 
 
+def feature_vocabulary(features: pd.DataFrame) -> dict[str, list[str]]:
+    """The vocabulary of a feature table, to compute the same columns for other customers."""
+    def named(prefix: str) -> list[str]:
+        return [c[len(prefix):] for c in features.columns if c.startswith(prefix)]
+
+    return {"touchpoints": named(TOUCHPOINT), "channels": named(CHANNEL), "attributes": named(ATTR),
+            "ratings": named(RATING), "score_stages": named(SCORE)}
+
+
 def find_personas(data: JourneyData, n_personas="auto", random_state: int = 0,
                   max_customers: int | None = None) -> PersonaResult:
     """Features -> PersonaModel -> named assignments, profiles and a PCA map of customers.
@@ -994,41 +1374,56 @@ def find_personas(data: JourneyData, n_personas="auto", random_state: int = 0,
     ``model.predict`` on features with the vocabulary of the fit; above ``ASSIGN_CHUNK``
     customers those are computed a chunk of customers at a time.
     """
-    from journeylib.persona_sampling import customer_chunks, max_cluster_customers, sample_customers
+    from journeylib.persona_sampling import customer_chunks, first_by_key, max_cluster_customers, sample_customers
 
     limit = max_cluster_customers() if max_customers is None else int(max_customers)
     if limit < 3:
         raise ValueError(f"max_customers must be at least 3, got {max_customers!r}")
-    sample = sample_customers(data, limit, seed=random_state)
     everyone = None
-    if sample.is_sample and sample.total <= ASSIGN_CHUNK:
+    chunked = False
+    if not data.has_events:
+        # A survey-only dataset: the respondents, all of them in hand (one row each).
         everyone = customer_features(data)
-        ids = pa.array(everyone.index, type=pa.string(), from_pandas=True)
-        picked = _sample_ids(data, sample, ids, limit, random_state)
-        # pyarrow's hash lookup: pandas' isin over a million string ids took 1.5 s
-        features = everyone[pc.is_in(ids, value_set=picked).to_numpy(zero_copy_only=False)]
+        total = len(everyone)
+        if total > limit:
+            ids = pa.array(everyone.index, type=pa.string(), from_pandas=True)
+            got = execute(first_by_key(ibis.memtable(pa.table({"customer_id": ids})), limit, random_state))
+            picked = pa.array(got["customer_id"].astype(str), type=pa.string(), from_pandas=True)
+            features = everyone[pc.is_in(ids, value_set=picked).to_numpy(zero_copy_only=False)]
+        else:
+            features, everyone = everyone, None
     else:
-        features = customer_features(sample.data)
+        sample = sample_customers(data, limit, seed=random_state)
+        total = sample.total
+        if sample.is_sample and sample.total <= ASSIGN_CHUNK:
+            everyone = customer_features(data)
+            ids = pa.array(everyone.index, type=pa.string(), from_pandas=True)
+            picked = _sample_ids(data, sample, ids, limit, random_state)
+            # pyarrow's hash lookup: pandas' isin over a million string ids took 1.5 s
+            features = everyone[pc.is_in(ids, value_set=picked).to_numpy(zero_copy_only=False)]
+        else:
+            features = customer_features(sample.data)
+            chunked = sample.is_sample
     if len(features) < 3:
-        raise ValueError(f"need at least 3 customers with events to find personas, got {len(features)}")
-    model = PersonaModel(n_personas=n_personas, random_state=random_state).fit(features)
+        raise ValueError(f"need at least 3 customers with events or survey answers to find personas, "
+                         f"got {len(features)}")
+    sampled = len(features)
+    model = PersonaModel(n_personas=n_personas, random_state=random_state, journey=data.journey).fit(features)
     names = np.asarray(model.names_, dtype=object)
 
-    if not sample.is_sample:
-        ids = features.index.to_numpy()
-        assignments = pd.DataFrame({"customer_id": ids, "persona": names[model.labels_]})
-    elif everyone is not None:
+    if everyone is not None:
         assignments = pd.DataFrame({"customer_id": everyone.index.to_numpy(),
                                     "persona": names[_predict(model, everyone)]})
         del everyone
+    elif not chunked:
+        ids = features.index.to_numpy()
+        assignments = pd.DataFrame({"customer_id": ids, "persona": names[model.labels_]})
     else:
-        touchpoints = [c[len(TOUCHPOINT):] for c in features.columns if c.startswith(TOUCHPOINT)]
-        channels = [c[len(CHANNEL):] for c in features.columns if c.startswith(CHANNEL)]
-        attributes = [c[len(ATTR):] for c in features.columns if c.startswith(ATTR)]
+        vocabulary = feature_vocabulary(features)
         parts = []
-        n_chunks = -(-sample.total // ASSIGN_CHUNK)
+        n_chunks = -(-total // ASSIGN_CHUNK)
         for chunk in customer_chunks(data, n_chunks, seed=random_state):
-            f = customer_features(chunk, touchpoints=touchpoints, channels=channels, attributes=attributes)
+            f = customer_features(chunk, **vocabulary)
             parts.append(pd.DataFrame({"customer_id": f.index.to_numpy(),
                                        "persona": names[_predict(model, f)]}))
             del f
@@ -1041,10 +1436,185 @@ def find_personas(data: JourneyData, n_personas="auto", random_state: int = 0,
         shown = np.sort(rng.choice(len(features), EMBEDDING_CUSTOMERS, replace=False))
     Xt = model.transform_features(features.iloc[shown])
     n_comp = min(2, Xt.shape[1], Xt.shape[0])
-    coords = PCA(n_components=n_comp, random_state=random_state).fit_transform(Xt)
+    with threadpool_limits(limits=FIT_THREADS):
+        coords = PCA(n_components=n_comp, random_state=random_state).fit_transform(Xt)
     if coords.shape[1] < 2:
         coords = np.column_stack([coords, np.zeros((len(coords), 2 - coords.shape[1]))])
     embedding = pd.DataFrame({"customer_id": features.index.to_numpy()[shown], "x": coords[:, 0],
                               "y": coords[:, 1], "persona": names[model.labels_[shown]]})
     return PersonaResult(assignments=assignments, profiles=model.profiles_, model=model,
-                         features=features, embedding=embedding, sampled=sample.sampled, total=sample.total)
+                         features=features, embedding=embedding, sampled=sampled, total=total)
+
+
+# ----------------------------------------------------------------------------------------
+# Cards: what personas are compared by (the goal, outcomes, feelings) and how far to trust them
+
+CARD_COLUMNS = ("label", "persona", "customers", "share", "goal", "converted", "judged", "mean_score",
+                "answers", "stability", "top_channels", "traits", "outcomes")
+SHAKY = 0.6  # below this stability a grouping or persona is to be read with care
+
+
+def goal_note(data: JourneyData) -> str | None:
+    """Why conversion to the goal cannot be shown for ``data``, and what to set; None when it can."""
+    from journeylib.journey import GoalError
+
+    goal = data.goal
+    if goal is None:
+        return ("No goal is set, so the cards cannot compare conversion: name the outcome that matters "
+                "(a stage reached, a touchpoint reached, or an outcome column's value) on the Data page "
+                "or with --goal.")
+    if goal.kind == "stage" and data.has_events:
+        staged = execute(data.events.stage.isin(list(data.stages)).fill_null(False).any())
+        if not bool(staged):
+            return (f"No event sits at a stage, so reaching {goal.label} cannot be judged: give stage "
+                    "rules (a touchpoint -> stage table or name prefixes) or another goal.")
+    try:
+        from journeylib.journey import goal_outcomes
+
+        goal_outcomes(data)
+    except GoalError as exc:
+        return f"{goal.label}: {exc}"
+    return None
+
+
+def _labels_table(assignments: pd.DataFrame, names: Sequence[str]) -> ibis.Table:
+    index = {name: i for i, name in enumerate(names)}
+    return ibis.memtable(pa.table({
+        "_pid": pa.array(assignments["customer_id"].astype(str).tolist(), type=pa.string()),
+        "_label": pa.array(assignments["persona"].map(index).to_numpy(dtype=np.int64)),
+    }))
+
+
+def _by_label(table: ibis.Table, labels: ibis.Table, **metrics) -> pd.DataFrame:
+    j = table.join(labels, table.customer_id.cast("string") == labels._pid)
+    return execute(j.group_by("_label").aggregate(**{k: f(j) for k, f in metrics.items()})).set_index("_label")
+
+
+def _outcome_tables(data: JourneyData) -> list[tuple[str, ibis.Table]]:
+    """(column, table) for each outcome column other than the goal's, customers table first."""
+    out, seen = [], set(goal_columns(data.goal))
+    for table in (data.customers, data.survey):
+        if table is None:
+            continue
+        for c in table.columns:
+            if c in seen or c in ("customer_id", "nps") or not is_outcome_column(c, data.goal):
+                continue
+            seen.add(c)
+            out.append((c, table))
+    return out
+
+
+def persona_outcomes(data: JourneyData, result: "PersonaResult") -> pd.DataFrame:
+    """Per persona, the measures personas are compared by (never clustered on).
+
+    DataFrame[label, measure, value, n, kind]: ``goal`` rows (the share of the persona's
+    customers the goal can be judged for who converted, by
+    :func:`journeylib.journey.goal_outcomes`), ``nps`` (Net Promoter Score of the survey's
+    0-10 answers, :func:`journeylib.emotions.nps`), and per outcome column (NPS,
+    satisfaction, recommended, overall...) a ``mean`` for numbers or a ``share`` holding
+    its most common value for text; ``measure`` names it in words.
+    """
+    from journeylib.emotions import nps
+    from journeylib.journey import goal_outcomes
+
+    names = list(result.model.names_)
+    labels = _labels_table(result.assignments, names)
+    rows: list[dict] = []
+    if goal_note(data) is None:
+        got = _by_label(goal_outcomes(data), labels, value=lambda t: t.converted.cast("float64").mean(),
+                        n=lambda t: t.count())
+        rows += [{"label": int(i), "measure": data.goal.label, "value": float(r.value), "n": int(r.n),
+                  "kind": "goal"} for i, r in got.iterrows()]
+    if data.survey is not None and "nps" in data.survey.columns and data.has_nps:
+        frame = nps(data.survey, result.assignments)
+        index = {name: i for i, name in enumerate(names)}
+        rows += [{"label": index[r.persona], "measure": "NPS", "value": float(r.nps), "n": int(r.n), "kind": "nps"}
+                 for r in frame.itertuples() if r.persona in index]
+    for column, table in _outcome_tables(data):
+        t = table.filter(table[column].notnull())
+        label = readable(column)
+        if t[column].type().is_numeric():
+            got = _by_label(t, labels, value=lambda x, c=column: x[c].cast("float64").mean(), n=lambda x: x.count())
+            rows += [{"label": int(i), "measure": f"{label} (mean)", "value": float(r.value), "n": int(r.n),
+                      "kind": "mean"} for i, r in got.iterrows()]
+        else:
+            text = t[column].cast("string").strip()
+            top = execute(t.group_by(_v=text).aggregate(n=t.count()).order_by([ibis.desc("n"), "_v"]).limit(1))
+            if top.empty:
+                continue
+            value = str(top["_v"].iloc[0])
+            got = _by_label(t.mutate(_hit=(text == value).cast("float64")), labels,
+                            value=lambda x: x._hit.mean(), n=lambda x: x.count())
+            rows += [{"label": int(i), "measure": f"{label}: {value}", "value": float(r.value), "n": int(r.n),
+                      "kind": "share"} for i, r in got.iterrows()]
+    frame = pd.DataFrame(rows, columns=["label", "measure", "value", "n", "kind"])
+    return frame.sort_values(["label", "kind"], kind="stable").reset_index(drop=True)
+
+
+def stability_text(model: PersonaModel) -> str:
+    """How far to trust the grouping, in one sentence with its number."""
+    value = getattr(model, "stability_", float("nan"))
+    if not np.isfinite(value):
+        return "Stability could not be measured: too few customers to refit the personas on resampled data."
+    verdict = ("the same personas come back almost every time" if value >= 0.9 else
+               "mostly the same personas come back" if value >= STABLE else
+               "the personas shift when the data does: read them with care" if value >= SHAKY else
+               "the personas change a lot when the data does: treat them as a rough sketch")
+    return (f"Stability {value:.2f} (adjusted Rand index between these personas and {model.stability_runs} "
+            f"refits on resampled customers; 1 = identical, 0 = chance): {verdict}.")
+
+
+def persona_cards(data: JourneyData, result: "PersonaResult") -> pd.DataFrame:
+    """One row per persona (model order, largest first), what its card shows.
+
+    Columns: label, persona (the automatic name), customers, share (of everyone
+    assigned), goal (the goal's display name, or None), converted (share of the persona
+    that reached the goal; NaN when it cannot be judged, :func:`goal_note` says why), judged
+    (customers the goal could be judged for), mean_score and answers (survey), stability
+    (of this persona, 0-1, see :class:`PersonaModel`), top_channels (list), traits (the
+    five most distinguishing, as sentences), outcomes (list of "measure: value" texts).
+    """
+    model = result.model
+    names = list(model.names_)
+    k = len(names)
+    counts = result.assignments["persona"].value_counts()
+    total = max(len(result.assignments), 1)
+    outcomes = persona_outcomes(data, result)
+    goal_rows = outcomes[outcomes["kind"] == "goal"].set_index("label")
+    scores = pd.DataFrame(columns=["value", "n"])
+    if data.survey is not None:
+        s = data.survey.filter(data.survey.score.notnull())
+        scores = _by_label(s, _labels_table(result.assignments, names),
+                           value=lambda t: t.score.cast("float64").mean(), n=lambda t: t.count())
+    profiles = result.profiles
+    stability = list(getattr(model, "persona_stability_", [np.nan] * k))
+    rows = []
+    for label, name in enumerate(names):
+        p = profiles[profiles["label"] == label].set_index("feature")
+        channels = p[p.index.str.startswith(CHANNEL)]["mean"].sort_values(ascending=False)
+        top = p[p["top"]].sort_values("rank")
+        other = outcomes[(outcomes["label"] == label) & (outcomes["kind"] != "goal")]
+        rows.append({
+            "label": label,
+            "persona": name,
+            "customers": int(counts.get(name, 0)),
+            "share": float(counts.get(name, 0)) / total,
+            "goal": data.goal.label if data.goal is not None else None,
+            "converted": float(goal_rows.at[label, "value"]) if label in goal_rows.index else float("nan"),
+            "judged": int(goal_rows.at[label, "n"]) if label in goal_rows.index else 0,
+            "mean_score": float(scores.at[label, "value"]) if label in scores.index else float("nan"),
+            "answers": int(scores.at[label, "n"]) if label in scores.index else 0,
+            "stability": float(stability[label]) if label < len(stability) else float("nan"),
+            "top_channels": [c[len(CHANNEL):] for c in channels.index[:3] if channels[c] > 0],
+            "traits": [str(t) for t in top["trait"].tolist()[:TOP_TRAITS]],
+            "outcomes": [_outcome_text(r) for r in other.itertuples()],
+        })
+    return pd.DataFrame(rows, columns=list(CARD_COLUMNS))
+
+
+def _outcome_text(row) -> str:
+    if row.kind == "share":
+        return f"{row.measure}: {row.value:.0%} (of {row.n:,})"
+    if row.kind == "nps":
+        return f"NPS {row.value:+.0f} (of {row.n:,} answers)"
+    return f"{row.measure}: {row.value:.2f} (of {row.n:,})"

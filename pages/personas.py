@@ -8,6 +8,27 @@ import streamlit as st
 from journeylib import charts
 from ui import cache, state, widgets
 
+
+def _card_lines(card: dict, scale) -> list[str]:
+    """Share, conversion to the goal, mean score and stability of one persona card."""
+    lines = [f"**{widgets.pct(card['share'])}** of customers ({card['customers']:,})"]
+    if card["goal"] is None:
+        lines.append("Conversion: no goal set (see above)")
+    elif card["judged"]:
+        lines.append(f"{card['goal']}: **{widgets.pct(card['converted'])}** of {card['judged']:,}")
+    else:
+        lines.append(f"{card['goal']}: cannot be judged (see above)")
+    if card["answers"]:
+        lines.append(f"Mean score **{card['mean_score']:.2f}**" + (f" (of {scale.label})" if scale else ""))
+    else:
+        lines.append("Mean score: no survey answers")
+    stability = card["stability"]
+    if not pd.isna(stability):
+        lines.append(f"Stability **{stability:.2f}**" + (" (comes back in few refits: read with care)"
+                                                         if stability < 0.6 else ""))
+    return lines
+
+
 st.title("Personas")
 st.caption("Customers grouped by how they behave and feel. Personas are found on the whole dataset; "
            "the sidebar filters do not change them.")
@@ -20,7 +41,8 @@ with st.container(border=True):
     c1, c2 = st.columns([1, 2])
     choices = ["auto"] + [str(k) for k in range(2, 9)]
     k = c1.selectbox("Number of personas", choices, index=choices.index(current_k) if current_k in choices else 0,
-                     format_func=lambda v: "Automatic (best separated)" if v == "auto" else v, key="p_k")
+                     format_func=lambda v: "Automatic" if v == "auto" else v,
+                     key="p_k")
     if k != current_k:
         state.update_settings(info, n_personas=k)
         st.rerun()
@@ -33,13 +55,16 @@ with widgets.errors_shown("Personas cannot be found for this dataset"):
     if sampled and total and sampled < total:
         st.info(f"Personas were fitted on a sample of {int(sampled):,} of {int(total):,} customers; every customer "
                 "was then assigned to the nearest persona.", icon=":material/info:")
+    summary = cache.persona_summary(base)
     with c2:
         curve = getattr(model, "silhouette_curve_", None) or {}
-        if curve:
+        if len(curve) > 1:
             widgets.chart(charts.silhouette_curve(curve, chosen=int(model.n_personas_), height=300),
                           key="silhouette")
-        else:
-            st.caption(f"{model.n_personas_} personas chosen by hand.")
+        st.caption(summary["criterion"] + ".")
+    st.markdown(f"**How far to trust them.** {summary['stability']}")
+    if summary["goal_note"]:
+        st.warning(summary["goal_note"], icon=":material/flag:")
 
     cards = cache.persona_cards(base)
     scale = state.current_data().score_scale
@@ -48,17 +73,13 @@ with widgets.errors_shown("Personas cannot be found for this dataset"):
         for col, card in zip(cols, cards[row_start:row_start + 3]):
             with col.container(border=True):
                 color = colors.get(card["name"], "#555555")
-                score = card["mean_score"]
-                score_text = "no survey" if score is None or pd.isna(score) else (
-                    f"{score:.2f}" + (f" (of {scale.label})" if scale else ""))
                 st.markdown(
                     f"<div style='border-left:8px solid {color};padding-left:10px'>"
                     f"<h3 style='margin:0;padding:0'>{html.escape(card['name'])}</h3></div>",
                     unsafe_allow_html=True)
-                st.markdown(
-                    f"**{widgets.pct(card['share'])}** of customers ({card['customers']:,})  \n"
-                    f"**{widgets.pct(card['purchase_rate'])}** bought  \n"
-                    f"Mean score **{score_text}**")
+                st.markdown("  \n".join(_card_lines(card, scale)))
+                if card["outcomes"]:
+                    st.markdown("**Outcomes:** " + "; ".join(card["outcomes"]))
                 if card["top_channels"]:
                     st.markdown("**Top channels:** " + ", ".join(card["top_channels"]))
                 if card["traits"]:

@@ -115,32 +115,27 @@ def persona_order(view: View) -> list[str]:
 
 @st.cache_data(max_entries=12, show_spinner=False)
 def persona_cards(view: View) -> list[dict]:
-    """One card per persona (model order): name, share, purchase rate, mean score, top
-    channels and the most distinguishing traits, read from the model's profiles."""
+    """One card per persona (model order), :func:`journeylib.personas.persona_cards` with
+    the user's names: ``auto_name``, ``name`` plus that frame's columns."""
+    from journeylib.personas import persona_cards as cards_of
+
     raw = _fitted_personas(view.root, view.dataset_id, view.saved, view.n_personas)
-    model, profiles = raw.model, raw.profiles
-    names = persona_order(view)
-    shares = list(getattr(model, "shares_", []))
-    cards = []
-    for label, name in enumerate(names):
-        p = profiles[profiles["label"] == label].set_index("feature")
+    records = cards_of(dataset(view.root, view.dataset_id, view.saved), raw).to_dict("records")
+    for record, name in zip(records, persona_order(view)):
+        record.update(auto_name=record["persona"], name=name)
+    return records
 
-        def value(feature: str):
-            return float(p.at[feature, "mean"]) if feature in p.index else None
 
-        channels = p[p.index.str.startswith("channel: ")]["mean"].sort_values(ascending=False)
-        top = p[p["top"]].sort_values("rank") if "top" in p else p.head(0)
-        cards.append({
-            "auto_name": list(model.names_)[label],
-            "name": name,
-            "share": float(shares[label]) if label < len(shares) else None,
-            "customers": int((raw.assignments["persona"] == list(model.names_)[label]).sum()),
-            "purchase_rate": value("purchased"),
-            "mean_score": value("score_mean"),
-            "top_channels": [c.removeprefix("channel: ") for c in channels.index[:3] if channels[c] > 0],
-            "traits": [str(t) for t in top["trait"].tolist()[:5]],
-        })
-    return cards
+@st.cache_data(max_entries=12, show_spinner=False)
+def persona_summary(view: View) -> dict:
+    """How the personas were found, in words: ``criterion`` (why this many),
+    ``stability`` (how far to trust them) and ``goal_note`` (why conversion cannot be
+    shown and what to set; None when it can)."""
+    from journeylib.personas import goal_note, stability_text
+
+    raw = _fitted_personas(view.root, view.dataset_id, view.saved, view.n_personas)
+    return {"criterion": raw.model.criterion_, "stability": stability_text(raw.model),
+            "goal_note": goal_note(dataset(view.root, view.dataset_id, view.saved))}
 
 
 @st.cache_resource(max_entries=12, show_spinner=False)

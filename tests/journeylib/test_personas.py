@@ -17,10 +17,14 @@ from journeylib.personas import (
     PersonaResult,
     customer_features,
     effect_size,
+    feature_vocabulary,
     find_personas,
+    Words,
     name_personas,
     persona_profiles,
+    readable,
 )
+from journeylib.journey import JourneyModel
 from journeylib.sample import generate_sample
 from journeylib.schema import DEFAULT_STAGES, JourneyData
 
@@ -69,26 +73,31 @@ TINY_CUSTOMERS = pd.DataFrame({"customer_id": ["A", "B", "D"], "age": [30, 40, 5
 
 
 def test_features_by_hand():
+    # The goal is the default, reaching Purchase: A's "Buy" (the Purchase stage) is the goal
+    # itself and counts nowhere; furthest stage runs over the stages before Purchase.
     f = customer_features(_journey(TINY, TINY_SURVEY, TINY_CUSTOMERS))
     assert list(f.index) == ["A", "B", "C", "D"]
     a, b, c, d = (f.loc[x] for x in "ABCD")
-    assert (a["events"], b["events"], c["events"], d["events"]) == (3, 2, 1, 2)
+    assert (a["events"], b["events"], c["events"], d["events"]) == (2, 2, 1, 2)
+    # Duration spans every event (Buy included): A from Jan 1 to Jan 3.
     assert a["duration_days"] == pytest.approx(2.0) and b["duration_days"] == pytest.approx(0.5)
     assert c["duration_days"] == 0 and d["duration_days"] == 0
-    assert (a["distinct_touchpoints"], b["distinct_touchpoints"], d["distinct_touchpoints"]) == (3, 1, 2)
-    # Furthest stage is the position in data.stages: Purchase = 3, Retention = 4.
-    assert list(f["furthest_stage"]) == [3, 1, 0, 4]
-    assert list(f["purchased"]) == [1, 0, 0, 0] and list(f["purchases"]) == [1, 0, 0, 0]
+    assert (a["distinct_touchpoints"], b["distinct_touchpoints"], d["distinct_touchpoints"]) == (2, 1, 2)
+    # Awareness = 0, Consideration = 1; D's Retention event is past the goal: not a depth.
+    assert list(f["furthest_stage"]) == [1, 1, 0, 1]
+    assert not any(col.startswith("purchase") or col == "touchpoint: Buy" for col in f.columns)
     assert a["channel: Social"] == pytest.approx(1 / 3) and a["channel: Web"] == pytest.approx(2 / 3)
     assert b["channel: Web"] == 1 and c["channel: Search"] == 1 and d["channel: Email"] == 0.5
     assert list(f["entry_channel"]) == ["Social", "Web", "Search", "Email"]
     assert b["touchpoint: Page"] == 2 and a["touchpoint: Page"] == 1 and c["touchpoint: Page"] == 0
-    # Survey: means per customer and per stage, NaN where not answered (the model imputes).
+    # Survey: means per customer and per stage answered, NaN where not answered (the model
+    # imputes); the NPS answer is an outcome, never a feature.
     assert a["score_mean"] == 3 and b["score_mean"] == 3 and math.isnan(c["score_mean"])
     assert a["score: Purchase"] == 2 and math.isnan(b["score: Purchase"])
     assert b["score: Consideration"] == 3
-    assert a["nps"] == 9 and math.isnan(b["nps"])
-    assert {c for c in f.columns if c.startswith("score: ")} == {f"score: {s}" for s in DEFAULT_STAGES}
+    assert "nps" not in f.columns
+    assert [c for c in f.columns if c.startswith("score: ")] == [
+        "score: Awareness", "score: Consideration", "score: Purchase"]
     # Attributes: numeric stays numeric, text stays categorical, C has none.
     assert a["attr: age"] == 30 and math.isnan(c["attr: age"])
     assert f.loc["B", "attr: region"] == "South" and pd.isna(f.loc["C", "attr: region"])
@@ -129,22 +138,40 @@ def _profile(label_traits):
 
 def test_names_from_traits_and_unique():
     prof = _profile({
-        0: {"touchpoint: Cart error": (3.0, 1.2), "purchased": (-0.5, 0.4)},
-        1: {"entry_channel=Social": (2.0, 0.9), "purchased": (0.9, 0.95)},
-        2: {"purchases": (2.5, 2.6), "touchpoint: Referral link": (1.5, 0.9), "purchased": (0.8, 1.0)},
-        3: {"furthest_stage": (-2.0, 1.0), "purchased": (-1.5, 0.02)},
-        4: {"duration_days": (2.2, 15.0), "events": (1.5, 14.0)},
-        # Two personas that would both be window shoppers: the second trait tells them apart.
-        5: {"furthest_stage": (-1.5, 1.2), "purchased": (-1.2, 0.03), "entry_channel=Search": (1.0, 0.8)},
-        6: {"x": (0.01, 0.0)},
+        0: {"touchpoint: Cart error": (3.0, 1.2), "score_mean": (-1.0, 2.1), "events": (0.2, 5.0)},
+        1: {"entry_channel=Social": (2.0, 0.9), "duration_days": (-1.1, 0.2)},
+        2: {"furthest_stage": (-2.0, 1.0), "distinct_touchpoints": (-1.5, 2.0)},
+        3: {"rating: Seat comfort": (-2.5, 1.4), "score_mean": (-0.9, 2.5), "attr: Class=Eco": (1.2, 0.8)},
+        # Two personas that would both be "Stop at Consideration": a further trait tells them apart.
+        4: {"furthest_stage": (-1.5, 1.2), "entry_channel=Search": (0.4, 0.8), "distinct_touchpoints": (-1.0, 5)},
+        5: {"x": (0.01, 0.0)},
     })
-    names = name_personas(prof, 7)
-    assert names[:5] == ["Checkout strugglers", "Social-first buyers", "Loyal advocates", "Window shoppers",
-                         "Long-haul researchers"]
-    assert names[5] == "Window shoppers (via Search)"
-    assert names[6] == "Typical customers"
-    assert len(set(names)) == 7
-    assert not any("cluster" in n.lower() for n in names)
+    names = name_personas(prof, 6, journey=JourneyModel())
+    assert names[0] == "Cart error · low ratings"
+    assert names[1] == "Social-first · quick journeys"
+    # furthest_stage 1.0 is the second stage before the goal (Purchase): Consideration.
+    assert names[2] == "Stop at Consideration · short journeys"
+    assert names[3] == "Unhappy with Seat comfort · Class Eco"
+    assert names[4] == "Stop at Consideration · Search-first"
+    assert names[5] == "Typical customers"
+    assert len(set(names)) == 6
+
+
+def test_readable_words():
+    assert readable("case:AMOUNT_REQ") == "amount requested"
+    assert readable("TypeOfTraveller") == "type of traveller"
+    assert readable("Food&Beverages") == "food & beverages"
+    assert readable("service_level") == "service level"
+    assert readable("Cart error") == "Cart error" and readable("Inflight wifi service") == "Inflight wifi service"
+    words = Words(JourneyModel(stages=("Application", "Offer"), stage_prefixes=(("A_", "Application"),
+                                                                                 ("O_", "Offer"))))
+    assert words.touchpoint("A_DECLINED") == "Application declined"
+    assert words.touchpoint("O_SENT_BACK") == "Offer sent back"
+    assert words.touchpoint("W_Call after offers") == "W_Call after offers"  # no rule for W_
+    assert words.value("Type of Travel", "Business travel") == "Business travel"
+    assert words.value("Class", "Eco") == "Class Eco"
+    assert words.value("VerifiedReview", "False") == "not verified review"
+    assert words.value("product", "Value 3") == "product Value 3"
 
 
 def test_sklearn_conventions_and_errors():
@@ -200,13 +227,15 @@ def test_recovers_the_sample_personas(sample_result):
     assert list(got.columns) == ["customer_id", "persona"] and len(got) == len(truth)
     assert sample_result.model.n_personas_ == truth.nunique() == 5
     assert adjusted_rand_score(truth.loc[got.customer_id].to_numpy(), got.persona.to_numpy()) >= 0.8
-    # The names say what the personas are: each named group is mostly that true persona.
+    # The names say what the personas are, in the shop's own words: the group named after
+    # a trait is mostly the true persona with it.
     majority = pd.crosstab(got.persona.to_numpy(), truth.loc[got.customer_id].to_numpy()).idxmax(axis=1)
-    assert majority["Checkout strugglers"] == "Checkout strugglers"
-    assert majority["Loyal advocates"] == "Loyal advocates"
-    assert majority["Window shoppers"] == "Window shoppers"
-    assert majority["Long-haul researchers"] == "Researchers"
-    assert majority["Social-first buyers"] == "Social-first impulse buyers"
+    expected = {"Checkout strugglers": "Cart error", "Window shoppers": "Stop at Consideration",
+                "Researchers": "Comparison page", "Social-first impulse buyers": "Social-first",
+                "Loyal advocates": "App login"}
+    for true, words in expected.items():
+        named = [n for n in majority.index if words in n]
+        assert len(named) == 1 and majority[named[0]] == true, (true, list(majority.index))
 
 
 def test_result_parts_on_sample(sample_result):
@@ -216,7 +245,8 @@ def test_result_parts_on_sample(sample_result):
     assert set(prof["persona"]) == set(names)
     assert {"feature", "mean", "overall_mean", "rest_mean", "effect_size", "rank", "top", "trait"} <= set(prof.columns)
     assert (prof.groupby("persona")["top"].sum() == 5).all()
-    strugglers = prof[(prof.persona == "Checkout strugglers") & (prof.feature == "touchpoint: Cart error")]
+    cart = next(n for n in names if "Cart error" in n)
+    strugglers = prof[(prof.persona == cart) & (prof.feature == "touchpoint: Cart error")]
     assert strugglers.effect_size.iloc[0] > 1
     assert model.shares_.sum() == pytest.approx(1) and list(model.shares_) == sorted(model.shares_, reverse=True)
     emb = sample_result.embedding
@@ -255,9 +285,9 @@ def test_chunked_features_equal_unchunked():
 
     data = _journey(TINY, TINY_SURVEY, TINY_CUSTOMERS)
     whole = customer_features(data)
-    vocab = dict(touchpoints=[c[12:] for c in whole.columns if c.startswith("touchpoint: ")],
-                 attributes=[c[6:] for c in whole.columns if c.startswith("attr: ")],
-                 channels=[c[9:] for c in whole.columns if c.startswith("channel: ")])
+    vocab = feature_vocabulary(whole)
+    assert vocab["touchpoints"] == [c[12:] for c in whole.columns if c.startswith("touchpoint: ")]
+    assert vocab["score_stages"] == ["Awareness", "Consideration", "Purchase"]
     parts = [customer_features(chunk, **vocab) for chunk in customer_chunks(data, 3, seed=1)]
     assert sum(len(p) for p in parts) == 4
     assert all(list(p.columns) == list(whole.columns) for p in parts)
@@ -366,3 +396,13 @@ def test_sample_picked_from_ids_in_hand_is_the_sample(sample_data, seed):
     assert len(got) == 300 and sorted(got) == sorted(want)
     other = _sample_ids(sample_data, sample, ids, 300, seed + 1).to_pylist()
     assert sorted(other) != sorted(want)
+
+
+def test_check_estimator():
+    from sklearn.utils.estimator_checks import check_estimator
+
+    results = check_estimator(PersonaModel(n_personas=2, stability_runs=1), on_fail=None)
+    failed = [(r["check_name"], str(r["exception"])[:200]) for r in results if r["status"] == "failed"]
+    assert not failed, failed
+    model = PersonaModel(n_personas=2).fit(pd.DataFrame({"a": [1.0, 2, 9, 10], "b": [0.0, 1, 0, 1]}))
+    assert model.n_features_in_ == 2 and list(model.feature_names_in_) == ["a", "b"]

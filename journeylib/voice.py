@@ -42,9 +42,11 @@ to Python for the text work.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import re
+import warnings
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
@@ -63,7 +65,7 @@ __all__ = [
     "POSITIVE", "NEGATIVE", "SENTIMENT_NOTE", "EFFECT_THRESHOLD",
     "detect_language", "sentiment", "disagrees", "with_sentiment",
     "Themes", "find_themes", "comment_themes", "theme_table", "theme_highlights", "theme_comments",
-    "survey_coverage", "answerer_differences", "coverage_warnings",
+    "survey_coverage", "cohens_h", "answerer_differences", "coverage_warnings",
 ]
 
 BY = ("stage", "touchpoint", "persona")
@@ -76,6 +78,7 @@ SHOWN_TERMS = 8  # terms listed for a theme
 LABEL_TERMS = 3  # terms in a theme's label
 TERM_FLOOR = 0.1
 SILHOUETTE_TIE = 0.02  # a theme more must raise the silhouette by this much to be kept
+WEAK_SILHOUETTE = 0.05  # below this for every k the comments have no clear theme structure
 MAX_DF = 0.5  # a word in more than half of a group's comments tells its themes apart from nothing
 MAX_FEATURES = 2000
 POSITIVE = 0.05  # VADER's own cut-offs for positive and negative text
@@ -281,11 +284,23 @@ class _Analyzer:
         return max(forms, key=lambda w: (forms[w], -len(w)))
 
 
+@contextlib.contextmanager
+def _settled_enough():
+    """Long multi-topic reviews can take more than 400 rounds of NMF to settle to 1e-4; the
+    themes (top terms, each comment's strongest theme) have long stopped changing by then."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        yield
+
+
 def _nmf(X, k: int, seed: int):
     from sklearn.decomposition import NMF
 
     model = NMF(n_components=k, init="nndsvda", random_state=seed, max_iter=400, tol=1e-4)
-    W = model.fit_transform(X)
+    with _settled_enough():
+        W = model.fit_transform(X)
     return model, W
 
 
@@ -327,7 +342,8 @@ class Themes:
     ``mean_score``, ``sentiment`` (mean), ``tone`` (mean of score on -1..1, or sentiment
     where there is no score), ``example``, ``example_2``. ``comments``: every comment
     with its group, ``theme_id``, ``theme`` and ``weight``. ``groups``: per group the
-    comments, the themes found, the k chosen and a ``note``. ``language``: as detected
+    comments, the themes found, the k chosen, the silhouette of each k tried, ``weak`` (no
+    k reached :data:`WEAK_SILHOUETTE`) and a ``note``. ``language``: as detected
     (None when not recognised); ``notes``: sentences about the method worth showing.
     """
 
@@ -387,7 +403,8 @@ def _themes_of_group(docs: list[list[str]], inverse: np.ndarray, k_wanted, seed:
     # The themes are learnt from (a seeded sample of) the comments, repeats included; every
     # distinct comment then gets its weights on them (NMF.transform keeps the terms fixed).
     model, _ = _nmf(Xu[rows], k, seed)
-    Wu = model.transform(Xu)
+    with _settled_enough():
+        Wu = model.transform(Xu)
     empty_u = Wu.sum(axis=1) <= 0
     best_u = np.where(empty_u, -1, Wu.argmax(axis=1))
     weight_u = np.where(empty_u, 0.0, Wu.max(axis=1))
@@ -455,7 +472,8 @@ def find_themes(comments: pd.DataFrame, by: str = "stage", n_themes: int | str =
             frame.loc[idx, "theme"] = TOO_FEW
             rows.append({by: group, "theme_id": 0, "theme": TOO_FEW, "terms": "", "share": 1.0, **summary,
                          "example": note, "example_2": ""})
-            groups.append({by: group, "comments": n, "themes": 0, "k": 0, "silhouette": {}, "note": note})
+            groups.append({by: group, "comments": n, "themes": 0, "k": 0, "silhouette": {}, "weak": False,
+                           "note": note})
             continue
         with threadpool_limits(1, user_api="blas"):
             # The matrices of one group are small: two BLAS threads cost more in handing work
@@ -466,7 +484,8 @@ def find_themes(comments: pd.DataFrame, by: str = "stage", n_themes: int | str =
             note = f"The {n} comments at {group} share too few words to form themes."
             rows.append({by: group, "theme_id": 0, "theme": NO_THEME, "terms": "", "share": 1.0, **summary,
                          "example": note, "example_2": ""})
-            groups.append({by: group, "comments": n, "themes": 0, "k": 0, "silhouette": {}, "note": note})
+            groups.append({by: group, "comments": n, "themes": 0, "k": 0, "silhouette": {}, "weak": False,
+                           "note": note})
             continue
         best, weight, words, k, scores = got
         sizes = np.bincount(best[best >= 0], minlength=k)
@@ -489,17 +508,22 @@ def find_themes(comments: pd.DataFrame, by: str = "stage", n_themes: int | str =
                          "share": len(lost) / n, "mean_score": lost["score"].mean(),
                          "sentiment": lost["sentiment"].mean(), "tone": lost["tone"].mean(),
                          "example": lost["comment"].iloc[0], "example_2": ""})
-        chosen = "chosen by silhouette" if scores else "as asked"
-        groups.append({by: group, "comments": n, "themes": len(rank), "k": k, "silhouette": scores,
-                       "note": f"{len(rank)} themes in {n} comments at {group} ({chosen})."})
+        note = f"{len(rank)} themes in {n} comments at {group} ({'chosen by silhouette' if scores else 'as asked'})."
+        weak = bool(scores) and max(scores.values()) < WEAK_SILHOUETTE
+        if weak:
+            note += (f" The comments do not fall into clearly separate themes (silhouette below {WEAK_SILHOUETTE} "
+                     "for every number tried; long comments that each touch many topics do this): ask for more "
+                     "themes to split these broad ones.")
+        groups.append({by: group, "comments": n, "themes": len(rank), "k": k, "silhouette": scores, "weak": weak,
+                       "note": note})
     columns = [by, "theme_id", "theme", "terms", "comments", "share", "mean_score", "sentiment", "tone",
                "example", "example_2"]
     table = pd.DataFrame(rows, columns=columns)
     table = table.astype({"theme_id": "int64", "comments": "int64", "share": "float64", "mean_score": "float64",
                           "sentiment": "float64", "tone": "float64"})
     notes = [_language_note(language)]
-    return Themes(by=by, table=table, comments=frame, groups=pd.DataFrame(groups), language=language,
-                  notes=[n for n in notes if n])
+    notes += [g["note"] for g in groups if g["weak"]][:1]  # one such sentence is enough
+    return Themes(by=by, table=table, comments=frame, groups=pd.DataFrame(groups), language=language, notes=notes)
 
 
 def _language_note(language: str | None) -> str:

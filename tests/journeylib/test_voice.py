@@ -98,6 +98,7 @@ def test_planted_topics_come_back_as_separate_themes_with_their_counts_and_terms
         members = themes.comments[themes.comments["theme"] == theme]
         assert row["example"] in set(members["comment"]) and row["example_2"] in set(members["comment"])
         assert row["example"] == members.sort_values("weight", ascending=False)["comment"].iloc[0]
+    assert not themes.groups["weak"].any()
     # Every comment is counted once, in one theme.
     assert table["comments"].sum() + themes.table.loc[themes.table["theme_id"] == 0, "comments"].sum() == 90
     # The choice is the best silhouette of the range tried, not its top.
@@ -401,6 +402,10 @@ def test_airline_reviews_form_english_themes():
     assert themes.language == "english"
     real = themes.table[themes.table["theme_id"] > 0]
     assert len(real) >= 2 and themes.table["comments"].sum() == len(reviews)
+    # Long reviews touch many topics each: no number of themes separates them clearly, and
+    # the note says so (and how to get finer themes).
+    assert themes.groups["weak"].all()
+    assert any("do not fall into clearly separate themes" in n for n in themes.notes)
     # Themes differ in how the flight went: the lowest-scored theme also reads more negative.
     worst, best = real.sort_values("mean_score").iloc[[0, -1]].itertuples()
     assert worst.mean_score < best.mean_score and worst.sentiment < best.sentiment

@@ -481,7 +481,7 @@ def find_themes(comments: pd.DataFrame, by: str = "stage", n_themes: int | str =
             codes, distinct = pd.factorize(part["comment"])
             got = _themes_of_group([tokens[t] for t in distinct], codes, n_themes, seed, analyzer)
         if got is None:
-            note = f"The {n} comments at {group} share too few words to form themes."
+            note = f"The {n:,} comments at {group} share too few words to form themes."
             rows.append({by: group, "theme_id": 0, "theme": NO_THEME, "terms": "", "share": 1.0, **summary,
                          "example": note, "example_2": ""})
             groups.append({by: group, "comments": n, "themes": 0, "k": 0, "silhouette": {}, "weak": False,
@@ -508,7 +508,7 @@ def find_themes(comments: pd.DataFrame, by: str = "stage", n_themes: int | str =
                          "share": len(lost) / n, "mean_score": lost["score"].mean(),
                          "sentiment": lost["sentiment"].mean(), "tone": lost["tone"].mean(),
                          "example": lost["comment"].iloc[0], "example_2": ""})
-        note = f"{len(rank)} themes in {n} comments at {group} ({'chosen by silhouette' if scores else 'as asked'})."
+        note = f"{len(rank)} themes in {n:,} comments at {group} ({'chosen by silhouette' if scores else 'as asked'})."
         weak = bool(scores) and max(scores.values()) < WEAK_SILHOUETTE
         if weak:
             note += (f" The comments do not fall into clearly separate themes (silhouette below {WEAK_SILHOUETTE} "
@@ -527,15 +527,17 @@ def find_themes(comments: pd.DataFrame, by: str = "stage", n_themes: int | str =
 
 
 def _language_note(language: str | None) -> str:
+    often = "words in more than half of a group's comments are left out"
     if language == "english":
-        return ("The comments read as English: common English words are left out and words are reduced to "
+        return (f"The comments read as English: common English words and {often}, and words are reduced to "
                 "their stem. " + SENTIMENT_NOTE)
     if language is None:
-        return ("The comments' language was not recognised: no stop-word list is applied (words in more than "
-                "half of a group's comments are left out instead) and words are not stemmed. " + SENTIMENT_NOTE)
-    return (f"The comments read as {language.capitalize()}: no English stop-word list is applied (words in "
-            f"more than half of a group's comments are left out instead) and words are reduced to their "
-            f"{language.capitalize()} stem. VADER is an English lexicon, so these comments get no sentiment.")
+        return (f"The comments' language was not recognised: no stop-word list is applied ({often} instead) "
+                "and words are not stemmed. " + SENTIMENT_NOTE)
+    name = language.capitalize()
+    return (f"The comments read as {name}: no English stop-word list is applied; the few {name} function words "
+            f"that tell the language apart and {often}, and words are reduced to their {name} stem. VADER is an "
+            "English lexicon, so these comments get no sentiment.")
 
 
 def _comment_rows(survey: ibis.Table, by: str, personas) -> ibis.Table:

@@ -5,6 +5,7 @@ import streamlit as st
 from journeylib import charts, voice
 from ui import cache, gaps, state, widgets
 from ui import voice as voice_ui
+from ui.present import md_escape
 
 st.title("Emotions")
 st.caption("How customers feel along the journey, from their survey answers.")
@@ -84,7 +85,7 @@ else:
     st.caption(" ".join(found.notes) + " Tone: the mean score where comments have one, otherwise the sentiment.")
     for high in voice.theme_highlights(found).itertuples(index=False):
         with st.container(border=True):
-            st.markdown(f"**{high.group}**")
+            st.markdown(f"**{md_escape(high.group)}**")
             if not (high.negative_id or high.positive_id):
                 st.caption(high.note)
                 continue

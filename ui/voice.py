@@ -8,8 +8,10 @@ import streamlit as st
 
 from journeylib import voice
 from ui import cache
+from ui.present import md_escape
 
 THEME_CHOICES = ["auto", 2, 3, 4, 5, 6, 8]
+EXAMPLE_CHARS = 280
 
 
 def _persona_frame(view: cache.View) -> pd.DataFrame | None:
@@ -95,10 +97,13 @@ def theme_card(found: voice.Themes, group: str, theme_id: int, side: str, key: s
         return
     row = row.iloc[0]
     icon = ":material/sentiment_dissatisfied:" if side == "negative" else ":material/sentiment_satisfied:"
-    st.markdown(f"{icon} **{row['theme']}**")
+    st.markdown(f"{icon} **{md_escape(row['theme'])}**")
     st.caption(f"{int(row['comments']):,} comments ({row['share']:.0%}) · mean score {_fmt(row['mean_score'])} · "
                f"sentiment {_fmt(row['sentiment'], 2)}")
-    st.markdown(f"> {row['example']}")
+    example = str(row["example"])
+    if len(example) > EXAMPLE_CHARS:  # a long review in full would push the other stages off the screen
+        example = example[:EXAMPLE_CHARS].rsplit(" ", 1)[0] + " …"
+    st.markdown(f"> {md_escape(example)}")
     with st.expander(f"Read its {int(row['comments']):,} comments"):
         st.dataframe(voice.theme_comments(found, group, theme_id).drop(columns=["weight"], errors="ignore"),
                      hide_index=True, width="stretch", key=key)

@@ -11,6 +11,7 @@ import pandas as pd
 from journeylib import voice
 from journeylib.flows import count_notes
 from journeylib.ingest import load_journey
+from ui.present import md_escape
 
 from .test_app import no_exceptions
 
@@ -34,10 +35,10 @@ def test_emotions_page_shows_themes_per_stage_on_the_sample(app, small_sample):
     highs = voice.theme_highlights(found)
     shown = markdown(app)
     for high in highs.itertuples():
-        assert f"**{high.group}**" in shown
+        assert f"**{md_escape(high.group)}**" in shown
         for label in (high.negative, high.positive):
             if pd.notna(label):
-                assert any(m.endswith(f"**{label}**") for m in shown), (label, shown[:20])
+                assert any(m.endswith(f"**{md_escape(label)}**") for m in shown), (label, shown[:20])
     assert any(e.label.startswith("Read its ") for e in app.expander)
     # The sentence about who answered is the library's, on the emotion curve.
     expected = voice.coverage_warnings(data)
@@ -122,4 +123,4 @@ def test_journeys_page_explains_why_the_numbers_differ(app, small_sample):
     expected = count_notes(data.events, stages, level="touchpoint", max_steps=5)
     shown = markdown(app)
     for line in expected:
-        assert f"- {line}" in shown
+        assert f"- {md_escape(line)}" in shown

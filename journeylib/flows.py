@@ -438,7 +438,8 @@ def count_notes(
                          f"{worst} event, because they reached a later stage.")
         outside = n - int(counted.iloc[0])
         if outside > 0:
-            notes.append(f"{outside:,} of {n:,} customers {'has' if outside == 1 else 'have'} no event at any funnel stage "
+            verb = "has" if outside == 1 else "have"
+            notes.append(f"{outside:,} of {n:,} customers {verb} no event at any funnel stage "
                          f"({', '.join(stages)}): they are in the Sankey, not in the funnel.")
     if filters:
         notes.append("Both count only this view: " + "; ".join(str(f) for f in filters) + ".")

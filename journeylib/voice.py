@@ -255,7 +255,8 @@ class _Analyzer:
 
         # English: scikit-learn's list. Another language: only the few function words that
         # told the language apart (FUNCTION_WORDS); document-frequency limits do the rest.
-        self.stop = frozenset(ENGLISH_STOP_WORDS) if language == "english" else FUNCTION_WORDS.get(language, frozenset())
+        self.stop = (frozenset(ENGLISH_STOP_WORDS) if language == "english"
+                     else FUNCTION_WORDS.get(language, frozenset()))
         algorithms = set(snowballstemmer.algorithms())
         self.stemmer = snowballstemmer.stemmer(language) if language in algorithms else None
         self._stems: dict[str, str] = {}

@@ -87,7 +87,7 @@ else:
         with st.container(border=True):
             st.markdown(f"**{md_escape(high.group)}**")
             if not (high.negative_id or high.positive_id):
-                st.caption(high.note)
+                st.caption(md_escape(high.note))
                 continue
             neg, pos = st.columns(2)
             with neg:

@@ -65,18 +65,20 @@ def test_disagreeing_comments_on_their_own(app):
         assert any("No comments match" in i.value for i in app.info)
 
 
+DELIVERY = "parcel courier late delivery tracking driver".split()
+STAFF = "staff friendly helpful assistant store smile".split()
+
+
 def uploaded_files() -> tuple[bytes, bytes]:
     """Events of 60 customers and a survey whose comments at Retention hold two topics."""
     rng = np.random.default_rng(2)
     events, survey = [], []
-    delivery = "parcel courier late delivery tracking driver".split()
-    staff = "staff friendly helpful assistant store smile".split()
     for i in range(60):
         cid = f"k{i:03d}"
         events += [(cid, f"2024-03-{1 + i % 20:02d} 10:00", "Homepage", "Awareness"),
                    (cid, f"2024-03-{1 + i % 20:02d} 11:00", "Checkout", "Purchase"),
                    (cid, f"2024-03-{2 + i % 20:02d} 09:00", "Delivery", "Retention")]
-        words, score = (delivery, 1) if i % 2 else (staff, 5)
+        words, score = (DELIVERY, 1) if i % 2 else (STAFF, 5)
         picked = rng.choice(words, 3, replace=False)
         survey.append((cid, "Retention", score, f"The {picked[0]} and the {picked[1]} were {picked[2]}."))
     ev = pd.DataFrame(events, columns=["customer_id", "timestamp", "touchpoint", "stage"])
@@ -102,8 +104,7 @@ def test_themes_of_an_uploaded_survey(app):
     labels = [m.split("**")[1] for m in shown if m.startswith(":material/sentiment_")]
     # The negative theme is the delivery one (scored 1), the positive the staff one (scored 5).
     assert len(labels) == 2
-    assert set(labels[0].split(" / ")) <= {"parcel", "courier", "late", "delivery", "tracking", "driver"}
-    assert set(labels[1].split(" / ")) <= {"staff", "friendly", "helpful", "assistant", "store", "smile"}
+    assert set(labels[0].split(" / ")) <= set(DELIVERY) and set(labels[1].split(" / ")) <= set(STAFF)
     # Only 30 comments per topic: the other stages have none and are not listed.
     assert "**Awareness**" not in shown
     # Every customer answered: there is no one to compare the answerers with.
@@ -124,3 +125,25 @@ def test_journeys_page_explains_why_the_numbers_differ(app, small_sample):
     shown = markdown(app)
     for line in expected:
         assert f"- {md_escape(line)}" in shown
+
+
+def test_themes_of_a_survey_uploaded_alone(app):
+    """A survey without events is a journey too: its themes show, and the coverage note says
+    that comparing answerers with the rest needs events."""
+    app.run()
+    app.switch_page("pages/data.py").run()
+    app.radio(key="d_mode").set_value("Separate files").run()
+    _, survey = uploaded_files()
+    app.file_uploader(key="up_survey_Sep").set_value(("answers.csv", survey, "text/csv")).run()
+    app.button(key="d_use").click().run()
+    no_exceptions(app)
+    assert any("is now the active dataset" in s.value for s in app.success), [e.value for e in app.error]
+    app.switch_page("pages/emotions.py").run()
+    no_exceptions(app)
+    assert any("needs touchpoint events" in w.value for w in app.warning), [w.value for w in app.warning]
+    labels = [m.split("**")[1] for m in markdown(app) if m.startswith(":material/sentiment_")]
+    assert len(labels) == 2
+    assert set(labels[0].split(" / ")) <= set(DELIVERY) and set(labels[1].split(" / ")) <= set(STAFF)
+    table = next(d.value for d in app.dataframe if "answered" in d.value.columns)
+    assert "reached" not in table.columns  # no events: reach is not shown as zeros
+    assert table.loc[table["persona"] == "all", "answered"].tolist() == [60]

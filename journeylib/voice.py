@@ -310,6 +310,7 @@ def _choose_k(Xu, inverse: np.ndarray, seed: int, n_docs: int) -> tuple[int, dic
     silhouette (see the module docstring), with the silhouette of each k tried. ``Xu``
     holds the distinct comments, ``inverse`` maps each comment to its row."""
     from sklearn.metrics import silhouette_score
+    from sklearn.metrics.pairwise import cosine_distances
 
     lo, hi = AUTO_THEMES
     hi = max(lo, min(hi, n_docs // COMMENTS_PER_THEME))
@@ -318,6 +319,8 @@ def _choose_k(Xu, inverse: np.ndarray, seed: int, n_docs: int) -> tuple[int, dic
     if len(rows) > SELECTION_COMMENTS:
         rows = rows[np.sort(np.random.default_rng(seed).choice(len(rows), SELECTION_COMMENTS, replace=False))]
     Xs = Xu[rows]
+    distances = cosine_distances(Xs)  # the same comments for every k: computed once
+    np.fill_diagonal(distances, 0.0)
     scores: dict[int, float] = {}
     for k in range(lo, hi + 1):
         if k >= min(Xs.shape):
@@ -326,7 +329,7 @@ def _choose_k(Xu, inverse: np.ndarray, seed: int, n_docs: int) -> tuple[int, dic
         labels = W.argmax(axis=1)
         if len(np.unique(labels)) < 2:
             continue
-        scores[k] = float(silhouette_score(Xs, labels, metric="cosine"))
+        scores[k] = float(silhouette_score(distances, labels, metric="precomputed"))
     if not scores:
         return lo, scores
     best = max(scores.values())
@@ -364,11 +367,11 @@ def _tfidf(docs: list[list[str]], inverse: np.ndarray):
     from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
 
     n = len(inverse)
+    counts = CountVectorizer(analyzer=lambda d: d)
     try:
-        counts = CountVectorizer(analyzer=lambda d: d).fit(docs)
+        U = counts.fit_transform(docs).tocsc()
     except ValueError:  # no word at all
         return None
-    U = counts.transform(docs).tocsc()
     times = np.bincount(inverse, minlength=len(docs)).astype("float64")
     df = (U > 0).T @ times
     tf = U.T @ times

@@ -104,6 +104,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--level", choices=["stage", "touchpoint"], default="stage")
     p.add_argument("--by", choices=["persona", "none"], default="persona")
 
+    p = sub.add_parser("themes", help="comment themes per stage or touchpoint as CSV")
+    _add_inputs(p)
+    p.add_argument("--by", choices=["stage", "touchpoint"], default="stage")
+    p.add_argument("--themes", default="auto", metavar="auto|N", help="themes per group; auto chooses per group")
+
     p = sub.add_parser("report", help="write an HTML report or a PPTX deck")
     _add_inputs(p)
     p.add_argument("--persona", metavar="NAME")
@@ -321,6 +326,9 @@ def _run(args: argparse.Namespace) -> None:
     if getattr(args, "top", 0) < 0:
         raise UsageError(f"--top: must be 0 or more, got {args.top}")
 
+    if cmd == "themes" and args.themes != "auto" and not (args.themes.isdigit() and int(args.themes) >= 1):
+        raise UsageError(f"--themes: expected 'auto' or a whole number of at least 1, got {args.themes!r}")
+
     if cmd in ("personas", "report") or getattr(args, "persona", None) or getattr(args, "by", None) == "persona":
         _import_in_background("journeylib.personas")
     data = _load(args)
@@ -369,6 +377,21 @@ def _run(args: argparse.Namespace) -> None:
         personas = _personas(data).assignments if args.by == "persona" else None
         frame = emotion_curve(data.survey, data.stages, level=args.level, personas=personas)
         _write_csv(frame[[args.level, "persona", "mean", "ci_low", "ci_high", "n"]], args.out)
+    elif cmd == "themes":
+        from journeylib.engine import execute
+        from journeylib.voice import comment_themes, theme_table
+
+        n_themes = "auto" if args.themes == "auto" else int(args.themes)
+        source = args.survey or args.touchpoints
+        if data.survey is None:
+            raise _input_error(source, "no survey answers: pass --survey FILE with a comment column")
+        text = data.survey.comment.cast("string").strip() if "comment" in data.survey.columns else None
+        if text is None or not bool(execute((text.notnull() & (text != "")).any())):
+            raise _input_error(source, "no comments: no column was read as comment text; name it with "
+                                       "--map comment=COLUMN")
+        themes = comment_themes(data.survey, by=args.by, n_themes=n_themes, order=data.stages,
+                                scale=data.score_scale)
+        _write_csv(theme_table(themes), args.out)
     elif cmd == "report":
         from journeylib.export import ImageExportUnavailable, ReportError, write_report
 

@@ -60,6 +60,12 @@ def _with_persona(survey: ibis.Table, personas: pd.DataFrame | ibis.Table | None
     return j.select(*base.columns, persona=j._persona.fill_null(UNASSIGNED))
 
 
+def survey_with_persona(survey: ibis.Table, personas: pd.DataFrame | ibis.Table | None) -> ibis.Table:
+    """The survey (or any table with ``customer_id``) with a ``persona`` column: ``all``
+    without personas, ``(unassigned)`` for customers the personas do not name."""
+    return _with_persona(survey, personas)
+
+
 def _valid_scores(t: ibis.Table, column: str = "score") -> ibis.Table:
     # NaN and NULL both mean "no answer", whichever the backend kept.
     return t.filter(t[column].notnull() & ~t[column].isnan())

@@ -369,3 +369,78 @@ def top_paths(
     if out.empty:
         return _empty(PATH_COLUMNS, dtypes)
     return _typed(out[list(PATH_COLUMNS)], dtypes)
+
+
+def count_notes(
+    events: ibis.Table,
+    stages: Sequence[str],
+    level: str = "touchpoint",
+    max_steps: int = 5,
+    start: str | None = None,
+    collapse_repeats: bool = False,
+    filters: Sequence[str] = (),
+) -> list[str]:
+    """Why the step Sankey and the funnel of one view give different numbers, in sentences
+    computed from the events.
+
+    The Sankey counts a customer once per step (``max_steps`` steps at ``level``, only
+    journeys starting at ``start`` when given); the funnel over ``stages`` counts a customer
+    once per stage, at every stage up to the furthest one they reached. The sentences say
+    how many journeys are longer than the steps shown, how many customers come back to a
+    stage they had left (counted at each of those steps in a stage Sankey), how many the
+    funnel counts at a stage they skipped, how many have no event at any funnel stage, and
+    which ``filters`` (descriptions such as "channels: Email") both views share. Facts that
+    do not hold for this data are left out.
+    """
+    max_steps = _check_int("max_steps", max_steps, 1)
+    stages = [str(s) for s in stages]
+    e = _elements(events, level, collapse_repeats, with_first=True)
+    per = e.group_by("customer_id").agg(length=e.k.max(), first=e.first_node.max())
+    row = execute(per.aggregate(
+        customers=per.count(),
+        longer=(per.length > max_steps).sum(),
+        starting=(per["first"] == str(start)).sum() if start is not None else ibis.literal(0),
+    )).iloc[0]
+    n = int(row["customers"])
+    if n == 0:
+        return []
+    unit = "touchpoints" if level == "touchpoint" else "stages"
+    notes = ["The Sankey counts each customer once at every step of their journey; the funnel counts each "
+             "customer once per stage, at a stage once they reached it or any later stage."]
+    longer = int(row["longer"] or 0)
+    if longer:
+        notes.append(f"{longer:,} of {n:,} journeys ({longer / n:.0%}) {'has' if longer == 1 else 'have'} more "
+                     f"than {max_steps} {unit}: the Sankey shows the first {max_steps}, the funnel every stage "
+                     "reached.")
+    if start is not None:
+        starting = int(row["starting"] or 0)
+        notes.append(f"The Sankey shows only the {starting:,} journeys that start at {start}; the funnel counts "
+                     f"all {n:,} customers.")
+    s = _elements(events, "stage", False)
+    s = s.filter(s.node != NO_STAGE)
+    again = s.group_by("customer_id", "node").agg(times=s.count())
+    again = again.filter(again.times > 1)
+    back = int(execute(again.customer_id.nunique()))
+    if back:
+        who = "customer comes" if back == 1 else "customers come"
+        notes.append(f"{back:,} {who} back to a stage they had left: a stage Sankey counts them at each step "
+                     "they are there, the funnel once.")
+    if stages:
+        counted = funnel(events, stages).set_index("stage")["customers"]
+        at = events.filter(events.stage.isin(stages))
+        present = execute(at.group_by(stage=at.stage.cast("string")).agg(customers=at.customer_id.nunique()))
+        present = present.set_index("stage")["customers"].reindex(stages).fillna(0).astype("int64")
+        skipped = (counted - present).clip(lower=0)
+        worst = skipped.idxmax() if len(skipped) else None
+        if worst is not None and skipped[worst] > 0:
+            k = int(skipped[worst])
+            notes.append(f"The funnel counts {k:,} {'customer' if k == 1 else 'customers'} at {worst} with no "
+                         f"{worst} event, because they reached a later stage.")
+        outside = n - int(counted.iloc[0])
+        if outside > 0:
+            verb = "has" if outside == 1 else "have"
+            notes.append(f"{outside:,} of {n:,} customers {verb} no event at any funnel stage "
+                         f"({', '.join(stages)}): they are in the Sankey, not in the funnel.")
+    if filters:
+        notes.append("Both count only this view: " + "; ".join(str(f) for f in filters) + ".")
+    return notes

@@ -2,8 +2,10 @@
 
 import streamlit as st
 
-from journeylib import charts
+from journeylib import charts, voice
 from ui import cache, gaps, state, widgets
+from ui import voice as voice_ui
+from ui.present import md_escape
 
 st.title("Emotions")
 st.caption("How customers feel along the journey, from their survey answers.")
@@ -36,6 +38,8 @@ if level == "stage":
         st.warning(gaps.sentence(missing), icon=":material/block:")
 st.caption("The shaded band is the 95% confidence interval of the mean; n is in the hover. "
            "Open markers: fewer than 30 answers, read with care.")
+for line in voice_ui.coverage(view)["warnings"]:
+    st.warning(line, icon=":material/groups:")
 
 st.subheader("Where it hurts: touchpoint by stage")
 grid = cache.heatmap_frame(view)
@@ -57,8 +61,50 @@ low, high = (float(scale.low), float(scale.high)) if scale else (0.0, 10.0)
 lo, hi = f3.slider("Score", low, high, (low, high), step=1.0 if high - low >= 4 else 0.5, key="c_score")
 quotes = cache.comments_frame(view, None if stage == "(all)" else stage, None if persona == "(all)" else persona,
                               lo, hi)
+disagree = st.toggle("Only comments whose words and score disagree", key="c_disagree",
+                     help="A score in the top third of the scale with negative words, or in the bottom third "
+                          "with positive words: sarcasm, a mis-click, or a sentiment reading to check.")
+quotes = (voice_ui.disagreeing(view, None if stage == "(all)" else stage, None if persona == "(all)" else persona,
+                               lo, hi) if disagree else voice_ui.with_sentiment(view, quotes))
 if quotes.empty:
     st.info("No comments match these choices.")
 else:
     st.dataframe(quotes, hide_index=True, width="stretch", height=360)
     widgets.csv_download(quotes, "Download comments (CSV)", "comments", key="comments_csv")
+
+st.subheader("Themes in the comments")
+t1, t2 = st.columns([1.4, 1])
+theme_by = t1.segmented_control("Themes per", ["stage", "touchpoint", "persona"], default="stage", key="v_by",
+                                format_func=str.capitalize) or "stage"
+n_themes = t2.selectbox("Themes per group", voice_ui.THEME_CHOICES, key="v_n",
+                        format_func=lambda v: "Chosen from the comments" if v == "auto" else str(v))
+found = voice_ui.themes(view, theme_by, n_themes)
+if found is None or found.table.empty:
+    st.info("No comments to group into themes: this survey has no comment text.")
+else:
+    st.caption(" ".join(found.notes) + " Tone: the mean score where comments have one, otherwise the sentiment.")
+    for high in voice.theme_highlights(found).itertuples(index=False):
+        with st.container(border=True):
+            st.markdown(f"**{md_escape(high.group)}**")
+            if not (high.negative_id or high.positive_id):
+                st.caption(md_escape(high.note))
+                continue
+            neg, pos = st.columns(2)
+            with neg:
+                voice_ui.theme_card(found, high.group, high.negative_id, "negative", key=f"v_neg_{high.group}")
+            with pos:
+                voice_ui.theme_card(found, high.group, high.positive_id, "positive", key=f"v_pos_{high.group}")
+    with st.expander("Every theme"):
+        table = voice.theme_table(found)
+        st.dataframe(table, hide_index=True, width="stretch")
+        widgets.csv_download(table, "Download themes (CSV)", "themes", key="themes_csv")
+
+st.subheader("Who answered the survey")
+reach = voice_ui.coverage(view)
+if reach["table"].empty:
+    st.info("Answers cannot be placed at stages: the survey has no stage for its answers.")
+else:
+    voice_ui.show_coverage(reach)
+    st.caption("Reached: customers with events at the stage. Answered: customers with a score or a comment there. "
+               "Effect: Cohen's h for shares, Cohen's d for journey length; above 0.2 the people who answered "
+               "differ from those who did not.")

@@ -5,6 +5,7 @@ import streamlit as st
 from journeylib import charts
 from journeylib.schema import PURCHASE_STAGE
 from ui import cache, state, widgets
+from ui.present import md_escape
 
 st.title("Journeys")
 st.caption("How customers move from one step to the next, where they drop out, and which paths lead to a purchase.")
@@ -63,6 +64,9 @@ widgets.chart(charts.funnel(funnel_all, subject=state.subject(view)), key="funne
               file_name="funnel")
 st.caption("A customer counts at a stage once they reach it or any later stage; the percentage is of the first stage. "
            "Hover for the conversion from the previous stage and the customers lost.")
+with st.expander("Why these numbers differ", icon=":material/help:"):
+    for line in cache.count_notes(view, state.subject(view), level, max_steps, start, collapse):
+        st.markdown(f"- {md_escape(line)}")
 
 st.divider()
 path_level = st.segmented_control("Paths of", ["stage", "touchpoint"], default="stage", key="j_path_level",

@@ -408,3 +408,18 @@ def goal_columns(root: str, dataset_id: str, saved: str) -> dict[str, list[str]]
     from journeylib.journey import goal_column_values
 
     return goal_column_values(dataset(root, dataset_id, saved))
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def count_notes(view: View, subject: str, level: str, max_steps: int, start: str | None,
+                collapse: bool) -> list[str]:
+    """Why the Sankey and the funnel of this view differ (journeylib.flows.count_notes)."""
+    from journeylib.flows import count_notes as notes
+
+    data = filtered(view)
+    filters = [subject] if (view.personas or view.start or view.end or view.channels) else []
+    # The stages of the funnel drawn (a goal row that is not a stage is left out), so the note
+    # speaks of the same funnel as the chart beside it.
+    stages = [s for s in funnel_frame(view)["stage"].astype(str) if s in data.stages]
+    return notes(data.events, stages, level=level, max_steps=max_steps, start=start,
+                 collapse_repeats=collapse, filters=filters)

@@ -330,7 +330,8 @@ def pain_point_summary(pains: pd.DataFrame, data: JourneyData) -> str:
         p = pains.iloc[0]
         bits = []
         if p["left"] > 0:
-            bits.append(f"{int(p['left']):,} customers leave there without {goal} "
+            who = "1 customer leaves" if p["left"] == 1 else f"{int(p['left']):,} customers leave"
+            bits.append(f"{who} there without {goal} "
                         f"({p['drop_off_rate']:.0%} of {int(p['customers']):,})")
         if p["below_average"]:
             bits.append(f"rated {p['mean_score']:.2f} (95% CI {p['ci_low']:.2f}-{p['ci_high']:.2f}, "

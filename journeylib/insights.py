@@ -679,18 +679,28 @@ def _usage_inputs(data: JourneyData, skip, max_touchpoints: int):
 def _subset_plan(p: int):
     """Every non-empty subset of p inputs as a tree: a subset of size k is its parent (of
     size k-1, members all below j) plus input j. Per size: the subsets' bitmasks, their
-    parents' positions in the previous size's list, j, and the parents' members. Also
-    every bitmask's size and, per input, the bitmasks without it."""
+    parents' positions among the previous size's subsets that have children, j, the
+    parents' members, and how many of them (the first) have children (j below p-1). Also the Shapley
+    weights as a (2^p, p) matrix: R-squared of subset S counts +w(|S|-1) for each member
+    and -w(|S|) for each non-member, w(s) = s! (p-s-1)! / p!."""
     levels = []
     masks, top, members = np.array([0]), np.array([-1]), np.zeros((1, 0), dtype=np.intp)
     for _ in range(p):
         parent = np.concatenate([np.nonzero(top < j)[0] for j in range(p)])
         new = np.concatenate([np.full(int((top < j).sum()), j) for j in range(p)])
-        levels.append((masks[parent] | (1 << new), parent, new, members[parent]))
-        masks, top, members = masks[parent] | (1 << new), new, np.column_stack([members[parent], new])
+        # Subsets with children first, so that the ones carried on are a slice, not a copy.
+        order = np.argsort(new == p - 1, kind="stable")
+        parent, new = parent[order], new[order]
+        grown = masks[parent] | (1 << new)
+        keep = int((new < p - 1).sum())
+        levels.append((grown, parent, new, members[parent], keep))
+        masks, top, members = grown[:keep], new[:keep], np.column_stack([members[parent], new])[:keep]
     every = np.arange(1 << p)
     bits = ((every[:, None] >> np.arange(p)) & 1).astype(bool)
-    return levels, bits.sum(axis=1), [every[~bits[:, j]] for j in range(p)]
+    size = bits.sum(axis=1)
+    w = np.array([math.factorial(s) * math.factorial(p - s - 1) / math.factorial(p) for s in range(p)] + [0.0])
+    weights = np.where(bits, w[np.maximum(size - 1, 0)][:, None], -w[size][:, None])
+    return levels, weights
 
 
 def shapley_r2(corr: np.ndarray) -> tuple[np.ndarray, float]:
@@ -700,36 +710,43 @@ def shapley_r2(corr: np.ndarray) -> tuple[np.ndarray, float]:
 
     The R-squared of each of the 2^p subsets comes from its parent's by the block-inverse
     update (adding input j to S: R2 grows by e^2 / d, e = r_jy - r_Sj' R_SS^-1 r_Sy and
-    d = 1 - r_Sj' R_SS^-1 r_Sj), all subsets of one size at once."""
+    d = 1 - r_Sj' R_SS^-1 r_Sj), all subsets of one size at once; the inverse is carried
+    only for subsets that have children."""
     p = corr.shape[0] - 1
-    levels, size, without = _subset_plan(p)
+    levels, weights = _subset_plan(p)
     inv, v, prev = np.zeros((1, 0, 0)), np.zeros((1, 0)), np.zeros(1)
     r2 = np.zeros(1 << p)
-    for masks, parent, new, members in levels:
-        m, k = members.shape
+    for masks, parent, new, members, keep in levels:
+        k = members.shape[1]
         a, vp = inv[parent], v[parent]
-        r_sj, r_jy = corr[members, new[:, None]], corr[new, p]
+        r_sj = corr[members, new[:, None]]
         u = np.einsum("mab,mb->ma", a, r_sj)
         d = 1.0 - np.einsum("ma,ma->m", r_sj, u)
-        e = r_jy - np.einsum("ma,ma->m", r_sj, vp)
-        g, ud = e / d, u / d[:, None]
-        prev = prev[parent] + e * g
-        r2[masks] = prev
-        v = np.concatenate([vp - u * g[:, None], g[:, None]], axis=1)
-        inv = np.empty((m, k + 1, k + 1))
-        inv[:, :k, :k] = a + u[:, :, None] * ud[:, None, :]
+        e = corr[new, p] - np.einsum("ma,ma->m", r_sj, vp)
+        g = e / d
+        grown = prev[parent] + e * g
+        r2[masks] = grown
+        if not keep:
+            break
+        a, u, d, g, vp = a[:keep], u[:keep], d[:keep], g[:keep], vp[:keep]
+        ud = u / d[:, None]
+        prev = grown[:keep]
+        v = np.empty((len(d), k + 1))
+        np.subtract(vp, u * g[:, None], out=v[:, :k])
+        v[:, k] = g
+        inv = np.empty((len(d), k + 1, k + 1))
+        block = inv[:, :k, :k]
+        np.multiply(u[:, :, None], ud[:, None, :], out=block)
+        block += a
         inv[:, :k, k] = inv[:, k, :k] = -ud
         inv[:, k, k] = 1.0 / d
-    weight = np.array([math.factorial(s) * math.factorial(p - s - 1) / math.factorial(p) for s in range(p)])
-    parts = np.array([np.sum(weight[size[w]] * (r2[w | (1 << j)] - r2[w])) for j, w in enumerate(without)])
-    return parts, float(r2[-1])
+    return r2 @ weights, float(r2[-1])
 
 
 def _weighted_moments(m: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    mu = w @ m / w.sum()
-    c = m - mu
-    cov = (c * w[:, None]).T @ c / w.sum()
-    return mu, cov
+    total = w.sum()
+    mu = w @ m / total
+    return mu, (m * w[:, None]).T @ m / total - np.outer(mu, mu)
 
 
 def _fit_from_cov(cov: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:

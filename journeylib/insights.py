@@ -27,7 +27,7 @@ import pandas as pd
 from scipy import stats
 
 from journeylib.engine import execute
-from journeylib.journey import GoalError, goal_columns, goal_outcomes, is_outcome_column
+from journeylib.journey import GoalError, goal_columns, goal_events, goal_outcomes, is_outcome_column
 from journeylib.reach import Reach, customer_reach, stage_index
 from journeylib.schema import SURVEY_COLUMNS, JourneyData, ScoreScale
 
@@ -69,6 +69,13 @@ def score_scale(data: JourneyData) -> ScoreScale | None:
     if pd.isna(lo) or pd.isna(hi) or lo == hi:
         return None
     return ScoreScale(float(lo), float(hi))
+
+
+def _pct(x: float) -> str:
+    """A share as a percentage that never reads 0% or 100% when it is not: 0.2%, 31%, 99.8%."""
+    if 0 < x < 0.01 or 0.99 < x < 1:
+        return f"{100 * x:.1f}%"
+    return f"{100 * x:.0f}%"
 
 
 def _goal_label(data: JourneyData) -> str | None:
@@ -256,10 +263,13 @@ def pain_points(data: JourneyData, level: str = "both", min_answers: int = 10,
     return out[PAIN_COLUMNS].reset_index(drop=True)
 
 
+_SCORE_COLUMNS = ("mean_score", "score_n", "score_sd", "ci_low", "ci_high")
+
+
 def _stage_rows(reach: Reach | None, ends: pd.DataFrame | None, scores: SurveyScores | None) -> pd.DataFrame:
     counts = reach.stages[["stage", "stage_idx", "customers"]] if reach is not None else \
         pd.DataFrame(columns=["stage", "stage_idx", "customers"])
-    rated = scores.stages if scores is not None else pd.DataFrame(columns=["stage"])
+    rated = scores.stages if scores is not None else pd.DataFrame(columns=["stage", *_SCORE_COLUMNS])
     out = counts.merge(rated, on="stage", how="outer")
     if out.empty:
         return out
@@ -277,7 +287,8 @@ def _touchpoint_rows(data: JourneyData, reach: Reach | None, ends: pd.DataFrame 
     stages = tuple(data.stages)
     counts = reach.touchpoints[["touchpoint", "customers"]] if reach is not None else \
         pd.DataFrame(columns=["touchpoint", "customers"])
-    rated = scores.touchpoints if scores is not None else pd.DataFrame(columns=["touchpoint", "survey_stage"])
+    rated = scores.touchpoints if scores is not None else \
+        pd.DataFrame(columns=["touchpoint", "survey_stage", *_SCORE_COLUMNS])
     out = counts.merge(rated, on="touchpoint", how="outer")
     if out.empty:
         return out
@@ -332,7 +343,7 @@ def pain_point_summary(pains: pd.DataFrame, data: JourneyData) -> str:
         if p["left"] > 0:
             who = "1 customer leaves" if p["left"] == 1 else f"{int(p['left']):,} customers leave"
             bits.append(f"{who} there without {goal} "
-                        f"({p['drop_off_rate']:.0%} of {int(p['customers']):,})")
+                        f"({_pct(p['drop_off_rate'])} of {int(p['customers']):,})")
         if p["below_average"]:
             bits.append(f"rated {p['mean_score']:.2f} (95% CI {p['ci_low']:.2f}-{p['ci_high']:.2f}, "
                         f"n={int(p['score_n']):,}) against {p['overall_mean']:.2f} overall")
@@ -366,10 +377,6 @@ def score_digits(*values: float) -> int:
     (a mean of 3.67 against 3.72 never reads "3.7 against 3.7")."""
     tenths = {round(float(v), 1) for v in values}
     return 1 if len(tenths) == len(values) else 2
-
-
-def _pct(x: float) -> str:
-    return f"{100 * x:.0f}%"
 
 
 def opportunity_sentence(row: pd.Series, group: str = "customers", scale: ScoreScale | None = None,
@@ -578,9 +585,9 @@ def _is_binary(y: pd.Series) -> bool:
 
 
 def _excluded(data: JourneyData, outcome: str):
-    """A test for (touchpoint, stage) pairs that are part of the goal or come after it, and
-    why: touchpoints and ratings at or after a stage goal's stage, the goal touchpoint and
-    anything at a later stage than it. Only when the goal is the outcome."""
+    """A test for (touchpoint, stage) pairs that are part of the goal, and why: touchpoints
+    and ratings at or after a stage goal's stage (in the data or by the stage rules), or
+    the goal touchpoint. Only when the goal is the outcome."""
     goal, stages = data.goal, tuple(data.stages)
     if outcome != GOAL_OUTCOME or goal is None or goal.kind == "column":
         return (lambda tp, st: False), None
@@ -595,10 +602,8 @@ def _excluded(data: JourneyData, outcome: str):
         why = (f"Touchpoints and ratings from the {goal.target} stage on (in the data or by the stage rules) are "
                f"left out: they are part of reaching {goal.label}, so they would 'explain' it trivially.")
         return (lambda tp, st: max(places(tp, st)) >= cut), why
-    cut = pos.get(data.journey.stage_of(goal.target), len(stages))
-    why = (f"'{goal.target}' (the goal itself) and touchpoints at later stages are left out: they are part of "
-           f"reaching {goal.label} or come after it.")
-    return (lambda tp, st: tp == goal.target or max(places(tp, st)) > cut), why
+    why = f"'{goal.target}' is left out: it is the goal itself."
+    return (lambda tp, st: tp == goal.target), why
 
 
 def _rating_inputs(data: JourneyData, outcome: str, skip, min_answers: int):
@@ -638,8 +643,26 @@ def _rating_inputs(data: JourneyData, outcome: str, skip, min_answers: int):
     return features, meta
 
 
-def _usage_inputs(data: JourneyData, skip, max_touchpoints: int):
-    """0/1 per customer for the most common touchpoints reached by 2-98% of customers."""
+def _before_goal(data: JourneyData, outcome: str) -> ibis.Table:
+    """The events, and when the goal is the outcome and a journey reaches it, only each
+    customer's events before their first goal event (by timestamp, then file order): what
+    comes after reaching the goal cannot explain reaching it."""
+    events = data.events
+    goal = data.goal
+    if outcome != GOAL_OUTCOME or goal is None or goal.kind == "column":
+        return events
+    marked = events.mutate(_goal_hit=goal_events(data))
+    hits = marked.filter(marked._goal_hit)
+    first = hits.group_by(_goal_customer=hits.customer_id).aggregate(
+        _goal_t=hits.timestamp.min(), _goal_s=hits.seq.argmin(ibis.struct({"t": hits.timestamp, "s": hits.seq})))
+    j = marked.left_join(first, marked.customer_id == first._goal_customer)
+    before = j._goal_t.isnull() | (j.timestamp < j._goal_t) | ((j.timestamp == j._goal_t) & (j.seq < j._goal_s))
+    return j.filter(before).select(*events.columns)
+
+
+def _usage_inputs(data: JourneyData, outcome: str, skip, max_touchpoints: int):
+    """0/1 per customer for the most common touchpoints reached by 2-98% of customers
+    (before reaching the goal, when the goal is the outcome)."""
     if not data.has_events:
         return {}, {}
     stages = tuple(data.stages)
@@ -653,9 +676,7 @@ def _usage_inputs(data: JourneyData, skip, max_touchpoints: int):
     counts["stage_idx"] = counts["stage"].map(pos).fillna(len(stages))
     modal = counts.sort_values(["touchpoint", "events", "stage_idx"], ascending=[True, False, True]) \
         .drop_duplicates("touchpoint").set_index("touchpoint")["stage"]
-    # Only events before the goal count: with a stage goal, events at its stage or later are dropped.
-    allowed = [s for s in stages if not skip(None, s)]
-    keep_ev = ev.filter(ev.stage.isnull() | ev.stage.isin(allowed) | ~ev.stage.isin(list(stages)))
+    keep_ev = _before_goal(data, outcome).filter(lambda t: t.touchpoint.notnull())
     reach = execute(keep_ev.group_by("touchpoint").aggregate(customers=keep_ev.customer_id.nunique()))
     reach = reach[[not skip(tp, modal.get(tp)) for tp in reach["touchpoint"]]]
     share = reach["customers"] / total
@@ -819,7 +840,7 @@ def key_drivers(
     if why:
         notes.append(why)
     features, meta = _rating_inputs(data, outcome, skip, min_answers)
-    flags, flag_meta = _usage_inputs(data, skip, max_touchpoints)
+    flags, flag_meta = _usage_inputs(data, outcome, skip, max_touchpoints)
     features.update(flags)
     meta.update(flag_meta)
     if not features:
@@ -831,6 +852,7 @@ def key_drivers(
         x[key] = series.reindex(target.index)
     y = target["y"].astype("float64")
     observed = x.notna().sum()
+    steps = []
     for key in list(x.columns):
         kind, name, _ = meta[key]
         if kind == "touchpoint used":
@@ -843,6 +865,7 @@ def key_drivers(
                                  f"{rates[0]:.0%} of customers who used it and {rates[1]:.0%} of those who did not "
                                  f"reached {label}.")
                     x = x.drop(columns=key)
+                    steps.append(f"'{name}'")
         elif observed[key] < min_answers:
             x = x.drop(columns=key)
         else:
@@ -853,6 +876,10 @@ def key_drivers(
         notes.append(f"{missing:.0%} of the ratings were not given; each missing rating counts as that rating's "
                      "average, which can only weaken its part.")
     x = x.loc[:, x.std(ddof=0) > 0]
+    if x.shape[1] == 0 and steps:
+        raise InsightError(f"every input all but decides {label} on its own ({', '.join(steps[:6])}"
+                           f"{' ...' if len(steps) > 6 else ''}): those are steps of it, not drivers; ratings from a "
+                           "survey or touchpoints that only some customers use before it are needed")
     if x.shape[1] == 0:
         raise InsightError(f"every input is the same for all customers with {label}; nothing can explain it")
     if binary and y.nunique() < 2:

@@ -222,6 +222,16 @@ def test_drop_off_without_a_stage_goal_by_hand(small):
     assert got.loc[("touchpoint", "Cart error"), "stage"] == "Intent"
 
 
+def test_events_without_a_survey_give_drop_off_only_and_say_ratings_are_missing():
+    data = make_data(JOURNEYS)
+    pains = pain_points(data, level="stage")
+    assert list(pains["stage"]) == ["Consideration", "Awareness", "Intent"]
+    assert list(pains["impact"]) == pytest.approx([2.0, 1.0, 1.0])
+    assert pains["mean_score"].isna().all() and (pains["score_n"] == 0).all() and not pains["below_average"].any()
+    assert pain_point_notes(data) == ["No survey ratings: add a survey file to see which stages and touchpoints "
+                                      "customers rate below average."]
+
+
 def test_drop_off_with_a_touchpoint_goal(small):
     data = dataclasses.replace(small, journey=JourneyModel(stages=STAGES, goal=Goal("touchpoint", "Compare",
                                                                                      name="Compared")))
@@ -471,10 +481,32 @@ def test_drivers_of_a_touchpoint_goal_never_include_the_goal_touchpoint():
     data = make_data(coupon_journeys(), goal=Goal("touchpoint", "Order", name="Ordered"))
     kd = key_drivers(data, bootstrap=30)
     names = [f.split(": ", 1)[1] for f in kd.table["feature"]]
-    assert "Order" not in names and "Delivery" not in names  # the goal, and a later stage
+    assert "Order" not in names and "Delivery" not in names  # the goal, and what comes after it
     assert kd.label == "Ordered"
     # Checkout is taken by every buyer: it all but decides the goal and is named as a step of it.
     assert "Checkout" not in names and any("'Checkout' is left out as a step of Ordered" in n for n in kd.notes)
+    assert "'Order' is left out: it is the goal itself." in kd.notes
+
+
+def test_only_what_customers_did_before_reaching_the_goal_counts():
+    # 50 buyers and 50 not. 'Chat' before ordering: 10 buyers and 10 others; after ordering: 20 more buyers.
+    journeys = {}
+    for i in range(100):
+        buys = i < 50
+        steps = [("Awareness", "Ad")]
+        if (buys and i < 10) or (not buys and i < 60):
+            steps.append(("Consideration", "Chat"))
+        if buys:
+            steps.append(("Purchase", "Order"))
+            if 10 <= i < 30:
+                steps.append(("Consideration", "Chat"))
+        journeys[f"c{i}"] = steps
+    for goal in (Goal("touchpoint", "Order", name="Ordered"), Goal("stage", "Purchase")):
+        kd = key_drivers(make_data(journeys, goal=goal), bootstrap=20)
+        chat = kd.table.set_index("feature").loc["touchpoint used: Chat"]
+        assert (chat["used_rate"], chat["other_rate"]) == (pytest.approx(10 / 20), pytest.approx(40 / 80))
+        assert chat["effect"] == pytest.approx(1.0)
+        assert "not clearly different from no effect" in chat["reading"]
 
 
 def test_a_column_goal_is_the_outcome_and_never_an_input():

@@ -153,6 +153,9 @@ def _drop_off_goal(data: JourneyData) -> str | None:
     if goal.kind == "column":
         return (f"drop-off needs a goal the journey reaches (a stage or a touchpoint); the goal '{goal.label}' is "
                 "an outcome column, so pain points come from ratings")
+    if goal.kind == "stage" and goal.target not in data.stages:
+        return (f"drop-off needs the goal stage '{goal.target}' in the stage order ({', '.join(data.stages)}); "
+                "set the stages or the goal on the Data page or with --stages / --goal")
     return None
 
 
@@ -833,7 +836,9 @@ def key_drivers(
         outcome = others[0]
         notes.append(f"{why[0].upper() + why[1:]}; these are the key drivers of {outcome_label(data, outcome)} instead.")
     target, binary, label, phrase = _outcome_frame(data, outcome)
-    target = target.dropna(subset=["y"]).drop_duplicates("customer_id").set_index("customer_id")
+    # In customer order: the engine returns groups in any order, and the seeded resamples
+    # must draw the same customers on every run and backend.
+    target = target.dropna(subset=["y"]).drop_duplicates("customer_id").set_index("customer_id").sort_index()
     if target.empty:
         raise InsightError(f"no customer has a value for {label}")
     skip, why = _excluded(data, outcome)

@@ -701,12 +701,16 @@ def key_drivers_chart(result, *, subject: str | None = None, height: int | None 
 
 
 def _place_labels(px: np.ndarray, py: np.ndarray, texts: Sequence[str], char_px: float = 7.0,
-                  line_px: float = 15.0, pad: float = 9.0) -> list[str]:
+                  line_px: float = 15.0, pad: float = 9.0, bars: tuple[np.ndarray, np.ndarray] | None = None
+                  ) -> list[str]:
     """A Plotly textposition per point (pixel coordinates, y up) chosen greedily so label
-    boxes overlap each other and the markers as little as possible."""
+    boxes overlap each other, the markers and their vertical error bars (``bars``: pixel
+    low and high per point) as little as possible."""
     options = ("top center", "bottom center", "middle right", "middle left",
                "top right", "top left", "bottom right", "bottom left")
     placed: list[tuple[float, float, float, float]] = [(x - 6, y - 6, x + 6, y + 6) for x, y in zip(px, py)]
+    if bars is not None:
+        placed += [(x - 3, lo, x + 3, hi) for x, lo, hi in zip(px, *bars)]
     out = [""] * len(texts)
     for i in sorted(range(len(texts)), key=lambda i: -py[i]):
         w, h = char_px * max(len(line) for line in str(texts[i]).split("<br>")), line_px * (str(texts[i]).count("<br>") + 1)
@@ -754,7 +758,8 @@ def importance_performance_chart(result, *, subject: str | None = None, height: 
     plot_w, plot_h = width_hint - 120, h - 170
     px = (x - x_range[0]) / (x_range[1] - x_range[0]) * plot_w
     py = (y - y_range[0]) / (y_range[1] - y_range[0]) * plot_h
-    positions = _place_labels(px, py, names)
+    to_px = lambda v: (v - y_range[0]) / (y_range[1] - y_range[0]) * plot_h  # noqa: E731
+    positions = _place_labels(px, py, names, bars=(to_px(lo), to_px(hi)))
     fig = go.Figure()
     quadrant = rated["quadrant"].to_numpy()
     readings = np.array([_wrap(r, 70) for r in rated["reading"]], dtype=object)

@@ -48,6 +48,8 @@ PAIN_COLUMNS = [
     "ci_high",
     "overall_mean",
     "below_average",
+    "low_share",
+    "other_low_share",
     "score_gap",
     "severity",
     "impact",
@@ -91,12 +93,16 @@ class SurveyScores:
     """The survey's scores summed once: the overall mean and count, and DataFrame[stage |
     touchpoint, mean_score, score_n, score_sd, ci_low, ci_high] over answers that name a
     stage / a touchpoint (touchpoints also carry ``survey_stage``, the stage most of their
-    answers name). The interval is the 95% t-interval of the mean, as on the Emotions page."""
+    answers name). The interval is the 95% t-interval of the mean, as on the Emotions page.
+    With a scale, each frame also has ``low_n``: answers in the bottom quarter of the scale
+    (1-2 of 1-5, 0-2 of 0-10)."""
 
     overall: float | None
     stages: pd.DataFrame
     touchpoints: pd.DataFrame
     overall_n: int = 0
+    low_at: float | None = None  # scores at or below it count as low (``low_n``), when a scale was given
+    overall_low: int = 0
 
 
 def _t_interval(mean: pd.Series, sd: pd.Series, n: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -106,22 +112,34 @@ def _t_interval(mean: pd.Series, sd: pd.Series, n: pd.Series) -> tuple[pd.Series
     return mean - half, mean + half
 
 
-def survey_scores(survey: ibis.Table) -> SurveyScores:
-    """Mean, count and 95% t-interval of scores overall, per stage and per touchpoint,
-    from one query (sums and sums of squares per stage and touchpoint)."""
+def low_score(scale: ScoreScale) -> float:
+    """The highest score that counts as low: the bottom quarter of the scale."""
+    return scale.low + (scale.high - scale.low) / 4
+
+
+def survey_scores(survey: ibis.Table, scale: ScoreScale | None = None) -> SurveyScores:
+    """Mean, count and 95% t-interval of scores overall, per stage and per touchpoint
+    (and with ``scale`` the count of low scores), from one query of sums and sums of
+    squares per stage and touchpoint."""
     s = survey.filter(survey.score.notnull() & ~survey.score.isnan())
-    sums = execute(s.group_by(["stage", "touchpoint"]).aggregate(
-        total=s.score.sum(), squares=(s.score * s.score).sum(), score_n=s.count()))
-    sums = sums.astype({"total": "float64", "squares": "float64", "score_n": "int64"})
+    low_at = low_score(scale) if scale is not None else None
+    metrics = dict(total=s.score.sum(), squares=(s.score * s.score).sum(), score_n=s.count())
+    if low_at is not None:
+        metrics["low_n"] = (s.score <= low_at).cast("int64").sum()
+    sums = execute(s.group_by(["stage", "touchpoint"]).aggregate(**metrics))
+    counts = ["total", "squares", "score_n"] + (["low_n"] if low_at is not None else [])
+    sums = sums.astype({c: "float64" for c in counts}).astype({"score_n": "int64"})
 
     def per(column: str) -> pd.DataFrame:
-        g = sums[sums[column].notna()].groupby(column, as_index=False)[["total", "squares", "score_n"]].sum()
+        g = sums[sums[column].notna()].groupby(column, as_index=False)[counts].sum()
         n = g["score_n"].astype("float64")
         mean = g["total"] / n
         var = ((g["squares"] - n * mean**2) / (n - 1).where(n > 1)).clip(lower=0)
         out = pd.DataFrame({column: g[column].astype("str"), "mean_score": mean,
                             "score_n": g["score_n"].astype("int64"), "score_sd": np.sqrt(var)})
         out["ci_low"], out["ci_high"] = _t_interval(out["mean_score"], out["score_sd"], out["score_n"])
+        if low_at is not None:
+            out["low_n"] = g["low_n"].astype("int64")
         return out
 
     touchpoints = per("touchpoint")
@@ -134,7 +152,8 @@ def survey_scores(survey: ibis.Table) -> SurveyScores:
     else:
         touchpoints["survey_stage"] = None
     n = int(sums["score_n"].sum())
-    return SurveyScores(float(sums["total"].sum()) / n if n else None, per("stage"), touchpoints, n)
+    low = int(sums["low_n"].sum()) if low_at is not None else 0
+    return SurveyScores(float(sums["total"].sum()) / n if n else None, per("stage"), touchpoints, n, low_at, low)
 
 
 # --------------------------------------------------------------------------------------
@@ -208,8 +227,9 @@ def pain_points(data: JourneyData, level: str = "both", min_answers: int = 10,
     has_events = data.has_events
     if reach is None and has_events:
         reach = customer_reach(data.events, stages)
-    if scores is None and data.survey is not None:
-        scores = survey_scores(data.survey)
+    scale = score_scale(data)
+    if data.survey is not None and (scores is None or (scale is not None and scores.low_at is None)):
+        scores = survey_scores(data.survey, scale)
     total = reach.customers if reach is not None else 0
     overall = scores.overall if scores is not None else None
     ends = _journey_ends(data, stages) if _drop_off_goal(data) is None else None
@@ -248,7 +268,13 @@ def pain_points(data: JourneyData, level: str = "both", min_answers: int = 10,
                 out.loc[out["level"] == lvl, "average_drop_off_rate"] = out.loc[rows, "left"].sum() / reached
 
     out["overall_mean"] = overall if overall is not None else np.nan
-    scale = score_scale(data)
+    # Low scores (the bottom quarter of the scale) here and in every other answer.
+    out["low_share"] = out["other_low_share"] = np.nan
+    if scores is not None and scores.low_at is not None and "low_n" in out.columns:
+        low_n = out["low_n"].astype("float64")
+        out["low_share"] = low_n / out["score_n"].where(out["score_n"] > 0)
+        rest = (scores.overall_n - out["score_n"]).where(lambda r: r > 0)
+        out["other_low_share"] = (scores.overall_low - low_n) / rest
     span = (scale.high - scale.low) if scale is not None else None
     below = (out["score_n"] >= max(min_answers, 2)) & (out["ci_high"] < out["overall_mean"])
     out["below_average"] = below.fillna(False).astype(bool)
@@ -266,7 +292,7 @@ def pain_points(data: JourneyData, level: str = "both", min_answers: int = 10,
     return out[PAIN_COLUMNS].reset_index(drop=True)
 
 
-_SCORE_COLUMNS = ("mean_score", "score_n", "score_sd", "ci_low", "ci_high")
+_SCORE_COLUMNS = ("mean_score", "score_n", "score_sd", "ci_low", "ci_high", "low_n")
 
 
 def _stage_rows(reach: Reach | None, ends: pd.DataFrame | None, scores: SurveyScores | None) -> pd.DataFrame:
@@ -388,8 +414,9 @@ def opportunity_sentence(row: pd.Series, group: str = "customers", scale: ScoreS
 
     e.g. "Intent: 31% of customers leave after 'Cart error' without Purchase (128 of 412);
     at the average drop-off (12%), about 78 more would stay on the way to Purchase."
-    For a rating below average, the worth comes from ``drivers`` when they hold that
-    rating: how much the outcome moves if it rose to the overall mean.
+    For a rating below average, the worth is the low ratings it has beyond the other
+    answers' share of low ratings (when the row has ``low_share``), and, from ``drivers``
+    when they hold that rating, how much the outcome moves if it rose to the overall mean.
     """
     stage = row.get("stage")
     where = stage if isinstance(stage, str) and stage else ""
@@ -413,15 +440,29 @@ def opportunity_sentence(row: pd.Series, group: str = "customers", scale: ScoreS
         rating = (f"{format_score(row['mean_score'], scale, k)} against {overall} overall "
                   f"(95% CI {row['ci_low']:.2f}-{row['ci_high']:.2f}, n={int(row['score_n']):,} answers)")
         text = f"they rate it {rating}" if parts else f"{group} rate {name} {rating}"
-        worth = _rating_worth(row, drivers)
-        if worth:
-            text += f"; {worth}"
+        for worth in (_low_ratings_worth(row, scale), _rating_worth(row, drivers)):
+            if worth:
+                text += f"; {worth}"
         parts.append(text)
     lead = f"{where}: " if where else ""
     if not parts:
         return f"{lead}no evidence of a problem."
     text = "; ".join(parts)
     return lead + text[0].upper() + text[1:] + "." if not where else lead + text + "."
+
+
+def _low_ratings_worth(row: pd.Series, scale: ScoreScale | None) -> str | None:
+    """How many low ratings it has beyond the share the other answers have."""
+    low, other = row.get("low_share"), row.get("other_low_share")
+    if scale is None or low is None or other is None or pd.isna(low) or pd.isna(other) or low <= other:
+        return None
+    extra = row["score_n"] * (low - other)
+    if extra < 1:
+        return None
+    cut = low_score(scale)
+    cut_text = f"{math.floor(cut):g}" if float(scale.low).is_integer() and float(scale.high).is_integer() else f"{cut:g}"
+    return (f"{_pct(low)} give it {cut_text} or lower ({_pct(other)} elsewhere): about {extra:,.0f} fewer low "
+            "ratings if it matched the rest")
 
 
 def _rating_worth(row: pd.Series, drivers: "KeyDrivers | None") -> str | None:
@@ -437,9 +478,9 @@ def _rating_worth(row: pd.Series, drivers: "KeyDrivers | None") -> str | None:
         return None
     lift = (row["overall_mean"] - row["mean_score"]) * d["effect"]
     if drivers.binary:
-        return (f"raised to the average it would go with customers about {100 * lift:.1f} percentage points more "
-                f"likely to {drivers.phrase} (about {lift * drivers.n:,.0f} more of the {drivers.n:,} in the model)")
-    return f"raised to the average it would go with a {abs(lift):.2f}-point {'higher' if lift >= 0 else 'lower'} {drivers.label}"
+        return (f"rated at the average, about {100 * lift:.1f} percentage points more customers would "
+                f"{drivers.phrase} (about {lift * drivers.n:,.0f} of {drivers.n:,})")
+    return f"rated at the average, it would go with a {abs(lift):.2f}-point {'higher' if lift >= 0 else 'lower'} {drivers.label}"
 
 
 def opportunities(pains: pd.DataFrame, group: str = "customers", scale: ScoreScale | None = None, top: int = 5,

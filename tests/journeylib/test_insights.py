@@ -310,6 +310,17 @@ def test_opportunity_gives_the_size_of_the_prize():
     )
 
 
+def test_a_rating_opportunity_counts_the_low_ratings_at_stake(survey_only):
+    pains = pain_points(survey_only)
+    wifi = pains.iloc[0]
+    # Scores of 2 or lower (the bottom quarter of 1-5): Wifi 20 of 30; every other answer 12 of 63.
+    assert wifi["low_share"] == pytest.approx(20 / 30) and wifi["other_low_share"] == pytest.approx(12 / 63)
+    text = opportunities(pains, scale=ScoreScale(1, 5))["sentence"].iloc[0]
+    assert text == ("Customers rate 'Wifi' 2.0/5 against 3.0 overall (95% CI "
+                    f"{wifi['ci_low']:.2f}-{wifi['ci_high']:.2f}, n=30 answers); 67% give it 2 or lower (19% "
+                    f"elsewhere): about {30 * (20 / 30 - 12 / 63):,.0f} fewer low ratings if it matched the rest.")
+
+
 def test_a_rating_opportunity_never_reads_the_same_number_twice():
     row = pd.Series({"level": "touchpoint", "stage": None, "touchpoint": "Product page", "customers": 0, "left": 0,
                      "drop_off_rate": np.nan, "mean_score": 3.667, "score_n": 1051, "ci_low": 3.61, "ci_high": 3.72,
@@ -327,9 +338,8 @@ def test_opportunities_with_drivers_say_what_lifting_the_rating_is_worth():
     row = pains.iloc[0]
     d = drivers.table.set_index("feature").loc[f"rating: {row['touchpoint']}"]
     lift = (row["overall_mean"] - row["mean_score"]) * d["effect"]
-    assert f"about {100 * lift:.1f} percentage points more likely to have satisfaction 'satisfied'" in \
-        opp["sentence"].iloc[0]
-    assert f"about {lift * drivers.n:,.0f} more of the {drivers.n:,}" in opp["sentence"].iloc[0]
+    assert (f"rated at the average, about {100 * lift:.1f} percentage points more customers would have "
+            f"satisfaction 'satisfied' (about {lift * drivers.n:,.0f} of {drivers.n:,})") in opp["sentence"].iloc[0]
 
 
 # --------------------------------------------------------------------------------------

@@ -498,8 +498,6 @@ def opportunities(pains: pd.DataFrame, group: str = "customers", scale: ScoreSca
 # Key drivers
 
 GOAL_OUTCOME = "goal"
-# The outcome key callers used before the journey had a goal; it means the goal.
-_LEGACY_GOAL_KEYS = ("purchase",)
 MAX_DRIVERS = 15  # an exact Shapley decomposition fits 2^15 sub-models on the correlation matrix
 BOOTSTRAP = 200
 MAX_VIF = 50.0  # beyond this an input is a near-copy of the others; their split is arbitrary
@@ -574,7 +572,7 @@ def driver_outcomes(data: JourneyData) -> list[str]:
 
 def outcome_label(data: JourneyData, outcome: str | None) -> str:
     """What a key-driver outcome is called on screen: the goal's name, "NPS", or the column."""
-    if outcome in (None, GOAL_OUTCOME, *_LEGACY_GOAL_KEYS):
+    if outcome in (None, GOAL_OUTCOME):
         return _goal_label(data) or "the goal"
     return "likelihood to recommend (0-10)" if outcome == "nps" else str(outcome)
 
@@ -650,7 +648,7 @@ def _excluded(data: JourneyData, outcome: str):
     return (lambda tp, st: tp == goal.target), why
 
 
-def _rating_inputs(data: JourneyData, outcome: str, skip, min_answers: int):
+def _rating_inputs(data: JourneyData, skip, min_answers: int):
     """Per-customer ratings, wide: touchpoint ratings when most respondents rated most
     touchpoints (a survey with one rating column per touchpoint), else stage ratings."""
     if data.survey is None:
@@ -867,7 +865,7 @@ def key_drivers(
     risk with its interval) or the difference in means (Welch). Associations, not causes.
     """
     notes: list[str] = []
-    if outcome in _LEGACY_GOAL_KEYS or outcome is None:
+    if outcome is None:
         outcome = GOAL_OUTCOME
     if outcome == GOAL_OUTCOME and not _goal_usable(data):
         why = _goal_problem(data)
@@ -885,7 +883,7 @@ def key_drivers(
     skip, why = _excluded(data, outcome)
     if why:
         notes.append(why)
-    features, meta = _rating_inputs(data, outcome, skip, min_answers)
+    features, meta = _rating_inputs(data, skip, min_answers)
     flags, flag_meta = _usage_inputs(data, outcome, skip, max_touchpoints)
     features.update(flags)
     meta.update(flag_meta)

@@ -491,8 +491,7 @@ def test_drivers_of_a_stage_goal_leave_out_the_goal_and_what_comes_after():
     assert row["reading"].startswith("Customers who used 'Coupon' were 2.25 times as likely to reach Purchase "
                                      "(75% against 33%;")
     assert any("from the Purchase stage on" in n for n in kd.notes)
-    # The old key still means the goal.
-    assert key_drivers(data, outcome="purchase", bootstrap=30).table.equals(kd.table)
+    assert key_drivers(data, outcome="goal", bootstrap=30).table.equals(kd.table)
 
 
 def test_drivers_of_a_touchpoint_goal_never_include_the_goal_touchpoint():

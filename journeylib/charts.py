@@ -585,97 +585,213 @@ def _wrap(text: str, width: int, max_lines: int | None = None) -> str:
 
 
 def pain_points_chart(frame: pd.DataFrame, *, subject: str | None = None, top: int = 10,
-                      score_label: str | None = None, height: int | None = None) -> go.Figure:
+                      score_label: str | None = None, height: int | None = None,
+                      goal_label: str | None = None, empty_text: str | None = None) -> go.Figure:
     """Top pain points from ``insights.pain_points`` as stacked bars of impact.
 
-    Impact = customers x severity splits into the part from leaving (customers x
-    drop_off_rate = customers who left) and the part from the low score (customers x
-    score_gap); the text beside each bar gives the numbers behind it.
+    Impact = customers who left without the goal + answers x how far the rating sits below
+    the overall mean (a share of the scale; only significantly below-average ratings); the
+    two parts are the two colours, and the text beside each bar gives the numbers behind
+    it: who left, and the mean with its 95% interval and n. ``empty_text`` is what to say
+    when there are none (pass ``insights.pain_point_summary``: it says what was checked).
     """
     what = "Pain points, ranked by impact"
     if frame is None or frame.empty:
-        return empty_figure("No pain points: nobody leaves early and no stage is rated below the mean.",
+        return empty_figure(empty_text or "No stage or touchpoint stands out as a pain point.",
                             figure_title(what, subject))
+    goal = goal_label or "the goal"
     df = frame.head(top).copy()
-    labels = [
-        _esc(f"{s} · '{t}'" if lvl == "touchpoint" else f"{s} (whole stage)")
-        for s, t, lvl in zip(df["stage"].fillna("No stage"), df["touchpoint"], df["level"])
-    ]
-    leave = df["customers"] * df["drop_off_rate"]
-    score = df["customers"] * df["score_gap"]
+    labels = []
+    for s, t, lvl in zip(df["stage"], df["touchpoint"], df["level"]):
+        staged = isinstance(s, str) and s != ""
+        text = (f"{s} · {t}" if staged else str(t)) if lvl == "touchpoint" else f"{s} (whole stage)"
+        labels.append(_wrap(text, 34, 2))
+    leave = df["left"].astype(float)
+    rated = df["score_n"] * df["score_gap"]
     evidence = []
     for r in df.itertuples():
-        bits = [f"{int(r.customers):,} reached"]
+        bits = []
         if r.left > 0:
-            bits.append(f"{r.drop_off_rate:.0%} leave")
-        if r.score_gap > 0:
-            bits.append(f"score {r.mean_score:.1f} vs {r.overall_mean:.1f} (n={int(r.score_n):,})")
-        evidence.append(" · ".join(bits))
+            bits.append(f"{int(r.left):,} of {int(r.customers):,} left ({r.drop_off_rate:.0%})")
+        if r.below_average:
+            bits.append(f"rated {r.mean_score:.2f} (95% CI {r.ci_low:.2f}-{r.ci_high:.2f}) "
+                        f"vs {r.overall_mean:.2f} average, n={int(r.score_n):,}")
+        evidence.append(_esc(" · ".join(bits)))
     fig = go.Figure()
-    fig.add_trace(go.Bar(y=labels, x=leave, orientation="h", name="from customers leaving",
-                         marker_color=OKABE_ITO[4],
-                         hovertemplate="%{y}<br>leaving part: %{x:,.0f}<extra></extra>"))
-    fig.add_trace(go.Bar(y=labels, x=score, orientation="h", name="from a below-average score",
+    # Each part appears (and is named in the legend) only when some pain point has it.
+    fig.add_trace(go.Bar(y=labels, x=leave, orientation="h", name=_esc(f"customers who left without {goal}"),
+                         marker_color=OKABE_ITO[4], visible=bool((leave > 0).any()),
+                         hovertemplate="%{y}<br>left without the goal: %{x:,.0f}<extra></extra>"))
+    fig.add_trace(go.Bar(y=labels, x=rated, orientation="h", name="answers × gap below the average rating",
+                         showlegend=bool((rated > 0).any()),
                          marker_color=OKABE_ITO[1], text=evidence, textposition="outside",
                          cliponaxis=False, textfont=dict(size=12, color="#333333"),
-                         hovertemplate="%{y}<br>score part: %{x:,.0f}<extra></extra>"))
+                         hovertemplate="%{y}<br>rating part: %{x:,.0f}<extra></extra>"))
     # Room on the right for the evidence text.
-    fig.update_xaxes(title_text="Impact = customers reached × severity", range=[0, float(df["impact"].max()) * 1.9])
+    fig.update_xaxes(title_text="Impact = customers lost + answers × gap below the average (share of the scale)",
+                     range=[0, float(df["impact"].max()) * 2.1])
     fig.update_yaxes(autorange="reversed", automargin=True)
-    fig.update_layout(barmode="stack", legend=dict(orientation="h", y=-0.12, x=0),
-                      margin=dict(l=20, r=20, t=70, b=80))
-    h = height or max(320, 44 * len(df) + 180)
+    fig.update_layout(barmode="stack", legend=dict(orientation="h", y=-0.16, x=0, yanchor="top"),
+                      margin=dict(l=20, r=20, t=70, b=90))
+    h = height or max(340, 46 * len(df) + 200)
     return _finish(fig, figure_title(what, subject), height=h)
 
 
-def key_drivers_chart(result, *, subject: str | None = None, height: int | None = None) -> go.Figure:
-    """Ranked standardised coefficients with 95% intervals from ``insights.key_drivers``.
+# Quadrant colours: fix first stands out; the others recede.
+QUADRANT_COLORS = {"Fix first": OKABE_ITO[4], "Keep up": OKABE_ITO[2], "Low priority": "#8C8C8C",
+                   "Don't overinvest": OKABE_ITO[0], "Goes the other way": "#B0B0B0"}
 
-    Bars point right when the input goes with more of the outcome; a grey bar's interval
-    crosses zero (not distinguishable from no effect). The text gives the effect in raw units.
-    """
+
+def _driver_effect_text(r, binary: bool) -> str:
+    """A short effect beside a bar: '+7.8 pts per point', '2.9× as likely', '+0.84 per point'."""
+    if r.kind == "touchpoint used":
+        if pd.isna(r.effect):
+            return ""
+        return f"{r.effect:.2f}× as likely" if binary else f"{r.effect:+.2f} on average"
+    return f"{100 * r.effect:+.1f} pts per point" if binary else f"{r.effect:+.2f} per point"
+
+
+def key_drivers_chart(result, *, subject: str | None = None, height: int | None = None) -> go.Figure:
+    """Key drivers from ``insights.key_drivers``: each input's share of what the inputs
+    explain together (Shapley share of R-squared) with its 95% bootstrap interval, most
+    important on top. Ratings are coloured by their importance-performance quadrant;
+    touchpoints used by whether they go with more (blue) or less (grey) of the outcome."""
     table = result.table
-    outcome = result.outcome if result.outcome != "nps" else "NPS"
-    what = f"What goes with {outcome}"
+    what = f"Key drivers of {result.label}"
     if table is None or table.empty:
         return empty_figure("No inputs to explain the outcome.", figure_title(what, subject))
     df = table.iloc[::-1]  # largest on top
-    sure = (df["ci_low"] > 0) | (df["ci_high"] < 0)
-    colors = [OKABE_ITO[0] if (s and c > 0) else OKABE_ITO[4] if s else "#B0B0B0"
-              for s, c in zip(sure, df["coef"])]
-    if result.method == "logistic":
-        text = [(f"{e:,.0f}" if e >= 100 else f"{e:.1f}" if e >= 10 else f"{e:.2f}") + "x odds"
-                + (" per point" if k == "stage score" else "") for e, k in zip(df["effect"], df["kind"])]
-        axis = "Change in log-odds per standard deviation (95% CI)"
-    else:
-        text = [f"{e:+.2f}" + (" per point" if k == "stage score" else "") for e, k in zip(df["effect"], df["kind"])]
-        axis = f"Change in {outcome} per standard deviation (95% CI)"
+    colors = [QUADRANT_COLORS.get(q, OKABE_ITO[0]) if k != "touchpoint used" else
+              (OKABE_ITO[5] if d > 0 else "#B0B0B0") for q, k, d in zip(df["quadrant"], df["kind"], df["direction"])]
+    labels = [_wrap(v, 30, 2) for v in df["label"]]
+    share = 100 * df["importance"]
     fig = go.Figure(go.Bar(
-        y=[_esc(v) for v in df["label"]], x=df["coef"], orientation="h", marker_color=colors,
-        error_x=dict(type="data", symmetric=False, array=df["ci_high"] - df["coef"],
-                     arrayminus=df["coef"] - df["ci_low"], color="#444444", thickness=1.5),
-        customdata=[_esc(r) for r in df["reading"]],
+        y=labels, x=share, orientation="h", marker_color=colors,
+        error_x=dict(type="data", symmetric=False, array=100 * df["importance_high"] - share,
+                     arrayminus=share - 100 * df["importance_low"], color="#444444", thickness=1.5),
+        customdata=[_wrap(r, 70) for r in df["reading"]],
         hovertemplate="%{customdata}<extra></extra>",
     ))
-    # The raw-unit effect sits just past the end of each interval, clear of the whiskers.
-    right = df["coef"] >= 0
+    text = [f" {share_i:.0f}% · {_esc(_driver_effect_text(r, result.binary))} "
+            for share_i, r in zip(share, df.itertuples())]
     fig.add_trace(go.Scatter(
-        y=[_esc(v) for v in df["label"]], x=df["ci_high"].where(right, df["ci_low"]), mode="text", text=[f" {t} " for t in text],
-        textposition=["middle right" if r else "middle left" for r in right], cliponaxis=False,
-        textfont=dict(size=12, color="#333333"), hoverinfo="skip", showlegend=False,
+        y=labels, x=100 * df["importance_high"], mode="text", text=text, textposition="middle right",
+        cliponaxis=False, textfont=dict(size=12, color="#333333"), hoverinfo="skip", showlegend=False,
     ))
-    fig.add_vline(x=0, line_color="#666666", line_width=1)
-    span = float(max(df["ci_high"].abs().max(), df["ci_low"].abs().max()))
-    lo = min(0.0, float(df["ci_low"].min())) - 0.45 * span
-    hi = max(0.0, float(df["ci_high"].max())) + 0.45 * span
-    fig.update_xaxes(title_text=axis, range=[lo, hi], zeroline=False)
+    top = float(np.nanmax(100 * df["importance_high"].to_numpy()))
+    fig.update_xaxes(title_text="Share of what the inputs explain together, % (95% interval)",
+                     range=[0, top * 1.6], zeroline=False)
     fig.update_yaxes(automargin=True)
-    fig.update_layout(showlegend=False)
-    method = "logistic regression" if result.method == "logistic" else "linear regression"
-    fit = "pseudo-R²" if result.method == "logistic" else "R²"
-    title = figure_title(what, subject, result.n) + f"<br><sup>{method} on standardised inputs · {fit} {result.fit:.2f}</sup>"
-    h = height or max(320, 40 * len(df) + 190)
-    return _finish(fig, title, height=h)
+    # A legend of the colours in use: quadrants for ratings, direction for touchpoints used.
+    keys = [q for q in QUADRANT_COLORS if q in set(df["quadrant"].dropna())]
+    used = df[df["kind"] == "touchpoint used"]
+    key_colors = [(q, QUADRANT_COLORS[q]) for q in keys]
+    if (used["direction"] > 0).any():
+        key_colors.append(("touchpoint goes with more", OKABE_ITO[5]))
+    if (used["direction"] < 0).any():
+        key_colors.append(("touchpoint goes with less", "#B0B0B0"))
+    for name, color in key_colors:
+        fig.add_trace(go.Bar(x=[None], y=[None], orientation="h", name=_esc(name), marker_color=color,
+                             hoverinfo="skip", showlegend=True))
+    fig.update_layout(showlegend=True, legend=dict(orientation="h", y=-0.1, x=0, yanchor="top"),
+                      margin=dict(l=20, r=20, t=70, b=110))
+    fig.data[0].showlegend = fig.data[1].showlegend = False
+    h = height or max(360, 40 * len(df) + 230)
+    return _finish(fig, figure_title(what, subject, result.n), height=h)
+
+
+def _place_labels(px: np.ndarray, py: np.ndarray, texts: Sequence[str], char_px: float = 7.0,
+                  line_px: float = 15.0, pad: float = 9.0, bars: tuple[np.ndarray, np.ndarray] | None = None
+                  ) -> list[str]:
+    """A Plotly textposition per point (pixel coordinates, y up) chosen greedily so label
+    boxes overlap each other, the markers and their vertical error bars (``bars``: pixel
+    low and high per point) as little as possible."""
+    options = ("top center", "bottom center", "middle right", "middle left",
+               "top right", "top left", "bottom right", "bottom left")
+    placed: list[tuple[float, float, float, float]] = [(x - 6, y - 6, x + 6, y + 6) for x, y in zip(px, py)]
+    if bars is not None:
+        placed += [(x - 3, lo, x + 3, hi) for x, lo, hi in zip(px, *bars)]
+    out = [""] * len(texts)
+    for i in sorted(range(len(texts)), key=lambda i: -py[i]):
+        w, h = char_px * max(len(line) for line in str(texts[i]).split("<br>")), line_px * (str(texts[i]).count("<br>") + 1)
+        best, best_cost = options[0], math.inf
+        for opt in options:
+            v, hz = opt.split()
+            cx = px[i] + (0 if hz == "center" else (pad + w / 2) if hz == "right" else -(pad + w / 2))
+            cy = py[i] + (0 if v == "middle" else (pad + h / 2) if v == "top" else -(pad + h / 2))
+            box = (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
+            cost = sum(max(0.0, min(box[2], b[2]) - max(box[0], b[0])) * max(0.0, min(box[3], b[3]) - max(box[1], b[1]))
+                       for b in placed)
+            if cost < best_cost - 1e-9:
+                best, best_cost = opt, cost
+        out[i] = best
+        v, hz = best.split()
+        cx = px[i] + (0 if hz == "center" else (pad + w / 2) if hz == "right" else -(pad + w / 2))
+        cy = py[i] + (0 if v == "middle" else (pad + h / 2) if v == "top" else -(pad + h / 2))
+        placed.append((cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2))
+    return out
+
+
+def importance_performance_chart(result, *, subject: str | None = None, height: int | None = None,
+                                 width_hint: int = 900, score_label: str | None = None) -> go.Figure:
+    """Importance against performance for the rated drivers of ``insights.key_drivers``:
+    one marker per rating at (mean rating, share of what the inputs explain) with its 95%
+    importance interval, dashed lines at the means of both, and the four quadrants named in
+    plain words: "Fix first" (important, rated low), "Keep up" (important, rated high),
+    "Low priority", "Don't overinvest". ``width_hint`` is the width the labels are placed for."""
+    what = f"What to fix first for {result.label}"
+    table = result.table
+    rated = table[table["kind"] != "touchpoint used"] if table is not None and len(table) else table
+    if rated is None or rated.empty:
+        return empty_figure("Importance against performance needs ratings (a survey with a score per touchpoint "
+                            "or stage); these key drivers are touchpoints used only.", figure_title(what, subject))
+    x = rated["performance"].to_numpy(dtype=float)
+    y = 100 * rated["importance"].to_numpy(dtype=float)
+    lo, hi = 100 * rated["importance_low"].to_numpy(dtype=float), 100 * rated["importance_high"].to_numpy(dtype=float)
+    x_mid, y_mid = float(np.mean(x)), float(np.mean(y))
+    x_span = max(float(x.max() - x.min()), 0.2)
+    x_range = [float(x.min()) - 0.25 * x_span, float(x.max()) + 0.25 * x_span]
+    y_top = float(np.nanmax(np.append(hi, y))) * 1.18
+    y_range = [-0.06 * y_top, y_top]
+    names = [_wrap(n, 22, 2) for n in rated["label"]]
+    h = height or 600
+    plot_w, plot_h = width_hint - 120, h - 170
+    px = (x - x_range[0]) / (x_range[1] - x_range[0]) * plot_w
+    py = (y - y_range[0]) / (y_range[1] - y_range[0]) * plot_h
+    to_px = lambda v: (v - y_range[0]) / (y_range[1] - y_range[0]) * plot_h  # noqa: E731
+    positions = _place_labels(px, py, names, bars=(to_px(lo), to_px(hi)))
+    fig = go.Figure()
+    quadrant = rated["quadrant"].to_numpy()
+    readings = np.array([_wrap(r, 70) for r in rated["reading"]], dtype=object)
+    for q, color in QUADRANT_COLORS.items():
+        i = np.nonzero(quadrant == q)[0]
+        if not len(i):
+            continue
+        other_way = q == "Goes the other way"
+        fig.add_trace(go.Scatter(
+            x=x[i], y=y[i], mode="markers+text", text=[names[k] for k in i],
+            textposition=[positions[k] for k in i], cliponaxis=False, textfont=dict(size=12, color="#333333"),
+            marker=dict(size=12, color="#FFFFFF" if other_way else color, symbol="circle",
+                        line=dict(color=color if other_way else "#FFFFFF", width=2 if other_way else 1)),
+            error_y=dict(type="data", symmetric=False, array=hi[i] - y[i], arrayminus=y[i] - lo[i], color="#999999",
+                         thickness=1),
+            customdata=readings[i], hovertemplate="%{customdata}<extra></extra>",
+            name=_esc(f"a better rating goes with less {result.label} (other ratings equal)") if other_way else q,
+            showlegend=other_way,
+        ))
+    fig.add_vline(x=x_mid, line_dash="dash", line_color="#888888", line_width=1)
+    fig.add_hline(y=y_mid, line_dash="dash", line_color="#888888", line_width=1)
+    corners = (("Fix first", 0.01, 0.99, "left", "top"), ("Keep up", 0.99, 0.99, "right", "top"),
+               ("Low priority", 0.01, 0.01, "left", "bottom"), ("Don't overinvest", 0.99, 0.01, "right", "bottom"))
+    for name, ax, ay, xa, ya in corners:
+        fig.add_annotation(text=f"<b>{name}</b>", x=ax, y=ay, xref="paper", yref="paper", xanchor=xa, yanchor=ya,
+                           showarrow=False, font=dict(size=15, color=QUADRANT_COLORS[name]),
+                           bgcolor="rgba(255,255,255,0.85)")
+    scale = f" ({score_label})" if score_label else ""
+    fig.update_xaxes(title_text=f"Performance: mean rating{scale} →", range=x_range, zeroline=False)
+    fig.update_yaxes(title_text="Importance: share of what the inputs explain, % →", range=y_range, zeroline=False)
+    fig.update_layout(margin=dict(l=20, r=30, t=80, b=90), legend=dict(orientation="h", y=-0.14, x=0, yanchor="top"))
+    return _finish(fig, figure_title(what, subject, result.n), height=h)
 
 
 _MAP_LANE_ORDER = ("doing", "channels", "emotion", "pains", "opportunities", "quotes")

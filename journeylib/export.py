@@ -416,7 +416,7 @@ def build_report(
     points with opportunities; key drivers. Each takeaway is computed from the data.
     """
     from journeylib import charts
-    from journeylib.insights import InsightError, driver_outcomes, key_drivers
+    from journeylib.insights import InsightError, driver_outcomes, key_drivers, pain_point_summary
     from journeylib.journey_map import EVERYONE, build_journey_map, for_persona, persona_names
 
     names = persona_names(personas)
@@ -468,15 +468,11 @@ def build_report(
     pains = jm.pains
     pain_table = pains.head(10)[["stage", "touchpoint", "customers", "left", "drop_off_rate", "mean_score",
                                  "score_n", "severity", "impact"]]
-    if len(pains):
-        p = pains.iloc[0]
-        where = f"'{p['touchpoint']}' ({p['stage']})" if p["level"] == "touchpoint" else f"the {p['stage']} stage"
-        pain_take = (f"Biggest pain point: {where}, impact {p['impact']:,.0f} "
-                     f"({int(p['customers']):,} customers x severity {p['severity']:.2f}).")
-    else:
-        pain_take = "No pain points: nobody leaves early and no stage or touchpoint is rated below average."
+    pain_take = pain_point_summary(pains, group_data)
+    goal_label = group_data.goal.label if group_data.goal is not None else None
     sections.append(Section("Pain points and opportunities", pain_take,
-                            charts.pain_points_chart(pains, subject=group, top=8), pain_table,
+                            charts.pain_points_chart(pains, subject=group, top=8, goal_label=goal_label,
+                                                     empty_text=pain_take), pain_table,
                             bullets=list(opp["sentence"])))
 
     outcomes = driver_outcomes(group_data)
@@ -488,8 +484,8 @@ def build_report(
             kd = None
             sections.append(Section("Key drivers", f"Key drivers could not be estimated: {exc}."))
         if kd is not None:
-            table = kd.table[["label", "coef", "ci_low", "ci_high", "p_value", "reading"]]
-            sections.append(Section(f"What goes with {'NPS' if outcome == 'nps' else outcome}", kd.summary,
+            table = kd.table[["label", "importance", "importance_low", "importance_high", "performance", "reading"]]
+            sections.append(Section(f"Key drivers of {kd.label}", kd.summary,
                                     charts.key_drivers_chart(kd, subject=group), table,
                                     bullets=list(kd.table["reading"].head(4))))
             sections[-1].notes = list(kd.notes)

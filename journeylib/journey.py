@@ -30,6 +30,7 @@ __all__ = [
     "parse_goal",
     "default_goal",
     "goal_outcomes",
+    "goal_events",
     "goal_columns",
     "OUTCOME_WORDS",
     "is_outcome_column",
@@ -291,6 +292,27 @@ def _value_matches(col: ibis.Value, value: str) -> ibis.Value:
     return text == str(value).strip().lower()
 
 
+def goal_events(data: Any, goal: Goal | None = None) -> ibis.Value:
+    """Per event of ``data.events``, whether it reaches a stage or touchpoint goal: its stage
+    is the goal stage or a later one, or it is at the goal touchpoint (never null). Raises
+    GoalError for other goals or data without events."""
+    model: JourneyModel = data.journey
+    goal = goal if goal is not None else model.goal
+    if goal is None or goal.kind not in ("stage", "touchpoint"):
+        raise GoalError("only a stage or touchpoint goal is reached by an event")
+    if not data.has_events:
+        raise GoalError(f"the goal {goal.label!r} is a {goal.kind} reached, which needs touchpoint events; "
+                        "this dataset has survey answers only (use a column goal, e.g. "
+                        "column:satisfaction=satisfied)")
+    events = data.events
+    if goal.kind == "stage":
+        if goal.target not in model.stages:
+            raise GoalError(f"goal stage {goal.target!r} is not in the stage order ({', '.join(model.stages)})")
+        later = list(model.stages[model.stages.index(goal.target):])
+        return events.stage.isin(later).fill_null(False)
+    return (events.touchpoint == goal.target).fill_null(False)
+
+
 def goal_outcomes(data: Any, goal: Goal | None = None) -> ibis.Table:
     """One row per customer the goal can be judged for: ``customer_id``, ``converted``.
 
@@ -308,18 +330,7 @@ def goal_outcomes(data: Any, goal: Goal | None = None) -> ibis.Table:
                         "--goal column:NAME=VALUE")
     events = data.events
     if goal.kind in ("stage", "touchpoint"):
-        if not data.has_events:
-            raise GoalError(f"the goal {goal.label!r} is a {goal.kind} reached, which needs touchpoint events; "
-                            "this dataset has survey answers only (use a column goal, e.g. "
-                            "column:satisfaction=satisfied)")
-        if goal.kind == "stage":
-            if goal.target not in model.stages:
-                raise GoalError(f"goal stage {goal.target!r} is not in the stage order "
-                                f"({', '.join(model.stages)})")
-            later = list(model.stages[model.stages.index(goal.target):])
-            hit = events.stage.isin(later).fill_null(False)
-        else:
-            hit = (events.touchpoint == goal.target).fill_null(False)
+        hit = goal_events(data, goal)
         return events.group_by("customer_id").aggregate(converted=hit.any())
     for table in (data.customers, data.survey, events if data.has_events else None):
         if table is not None and goal.target in table.columns:

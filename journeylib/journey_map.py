@@ -211,7 +211,8 @@ def build_journey_map(
                 bits.append(f"rated {format_score(r.mean_score, scale)} (n={int(r.score_n):,})")
             lanes["pains"][stage].append(MapItem(what, "; ".join(bits), int(r.customers), r.drop_off_rate, r.mean_score))
 
-    opp = insights.opportunities(pains, group=_group_phrase(group), scale=scale, top=top_opportunities)
+    opp = insights.opportunities(pains, group=_group_phrase(group), scale=scale, top=top_opportunities,
+                                 goal_label=data.goal.label if data.goal is not None else None)
     for r in opp.itertuples():
         # At most two per stage on the map; the full ranked list is in ``opportunities``.
         if r.stage in lanes["opportunities"] and len(lanes["opportunities"][r.stage]) < 2:

@@ -4,6 +4,7 @@ drivers; present mode for meetings; PNG/SVG, HTML report and PPTX deck exports."
 import streamlit as st
 
 from journeylib import charts
+from journeylib.insights import outcome_label
 from ui import cache, present, state, widgets
 
 view = state.current_view()
@@ -130,7 +131,7 @@ if box.open:
         if outcomes:
             st.columns([1, 2])[0].selectbox("Key drivers of", outcomes, key="jm_outcome",
                          index=outcomes.index(chosen_outcome()) if chosen_outcome() in outcomes else 0,
-                         format_func=lambda o: {"purchase": "Purchase", "nps": "NPS"}.get(o, o),
+                         format_func=lambda o: outcome_label(state.current_data(), o),
                          help="The outcome the key-driver chart explains.")
         kd = drivers(chosen_outcome())
         if isinstance(kd, str):

@@ -55,7 +55,7 @@ def test_journey_map_page_renders_map_pains_drivers_and_exports(app, expected_ma
     at.run()
     no_exceptions(at)
     assert len(at.get("plotly_chart")) == 3
-    assert "What goes with purchase" in figure_json(at, 2)["layout"]["title"]["text"]
+    assert "Key drivers of Purchase" in figure_json(at, 2)["layout"]["title"]["text"]
     assert [b.proto.label for b in at.get("download_button")].count("PNG") == 3
 
 

@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+import pytest
 
 from journeylib import charts
 from journeylib.schema import END_NODE, OTHER_NODE
@@ -154,3 +155,95 @@ def test_persona_map_and_silhouette():
     assert [t.name for t in fig.data] == ["B", "A"]
     fig = charts.silhouette_curve({2: 0.3, 3: 0.5, 4: 0.4}, chosen=3)
     assert list(fig.data[0].x) == [2, 3, 4] and list(fig.data[1].x) == [3]
+
+
+# ----------------------------------------------------------------------------- pain points, key drivers
+
+
+def pains_frame(left=(0, 0), below=(True, True)):
+    return pd.DataFrame({
+        "level": ["touchpoint", "touchpoint"], "stage": [None, "Intent"], "touchpoint": ["Wifi", "Cart error"],
+        "customers": [0, 40], "share": [np.nan, 0.4], "left": list(left), "drop_off_rate": [np.nan, left[1] / 40],
+        "average_drop_off_rate": [np.nan, 0.1], "mean_score": [2.81, 1.7], "score_n": [25163, 30],
+        "ci_low": [2.797, 1.5], "ci_high": [2.828, 1.9], "overall_mean": [3.28, 3.28], "below_average": list(below),
+        "score_gap": [0.117, 0.395], "severity": [0.117, 0.395], "impact": [2947.7, 11.85],
+    })
+
+
+def test_pain_points_chart_shows_the_interval_and_hides_drop_off_it_cannot_count():
+    fig = charts.pain_points_chart(pains_frame(), subject="All customers", goal_label="Loan approved")
+    leaving, rating = fig.data[0], fig.data[1]
+    assert leaving.visible is False  # nobody could be counted as leaving
+    assert list(rating.x) == pytest.approx([25163 * 0.117, 30 * 0.395])
+    assert list(leaving.y) == ["Wifi", "Intent · Cart error"]
+    assert rating.text[0] == "rated 2.81 (95% CI 2.80-2.83) vs 3.28 average, n=25,163"
+    both = charts.pain_points_chart(pains_frame(left=(0, 12)), goal_label="Loan approved")
+    assert both.data[0].visible is True and "without Loan approved" in both.data[0].name
+    assert both.data[1].text[1] == "12 of 40 left (30%) · rated 1.70 (95% CI 1.50-1.90) vs 3.28 average, n=30"
+    empty = charts.pain_points_chart(pains_frame().iloc[0:0], empty_text="Nothing below average; set a goal.")
+    assert empty.layout.annotations[0].text == "Nothing below average; set a goal."
+
+
+def drivers_result():
+    from journeylib.insights import KeyDrivers
+
+    table = pd.DataFrame({
+        "feature": ["rating: Boarding", "rating: Wifi", "touchpoint used: App", "rating: Food", "rating: Gate"],
+        "kind": ["rating", "rating", "touchpoint used", "rating", "rating"],
+        "label": ["Boarding", "Wifi", "used 'App'", "Food", "Gate"],
+        "importance": [0.40, 0.30, 0.15, 0.10, 0.05],
+        "importance_low": [0.35, 0.26, 0.10, 0.07, 0.02], "importance_high": [0.45, 0.33, 0.20, 0.12, 0.08],
+        "performance": [3.4, 2.8, np.nan, 3.6, 2.9], "answered": [100, 95, 60, 100, 99],
+        "direction": [1, 1, 1, 1, -1], "effect": [0.14, 0.08, 1.8, 0.02, -0.01],
+        "effect_low": [0.12, 0.06, 1.5, 0.01, -0.02], "effect_high": [0.16, 0.10, 2.1, 0.03, 0.0],
+        "quadrant": ["Keep up", "Fix first", None, "Don't overinvest", "Goes the other way"],
+        "reading": ["r1", "r2", "r3", "r4", "r5"],
+    })
+    return KeyDrivers("satisfaction", "Satisfied", True, 100, table, 0.5, 0.4, "summary", pd.DataFrame(), "method",
+                      phrase="reach Satisfied")
+
+
+def test_key_drivers_chart_bars_are_importance_shares_with_intervals():
+    fig = charts.key_drivers_chart(drivers_result(), subject="All customers")
+    bars = fig.data[0]
+    assert list(bars.y) == ["Gate", "Food", "used 'App'", "Wifi", "Boarding"]  # most important on top
+    assert list(bars.x) == pytest.approx([5, 10, 15, 30, 40])
+    assert list(bars.error_x.array) == pytest.approx([3, 2, 5, 3, 5])
+    assert list(bars.error_x.arrayminus) == pytest.approx([3, 3, 5, 4, 5])
+    assert bars.marker.color[3] == charts.QUADRANT_COLORS["Fix first"]
+    assert "Key drivers of Satisfied" in fig.layout.title.text and "100 customers" in fig.layout.title.text
+    assert fig.data[1].text[2].strip() == "15% · 1.80× as likely"
+    assert fig.data[1].text[3].strip() == "30% · +8.0 pts per point"
+    legend = [t.name for t in fig.data if t.showlegend]
+    assert legend == ["Fix first", "Keep up", "Don't overinvest", "Goes the other way", "touchpoint goes with more"]
+
+
+def test_importance_performance_chart_structure():
+    fig = charts.importance_performance_chart(drivers_result(), subject="All customers", score_label="1-5")
+    markers = [t for t in fig.data if "markers" in (t.mode or "")]
+    # One marker per rated driver (the touchpoint used has no rating): at (mean rating, importance %).
+    points = sorted((x, y) for t in markers for x, y in zip(t.x, t.y))
+    assert points == sorted([(3.4, 40.0), (2.8, 30.0), (3.6, 10.0), (2.9, 5.0)])
+    assert sorted(n for t in markers for n in t.text) == ["Boarding", "Food", "Gate", "Wifi"]
+    fix = next(t for t in markers if t.name == "Fix first")
+    assert list(fix.text) == ["Wifi"] and fix.marker.color == charts.QUADRANT_COLORS["Fix first"]
+    assert fig.layout.xaxis.title.text.startswith("Performance: mean rating (1-5)")
+    assert fig.layout.yaxis.title.text.startswith("Importance: share of what the inputs explain")
+    corners = {a.text for a in fig.layout.annotations}
+    assert {"<b>Fix first</b>", "<b>Keep up</b>", "<b>Low priority</b>", "<b>Don't overinvest</b>"} <= corners
+    # The quadrant lines sit at the means of the rated drivers.
+    vertical = [s.x0 for s in fig.layout.shapes if s.x0 == s.x1]
+    horizontal = [s.y0 for s in fig.layout.shapes if s.y0 == s.y1]
+    assert vertical == [pytest.approx(np.mean([3.4, 2.8, 3.6, 2.9]))]
+    assert horizontal == [pytest.approx(np.mean([40, 30, 10, 5]))]
+    # A rating that goes the other way is hollow and explained in the legend.
+    other = next(t for t in markers if t.showlegend)
+    assert list(other.text) == ["Gate"] and other.marker.color == "#FFFFFF" and "less Satisfied" in other.name
+    assert "What to fix first for Satisfied" in fig.layout.title.text
+
+
+def test_importance_performance_chart_without_ratings_says_what_it_needs():
+    result = drivers_result()
+    result.table = result.table[result.table["kind"] == "touchpoint used"]
+    fig = charts.importance_performance_chart(result)
+    assert "needs ratings" in fig.layout.annotations[0].text

@@ -47,7 +47,7 @@ def test_report_sections_have_titles_takeaways_and_figures(report):
         f"How {EVIL} feel at each stage",
         "Journey map: All customers",
         "Pain points and opportunities",
-        "What goes with purchase",
+        "Key drivers of Purchase",
     ]
     for sec in report.sections:
         assert sec.takeaway and sec.figure is not None
@@ -61,9 +61,9 @@ def test_takeaways_are_drawn_from_the_data(sample, report):
     pains = pain_points(data)
     top = pains.iloc[0]
     pain_sec = next(s for s in report.sections if s.title == "Pain points and opportunities")
-    assert f"impact {top['impact']:,.0f}" in pain_sec.takeaway
-    assert f"{int(top['customers']):,} customers" in pain_sec.takeaway
-    kd = key_drivers(data, outcome="purchase")
+    assert pain_sec.takeaway.startswith("Biggest pain point:")
+    assert f"{int(top['left']):,} customers leave there without Purchase" in pain_sec.takeaway
+    kd = key_drivers(data)
     assert report.sections[-1].takeaway == kd.summary
     jm_sec = next(s for s in report.sections if s.title.startswith("Journey map"))
     assert jm_sec.takeaway == build_journey_map(data).opportunities["sentence"].iloc[0]
@@ -119,7 +119,7 @@ def _pixels(png: bytes) -> np.ndarray:
 def test_png_of_each_chart_type_is_not_blank(sample):
     data, assignments = sample
     jm = build_journey_map(data)
-    kd = key_drivers(data, outcome="purchase")
+    kd = key_drivers(data)
     from journeylib import flows
     from journeylib.emotions import emotion_curve
 

@@ -118,7 +118,7 @@ def test_pains_and_opportunities_follow_the_evidence(jm):
     assert first.text == "Stage overall"
     assert first.evidence.startswith("67% leave (2 of 3)")
     sentences = list(jm.opportunities["sentence"])
-    assert sentences[0].startswith("Consideration: 67% of customers reach this stage and go no further (2 of 3)")
+    assert sentences[0].startswith("Consideration: 67% of customers reach this stage and leave without Purchase (2 of 3)")
     opp = jm.items("opportunities", "Consideration")[0].text
     assert opp.startswith("67% of customers reach this stage")
 

@@ -253,7 +253,7 @@ def _summary(data) -> list[str]:
     if data.customers is not None:
         n = int(execute(data.customers.count()))
         lines.append(f"ok: {data.source_names.get('customers', 'customers')}: {n:,} customers")
-    lines.append(f"{len(data.warnings)} warning(s)")
+    lines.append(f"{sum(1 for w in data.warnings if w.severity == 'warning')} warning(s)")
     return lines
 
 

@@ -24,8 +24,18 @@ import pandas as pd
 
 from journeylib.engine import Engine, default_engine, map_values
 from journeylib.ingest.errors import Findings, InputError, Issue, ValidationReport, examples
-from journeylib.ingest.mapping import id_fallback, kind_fields, require, resolve_mapping, used_columns
-from journeylib.ingest.parse import not_a_number, number, read_times, scale_counts, scale_of_counts
+from journeylib.ingest.mapping import (
+    comment_column,
+    form_id_column,
+    id_fallback,
+    kind_fields,
+    rating_columns,
+    recognise_export,
+    require,
+    resolve_mapping,
+    used_columns,
+)
+from journeylib.ingest.parse import header_rows, not_a_number, number, read_times, scale_counts, scale_of_counts
 from journeylib.ingest.read import ROW, RawTable, read_source, source_table
 from journeylib.ingest.xes import CASE_PREFIX
 from journeylib.ingest.rules import (
@@ -80,6 +90,7 @@ class _Work:
         self.engine = engine
         self.findings = Findings()
         self.owned: list[tuple[str, str]] = []
+        self.labels: dict[str, str] = {}  # a wide survey's score column -> its touchpoint label
 
     def name(self, what: str) -> str:
         return f"_jl_{what}_{os.getpid()}_{next(_names)}"
@@ -115,11 +126,20 @@ class _Work:
     def warn(self, *args, **kw) -> None:
         self.findings.warn(*args, **kw)
 
+    def note(self, file: str, column: str | None, message: str, count: int = 0) -> None:
+        """What the loader chose for the user (not a change to their rows)."""
+        self.findings.warnings.append(Issue(file, column, message, int(count), [], "note"))
+
+    def labels_for(self, column: str) -> str:
+        return self.labels.get(column, column)
+
 
 # --------------------------------------------------------------------------- helpers
 
 
 def _spec_id(t: ibis.Table, spec: Any, whole: Mapping[str, bool]) -> ibis.Value:
+    if spec is None:  # a survey alone without an id column: one respondent per row
+        return ibis.literal("respondent ").concat((t[ROW] + 1).cast("string"))
     specs = list(spec) if isinstance(spec, (list, tuple)) else [spec]
     values = [id_text(t[c], whole.get(c, False)) for c in specs]
     return values[0] if len(values) == 1 else ibis.coalesce(*values)
@@ -128,6 +148,8 @@ def _spec_id(t: ibis.Table, spec: Any, whole: Mapping[str, bool]) -> ibis.Value:
 def _whole_float_ids(work: _Work, t: ibis.Table, spec: Any) -> dict[str, bool]:
     """Id text columns whose every value is written like "123.0" (a float column saved
     as text): they lose the ".0" so the ids match the other files."""
+    if spec is None:
+        return {}
     specs = [c for c in (spec if isinstance(spec, (list, tuple)) else [spec]) if t[c].type().is_string()]
     if not specs:
         return {}
@@ -200,6 +222,61 @@ def _times(work: _Work, t: ibis.Table, column: str, raw: RawTable) -> ibis.Table
     work.owned += [("table", n) for n in reading.owned]
     work.findings.warnings.extend(reading.notes)
     return reading.attach(t)
+
+
+def _header_rows(work: _Work, raw: RawTable, kind: str):
+    """A survey export's extra header rows, left out: (the raw table without them, what
+    they said), or None for a file without such rows."""
+    if raw.database or kind == "customers":
+        return None
+    first = work.run(raw.table.order_by(ROW).select(*raw.columns, ROW).limit(2))
+    found = header_rows(raw.columns, raw.header, first)
+    if found is None:
+        return None
+    rows = found.rows
+    work.warn(raw.label, None, f"read as {found.note}; {len(rows)} rows under the header skipped", len(rows),
+              [r + 1 for r in rows])
+    kept = work.materialize(raw.table.filter(~raw.table[ROW].isin(rows)), "export")
+    return replace(raw, table=kept, owned=[]), found
+
+
+def _form_survey(work: _Work, raw: RawTable, kind: str, cols: dict[str, Any], export: str | None,
+                 has_events: bool, mapping) -> None:
+    """A survey's columns the common spellings miss: a form's own respondent column, the
+    rating columns of a wide survey (one question each), and a respondent number for a
+    survey alone that has no id column."""
+    if kind != "survey":
+        return
+    if "customer_id" not in cols:
+        own = form_id_column(raw.columns, export)
+        if own is not None:
+            cols["customer_id"] = own
+    if "score" not in cols:
+        used = used_columns(cols)
+        candidates = [c for c in raw.columns if c not in used]
+        found = rating_columns(raw.table.select(*candidates), candidates, work.run) if candidates else None
+        if found is not None and found.columns:
+            cols["score"] = list(found.columns)
+            shown = ", ".join(repr(work.labels_for(c)) for c in found.columns[:6])
+            more = f" and {len(found.columns) - 6} more" if len(found.columns) > 6 else ""
+            work.note(raw.label, None, f"{len(found.columns)} rating columns found, one question each: "
+                      f"{shown}{more}; set others with --map score=COLUMN (one per question)", len(found.columns))
+            for col, codes in found.codes.items():
+                work.note(raw.label, col, f"values {', '.join(f'{v:g}' for v in codes)} in {col!r} look like "
+                          "'not applicable' codes, not ratings; count them as not rated with --not-rated "
+                          f"{codes[0]:g} (on the Data page: score values meaning not rated)", len(codes))
+    if "comment" not in cols:
+        used = used_columns(cols)
+        candidates = [c for c in raw.columns if c not in used]
+        found_text = comment_column(raw.table.select(*candidates), candidates, work.run) if candidates else None
+        if found_text is not None:
+            cols["comment"] = found_text
+            work.note(raw.label, found_text, f"comments read from {work.labels_for(found_text)!r} (free text); set "
+                      "another with --map comment=COLUMN", 0)
+    if "customer_id" not in cols and "score" in cols and not has_events:
+        cols["customer_id"] = None  # numbered below: each row is one respondent
+        work.note(raw.label, None, "no respondent id column: each row is one respondent, numbered by its row",
+                  0)
 
 
 def _kept_rows(work: _Work, checked: ibis.Table, applied, rules: Sequence[Rule] = (),
@@ -304,16 +381,25 @@ def score_rules(cols: Mapping[str, Any], not_rated: Sequence[float], combined: b
     spec = cols["score"]
     column = None if isinstance(spec, (list, tuple)) else str(spec)
     codes = [float(v) for v in not_rated]
-    rules = [Rule("no_score", "drop", lambda t: t.score.isnull() & t._jl_score_text.isnull(),
-                  dropped("no score"), column=column)]
+    # A long survey's answer with a comment but no score is kept for its comment (themes,
+    # sentiment); a wide survey's comment rides on its other answers anyway.
+    blank = (lambda t: t.score.isnull() & t._jl_score_text.isnull() & t.comment.isnull()) if column else \
+        (lambda t: t.score.isnull() & t._jl_score_text.isnull())
+    rules = [Rule("no_score", "drop", blank, dropped("no score" if not column else "no score and no comment"),
+                  column=column)]
     rules.append(Rule("not_number", "drop", lambda t: t._jl_score_text.notnull(), dropped("score is not a number"),
                       column=column, example="_jl_score_text"))
     if codes:
         rules.append(Rule("not_rated", "drop", lambda t: t.score.isin(codes),
                           lambda n, ex: f"{n} scores coded as not rated ({', '.join(f'{v:g}' for v in codes)}) "
                                         "treated as missing", column=column))
-    if combined:  # rows of a combined file without an answer are events, not blank answers
-        rules[0] = Rule("no_score", "drop", rules[0].when, rules[0].text, column=column)
+    if combined:  # a combined file's rows without a score are events, not answers
+        rules[0] = Rule("no_score", "drop", lambda t: t.score.isnull() & t._jl_score_text.isnull(),
+                        dropped("no score"), column=column)
+    elif column:
+        rules.append(Rule("comment_only", "keep", lambda t: t.score.isnull(),
+                          lambda n, ex: f"{n} answers have a comment but no score; kept for their comment (they "
+                                        "count in comment themes, not in scores)", column=column))
     return rules
 
 
@@ -520,8 +606,9 @@ def _survey(work: _Work, raw: RawTable, cols: dict[str, Any], journey: JourneyMo
 
     def answers_of(i: int, col: str) -> ibis.Table:
         if wide:
-            stage = journey.stage_name(col) or journey.stage_of(col)
-            place = {"stage": ibis.literal(stage, type="string"), "touchpoint": ibis.literal(str(col), type="string")}
+            name = work.labels_for(col)
+            stage = journey.stage_name(col) or journey.stage_of(name) or journey.stage_of(col)
+            place = {"stage": ibis.literal(stage, type="string"), "touchpoint": ibis.literal(name, type="string")}
         else:
             place = {"stage": rows.stage.cast("string"), "touchpoint": rows.touchpoint.cast("string")}
         own = {} if wide else {**({"stage_label": rows._jl_stage_label} if "stage" in cols else {}),
@@ -538,11 +625,13 @@ def _survey(work: _Work, raw: RawTable, cols: dict[str, Any], journey: JourneyMo
     if combined is not None:
         # In a combined file a row without a score is an event: only bad answers are reported.
         quiet = apply_rules(answers, rules[:1], label, work.engine, Findings(), database=raw.database, by=by).kept
-        applied = apply_rules(quiet, rules[1:], label, work.engine, work.findings, database=raw.database, by=by)
+        applied = apply_rules(quiet, rules[1:], label, work.engine, work.findings, database=raw.database, by=by,
+                              by_order=score_cols)
     else:
-        applied = apply_rules(answers, rules, label, work.engine, work.findings, database=raw.database, by=by)
+        applied = apply_rules(answers, rules, label, work.engine, work.findings, database=raw.database, by=by,
+                              by_order=score_cols)
     kept = work.materialize(applied.kept.drop("_jl_score_text", "_jl_col"), "answers")
-    if not _count(work, kept):
+    if not _count(work, kept.filter(kept.score.notnull())):
         raise InputError(label, f"no usable scores in {', '.join(map(repr, score_cols))}", column=str(score_cols[0]))
     own = [] if wide else (["stage_label"] if "stage" in cols else []) + list(extras)
     table = work.view(kept.select(*SURVEY_COLUMNS, *own), "survey")
@@ -716,7 +805,7 @@ def check(touchpoints: Any = None, survey: Any = None, customers: Any = None, *,
           mapping: Mapping[str, Any] | None = None, journey: JourneyModel | None = None,
           not_rated: Sequence[float] = (), keep_duplicates: bool = False,
           where: Mapping[str, Sequence[str]] | None = None, engine: Engine | None = None,
-          order_column: str | None = None) -> Checked:
+          order_column: str | None = None, labels: Mapping[str, str] | None = None) -> Checked:
     """Read, map and check the inputs once: the data (None on errors) and the report.
 
     Each input is a path, a ``(name, bytes)`` pair, an upload, a DataFrame, a
@@ -725,7 +814,9 @@ def check(touchpoints: Any = None, survey: Any = None, customers: Any = None, *,
     ``mapping`` sets field -> column (``"survey.timestamp"`` for one file only; a list for
     ``score`` melts a wide survey). ``not_rated`` score values are treated as missing.
     Exact duplicate rows are dropped and counted unless ``keep_duplicates``. ``where`` keeps
-    only rows whose column holds one of the values (column -> values).
+    only rows whose column holds one of the values (column -> values). ``labels`` names a
+    wide survey's score columns as touchpoints (column -> label; an export's question text
+    is the default).
     """
     work = _Work(engine or default_engine())
     journey = journey or JourneyModel.default()
@@ -733,7 +824,7 @@ def check(touchpoints: Any = None, survey: Any = None, customers: Any = None, *,
     sources = {"touchpoints": touchpoints, "survey": survey, "customers": customers}
     raws, mine = _read_all(work, sources, errors)
     try:
-        data = _check(work, raws, errors, mapping, journey, not_rated, keep_duplicates, where, order_column)
+        data = _check(work, raws, errors, mapping, journey, not_rated, keep_duplicates, where, order_column, labels)
     except BaseException:
         Checked(None, ValidationReport(), work.engine, work.owned).release()
         raise
@@ -748,7 +839,7 @@ def check(touchpoints: Any = None, survey: Any = None, customers: Any = None, *,
 
 
 def _check(work: _Work, raws: dict[str, RawTable], errors: list[Issue], mapping, journey: JourneyModel,
-           not_rated, keep_duplicates: bool, where, order_column) -> JourneyData | None:
+           not_rated, keep_duplicates: bool, where, order_column, labels) -> JourneyData | None:
     if not raws and not errors:
         errors.append(Issue("(input)", None, "no input: give a touchpoints or survey file", 0, [], "error"))
     if not raws:
@@ -759,12 +850,24 @@ def _check(work: _Work, raws: dict[str, RawTable], errors: list[Issue], mapping,
         except InputError as exc:
             errors.append(Issue.of(exc))
             return None
+    formats = {kind: _header_rows(work, raw, kind) for kind, raw in raws.items()}
+    for kind, found in formats.items():
+        if found is not None:
+            raws[kind] = found[0]
     cols, map_errors = resolve_mapping({k: (r.label, r.columns) for k, r in raws.items()}, mapping)
     errors.extend(Issue.of(e) for e in map_errors)
     if any(e.file == "mapping" for e in errors):
         return None
     failed = {e.file for e in errors}
     raws = {k: r for k, r in raws.items() if r.label not in failed}
+    for header in formats.values():
+        if header is not None:
+            work.labels.update(header[1].labels)
+    work.labels.update(labels or {})
+    for kind, raw in raws.items():
+        header = formats.get(kind)
+        export = recognise_export(raw.columns, kind, header[1].export if header else None)
+        _form_survey(work, raw, kind, cols[kind], export, has_events="touchpoints" in raws, mapping=mapping)
     if "touchpoints" in raws:
         _id_spec(raws["touchpoints"], cols["touchpoints"], work)
     for kind in ("survey", "customers"):

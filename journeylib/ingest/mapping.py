@@ -23,6 +23,7 @@ __all__ = [
     "rating_columns",
     "Ratings",
     "form_id_column",
+    "comment_column",
     "SYNONYMS",
     "detect_mapping",
     "resolve_mapping",
@@ -69,12 +70,11 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 }
 # "id" names a row of the file itself: a customer only in customer and survey files.
 _ID_ONLY_KINDS = ("survey", "customers")
-# An export's own id column -> the column that holds an id when it is empty (per row):
-# Segment's anonymousId for visitors not signed in, GA4's user_pseudo_id for a user_id
-# that only signed-in users have.
+# An export's own id column -> the columns that hold an id when it is empty (per row):
+# Segment's anonymousId for visitors not signed in, GA4's user_pseudo_id (or client_id) for
+# a user_id that only signed-in users have, Amplitude's device_id.
 ID_FALLBACKS: dict[str, tuple[str, ...]] = {
-    "userid": ("anonymousid", "anonymous_id"),
-    "user_id": ("user_pseudo_id", "client_id", "anonymous_id", "device_id"),
+    "userid": ("anonymousid", "userpseudoid", "clientid", "deviceid"),
 }
 
 
@@ -127,18 +127,12 @@ def has_customer_column(columns: Sequence[str]) -> bool:
 
 def id_fallback(column: str, columns: Iterable[str]) -> str | None:
     """The export's fallback id column for ``column`` among ``columns`` (see ID_FALLBACKS)."""
-    wanted = ID_FALLBACKS.get(key(column).replace("_", "")) or ID_FALLBACKS.get(_snake(column))
-    if not wanted:
-        return None
+    wanted = ID_FALLBACKS.get(key(column))
     by_key = {key(c): c for c in columns}
-    for w in wanted:
-        if key(w) in by_key and by_key[key(w)] != column:
-            return by_key[key(w)]
+    for w in wanted or ():
+        if w in by_key and by_key[w] != column:
+            return by_key[w]
     return None
-
-
-def _snake(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", str(name).lower()).strip("_")
 
 
 def _relevant_kinds(fld: str) -> tuple[str, ...]:
@@ -265,7 +259,7 @@ _WHOLE = r"^-?\d{1,6}(\.0+)?$"
 
 def rating_columns(t: Any, candidates: Sequence[str], run: Any) -> Ratings:
     """Columns of ``t`` that hold ratings: every value a whole number on a small scale
-    (-3 to 10), at least three different values. Values of -9 or below (survey tools'
+    (-3 to 10), at least two different values other than a 0/1 flag. Values of -9 or below (survey tools'
     codes for "seen but not answered") do not stop a column being a rating: they are
     listed, to be set as not rated."""
     import ibis
@@ -294,10 +288,35 @@ def rating_columns(t: Any, candidates: Sequence[str], run: Any) -> Ratings:
             continue
         if r["lo"] is None or pd.isna(r["lo"]) or float(r["lo"]) < -3 or float(r["hi"]) > 10:
             continue
-        if int(r["distinct"] or 0) < 3:
-            continue
+        distinct = int(r["distinct"] or 0)
+        if distinct < 2 or (distinct == 2 and float(r["lo"]) == 0 and float(r["hi"]) == 1):
+            continue  # one value says nothing; 0 and 1 alone are a flag, not a rating
         columns.append(c)
         found = sorted({float(v) for v in (r["codes"] if r["codes"] is not None else [])})
         if found:
             codes[c] = found
     return Ratings(columns, codes)
+
+
+def comment_column(t: Any, candidates: Sequence[str], run: Any) -> str | None:
+    """The column of free text among ``candidates``: text (no numbers, no dates), mostly
+    different values, 15 characters or more on average; the longest such column."""
+    names = [c for c in candidates if t[c].type().is_string()]
+    if not names:
+        return None
+    aggs = {}
+    for i, c in enumerate(names):
+        v = t[c]
+        aggs[f"n{i}"], aggs[f"d{i}"] = v.count(), v.nunique()
+        aggs[f"l{i}"] = v.length().mean()
+        aggs[f"x{i}"] = v.try_cast("float64").count() + v.try_cast("timestamp").count()
+    got = run(t.aggregate(**aggs)).iloc[0]
+    best, best_len = None, 15.0
+    for i, c in enumerate(names):
+        n = int(got[f"n{i}"] or 0)
+        if not n or int(got[f"x{i}"] or 0) or int(got[f"d{i}"] or 0) < 0.5 * n:
+            continue
+        length = float(got[f"l{i}"] or 0)
+        if length >= best_len:
+            best, best_len = c, length
+    return best

@@ -152,8 +152,8 @@ def _run(engine: Engine, expr) -> pd.DataFrame:
 
 
 def apply_rules(t: ibis.Table, rules: Sequence[Rule], label: str, engine: Engine, findings: Findings,
-                database: bool = False, by: str | None = None, extra: Mapping[str, Any] | None = None
-                ) -> "Applied":
+                database: bool = False, by: str | None = None, extra: Mapping[str, Any] | None = None,
+                by_order: Sequence[str] = ()) -> "Applied":
     """Run ``rules`` over ``t`` in one aggregate pass and record a warning per rule that
     fires (per value of ``by`` when given: a wide survey's score columns).
 
@@ -178,6 +178,9 @@ def apply_rules(t: ibis.Table, rules: Sequence[Rule], label: str, engine: Engine
     got = _run(engine, grouped)
     totals = {k: got[k].iloc[0] if len(got) and not by else None for k in (extra or {})}
     groups = [(None, got.iloc[0])] if not by else [(row[by], row) for _, row in got.iterrows()]
+    if by:  # one warning per group, in the order the groups have in the file
+        rank = {v: i for i, v in enumerate(by_order)}
+        groups.sort(key=lambda g: (rank.get(g[0], len(rank)), str(g[0])))
     for r in rules:
         for group, row in groups:
             n = _int(row[f"n_{r.key}"]) if len(got) else 0

@@ -41,6 +41,7 @@ from scipy.stats import skew
 from journeylib.engine import execute
 from journeylib.journey import goal_columns, is_outcome_column
 from journeylib.schema import EVENT_COLUMNS, JourneyData
+from journeylib.words import looks_like_code, readable
 
 TOP_TOUCHPOINTS = 25
 TOP_RATINGS = 25  # per-touchpoint ratings kept as features, the most answered first
@@ -1056,37 +1057,6 @@ def _is_share(feature: str) -> bool:
 # ----------------------------------------------------------------------------------------
 # Words: what a person would say for a column or a code
 
-# Abbreviations seen in exported column names, and what they stand for.
-ABBREVIATIONS = {
-    "req": "requested", "amt": "amount", "qty": "quantity", "num": "number", "nr": "number",
-    "dept": "department", "cust": "customer", "avg": "average", "tot": "total", "pct": "percent",
-    "reg": "registration", "desc": "description", "dur": "duration", "cat": "category",
-    "addr": "address", "tel": "telephone", "svc": "service", "acct": "account", "org": "organisation",
-}
-_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
-
-
-def _looks_like_code(text: str) -> bool:
-    """A name made for machines (SeatComfort, AMOUNT_REQ, case:channel) rather than people."""
-    if " " in text.strip():
-        return False
-    return bool(re.search(r"[_:&]", text) or _CAMEL.search(text) or (text.isupper() and len(text) > 3))
-
-
-def readable(name: str) -> str:
-    """A column name or code as words: ``case:AMOUNT_REQ`` -> "amount requested",
-    ``TypeOfTraveller`` -> "type of traveller", ``Food&Beverages`` -> "food & beverages".
-    Names that already read as words are kept as they are."""
-    text = str(name).strip()
-    if not _looks_like_code(text):
-        return text
-    text = text.rsplit(":", 1)[-1]  # namespaces of exports: case:, org:, concept:
-    text = _CAMEL.sub(" ", text)
-    text = re.sub(r"[_.\-]+", " ", text).replace("&", " & ")
-    words = [ABBREVIATIONS.get(w.lower(), w.lower()) for w in text.split()]
-    return " ".join(words) or str(name)
-
-
 def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:] if text else text
 
@@ -1108,7 +1078,7 @@ class Words:
         for prefix, stage in sorted(getattr(self.journey, "stage_prefixes", ()) or (), key=lambda r: -len(r[0])):
             if name.startswith(prefix) and len(name) > len(prefix):
                 rest = name[len(prefix):]
-                return f"{stage} {readable(rest)}" if _looks_like_code(rest) or rest.isupper() else rest
+                return f"{stage} {readable(rest)}" if looks_like_code(rest) or rest.isupper() else rest
         return readable(name)
 
     def column(self, name: str) -> str:

@@ -128,14 +128,16 @@ with add_tab:
         if (check_clicked or use_clicked) and journey is not None:
             chosen = {kind: f for kind, f in uploaded.items() if f is not None and kind in frames}
             with st.spinner("Reading and checking the files…"):
-                checked = upload.check(chosen, mapping, journey, not_rated, keep_dups, where)
+                checked = upload.check(chosen, mapping, journey, not_rated, keep_dups, where,
+                                       st.session_state.get("d_labels"))
             report = checked.report
+            upload.show_recognised(checked, labels)
             if report.errors:
                 st.error(f"{len(report.errors)} problem(s) must be fixed before this data can be used. "
                          f"The active dataset is still “{active.name}”.", icon=":material/error:")
-            elif report.warnings:
-                st.warning(f"{len(report.warnings)} note(s): the data can be used; these rows were changed "
-                           "or skipped.", icon=":material/warning:")
+            elif any(w.severity == "warning" for w in report.warnings):
+                st.warning(f"{sum(w.severity == 'warning' for w in report.warnings)} warning(s): the data can be "
+                           "used; these rows were changed or skipped.", icon=":material/warning:")
             else:
                 st.success("No problems found.", icon=":material/check_circle:")
             if report.errors or report.warnings:

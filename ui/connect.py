@@ -128,7 +128,7 @@ def open_connection(conn: Connection) -> JourneyData:
                            f"{hint}") from None
     try:
         return load_tables(eng, touchpoints=conn.touchpoints.strip() or None, survey=conn.survey.strip() or None,
-                           customers=conn.customers.strip() or None, stages=conn.stages,
+                           customers=conn.customers.strip() or None, journey=JourneyModel.default(conn.stages),
                            order_column=conn.order_column.strip() or None)
     except InputError:
         raise

@@ -86,10 +86,10 @@ def _settings_key(uploads: Mapping[str, Any], options: Mapping[str, Any]) -> str
 
 def check(uploads: Mapping[str, Any], mapping: Mapping[str, Any], journey: JourneyModel,
           not_rated: tuple[float, ...], keep_duplicates: bool,
-          where: Mapping[str, list[str]] | None) -> ingest.Checked:
+          where: Mapping[str, list[str]] | None, labels: Mapping[str, str] | None = None) -> ingest.Checked:
     """The check of these uploads and settings: run once, then kept for this session."""
     options = {"mapping": dict(mapping), "journey": journey.to_dict(), "not_rated": list(not_rated),
-               "keep_duplicates": keep_duplicates, "where": dict(where or {})}
+               "keep_duplicates": keep_duplicates, "where": dict(where or {}), "labels": dict(labels or {})}
     key = _settings_key(uploads, options)
     held = st.session_state.get(_CHECKED)
     if held is not None and held[0] == key:
@@ -97,7 +97,8 @@ def check(uploads: Mapping[str, Any], mapping: Mapping[str, Any], journey: Journ
     forget()
     sources = {kind: (f.name, f.getvalue()) for kind, f in uploads.items()}
     checked = ingest.check(**sources, mapping=mapping, journey=journey, not_rated=not_rated,
-                           keep_duplicates=keep_duplicates, where=where or None, engine=cache.engine())
+                           keep_duplicates=keep_duplicates, where=where or None, labels=labels or None,
+                           engine=cache.engine())
     st.session_state[_CHECKED] = (key, checked)
     return checked
 
@@ -107,6 +108,22 @@ def forget() -> None:
     held = st.session_state.pop(_CHECKED, None)
     if held is not None:
         held[1].release()
+
+
+def show_recognised(checked: ingest.Checked, names: Mapping[str, str]) -> None:
+    """What the check recognised: the tool each file came from, and a wide survey's
+    questions with the touchpoint label each gets (editable; applied at the next check)."""
+    if checked.exports:
+        st.info("Recognised: " + "; ".join(f"**{names.get(k, k)}** is {'an' if v[:1] in 'AEIOU' else 'a'} {v} "
+                                            "export" if not v.startswith("an ") else f"**{names.get(k, k)}** is {v}"
+                                            for k, v in checked.exports.items()), icon=":material/verified:")
+    if checked.questions:
+        st.markdown("**Questions read as touchpoints** (one rating column each)",
+                    help="Change a label, then press Check data again: every chart and the map use the labels.")
+        table = pd.DataFrame({"column": list(checked.questions), "touchpoint": list(checked.questions.values())})
+        edited = st.data_editor(table, hide_index=True, width="stretch", disabled=["column"], key="d_labels_table")
+        st.session_state["d_labels"] = {c: str(t).strip() for c, t in zip(edited["column"], edited["touchpoint"])
+                                        if str(t).strip()}
 
 
 def report_frame(report: ingest.ValidationReport) -> pd.DataFrame:

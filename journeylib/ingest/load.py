@@ -52,6 +52,7 @@ from journeylib.ingest.rules import (
     typed_extras,
 )
 from journeylib.journey import JourneyModel
+from journeylib.words import label as label_words
 from journeylib.schema import EVENT_COLUMNS, FIELDS, SURVEY_COLUMNS, JourneyData
 
 __all__ = ["Checked", "check", "validate", "load_journey", "load_tables", "release", "parse_where"]
@@ -71,6 +72,8 @@ class Checked:
     report: ValidationReport
     engine: Engine
     owned: list[tuple[str, str]] = field(default_factory=list)  # (kind: table | view, name)
+    exports: dict[str, str] = field(default_factory=dict)  # input kind -> the tool it came from
+    questions: dict[str, str] = field(default_factory=dict)  # a wide survey's score column -> its label
 
     def release(self) -> None:
         """Drop every engine table and view this check made (safe to call twice)."""
@@ -91,6 +94,8 @@ class _Work:
         self.findings = Findings()
         self.owned: list[tuple[str, str]] = []
         self.labels: dict[str, str] = {}  # a wide survey's score column -> its touchpoint label
+        self.exports: dict[str, str] = {}
+        self.questions: list[str] = []
 
     def name(self, what: str) -> str:
         return f"_jl_{what}_{os.getpid()}_{next(_names)}"
@@ -131,7 +136,8 @@ class _Work:
         self.findings.warnings.append(Issue(file, column, message, int(count), [], "note"))
 
     def labels_for(self, column: str) -> str:
-        return self.labels.get(column, column)
+        """A score column's touchpoint label: the user's or the export's, else its name as words."""
+        return self.labels.get(column) or label_words(column)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -832,7 +838,8 @@ def check(touchpoints: Any = None, survey: Any = None, customers: Any = None, *,
         for raw in mine:
             raw.release()
     report = ValidationReport(errors, work.findings.warnings)
-    checked = Checked(data if not errors else None, report, work.engine, work.owned)
+    checked = Checked(data if not errors else None, report, work.engine, work.owned, work.exports,
+                      {c: work.labels_for(c) for c in work.questions})
     if errors:
         checked.release()
     return checked
@@ -867,7 +874,12 @@ def _check(work: _Work, raws: dict[str, RawTable], errors: list[Issue], mapping,
     for kind, raw in raws.items():
         header = formats.get(kind)
         export = recognise_export(raw.columns, kind, header[1].export if header else None)
+        if export:
+            work.exports[kind] = export
         _form_survey(work, raw, kind, cols[kind], export, has_events="touchpoints" in raws, mapping=mapping)
+        score = cols[kind].get("score")
+        if isinstance(score, list):
+            work.questions += [c for c in score if c not in work.questions]
     if "touchpoints" in raws:
         _id_spec(raws["touchpoints"], cols["touchpoints"], work)
     for kind in ("survey", "customers"):

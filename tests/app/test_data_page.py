@@ -161,46 +161,54 @@ def test_mask_url():
     assert "p%40ss" not in clean_error(RuntimeError(f"cannot reach {url}"), url)
 
 
-def test_large_upload_is_checked_and_loaded_from_disk(app, small_sample, monkeypatch, tmp_path):
-    """A plain CSV above $JOURNEY_FAST_LOAD_MB is previewed from its first rows and loaded by
-    the engine from a copy on disk; the saved dataset equals the file, the copy is removed."""
+def _jl_tables(engine) -> set[str]:
+    got = engine.con.raw_sql("select table_name from duckdb_tables() union all "
+                             "select view_name from duckdb_views()").fetchall()
+    return {name for (name,) in got if name.startswith("_jl_")}
+
+
+def test_large_upload_is_read_and_checked_once(app, small_sample, monkeypatch):
+    """A large text upload is previewed from its first rows; "Check data" then "Use this data"
+    read and check the whole file once, save what was checked and leave no engine table."""
     from journeylib import ingest as jio
     from journeylib import workspace
-    from ui import upload
+    from ui import cache, upload
 
-    monkeypatch.setenv("JOURNEY_FAST_LOAD_MB", "0.05")  # 50 KB: the small sample counts as large
     monkeypatch.setattr(upload, "PREVIEW_BYTES", 20_000)
-    monkeypatch.setattr(upload, "_spool_folder", lambda: tmp_path / "spool")
+    calls = []
+    real = jio.check
+
+    def counted(*args, **kwargs):
+        calls.append(kwargs.get("touchpoints"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(jio, "check", counted)
     payload = (small_sample / "touchpoints.csv").read_bytes()
-    assert len(payload) > 0.05 * 1024 * 1024
+    assert len(payload) > 20_000
     app.run()
+    before = _jl_tables(cache.engine())
     app.switch_page("pages/data.py").run()
     app.file_uploader(key="up_touchpoints_One").set_value(("big_events.csv", payload, "text/csv")).run()
     assert not app.exception, [e.message for e in app.exception]
     titles = [e.label for e in app.expander]
     assert any("big_events.csv" in t and "a large file" in t for t in titles), titles
-    spool = tmp_path / "spool"
-    assert not spool.exists() or not list(spool.iterdir())  # nothing copied before a check
+    assert calls == []  # nothing is checked before a button is pressed
     app.button(key="d_check").click().run()
-    copies = set(spool.glob("*.csv"))
-    assert len(copies) == 1, "the upload was not copied to disk"
     app.button(key="d_use").click().run()
     assert not app.exception, [e.message for e in app.exception]
     assert any("is now the active dataset" in s.value for s in app.success), [s.value for s in app.success]
-    active = app.session_state["_active_dataset"]
-    info = workspace.get_info(active)
+    assert len(calls) == 1, "the upload was read and checked more than once"
+    info = workspace.get_info(app.session_state["_active_dataset"])
     expected = jio.load_journey(small_sample / "touchpoints.csv")
-    n_expected = len(expected.events.execute())
-    assert info.row_counts["events"] == n_expected
-    assert info.name == "big_events"
-    assert not copies & set(spool.glob("*.csv")), "the copy on disk outlived the save"
+    assert info.row_counts["events"] == len(expected.events.execute())
+    jio.release(expected)
+    assert _jl_tables(cache.engine()) <= before, "the check's engine tables outlived the save"
 
 
-def test_large_upload_with_an_error_names_the_upload(app, monkeypatch, tmp_path):
+def test_large_upload_with_an_error_names_the_upload(app, monkeypatch):
     from ui import upload
 
-    monkeypatch.setenv("JOURNEY_FAST_LOAD_MB", "0.01")
-    monkeypatch.setattr(upload, "_spool_folder", lambda: tmp_path / "spool")
+    monkeypatch.setattr(upload, "PREVIEW_BYTES", 10_000)
     rows = ["customer_id,timestamp,touchpoint"] + [f"c{i},never,Visit" for i in range(2000)]
     app.run()
     before = app.session_state["_active_dataset"]
@@ -210,6 +218,6 @@ def test_large_upload_with_an_error_names_the_upload(app, monkeypatch, tmp_path)
     app.button(key="d_use").click().run()
     assert not app.exception, [e.message for e in app.exception]
     shown = " ".join(d.value.to_string() for d in app.dataframe) + " ".join(e.value for e in app.error)
-    assert "bad_big.csv" in shown and "journeylib-uploads" not in shown
+    assert "bad_big.csv" in shown and "journeylib-" not in shown  # the upload's name, no temporary file
     assert "no parseable timestamp" in shown
     assert app.session_state["_active_dataset"] == before

@@ -34,6 +34,7 @@ __all__ = [
     "OUTCOME_WORDS",
     "is_outcome_column",
     "guess_stage_map",
+    "value_matches",
 ]
 
 GOAL_KINDS = ("stage", "touchpoint", "column")
@@ -277,7 +278,9 @@ def goal_columns(goal: Goal | None) -> tuple[str, ...]:
     return (goal.target,) if goal is not None and goal.kind == "column" else ()
 
 
-def _value_matches(col: ibis.Value, value: str) -> ibis.Value:
+def value_matches(col: ibis.Value, value: str) -> ibis.Value:
+    """Whether a column holds ``value``, compared as trimmed text with case ignored (how a
+    column goal and an ``attribute:COLUMN=VALUE`` view read a value)."""
     text = col.cast("string").strip().lower()
     return text == str(value).strip().lower()
 
@@ -316,7 +319,7 @@ def goal_outcomes(data: Any, goal: Goal | None = None) -> ibis.Table:
         if table is not None and goal.target in table.columns:
             t = table.filter(table[goal.target].notnull() & (table[goal.target].cast("string").strip() != ""))
             return t.group_by("customer_id").aggregate(
-                converted=_value_matches(t[goal.target], goal.value).any())
+                converted=value_matches(t[goal.target], goal.value).any())
     raise GoalError(f"the goal column {goal.target!r} is in none of the files; columns that could hold an "
                     "outcome: " + (", ".join(_outcome_candidates(data)) or "none found"))
 

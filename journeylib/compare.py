@@ -682,3 +682,65 @@ def what_changed(a: JourneyData, b: JourneyData, seed: int = 0, n_boot: int = N_
     out = out.assign(_s=out["stage"].map(rank), _m=out["measure"].map(measures))
     out = out.sort_values(["_s", "_m"], kind="stable").reset_index(drop=True)
     return out[list(WHAT_CHANGED_COLUMNS)]
+
+
+# ----------------------------------------------------------------------------- Sankey nodes
+
+SANKEY_DIFFERENCE_COLUMNS = ("step", "node", "a", "b", "difference", "ci_low", "ci_high", "p_value",
+                             "significant", "n_a", "n_b")
+
+
+def _node_shares(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    from journeylib.flows import step_nodes
+
+    nodes = step_nodes(frame)
+    if nodes.empty:
+        return nodes, 0
+    # Every customer of a Sankey is at its first column (forward) or at the anchor's
+    # (backward): the fullest column counts them all.
+    return nodes, int(nodes.groupby("step")["customers"].sum().max())
+
+
+def sankey_differences(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
+    """Each Sankey node's share of its view's customers, b against a.
+
+    ``a`` and ``b`` are step Sankey frames (forward or backward) drawn with the same
+    settings. A node is (step, node) as :func:`journeylib.flows.step_nodes` gives it; its
+    share is its customers over all the Sankey's customers; two-proportion test.
+    ``(other)`` nodes are left out (they merge different names in each view).
+    DataFrame[:data:`SANKEY_DIFFERENCE_COLUMNS`], sorted by step and node.
+    """
+    from journeylib.schema import OTHER_NODE
+
+    na_frame, n_a = _node_shares(a)
+    nb_frame, n_b = _node_shares(b)
+    keys = pd.concat([f[["step", "node"]] for f in (na_frame, nb_frame) if len(f)], ignore_index=True) \
+        if len(na_frame) or len(nb_frame) else pd.DataFrame(columns=["step", "node"])
+    keys = keys[keys["node"] != OTHER_NODE].drop_duplicates().sort_values(["step", "node"]).reset_index(drop=True)
+    if keys.empty:
+        return pd.DataFrame({c: pd.Series([], dtype="object") for c in SANKEY_DIFFERENCE_COLUMNS})
+
+    def count(frame):
+        if frame.empty:
+            return np.zeros(len(keys))
+        got = keys.merge(frame[["step", "node", "customers"]], on=["step", "node"], how="left")
+        return got["customers"].fillna(0).to_numpy(dtype="float64")
+
+    d = two_proportions(count(na_frame), np.full(len(keys), n_a), count(nb_frame), np.full(len(keys), n_b))
+    rows = _rows("node", keys["node"], d, np.full(len(keys), n_a), np.full(len(keys), n_b))
+    rows.insert(0, "step", keys["step"].astype("int64").to_numpy())
+    rows = rows.rename(columns={"stage": "node"}).drop(columns="measure")
+    return rows[list(SANKEY_DIFFERENCE_COLUMNS)]
+
+
+def time_to_stage_pair(a: JourneyData, b: JourneyData, label_a: str = "a", label_b: str = "b") -> pd.DataFrame:
+    """Time from the first event to each stage in two views, side by side: the frame of
+    :func:`journeylib.flows.time_to_stage` for everyone in each view, ``persona`` holding the
+    view's label. No test of difference: medians are shown, not claimed to differ."""
+    from journeylib.flows import time_to_stage
+
+    parts = []
+    for data, label in ((a, label_a), (b, label_b)):
+        t = time_to_stage(data)
+        parts.append(t[t["persona"] == "all"].assign(persona=label))
+    return pd.concat(parts, ignore_index=True)

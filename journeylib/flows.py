@@ -569,9 +569,10 @@ class SankeyPick:
 @dataclass(frozen=True)
 class FunnelPick:
     """A funnel step: the customers who reached ``stage`` (or a later stage), or with
-    ``dropped`` those who reached it and not the next stage of the funnel. ``stage`` may
-    also be the goal's name (the last row of a funnel towards a touchpoint or column
-    goal): the customers who converted. ``level`` is where next and previous are read."""
+    ``dropped`` those who reached it and no later stage (their furthest stage in the stage
+    order is ``stage``). ``stage`` may also be the goal's name (the last row of a funnel
+    towards a touchpoint or column goal): the customers who converted. ``level`` is where
+    next and previous are read."""
 
     stage: str
     dropped: bool = False
@@ -649,12 +650,11 @@ def _sankey_customers(data: JourneyData, pick: SankeyPick, sankey, elements) -> 
 
 def _funnel_customers(data: JourneyData, pick: FunnelPick) -> ibis.Table:
     stages = tuple(data.stages)
-    funnel_stages = data.journey.funnel_stages()
     goal = data.goal
     num = _numbered(data.events, pick.level, False)
-    if pick.stage not in funnel_stages:
+    if pick.stage not in stages:
         if goal is None or pick.stage != goal.label:
-            names = list(funnel_stages) + ([goal.label] if goal is not None else [])
+            names = list(stages) + ([goal.label] if goal is not None else [])
             raise ValueError(f"{pick.stage!r} is not a step of the funnel ({', '.join(names)})")
         if pick.dropped:
             raise ValueError(f"{goal.label!r} is the funnel's last step: no one drops after it")
@@ -669,9 +669,6 @@ def _funnel_customers(data: JourneyData, pick: FunnelPick) -> ibis.Table:
     i = stages.index(pick.stage)
     idx = stage_index(num.stage, stages)
     if pick.dropped:
-        j = funnel_stages.index(pick.stage)
-        if j == len(funnel_stages) - 1:
-            raise ValueError(f"{pick.stage!r} is the funnel's last stage: no one drops before a next one")
         per = num.group_by("customer_id").agg(
             furthest=idx.max(), first_k=num.k.min(where=idx == i), last_k=num.k.max(where=idx == i))
         return per.filter(per.furthest == i).select("customer_id", "first_k", "last_k")

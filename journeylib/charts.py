@@ -1026,6 +1026,12 @@ def backward_sankey(frame: pd.DataFrame, *, anchor: str, subject: str | None = N
     fig = sankey(frame, subject=subject, level=level, stages=stages, node_stage=node_stage, height=height)
     reached = int(frame.loc[frame["step"] == -1, "customers"].sum())
     fig.update_layout(title=dict(text=figure_title(what, subject, reached)))
+    # (start) is where short journeys begin, like (end) where they stop: grey, not a stage.
+    node = fig.data[0].node
+    colors = [END_COLOR if label == "(start)" else color for label, color in zip(node.label, node.color)]
+    node.color = colors
+    if NO_STAGE_COLOR not in colors:
+        fig.data = [t for t in fig.data if getattr(t, "name", None) != NO_STAGE]
     return fig
 
 
@@ -1078,7 +1084,7 @@ def time_to_stage_chart(frame: pd.DataFrame, *, subject: str | None = None, colo
                  if pd.notna(n) else "" for s, n, m, a, b in
                  zip(order, part["customers"], part["median_seconds"], part["q1_seconds"], part["q3_seconds"])]
         fig.add_trace(go.Scatter(
-            x=med, y=order, mode="markers", name=_esc("Everyone" if group == ALL_PERSONAS else group),
+            x=med, y=order, mode="markers", orientation="h", name=_esc("Everyone" if group == ALL_PERSONAS else group),
             marker=dict(size=11, color=color),
             error_x=dict(type="data", symmetric=False, array=(part["q3_seconds"].clip(lower=1) - med).fillna(0),
                          arrayminus=(med - part["q1_seconds"].clip(lower=1)).fillna(0), color=color, thickness=2),
@@ -1087,6 +1093,7 @@ def time_to_stage_chart(frame: pd.DataFrame, *, subject: str | None = None, colo
     fig.update_xaxes(type="log", title_text="Time since the customer's first event (median, quartile bar)",
                      tickvals=_TIME_TICKS, ticktext=[format_duration(t) for t in _TIME_TICKS])
     fig.update_yaxes(autorange="reversed", automargin=True, type="category")
-    fig.update_layout(legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0), scattermode="group")
-    h = height or max(320, 46 * len(order) * max(1, min(len(groups), 3)) // 2 + 180)
+    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.16, x=0), scattermode="group",
+                      margin=dict(l=20, r=20, t=70, b=110))
+    h = height or max(360, 30 * len(order) * max(2, len(groups)) + 220)
     return _finish(fig, figure_title(what, subject), height=h)

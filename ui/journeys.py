@@ -266,6 +266,7 @@ def time_along(view: cache.View, pair: compare.Pair | None) -> None:
         subject = state.subject(view)
     widgets.chart(charts.time_to_stage_chart(frame, subject=subject, colors=colors), key="time_to_stage",
                   frame=frame, file_name="time_to_stage")
-    st.caption("Arriving at a stage is the first event at it or a later stage; the goal row, when the goal is a "
-               "touchpoint, is its first event. Dots are medians, bars the middle half of customers"
-               + (" (side by side only: no test of difference)." if pair is not None else "."))
+    st.caption("Arriving at a stage is the first event at it or a later stage (as the funnel counts it), so a "
+               "customer who enters part-way arrives at the earlier stages at once: 0 s, drawn at 1 s on this "
+               "scale. The goal row, for a touchpoint goal, is its first event. Dots are medians, bars the middle "
+               "half of customers" + (" (side by side only: no test of difference)." if pair is not None else "."))

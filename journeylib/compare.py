@@ -31,7 +31,7 @@ from scipy import stats
 
 from journeylib.emotions import DETRACTOR, PASSIVE, PROMOTER, nps_answers
 from journeylib.engine import execute
-from journeylib.journey import GoalError, goal_outcomes, value_matches
+from journeylib.journey import GoalError, goal_event, goal_outcomes, value_matches
 from journeylib.reach import stage_index
 from journeylib.schema import JourneyData
 
@@ -405,56 +405,100 @@ class _Counts:
     goal_note: str | None
 
 
-def _counts(data: JourneyData) -> _Counts:
+_CUSTOMER_COLUMNS = {"furthest": "int64", "has_events": "boolean", "converted": "boolean", "nps_group": "string"}
+
+
+def _customer_rows(data: JourneyData, view: int) -> tuple[ibis.Table, str | None]:
+    """One row per customer and source (events, the goal, NPS) of one view, tagged ``_v``."""
     stages = tuple(data.stages)
-    parts = []
     ev = data.events
-    per = ev.group_by(customer_id=ev.customer_id.cast("string")).agg(
-        furthest=stage_index(ev.stage, stages).max())
-    parts.append(per.mutate(has_events=ibis.literal(True)))
     goal_note = None
+    metrics = {"furthest": stage_index(ev.stage, stages).max()}
     try:
-        outcomes = goal_outcomes(data)
-        parts.append(outcomes.select(customer_id=outcomes.customer_id.cast("string"),
-                                     converted=outcomes.converted.cast("boolean")))
+        hit = goal_event(ev, data.journey)
     except GoalError as exc:
-        goal_note = str(exc)
+        hit, goal_note = None, str(exc)
+    if hit is not None and not data.has_events:
+        try:
+            goal_outcomes(data)  # says why a stage or touchpoint goal needs events
+        except GoalError as exc:
+            hit, goal_note = None, str(exc)
+    if hit is not None:
+        metrics["converted"] = hit.any()  # a stage or touchpoint goal: in the same pass
+    per = ev.group_by(customer_id=ev.customer_id.cast("string")).agg(**metrics)
+    parts = [per.mutate(has_events=ibis.literal(True))]
+    if hit is None and goal_note is None and data.goal is not None:
+        try:
+            outcomes = goal_outcomes(data)
+            parts.append(outcomes.select(customer_id=outcomes.customer_id.cast("string"),
+                                         converted=outcomes.converted.cast("boolean")))
+        except GoalError as exc:
+            goal_note = str(exc)
     if data.survey is not None and "nps" in data.survey.columns:
         answers = nps_answers(data.survey)
         parts.append(answers.select(customer_id=answers.customer_id.cast("string"), nps_group=answers.nps_group))
-    # One row per customer and source; a union then a group-by per customer lines them up
-    # without outer joins (which name their key columns differently on each backend).
-    columns = {"furthest": "int64", "has_events": "boolean", "converted": "boolean", "nps_group": "string"}
-    aligned = []
-    for part in parts:
-        aligned.append(part.select(
-            "customer_id",
-            **{c: (part[c] if c in part.columns else ibis.null(t)).cast(t) for c, t in columns.items()}))
-    u = aligned[0]
-    for part in aligned[1:]:
-        u = u.union(part)
-    per_customer = u.group_by("customer_id").agg(
+    # A union, then a group-by per customer, lines the sources up without outer joins
+    # (which name their key columns differently on each backend).
+    aligned = [part.select("customer_id", _v=ibis.literal(view, "int64"),
+                           **{c: (part[c] if c in part.columns else ibis.null(t)).cast(t)
+                              for c, t in _CUSTOMER_COLUMNS.items()}) for part in parts]
+    return ibis.union(*aligned) if len(aligned) > 1 else aligned[0], goal_note
+
+
+def _score_rows(data: JourneyData, view: int) -> ibis.Table | None:
+    if data.survey is None or "score" not in data.survey.columns:
+        return None
+    s = data.survey
+    s = s.filter(s.score.notnull() & ~s.score.isnan())
+    return s.select(
+        _v=ibis.literal(view, "int64"),
+        stage=s.stage.cast("string") if "stage" in s.columns else ibis.null("string"),
+        touchpoint=s.touchpoint.cast("string") if "touchpoint" in s.columns else ibis.null("string"),
+        score=s.score.cast("float64"),
+    )
+
+
+def _same_backend(tables: list[ibis.Table]) -> bool:
+    try:
+        backends = {id(t._find_backend()) for t in tables}
+    except Exception:  # only in-memory tables: they all run on the default engine
+        return True
+    return len(backends) == 1
+
+
+def _counts_of(views: Sequence[JourneyData]) -> list[_Counts]:
+    """The counts of several views; views on one backend are counted together (two queries
+    in all), so the query is built and sent once rather than once per view."""
+    if len(views) > 1 and not _same_backend([v.events for v in views]):
+        return [c for v in views for c in _counts_of([v])]
+    rows, notes = zip(*[_customer_rows(v, i) for i, v in enumerate(views)])
+    u = ibis.union(*rows) if len(rows) > 1 else rows[0]
+    per_customer = u.group_by(["_v", "customer_id"]).agg(
         furthest=u.furthest.max(), has_events=u.has_events.any(),
         converted=u.converted.max(), nps_group=u.nps_group.max())
-    counted = execute(per_customer.group_by(["has_events", "furthest", "converted", "nps_group"]).agg(
+    counted = execute(per_customer.group_by(["_v", "has_events", "furthest", "converted", "nps_group"]).agg(
         n=ibis._.count()))
     counted["has_events"] = counted["has_events"].fillna(False).astype(bool)
     counted["furthest"] = counted["furthest"].astype("float64")
     counted["n"] = counted["n"].astype("int64")
-    counted["converted"] = counted["converted"].astype("object").where(counted["converted"].notna(), None)
-    counted["nps_group"] = counted["nps_group"].astype("object").where(counted["nps_group"].notna(), None)
+    for c in ("converted", "nps_group"):
+        counted[c] = counted[c].astype("object").where(counted[c].notna(), None)
+    scored = [t for t in (_score_rows(v, i) for i, v in enumerate(views)) if t is not None]
     scores = None
-    if data.survey is not None and "score" in data.survey.columns:
-        s = data.survey
-        s = s.filter(s.score.notnull() & ~s.score.isnan())
-        score = s.score.cast("float64")
-        keys = {"stage": s.stage.cast("string") if "stage" in s.columns else ibis.null("string"),
-                "touchpoint": s.touchpoint.cast("string") if "touchpoint" in s.columns else ibis.null("string")}
-        scores = execute(s.group_by(**keys).agg(n=s.count(), total=score.sum(), squares=(score * score).sum()))
+    if scored:
+        s = ibis.union(*scored) if len(scored) > 1 else scored[0]
+        scores = execute(s.group_by(["_v", "stage", "touchpoint"]).agg(
+            n=s.count(), total=s.score.sum(), squares=(s.score * s.score).sum()))
         scores = scores.astype({"n": "int64", "total": "float64", "squares": "float64"})
         for c in ("stage", "touchpoint"):
             scores[c] = scores[c].astype("object").where(scores[c].notna(), None)
-    return _Counts(counted, scores, goal_note)
+    out = []
+    for i, v in enumerate(views):
+        mine = counted[counted["_v"] == i].drop(columns="_v").reset_index(drop=True)
+        has_scores = v.survey is not None and "score" in v.survey.columns
+        theirs = scores[scores["_v"] == i].drop(columns="_v").reset_index(drop=True) if has_scores else None
+        out.append(_Counts(mine, theirs, notes[i]))
+    return out
 
 
 def _reached(counts: pd.DataFrame, i: int, among: pd.Series | None = None) -> tuple[int, int]:
@@ -536,7 +580,7 @@ def compare(a: JourneyData, b: JourneyData, level: str = "stage", seed: int = 0,
     """
     if level not in LEVELS:
         raise ValueError(f"level must be one of {', '.join(LEVELS)}; got {level!r}")
-    ca, cb = _counts(a), _counts(b)
+    ca, cb = _counts_of([a, b])
     notes: list[str] = []
     frames = []
     stages = tuple(a.stages)
@@ -616,7 +660,7 @@ def what_changed(a: JourneyData, b: JourneyData, seed: int = 0, n_boot: int = N_
     Columns :data:`WHAT_CHANGED_COLUMNS`; ``significant`` is p < 0.05 by the same tests as
     :func:`compare`. A measure that cannot be computed for a stage has no row.
     """
-    ca, cb = _counts(a), _counts(b)
+    ca, cb = _counts_of([a, b])
     stages = tuple(a.stages)
     frames = []
     has_events = bool(ca.customers["has_events"].any() or cb.customers["has_events"].any())

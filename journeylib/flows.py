@@ -463,6 +463,18 @@ def _numbered(events: ibis.Table, level: str, collapse_repeats: bool) -> ibis.Ta
     return t.mutate(k=t.new.cast("int64").sum().over(running).cast("int64"))
 
 
+def _journeys_of(events: ibis.Table, hit: ibis.Value | ibis.Table) -> ibis.Table:
+    """The whole journeys (every event) of the customers with an event where ``hit`` holds,
+    or of the customers of a table with ``customer_id``: numbering only them gives the same
+    positions as numbering everyone, at the cost of their events alone."""
+    if isinstance(hit, ibis.Table):
+        ids = hit.select(_cid=hit.customer_id.cast("string"))
+    else:
+        found = events.filter(hit)
+        ids = found.select(_cid=found.customer_id.cast("string")).distinct()
+    return events.semi_join(ids, events.customer_id.cast("string") == ids._cid)
+
+
 def _anchor_positions(numbered: ibis.Table, anchor: Anchor) -> ibis.Table:
     # The first time a customer gets there: what came before it is what led there, while a
     # later visit would count steps that came after the first.
@@ -472,7 +484,7 @@ def _anchor_positions(numbered: ibis.Table, anchor: Anchor) -> ibis.Table:
 
 def _backward_links(events: ibis.Table, anchor: Anchor, level: str, collapse_repeats: bool) -> ibis.Table:
     """customer_id, back (elements before the anchor; 0 = the anchor), k, node, prev_node."""
-    num = _numbered(events, level, collapse_repeats)
+    num = _numbered(_journeys_of(events, anchor.hits(events)), level, collapse_repeats)
     at = _anchor_positions(num, anchor)
     el = num.filter(num.new)
     j = el.join(at, "customer_id")
@@ -630,7 +642,8 @@ def _sankey_customers(data: JourneyData, pick: SankeyPick, sankey, elements) -> 
         if step > 0:
             raise ValueError(f"a backward Sankey's columns count back from 0 (the anchor), not {step}")
         if pick.node == START_NODE:
-            at = _anchor_positions(_numbered(data.events, level, pick.collapse_repeats), pick.anchor)
+            events = _journeys_of(data.events, pick.anchor.hits(data.events))
+            at = _anchor_positions(_numbered(events, level, pick.collapse_repeats), pick.anchor)
             hit = at.filter(at.anchor_k == -step)
             return hit.select("customer_id", first_k=ibis.literal(0, "int64"), last_k=ibis.literal(0, "int64"))
         b = _backward_links(data.events, pick.anchor, level, pick.collapse_repeats)
@@ -651,7 +664,6 @@ def _sankey_customers(data: JourneyData, pick: SankeyPick, sankey, elements) -> 
 def _funnel_customers(data: JourneyData, pick: FunnelPick) -> ibis.Table:
     stages = tuple(data.stages)
     goal = data.goal
-    num = _numbered(data.events, pick.level, False)
     if pick.stage not in stages:
         if goal is None or pick.stage != goal.label:
             names = list(stages) + ([goal.label] if goal is not None else [])
@@ -661,25 +673,30 @@ def _funnel_customers(data: JourneyData, pick: FunnelPick) -> ibis.Table:
         outcomes = goal_outcomes(data)
         won = outcomes.filter(outcomes.converted).select(customer_id=outcomes.customer_id.cast("string"))
         if goal.kind == "touchpoint":
+            num = _numbered(_journeys_of(data.events, won), pick.level, False)
             hit = num.filter(num.touchpoint == goal.target)
             at = hit.group_by("customer_id").agg(first_k=hit.k.min())
             j = won.left_join(at, won.customer_id == at.customer_id)
             return j.select(customer_id=won.customer_id, first_k=j.first_k, last_k=j.first_k)
         return won.select("customer_id", first_k=ibis.null("int64"), last_k=ibis.null("int64"))
     i = stages.index(pick.stage)
+    ev = data.events
+    furthest = ev.group_by(customer_id=ev.customer_id.cast("string")).agg(furthest=stage_index(ev.stage, stages).max())
+    group = furthest.filter(furthest.furthest == i if pick.dropped else furthest.furthest >= i)
+    num = _numbered(_journeys_of(ev, group), pick.level, False)
     idx = stage_index(num.stage, stages)
     if pick.dropped:
-        per = num.group_by("customer_id").agg(
-            furthest=idx.max(), first_k=num.k.min(where=idx == i), last_k=num.k.max(where=idx == i))
-        return per.filter(per.furthest == i).select("customer_id", "first_k", "last_k")
-    per = num.group_by("customer_id").agg(furthest=idx.max(), first_k=num.k.min(where=idx >= i))
-    return per.filter(per.furthest >= i).select("customer_id", "first_k", last_k=per.first_k)
+        per = num.group_by("customer_id").agg(first_k=num.k.min(where=idx == i), last_k=num.k.max(where=idx == i))
+        return per.select("customer_id", "first_k", "last_k")
+    per = num.group_by("customer_id").agg(first_k=num.k.min(where=idx >= i))
+    return per.select("customer_id", "first_k", last_k=per.first_k)
 
 
 def _pain_customers(data: JourneyData, pick: PainPick) -> ibis.Table:
     if pick.kind not in ("stage", "touchpoint"):
         raise ValueError(f"a pain point is a stage or a touchpoint row, not {pick.kind!r}")
-    num = _numbered(data.events, pick.level, False)
+    at = (data.events[pick.kind].cast("string") == str(pick.name)).fill_null(False)
+    num = _numbered(_journeys_of(data.events, at), pick.level, False)
     hit = num.filter((num[pick.kind] == str(pick.name)).fill_null(False))
     return hit.group_by("customer_id").agg(first_k=hit.k.min(), last_k=hit.k.max())
 
@@ -724,8 +741,12 @@ def neighbours(
     ``first_k``, ``(start)`` when there is none); share of the customers with a position.
     Sorted by direction (next first), customers desc, node.
     """
-    e = _elements(events, level, collapse_repeats, stored=elements).select("customer_id", "k", "node")
     c = customers.filter(customers.first_k.notnull() & customers.last_k.notnull())
+    if elements is not None and (level == "stage" or not collapse_repeats):
+        ids = c.select(_cid=c.customer_id.cast("string"))
+        e = elements.semi_join(ids, elements.customer_id == ids._cid).select("customer_id", "k", "node")
+    else:
+        e = _elements(_journeys_of(events, c), level, collapse_repeats).select("customer_id", "k", "node")
     sides = []
     for direction, position, none in (("next", c.last_k + 1, END_NODE), ("previous", c.first_k - 1, START_NODE)):
         side = c.select(customer_id=c.customer_id.cast("string"), _at=position.cast("int64"),

@@ -30,6 +30,7 @@ __all__ = [
     "parse_goal",
     "default_goal",
     "goal_outcomes",
+    "goal_event",
     "goal_columns",
     "OUTCOME_WORDS",
     "is_outcome_column",
@@ -285,6 +286,22 @@ def value_matches(col: ibis.Value, value: str) -> ibis.Value:
     return text == str(value).strip().lower()
 
 
+def goal_event(events: ibis.Table, model: JourneyModel, goal: Goal | None = None) -> ibis.Value | None:
+    """Whether an event reaches a stage or touchpoint goal (a boolean column of ``events``),
+    so that a query already grouping events per customer can tell who converted
+    (``hit.any()``) in the same pass; None for a column goal or no goal. The rule
+    :func:`goal_outcomes` applies to events."""
+    goal = goal if goal is not None else model.goal
+    if goal is None or goal.kind == "column":
+        return None
+    if goal.kind == "stage":
+        if goal.target not in model.stages:
+            raise GoalError(f"goal stage {goal.target!r} is not in the stage order ({', '.join(model.stages)})")
+        later = list(model.stages[model.stages.index(goal.target):])
+        return events.stage.isin(later).fill_null(False)
+    return (events.touchpoint == goal.target).fill_null(False)
+
+
 def goal_outcomes(data: Any, goal: Goal | None = None) -> ibis.Table:
     """One row per customer the goal can be judged for: ``customer_id``, ``converted``.
 
@@ -306,14 +323,7 @@ def goal_outcomes(data: Any, goal: Goal | None = None) -> ibis.Table:
             raise GoalError(f"the goal {goal.label!r} is a {goal.kind} reached, which needs touchpoint events; "
                             "this dataset has survey answers only (use a column goal, e.g. "
                             "column:satisfaction=satisfied)")
-        if goal.kind == "stage":
-            if goal.target not in model.stages:
-                raise GoalError(f"goal stage {goal.target!r} is not in the stage order "
-                                f"({', '.join(model.stages)})")
-            later = list(model.stages[model.stages.index(goal.target):])
-            hit = events.stage.isin(later).fill_null(False)
-        else:
-            hit = (events.touchpoint == goal.target).fill_null(False)
+        hit = goal_event(events, model, goal)
         return events.group_by("customer_id").aggregate(converted=hit.any())
     for table in (data.customers, data.survey, events if data.has_events else None):
         if table is not None and goal.target in table.columns:

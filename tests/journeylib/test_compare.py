@@ -320,3 +320,22 @@ def test_what_changed_lane(engine):
     assert score.loc["Try", "p_value"] == pytest.approx(
         stats.ttest_ind(scores_b["Try"], scores_a["Try"], equal_var=False).pvalue)
     assert set(lane["measure"]) >= {"reached", "converted", "score", "nps"}
+
+
+def test_a_survey_only_comparison_says_what_it_cannot_compute(engine):
+    empty = pd.DataFrame({"customer_id": pd.Series([], dtype="str"), "timestamp": pd.Series([], dtype="datetime64[us]"),
+                          "seq": pd.Series([], dtype="int64"), "touchpoint": pd.Series([], dtype="str"),
+                          "stage": pd.Series([], dtype="str"), "channel": pd.Series([], dtype="str")})
+    survey = engine.table(pd.DataFrame({"customer_id": ["s1", "s2", "s3", "s4"], "stage": ["Look"] * 4,
+                                        "touchpoint": ["x"] * 4, "score": [1.0, 2.0, 4.0, 5.0]}))
+    data = JourneyData(events=engine.table(empty), survey=survey, journey=JourneyModel(stages=STAGES,
+                                                                                      goal=Goal("stage", "Buy")))
+    a, b = data.filter(customer_ids=["s1", "s2"]), data.filter(customer_ids=["s3", "s4"])
+    result = C.compare(a, b)
+    assert list(result.table["measure"]) == ["score"]
+    assert any(n.startswith("reached: no touchpoint events") for n in result.notes)
+    assert any(n.startswith("converted: the goal 'Buy' is a stage reached, which needs touchpoint events")
+               for n in result.notes)
+    row = result.table.iloc[0]
+    ref = stats.ttest_ind([4.0, 5.0], [1.0, 2.0], equal_var=False)
+    assert row["p_value"] == pytest.approx(ref.pvalue)

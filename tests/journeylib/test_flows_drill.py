@@ -144,10 +144,10 @@ def test_customers_behind_funnel_steps(engine):
     assert who(data, flows.FunnelPick("Try", dropped=True)) == ["c3", "c5"]
     funnel = flows.funnel(data.events, data.stages).set_index("stage")
     assert funnel.loc["Buy", "drop_off"] == 2 and funnel.loc["Buy", "customers"] == 3
-    with pytest.raises(ValueError, match="last stage"):
-        flows.flow_customers(data, flows.FunnelPick("Buy", dropped=True))
+    assert who(data, flows.FunnelPick("Buy", dropped=True)) == ["c2", "c4"]  # furthest stage Buy
+    assert who(data, flows.FunnelPick("Stay")) == ["c1"]
     with pytest.raises(ValueError, match="not a step of the funnel"):
-        flows.flow_customers(data, flows.FunnelPick("Stay"))
+        flows.flow_customers(data, flows.FunnelPick("Leave"))
     renew = make(engine, goal=Goal("touchpoint", "O", name="Ordered"))
     assert who(renew, flows.FunnelPick("Ordered")) == ["c2", "c4"]
 
@@ -256,3 +256,14 @@ def test_time_to_stage_against_pandas(engine):
     named = make(engine, {"z": "H P S"}, {"z": [0, 2, 7]}, goal=Goal("touchpoint", "S", name="Stayed"))
     t = flows.time_to_stage(named).set_index("stage")
     assert list(t.index) == [*STAGES, "Stayed"] and t.loc["Stayed", "median_seconds"] == 420.0
+
+
+def test_stored_elements_give_the_same_customers_and_neighbours(engine):
+    data = make(engine)
+    stored = flows.stored_elements(data.events, "touchpoint")
+    for pick in (flows.SankeyPick(1, "H", "P"), flows.SankeyPick(3, END), flows.SankeyPick(2, "C", start="H")):
+        plain = flows.flow_customers(data, pick)
+        fast = flows.flow_customers(data, pick, elements=stored)
+        assert who(data, pick) == sorted(execute(fast)["customer_id"])
+        pd.testing.assert_frame_equal(flows.neighbours(data.events, plain),
+                                      flows.neighbours(data.events, fast, elements=stored))

@@ -106,40 +106,33 @@ def keep_in_url() -> None:
 # ----------------------------------------------------------------------------- pickers
 
 
-def _sankey_options(frame: pd.DataFrame) -> list[str]:
-    """Links first (by customers), then nodes; each as tab-separated step, node[, target]."""
+def _sankey_options(frame: pd.DataFrame, backward: bool) -> dict[str, str]:
+    """Links first (by customers), then nodes; each as tab-separated step, node[, target],
+    with the words shown for it."""
     if frame is None or frame.empty:
-        return []
-    links = frame.sort_values(["customers", "step"], ascending=[False, True])
-    nodes = flows.step_nodes(frame).sort_values(["customers", "step"], ascending=[False, True])
-    out = [f"{int(r.step)}\t{r.source}\t{r.target}" for r in links.itertuples(index=False)]
-    out += [f"{int(r.step)}\t{r.node}" for r in nodes.itertuples(index=False)]
-    return out
-
-
-def _option_label(option: str, frame: pd.DataFrame, backward: bool) -> str:
-    if not option:
-        return "Pick a node or a link…"
-    parts = option.split("\t")
-    step = int(parts[0])
+        return {}
 
     def column(k: int) -> str:
         if not backward:
             return f"step {k}"
         return "the end" if k == 0 else f"{-k} before"
 
-    if len(parts) == 3:
-        row = frame[(frame["step"] == step) & (frame["source"] == parts[1]) & (frame["target"] == parts[2])]
-        n = int(row["customers"].sum())
-        return f"{parts[1]} → {parts[2]} ({column(step)} → {column(step + 1)}): {n:,} customers"
-    nodes = flows.step_nodes(frame)
-    n = int(nodes.loc[(nodes["step"] == step) & (nodes["node"] == parts[1]), "customers"].sum())
-    return f"{parts[1]} at {column(step)}: {n:,} customers"
+    links = frame.sort_values(["customers", "step"], ascending=[False, True])
+    nodes = flows.step_nodes(frame).sort_values(["customers", "step"], ascending=[False, True])
+    out = {}
+    for r in links.itertuples(index=False):
+        k = int(r.step)
+        out[f"{k}\t{r.source}\t{r.target}"] = (f"{r.source} → {r.target} ({column(k)} → {column(k + 1)}): "
+                                               f"{int(r.customers):,} customers")
+    for r in nodes.itertuples(index=False):
+        out[f"{int(r.step)}\t{r.node}"] = f"{r.node} at {column(int(r.step))}: {int(r.customers):,} customers"
+    return out
 
 
 def sankey_picker(frame: pd.DataFrame, *, side: str, key: str, backward: bool = False) -> None:
     """A list of the Sankey's links and nodes; picking one drills into its customers."""
-    options = [""] + _sankey_options(frame)
+    labels = {"": "Pick a node or a link…", **_sankey_options(frame, backward)}
+    options = list(labels)
     if len(options) == 1:
         return
     kind = "back" if backward else "sankey"
@@ -159,7 +152,7 @@ def sankey_picker(frame: pd.DataFrame, *, side: str, key: str, backward: bool = 
         choose(Spec(kind, side, int(parts[0]), parts[1], parts[2] if len(parts) == 3 else ""))
 
     st.selectbox("Who are these customers?", options, key=key, on_change=picked,
-                 format_func=lambda o: _option_label(o, frame, backward),
+                 format_func=labels.get,
                  help="Pick a link or a node of the chart above to see who its customers are and download "
                       "their ids (a Sankey chart cannot be clicked to select in this version of Streamlit).")
 

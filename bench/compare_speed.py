@@ -12,7 +12,8 @@ the app holds it; personas are fitted once. "Loaded" ends there. Then, uncached 
   Sankey node differences: what the Journeys page computes when a period changes;
 - drill-downs: flow_customers + cohort.profile (count, persona mix, attributes, scores,
   comments, next and previous) for a Sankey link, a backward Sankey node, a funnel step
-  and a pain point.
+  and the top stage and touchpoint pain points, with the dataset's stored journey
+  elements where the app passes them (a view without date or channel filters).
 
 With --app the Journeys page is also driven with Streamlit's AppTest: one rerun after the
 second period changes (the page's own caching as a user meets it).
@@ -107,16 +108,19 @@ def main() -> None:
     anchor = flows.Anchor.touchpoint("Cart error")
     back = flows.backward_sankey(data.events, anchor, max_steps=5, top=6)
     back_node = back[back["step"] == -1].sort_values("customers", ascending=False).iloc[0]
-    pain = pain_points(data).iloc[0]
+    pains = pain_points(data)
     picks = [
         (f"Sankey link {link.source} -> {link.target} (step {link.step})",
          flows.SankeyPick(int(link.step), link.source, link.target), elements),
         (f"backward node {back_node.source} before Cart error", flows.SankeyPick(-1, back_node.source, anchor=anchor),
          None),
-        ("funnel: reached Intent, went no further", flows.FunnelPick("Intent", dropped=True), None),
-        (f"pain point {pain.touchpoint if pain.level == 'touchpoint' else pain.stage}",
-         flows.PainPick(pain.level, pain.touchpoint if pain.level == "touchpoint" else pain.stage), None),
+        ("funnel: reached Intent, went no further", flows.FunnelPick("Intent", dropped=True), elements),
     ]
+    # The app's pain point list: the top pain points, stages and touchpoints.
+    for level in ("stage", "touchpoint"):
+        top = pains[pains["level"] == level].iloc[0]
+        name = top.touchpoint if level == "touchpoint" else top.stage
+        picks.append((f"pain point ({level}) {name}", flows.PainPick(level, name), elements))
     print("\n| drill-down | customers | flow_customers + profile |")
     print("|---|---|---|")
     for name, pick, els in picks:

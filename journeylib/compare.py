@@ -501,6 +501,17 @@ def _counts_of(views: Sequence[JourneyData]) -> list[_Counts]:
     return out
 
 
+def _has_known_stage(*counts: _Counts) -> bool:
+    """Whether any event of the views carries a stage of the stage order."""
+    return any(bool(c.customers["furthest"].notna().any()) for c in counts)
+
+
+def _no_stage_note(measure: str, stages: Sequence[str]) -> str:
+    return (f"{measure}: no event carries a stage of the stage order ({', '.join(stages)}), so no stage is "
+            "reached; set the stages and the touchpoint -> stage rules (on the command line --stages, "
+            "--stage-map or --stage-prefix; in the app on the Data page), or name a touchpoint goal")
+
+
 def _reached(counts: pd.DataFrame, i: int, among: pd.Series | None = None) -> tuple[int, int]:
     """(customers reaching stage index i or a later one, customers with events)."""
     ev = counts[counts["has_events"]] if among is None else counts[counts["has_events"] & among]
@@ -586,7 +597,10 @@ def compare(a: JourneyData, b: JourneyData, level: str = "stage", seed: int = 0,
     stages = tuple(a.stages)
     funnel = a.journey.funnel_stages()
     has_a, has_b = bool(ca.customers["has_events"].any()), bool(cb.customers["has_events"].any())
-    if has_a or has_b:
+    staged = _has_known_stage(ca, cb)
+    if (has_a or has_b) and not staged:
+        notes.append(_no_stage_note("reached", stages))
+    elif has_a or has_b:
         idx = [stages.index(s) for s in funnel]
         xa, na = zip(*[_reached(ca.customers, i) for i in idx])
         xb, nb = zip(*[_reached(cb.customers, i) for i in idx])
@@ -600,6 +614,8 @@ def compare(a: JourneyData, b: JourneyData, level: str = "stage", seed: int = 0,
                      "column:NAME=VALUE) to compare conversion")
     elif ca.goal_note or cb.goal_note:
         notes.append(f"converted: {ca.goal_note or cb.goal_note}")
+    elif goal.kind == "stage" and (has_a or has_b) and not staged:
+        notes.append(_no_stage_note("converted", stages))
     else:
         judged = [c[c["converted"].notna()] for c in (ca.customers, cb.customers)]
         x = [int(j.loc[j["converted"].astype(bool), "n"].sum()) for j in judged]
@@ -663,7 +679,9 @@ def what_changed(a: JourneyData, b: JourneyData, seed: int = 0, n_boot: int = N_
     ca, cb = _counts_of([a, b])
     stages = tuple(a.stages)
     frames = []
+    # Reach (and conversion and NPS by stage reached) needs events at known stages.
     has_events = bool(ca.customers["has_events"].any() or cb.customers["has_events"].any())
+    has_events = has_events and _has_known_stage(ca, cb)
     if has_events:
         idx = list(range(len(stages)))
         xa, na = zip(*[_reached(ca.customers, i) for i in idx])

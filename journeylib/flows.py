@@ -692,9 +692,13 @@ def _funnel_customers(data: JourneyData, pick: FunnelPick) -> ibis.Table:
     return per.select("customer_id", "first_k", last_k=per.first_k)
 
 
-def _pain_customers(data: JourneyData, pick: PainPick) -> ibis.Table:
+def _pain_customers(data: JourneyData, pick: PainPick, elements: ibis.Table | None = None) -> ibis.Table:
     if pick.kind not in ("stage", "touchpoint"):
         raise ValueError(f"a pain point is a stage or a touchpoint row, not {pick.kind!r}")
+    if elements is not None and pick.kind == "touchpoint" and pick.level == "touchpoint":
+        # Stored touchpoint elements are the events in order: their positions, unsorted.
+        hit = elements.filter(elements.node == str(pick.name))
+        return hit.group_by("customer_id").agg(first_k=hit.k.min(), last_k=hit.k.max())
     at = (data.events[pick.kind].cast("string") == str(pick.name)).fill_null(False)
     num = _numbered(_journeys_of(data.events, at), pick.level, False)
     hit = num.filter((num[pick.kind] == str(pick.name)).fill_null(False))
@@ -715,14 +719,14 @@ def flow_customers(
     the pick's level (first and last element it covers; null when no event marks it, as
     for a column goal), which :func:`neighbours` reads. A pick of ``(other)`` needs the
     Sankey frame it came from (``sankey``) to know which names were kept. ``elements``:
-    see :func:`stored_elements` (forward Sankey picks only).
+    see :func:`stored_elements` (read by forward Sankey picks and touchpoint pain points).
     """
     if isinstance(pick, SankeyPick):
         return _sankey_customers(data, pick, sankey, elements)
     if isinstance(pick, FunnelPick):
         return _funnel_customers(data, pick)
     if isinstance(pick, PainPick):
-        return _pain_customers(data, pick)
+        return _pain_customers(data, pick, elements)
     raise ValueError(f"not a flow element: {pick!r}")
 
 

@@ -14,14 +14,17 @@ two-proportion z-test with a Wald interval for the difference, mean scores by We
 t-test with the Welch-Satterthwaite interval, NPS by a seeded bootstrap; a difference is
 significant only when p < 0.05. Counts, sums and sums of squares are aggregated in Ibis
 where the data lives; only a few rows per stage come back.
+
+Besides :func:`compare` (the command line's table): :func:`what_changed` (the journey map's
+lane per stage), :func:`sankey_differences` (which Sankey nodes moved),
+:func:`persona_shares` (the Personas page) and :func:`time_to_stage_pair`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import ibis
@@ -47,9 +50,13 @@ __all__ = [
     "compare",
     "nps_bootstrap",
     "parse_view",
+    "persona_shares",
+    "sankey_differences",
+    "time_to_stage_pair",
     "two_proportions",
     "welch",
     "what_changed",
+    "WHAT_CHANGED_COLUMNS",
 ]
 
 COMPARE_COLUMNS = ("measure", "stage", "a", "b", "difference", "ci_low", "ci_high", "p_value", "n_a", "n_b")
@@ -806,3 +813,34 @@ def time_to_stage_pair(a: JourneyData, b: JourneyData, label_a: str = "a", label
         t = time_to_stage(data)
         parts.append(t[t["persona"] == "all"].assign(persona=label))
     return pd.concat(parts, ignore_index=True)
+
+
+def persona_shares(a: JourneyData, b: JourneyData, personas: pd.DataFrame | ibis.Table) -> pd.DataFrame:
+    """Each persona's share of two views' customers, b against a (the Personas page's comparison).
+
+    A view's customers are those with events (with survey answers, for a survey-only
+    view); ``personas`` (customer_id, persona) names each, customers without one counting
+    as ``(unassigned)``. Two-proportion test per persona. DataFrame[persona, a, b,
+    difference, ci_low, ci_high, p_value, significant, n_a, n_b], largest share in b first.
+    """
+    from journeylib.emotions import UNASSIGNED
+
+    if isinstance(personas, ibis.Table):
+        lookup = personas.select(_pid=personas.customer_id.cast("string"), _persona=personas.persona.cast("string"))
+    else:
+        lookup = ibis.memtable(pd.DataFrame({"_pid": personas["customer_id"].astype(str),
+                                             "_persona": personas["persona"].astype(str)}).drop_duplicates("_pid"))
+    counts = []
+    for data in (a, b):
+        source = data.events if data.has_events or data.survey is None else data.survey
+        ids = source.select(customer_id=source.customer_id.cast("string")).distinct()
+        j = ids.left_join(lookup, ids.customer_id == lookup._pid)
+        got = execute(j.group_by(persona=j._persona.fill_null(UNASSIGNED)).agg(n=ibis._.count()))
+        counts.append(got.set_index("persona")["n"].astype("int64"))
+    names = sorted(set(counts[0].index) | set(counts[1].index))
+    xa = counts[0].reindex(names, fill_value=0).to_numpy()
+    xb = counts[1].reindex(names, fill_value=0).to_numpy()
+    na, nb = np.full(len(names), xa.sum()), np.full(len(names), xb.sum())
+    rows = _rows("persona", names, two_proportions(xa, na, xb, nb), na, nb).rename(columns={"stage": "persona"})
+    rows = rows.drop(columns="measure").sort_values(["b", "persona"], ascending=[False, True]).reset_index(drop=True)
+    return rows[["persona", "a", "b", "difference", "ci_low", "ci_high", "p_value", "significant", "n_a", "n_b"]]

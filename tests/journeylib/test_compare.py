@@ -339,3 +339,13 @@ def test_a_survey_only_comparison_says_what_it_cannot_compute(engine):
     row = result.table.iloc[0]
     ref = stats.ttest_ind([4.0, 5.0], [1.0, 2.0], equal_var=False)
     assert row["p_value"] == pytest.approx(ref.pvalue)
+
+
+def test_persona_shares_by_the_pooled_z_test(engine):
+    va, vb, (a, b, *_) = hand_views(engine)
+    personas = pd.DataFrame({"customer_id": list(a)[:6] + list(b)[:3], "persona": ["P"] * 4 + ["Q"] * 2 + ["P"] * 3})
+    got = C.persona_shares(va, vb, personas).set_index("persona")
+    assert set(got.index) == {"P", "Q", "(unassigned)"}
+    assert (got.loc["P", "a"], got.loc["P", "b"]) == pytest.approx((4 / 10, 3 / 12))
+    assert got.loc["(unassigned)", "b"] == pytest.approx(9 / 12)
+    assert got.loc["P", "p_value"] == pytest.approx(pooled_z(4, 10, 3, 12)[3])

@@ -109,6 +109,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--by", choices=["stage", "touchpoint"], default="stage")
     p.add_argument("--themes", default="auto", metavar="auto|N", help="themes per group; auto chooses per group")
 
+    p = sub.add_parser("compare", help="two views side by side with tests of difference, as CSV")
+    _add_inputs(p)
+    p.add_argument("--a", required=True, metavar="VIEW", help="persona=NAME | from=YYYY-MM-DD,to=YYYY-MM-DD | "
+                   "channel=NAME | attribute:COLUMN=VALUE (a comma joins conditions), or dataset=FILE")
+    p.add_argument("--b", required=True, metavar="VIEW", help="the view compared with --a (differences are b - a)")
+    p.add_argument("--level", choices=["stage", "touchpoint"], default="stage")
+
     p = sub.add_parser("report", help="write an HTML report or a PPTX deck")
     _add_inputs(p)
     p.add_argument("--persona", metavar="NAME")
@@ -309,6 +316,43 @@ def _persona_customers(result, name: str) -> pd.Series:
     return assignments.loc[assignments["persona"] == match[0], "customer_id"]
 
 
+def _compare_views(args: argparse.Namespace) -> list:
+    """--a and --b read before any file is loaded, so a typo fails at once."""
+    from journeylib.compare import ViewError, parse_view
+
+    views = []
+    for option in ("a", "b"):
+        try:
+            views.append(parse_view(getattr(args, option)))
+        except ViewError as exc:
+            raise UsageError(f"--{option}: {exc}") from None
+    return views
+
+
+def _compare(args: argparse.Namespace, data, views: list) -> None:
+    from journeylib.compare import COMPARE_COLUMNS, ViewError, apply_view, compare
+
+    personas = _personas(data).assignments if any(v.personas for v in views) else None
+
+    def load(file: str):
+        # Another file of the same shape, read with the same options: it takes the place
+        # of the events file (or of the survey, for a survey-only comparison).
+        other = argparse.Namespace(**vars(args))
+        setattr(other, "touchpoints" if args.touchpoints else "survey", file)
+        return _load(other)
+
+    sides = []
+    for option, view in zip(("a", "b"), views):
+        try:
+            sides.append(apply_view(data, view, personas=personas, load=load))
+        except ViewError as exc:
+            raise UsageError(f"--{option}: {exc}") from None
+    result = compare(sides[0], sides[1], level=args.level, label_a=views[0].label, label_b=views[1].label)
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
+    _write_csv(result.table[list(COMPARE_COLUMNS)], args.out)
+
+
 def _run(args: argparse.Namespace) -> None:
     cmd = args.command
     if cmd == "sample":
@@ -329,7 +373,9 @@ def _run(args: argparse.Namespace) -> None:
     if cmd == "themes" and args.themes != "auto" and not (args.themes.isdigit() and int(args.themes) >= 1):
         raise UsageError(f"--themes: expected 'auto' or a whole number of at least 1, got {args.themes!r}")
 
-    if cmd in ("personas", "report") or getattr(args, "persona", None) or getattr(args, "by", None) == "persona":
+    views = _compare_views(args) if cmd == "compare" else None
+    if (cmd in ("personas", "report") or getattr(args, "persona", None) or getattr(args, "by", None) == "persona"
+            or (views and any(v.personas for v in views))):
         _import_in_background("journeylib.personas")
     data = _load(args)
 
@@ -392,6 +438,8 @@ def _run(args: argparse.Namespace) -> None:
         themes = comment_themes(data.survey, by=args.by, n_themes=n_themes, order=data.stages,
                                 scale=data.score_scale)
         _write_csv(theme_table(themes), args.out)
+    elif cmd == "compare":
+        _compare(args, data, views)
     elif cmd == "report":
         from journeylib.export import ImageExportUnavailable, ReportError, write_report
 

@@ -963,3 +963,253 @@ def persona_overview_chart(frame: pd.DataFrame, *, colors: Mapping[str, str] | N
     fig.update_layout(showlegend=False)
     h = height or max(300, 56 * len(df) + 160)
     return _finish(fig, figure_title(what, None, int(df["customers"].sum())), height=h)
+
+
+# ----------------------------------------------------------------------------- comparisons, paths, time
+
+UP_MARK, DOWN_MARK = "▲", "▼"
+UP_COLOR, DOWN_COLOR, SAME_COLOR = OKABE_ITO[0], OKABE_ITO[4], "#8C8C8C"
+_SHARE_MEASURES = ("reached", "converted", "pain", "node")
+_MEASURE_WORDS = {
+    "reached": "Reach of each stage",
+    "converted": "Conversion to the goal",
+    "score": "Mean score",
+    "nps": "NPS",
+    "pain": "Leaving after the top pain point",
+    "node": "Share of customers at each node",
+}
+
+
+def format_duration(seconds: float | None) -> str:
+    """A time span as people read it: 45 s, 12 min, 3.4 h, 2.1 d, 5 wk."""
+    if seconds is None or pd.isna(seconds):
+        return "–"
+    s = float(seconds)
+    for limit, unit, size in ((90, "s", 1), (90 * 60, "min", 60), (36 * 3600, "h", 3600), (14 * 86400, "d", 86400)):
+        if abs(s) < limit:
+            value = s / size
+            return f"{value:.0f} {unit}" if unit in ("s", "min") or value >= 10 else f"{value:.1f} {unit}"
+    return f"{s / (7 * 86400):.1f} wk"
+
+
+def _difference_text(measure: str, value: float) -> str:
+    if pd.isna(value):
+        return "–"
+    if measure in _SHARE_MEASURES:
+        return f"{100 * value:+.1f} pts"
+    return f"{value:+.2f}" if measure == "score" else f"{value:+.1f}"
+
+
+def _mark(row) -> str:
+    if not bool(row["significant"]):
+        return ""
+    return UP_MARK if row["difference"] > 0 else DOWN_MARK
+
+
+def difference_chart(table: pd.DataFrame, *, measure: str = "reached", label_a: str = "A", label_b: str = "B",
+                     subject: str | None = None, height: int | None = None) -> go.Figure:
+    """One measure of :func:`journeylib.compare.compare` (b minus a) per stage: a dot with its
+    95% interval; significant differences (p < 0.05) in colour with ▲/▼, others grey."""
+    what = _MEASURE_WORDS.get(measure, measure)
+    subject = subject or f"{label_b} minus {label_a}"
+    rows = table[table["measure"] == measure] if table is not None and len(table) else pd.DataFrame()
+    if rows.empty:
+        return empty_figure("Nothing to compare for this measure.", figure_title(what, subject))
+    scale = 100.0 if measure in _SHARE_MEASURES else 1.0
+    diff = rows["difference"].astype(float) * scale
+    lo = rows["ci_low"].astype(float) * scale
+    hi = rows["ci_high"].astype(float) * scale
+    colors = [(UP_COLOR if d > 0 else DOWN_COLOR) if bool(s) else SAME_COLOR
+              for d, s in zip(diff, rows["significant"])]
+    labels = [f"{_difference_text(measure, d / scale)} {_mark(r)}".strip()
+              + ("" if bool(r["significant"]) else " (no test)" if pd.isna(r["p_value"]) else " (n.s.)")
+              for d, (_, r) in zip(diff, rows.iterrows())]
+    fmt = (lambda v: f"{v:.1%}") if measure in _SHARE_MEASURES else (lambda v: f"{v:.2f}")
+    hover = [
+        f"<b>{_esc(r['stage'])}</b><br>{_esc(label_a)}: {fmt(r['a']) if pd.notna(r['a']) else '–'} (n={int(r['n_a']):,})"
+        f"<br>{_esc(label_b)}: {fmt(r['b']) if pd.notna(r['b']) else '–'} (n={int(r['n_b']):,})"
+        f"<br>difference {_difference_text(measure, r['difference'])}"
+        + (f", 95% CI {_difference_text(measure, r['ci_low'])} to {_difference_text(measure, r['ci_high'])}"
+           if pd.notna(r["ci_low"]) else "")
+        + (f"<br>p = {r['p_value']:.3g}" if pd.notna(r["p_value"]) else "<br>no test (no variation)")
+        for _, r in rows.iterrows()
+    ]
+    y = [_esc(s) for s in rows["stage"]]
+    fig = go.Figure(go.Scatter(
+        x=diff, y=y, mode="markers+text", text=labels, textposition="top center",
+        marker=dict(size=12, color=colors),
+        error_x=dict(type="data", symmetric=False, array=(hi - diff).fillna(0), arrayminus=(diff - lo).fillna(0),
+                     color="#777777", thickness=1.5, width=6),
+        customdata=hover, hovertemplate="%{customdata}<extra></extra>", cliponaxis=False,
+    ))
+    fig.add_vline(x=0, line_color="#444444", line_width=1)
+    unit = {"score": "points on the score scale", "nps": "NPS points"}.get(measure, "percentage points")
+    span = float(np.nanmax(np.abs(np.concatenate([lo.to_numpy(), hi.to_numpy(), diff.to_numpy()])))) if len(rows) else 1
+    span = span if np.isfinite(span) and span > 0 else 1.0
+    fig.update_xaxes(title_text=f"Difference ({unit}) with its 95% interval", range=[-1.15 * span, 1.15 * span],
+                     zeroline=False)
+    fig.update_yaxes(autorange="reversed", automargin=True)
+    fig.update_layout(showlegend=False)
+    h = height or max(260, 62 * len(rows) + 150)
+    return _finish(fig, figure_title(what, subject), height=h)
+
+
+def funnel_compare(funnel_a: pd.DataFrame, funnel_b: pd.DataFrame, table: pd.DataFrame | None = None, *,
+                   label_a: str = "A", label_b: str = "B", subject: str | None = None,
+                   height: int | None = None) -> go.Figure:
+    """Two funnels side by side as shares of each view's customers (views of different sizes
+    compare by share), one pair of bars per stage; a stage whose reach differs significantly
+    (the ``reached`` rows of :func:`journeylib.compare.compare`) carries ▲/▼ and the
+    difference on the second view's bar. Trace 0 is the first view, trace 1 the second."""
+    what = "Funnel: share of each view's customers reaching each stage"
+    if (funnel_a is None or funnel_a.empty) and (funnel_b is None or funnel_b.empty):
+        return empty_figure("No customers in either view.", figure_title(what, subject))
+    reached = {}
+    if table is not None and len(table):
+        reached = {r["stage"]: r for _, r in table[table["measure"] == "reached"].iterrows()}
+    fig = go.Figure()
+    stages: list[str] = []
+    for i, (frame, label) in enumerate(((funnel_a, label_a), (funnel_b, label_b))):
+        if frame is None or frame.empty:
+            continue
+        stages += [s for s in frame["stage"].astype(str) if s not in stages]
+        text = []
+        for stage, c, conv in zip(frame["stage"], frame["customers"], frame["conversion"].astype(float)):
+            t = f"{conv:.0%} ({int(c):,})"
+            r = reached.get(stage)
+            if i == 1 and r is not None and bool(r["significant"]):
+                t += f" {_mark(r)} {_difference_text('reached', r['difference'])}"
+            text.append(t)
+        fig.add_trace(go.Bar(
+            name=_esc(label), y=frame["stage"].astype(str), x=frame["conversion"].astype(float), orientation="h",
+            text=text, textposition="outside", cliponaxis=False, marker_color=(ALL_COLOR, OKABE_ITO[0])[i],
+            hovertemplate=f"<b>%{{y}}</b> · {_esc(label)}<br>%{{text}} of its customers<extra></extra>",
+        ))
+    fig.update_yaxes(autorange="reversed", automargin=True, categoryorder="array", categoryarray=stages)
+    fig.update_xaxes(tickformat=".0%", range=[0, 1.45], tickvals=[0, 0.2, 0.4, 0.6, 0.8, 1.0],
+                     title_text="Share of the view's customers (its first stage)")
+    fig.update_layout(barmode="group", legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0),
+                      bargap=0.25, bargroupgap=0.05)
+    h = height or max(320, 64 * len(stages) + 170)
+    return _finish(fig, figure_title(what, subject), height=h)
+
+
+def sankey_compare(frame: pd.DataFrame, differences: pd.DataFrame | None = None, **kw) -> go.Figure:
+    """:func:`sankey` of one view of a comparison, nodes whose share of customers differs
+    significantly from the other view (:func:`journeylib.compare.sankey_differences`)
+    labelled ▲ or ▼."""
+    if frame is None or frame.empty or differences is None or differences.empty:
+        return sankey(frame, **kw)
+    marks = {(int(r["step"]), str(r["node"])): _mark(r) for _, r in differences.iterrows() if bool(r["significant"])}
+    if not marks:
+        return sankey(frame, **kw)
+    df = frame.copy()
+    df["source"] = [f"{s} {marks[(int(k), s)]}" if (int(k), s) in marks else s for k, s in zip(df["step"], df["source"])]
+    df["target"] = [f"{t} {marks[(int(k) + 1, t)]}" if (int(k) + 1, t) in marks else t
+                    for k, t in zip(df["step"], df["target"])]
+    node_stage = dict(kw.pop("node_stage", None) or {})
+    stage_level = kw.get("level") == "stage"
+    for (_, name), mark in marks.items():
+        stage = name if stage_level else node_stage.get(name)
+        if stage:
+            node_stage[f"{name} {mark}"] = stage
+    if stage_level:
+        # A marked stage node is no longer named after its stage: colour it through the
+        # node -> stage map, as touchpoints are, and keep the stage-level title.
+        for name in set(df["source"]) | set(df["target"]):
+            node_stage.setdefault(name, name)
+        kw["level"] = "touchpoint"
+    fig = sankey(df, node_stage=node_stage, **kw)
+    if stage_level:
+        first = int(df["step"].min())
+        denominator = int(df.loc[df["step"] == first, "customers"].sum())
+        fig.update_layout(title=dict(text=figure_title("Customer journeys, step by step (stages)",
+                                                       kw.get("subject"), denominator)))
+    fig.add_annotation(text=f"{UP_MARK}/{DOWN_MARK}: share of customers significantly higher/lower than in the other view "
+                            "(p < 0.05)", x=0, y=1.0, xref="paper", yref="paper", xanchor="left", yanchor="bottom",
+                       showarrow=False, font=dict(size=12, color="#555555"))
+    return fig
+
+
+def backward_sankey(frame: pd.DataFrame, *, anchor: str, subject: str | None = None, level: str = "touchpoint",
+                    stages: Sequence[str] = (), node_stage: Mapping[str, str] | None = None,
+                    height: int = 520) -> go.Figure:
+    """The step Sankey read back from an end (``flows.backward_sankey``): columns left to
+    right end at the anchor; ``(start)`` nodes hold journeys shorter than the window."""
+    what = f"What happened before {anchor}"
+    if frame is None or frame.empty:
+        return empty_figure(f"No journey in view reaches {anchor}.", figure_title(what, subject))
+    fig = sankey(frame, subject=subject, level=level, stages=stages, node_stage=node_stage, height=height)
+    reached = int(frame.loc[frame["step"] == -1, "customers"].sum())
+    fig.update_layout(title=dict(text=figure_title(what, subject, reached)))
+    # (start) is where short journeys begin, like (end) where they stop: grey, not a stage.
+    node = fig.data[0].node
+    colors = [END_COLOR if label == "(start)" else color for label, color in zip(node.label, node.color)]
+    node.color = colors
+    if NO_STAGE_COLOR not in colors:
+        fig.data = [t for t in fig.data if getattr(t, "name", None) != NO_STAGE]
+    return fig
+
+
+def paths_between_chart(frame: pd.DataFrame, *, source: str, target: str, subject: str | None = None,
+                        height: int | None = None) -> go.Figure:
+    """Most common paths from ``source`` to the next ``target`` (``flows.paths_between``):
+    bars by customers, with the median time and quartiles in the text."""
+    what = f"Paths from {source} to {target}"
+    if frame is None or frame.empty:
+        return empty_figure(f"No journey in view goes from {source} to {target}.", figure_title(what, subject))
+    df = frame
+    text = [f"{int(c):,} customers ({s:.0%}) · median {format_duration(m)}"
+            for c, s, m in zip(df["customers"], df["share"], df["median_seconds"])]
+    hover = [f"{_esc(p)}<br>{int(c):,} customers<br>time: median {format_duration(m)}, "
+             f"quartiles {format_duration(q1)} to {format_duration(q3)}"
+             for p, c, m, q1, q3 in zip(df["path"], df["customers"], df["median_seconds"], df["q1_seconds"],
+                                        df["q3_seconds"])]
+    fig = go.Figure(go.Bar(
+        y=[_wrap_path(str(p)) for p in df["path"]], x=df["customers"].astype(int), orientation="h",
+        marker_color=OKABE_ITO[2], text=text, textposition="outside", cliponaxis=False,
+        customdata=hover, hovertemplate="%{customdata}<extra></extra>",
+    ))
+    fig.update_yaxes(autorange="reversed", automargin=True, tickfont=dict(size=12))
+    fig.update_xaxes(title_text="Customers", range=[0, float(df["customers"].max()) * 1.9 or 1])
+    total = int(round(float(df["customers"].iloc[0]) / float(df["share"].iloc[0]))) if float(df["share"].iloc[0]) else None
+    h = height or max(300, 52 * len(df) + 150)
+    return _finish(fig, figure_title(what, subject, total), height=h)
+
+
+_TIME_TICKS = [1, 60, 600, 3600, 6 * 3600, 86400, 7 * 86400, 30 * 86400, 365 * 86400]
+
+
+def time_to_stage_chart(frame: pd.DataFrame, *, subject: str | None = None, colors: Mapping[str, str] | None = None,
+                        height: int | None = None) -> go.Figure:
+    """Time from the first event to each stage (``flows.time_to_stage``): the median as a
+    dot and the quartiles as a bar, one colour per persona (or view), time on a log axis."""
+    what = "Time from the first event to each stage"
+    if frame is None or frame.empty:
+        return empty_figure("No journey in view to time.", figure_title(what, subject))
+    order = list(dict.fromkeys(frame["stage"].astype(str)))
+    fig = go.Figure()
+    groups = list(dict.fromkeys(frame["persona"].astype(str)))
+    for i, group in enumerate(groups):
+        part = frame[frame["persona"].astype(str) == group].set_index("stage").reindex(order)
+        # Zero seconds (the first stage, reached at the first event) cannot sit on a log axis.
+        med = part["median_seconds"].clip(lower=1)
+        color = ALL_COLOR if group == ALL_PERSONAS and len(groups) > 1 else _color_for(group, colors, i)
+        hover = [f"<b>{_esc(s)}</b> · {_esc(group)}<br>{int(n):,} customers arrived" 
+                 f"<br>median {format_duration(m)}<br>quartiles {format_duration(a)} to {format_duration(b)}"
+                 if pd.notna(n) else "" for s, n, m, a, b in
+                 zip(order, part["customers"], part["median_seconds"], part["q1_seconds"], part["q3_seconds"])]
+        fig.add_trace(go.Scatter(
+            x=med, y=order, mode="markers", orientation="h", name=_esc("Everyone" if group == ALL_PERSONAS else group),
+            marker=dict(size=11, color=color),
+            error_x=dict(type="data", symmetric=False, array=(part["q3_seconds"].clip(lower=1) - med).fillna(0),
+                         arrayminus=(med - part["q1_seconds"].clip(lower=1)).fillna(0), color=color, thickness=2),
+            customdata=hover, hovertemplate="%{customdata}<extra></extra>",
+        ))
+    fig.update_xaxes(type="log", title_text="Time since the customer's first event (median, quartile bar)",
+                     tickvals=_TIME_TICKS, ticktext=[format_duration(t) for t in _TIME_TICKS])
+    fig.update_yaxes(autorange="reversed", automargin=True, type="category")
+    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.16, x=0), scattermode="group",
+                      margin=dict(l=20, r=20, t=70, b=110))
+    h = height or max(360, 30 * len(order) * max(2, len(groups)) + 220)
+    return _finish(fig, figure_title(what, subject), height=h)

@@ -152,14 +152,16 @@ def emotion_curve(
     return df[columns]
 
 
-def nps(survey: ibis.Table, personas: pd.DataFrame | ibis.Table | None = None) -> pd.DataFrame:
-    """Net Promoter Score per persona from the survey's ``nps`` column (0-10).
+PROMOTER, PASSIVE, DETRACTOR = "promoter", "passive", "detractor"
 
-    One answer per customer: a customer with several rows (e.g. a wide survey melted into
-    one row per touchpoint, each repeating the NPS) counts once, with their latest answer
-    by timestamp (the lowest when undated or tied). Promoters score 9-10, passives 7-8,
-    detractors 0-6; nps = 100 * (promoters - detractors) / n.
-    DataFrame[persona, n, promoters, passives, detractors, nps], sorted by persona.
+
+def nps_answers(survey: ibis.Table, personas: pd.DataFrame | ibis.Table | None = None) -> ibis.Table:
+    """Each customer's one NPS answer: an Ibis table (customer_id, persona, nps, nps_group).
+
+    A customer with several rows (e.g. a wide survey melted into one row per touchpoint,
+    each repeating the NPS) counts once, with their latest answer by timestamp (the lowest
+    when undated or tied). ``nps_group`` is ``promoter`` (9-10), ``passive`` (7-8) or
+    ``detractor`` (0-6).
     """
     if "nps" not in survey.columns:
         raise ValueError("survey has no nps column (a 0-10 'how likely to recommend' answer)")
@@ -170,11 +172,23 @@ def nps(survey: ibis.Table, personas: pd.DataFrame | ibis.Table | None = None) -
     w = ibis.window(group_by=s.customer_id, order_by=order)
     s = s.mutate(_answer=ibis.row_number().over(w))
     s = s.filter(s._answer == 0)
+    group = ibis.cases((s.nps >= 9, PROMOTER), (s.nps >= 7, PASSIVE), else_=DETRACTOR)
+    return s.select("customer_id", "persona", "nps", nps_group=group)
+
+
+def nps(survey: ibis.Table, personas: pd.DataFrame | ibis.Table | None = None) -> pd.DataFrame:
+    """Net Promoter Score per persona from the survey's ``nps`` column (0-10).
+
+    One answer per customer (see :func:`nps_answers`); promoters score 9-10, passives 7-8,
+    detractors 0-6; nps = 100 * (promoters - detractors) / n.
+    DataFrame[persona, n, promoters, passives, detractors, nps], sorted by persona.
+    """
+    s = nps_answers(survey, personas)
     agg = s.group_by("persona").agg(
         n=s.count(),
-        promoters=(s.nps >= 9).sum(),
-        passives=((s.nps >= 7) & (s.nps < 9)).sum(),
-        detractors=(s.nps < 7).sum(),
+        promoters=(s.nps_group == PROMOTER).sum(),
+        passives=(s.nps_group == PASSIVE).sum(),
+        detractors=(s.nps_group == DETRACTOR).sum(),
     )
     df = execute(agg)
     counts = ["n", "promoters", "passives", "detractors"]

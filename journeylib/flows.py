@@ -1,4 +1,6 @@
-"""Journey flows: step Sankey links, transitions, funnel and top paths.
+"""Journey flows: step Sankey links, transitions, funnel and top paths; a Sankey read
+backwards from an end, the customers behind any flow element, paths between two
+touchpoints and time along the journey.
 
 Every function takes the canonical events table (an Ibis expression) and builds the whole
 aggregation as one Ibis query: window functions over each customer's events ordered by
@@ -13,14 +15,18 @@ A journey *element* is one event at level ``touchpoint`` (consecutive repeats ke
 from __future__ import annotations
 
 import numbers
+from dataclasses import dataclass
 from typing import Sequence
 
 import ibis
 import numpy as np
 import pandas as pd
 
+from journeylib.emotions import UNASSIGNED
 from journeylib.engine import execute
-from journeylib.schema import END_NODE, OTHER_NODE, PURCHASE_STAGE
+from journeylib.journey import GoalError, JourneyModel, goal_outcomes
+from journeylib.reach import stage_index
+from journeylib.schema import ALL_PERSONAS, END_NODE, OTHER_NODE, PURCHASE_STAGE, JourneyData
 
 LEVELS = ("touchpoint", "stage")
 NO_STAGE = "(no stage)"
@@ -444,3 +450,521 @@ def count_notes(
     if filters:
         notes.append("Both count only this view: " + "; ".join(str(f) for f in filters) + ".")
     return notes
+
+
+# --------------------------------------------------------------------------------------
+# Drill-down and paths: read a journey backwards from an end, find the customers behind a
+# flow element, follow paths between two touchpoints, time along the journey.
+
+START_NODE = "(start)"
+BETWEEN_COLUMNS = ("path", "customers", "share", "q1_seconds", "median_seconds", "q3_seconds")
+TIME_COLUMNS = ("persona", "stage", "customers", "q1_seconds", "median_seconds", "q3_seconds")
+NEIGHBOUR_COLUMNS = ("direction", "node", "customers", "share")
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """The end a backward Sankey is read from: events at one of ``names`` (touchpoints or
+    stages, as ``kind`` says); ``label`` is what titles call it."""
+
+    kind: str
+    names: tuple[str, ...]
+    label: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("touchpoint", "stage"):
+            raise ValueError(f"an anchor is a touchpoint or a stage, not {self.kind!r}")
+        if not self.names:
+            raise ValueError("an anchor needs at least one name")
+        object.__setattr__(self, "names", tuple(str(n) for n in self.names))
+        if not self.label:
+            object.__setattr__(self, "label", " or ".join(self.names))
+
+    @classmethod
+    def touchpoint(cls, name: str) -> "Anchor":
+        return cls("touchpoint", (str(name),))
+
+    @classmethod
+    def stage(cls, name: str) -> "Anchor":
+        return cls("stage", (str(name),))
+
+    @classmethod
+    def goal(cls, journey: JourneyModel) -> "Anchor":
+        """The journey's goal as an end: its goal stage or a later one (a customer converts
+        there, see :func:`journeylib.journey.goal_outcomes`), or its goal touchpoint."""
+        goal = journey.goal
+        if goal is None:
+            raise GoalError("no goal is set: name one to read journeys back from it")
+        if goal.kind == "stage":
+            if goal.target not in journey.stages:
+                raise GoalError(f"goal stage {goal.target!r} is not in the stage order ({', '.join(journey.stages)})")
+            return cls("stage", journey.stages[journey.stages.index(goal.target):], goal.label)
+        if goal.kind == "touchpoint":
+            return cls("touchpoint", (goal.target,), goal.label)
+        raise GoalError(f"the goal {goal.label!r} is a value of the column {goal.target!r}, which no event marks; "
+                        "read journeys back from a touchpoint or a stage instead")
+
+    def hits(self, t: ibis.Table) -> ibis.Value:
+        """Whether an event (a row with touchpoint and stage) is at the anchor."""
+        return t[self.kind].isin(list(self.names)).fill_null(False)
+
+
+def _numbered(events: ibis.Table, level: str, collapse_repeats: bool) -> ibis.Table:
+    """Every event with the journey element it belongs to: customer_id, timestamp, seq,
+    touchpoint, stage, node, new (the element's first event), prev_node (on an element's
+    first event, the previous element's node), k (the element's position, numbered as
+    :func:`journey_elements` numbers them)."""
+    _check_level(level)
+    if level == "stage":
+        node = events.stage.cast("string").fill_null(NO_STAGE)
+    else:
+        node = events.touchpoint.cast("string").fill_null(NO_TOUCHPOINT)
+    merge = level == "stage" or bool(collapse_repeats)
+    t = events.select(
+        customer_id=events.customer_id.cast("string"),
+        timestamp=events.timestamp,
+        seq=events.seq,
+        touchpoint=events.touchpoint.cast("string"),
+        stage=events.stage.cast("string"),
+        node=node,
+    )
+    w = ibis.window(group_by=t.customer_id, order_by=[t.timestamp, t.seq])
+    if not merge:
+        return t.mutate(prev_node=t.node.lag().over(w), new=ibis.literal(True),
+                        k=(ibis.row_number().over(w) + 1).cast("int64"))
+    t = t.mutate(prev_node=t.node.lag().over(w))
+    t = t.mutate(new=t.prev_node.isnull() | (t.prev_node != t.node))
+    running = ibis.cumulative_window(group_by=t.customer_id, order_by=[t.timestamp, t.seq])
+    return t.mutate(k=t.new.cast("int64").sum().over(running).cast("int64"))
+
+
+def _journeys_of(events: ibis.Table, hit: ibis.Value | ibis.Table) -> ibis.Table:
+    """The whole journeys (every event) of the customers with an event where ``hit`` holds,
+    or of the customers of a table with ``customer_id``: numbering only them gives the same
+    positions as numbering everyone, at the cost of their events alone."""
+    if isinstance(hit, ibis.Table):
+        ids = hit.select(_cid=hit.customer_id.cast("string"))
+    else:
+        found = events.filter(hit)
+        ids = found.select(_cid=found.customer_id.cast("string")).distinct()
+    return events.semi_join(ids, events.customer_id.cast("string") == ids._cid)
+
+
+def _anchor_positions(numbered: ibis.Table, anchor: Anchor) -> ibis.Table:
+    # The first time a customer gets there: what came before it is what led there, while a
+    # later visit would count steps that came after the first.
+    hit = numbered.filter(anchor.hits(numbered))
+    return hit.group_by("customer_id").agg(anchor_k=hit.k.min())
+
+
+def _backward_links(events: ibis.Table, anchor: Anchor, level: str, collapse_repeats: bool) -> ibis.Table:
+    """customer_id, back (elements before the anchor; 0 = the anchor), k, node, prev_node."""
+    num = _numbered(_journeys_of(events, anchor.hits(events)), level, collapse_repeats)
+    at = _anchor_positions(num, anchor)
+    el = num.filter(num.new)
+    j = el.join(at, "customer_id")
+    return j.select("customer_id", "k", "node", "prev_node", "anchor_k", back=(j.anchor_k - j.k).cast("int64"))
+
+
+def backward_sankey(
+    events: ibis.Table,
+    anchor: Anchor,
+    level: str = "touchpoint",
+    max_steps: int = 5,
+    top: int = 10,
+    collapse_repeats: bool = False,
+) -> pd.DataFrame:
+    """The step Sankey read backwards from ``anchor``: "what happened in the steps before".
+
+    Each customer who reaches the anchor is read from the first element of their journey
+    at the anchor (their first occurrence of it: what came before the first visit led
+    there; a later visit would count steps taken after the goal was first reached).
+    Columns count back from it: the anchor is column 0, the element before it column -1,
+    and so on to ``-(max_steps - 1)``; a journey with fewer elements before the anchor
+    starts at a ``(start)`` node. Same frame as :func:`step_sankey`,
+    DataFrame[step, source, target, customers], where a link of step s goes from column s
+    to column s + 1 (so steps run from -(max_steps - 1) to -1), counted in distinct
+    customers. With ``top`` > 0, nodes outside the ``top`` most frequent of their column
+    become ``(other)``; ``(start)`` is never merged. Sorted by step, customers
+    (descending), source, target.
+    """
+    max_steps = _check_int("max_steps", max_steps, 1)
+    top = _check_int("top", top, 0)
+    _check_level(level)
+    dtypes = {"step": "int64", "customers": "int64"}
+    if max_steps == 1:
+        return _empty(SANKEY_COLUMNS, dtypes)
+    b = _backward_links(events, anchor, level, collapse_repeats)
+    b = b.filter((b.back >= 0) & (b.back <= max_steps - 2))
+    links = b.group_by(
+        step=-(b.back + 1), source=b.prev_node.fill_null(START_NODE), target=b.node
+    ).agg(customers=ibis._.count())
+    out = execute(links)
+    if out.empty:
+        return _empty(SANKEY_COLUMNS, dtypes)
+    out = out.astype({"step": "int64", "customers": "int64"})
+    if top:
+        out = _merge_rare_backward(out, top)
+    out = out.sort_values(["step", "customers", "source", "target"], ascending=[True, False, True, True])
+    return _typed(out[list(SANKEY_COLUMNS)], dtypes)
+
+
+def _merge_rare_backward(links: pd.DataFrame, top: int) -> pd.DataFrame:
+    """(other) for nodes outside the per-column top of a backward Sankey (aggregated links)."""
+    # Every customer at a column before the anchor has one link onwards; at the anchor's
+    # column, one link in.
+    before = links.groupby(["step", "source"], as_index=False)["customers"].sum()
+    before.columns = ["column", "node", "customers"]
+    last = links[links["step"] == -1].groupby("target", as_index=False)["customers"].sum()
+    last.columns = ["node", "customers"]
+    last.insert(0, "column", 0)
+    at = pd.concat([before, last], ignore_index=True)
+    at = at[at["node"] != START_NODE]
+    at = at.sort_values(["column", "customers", "node"], ascending=[True, False, True])
+    at["rank"] = at.groupby("column").cumcount()
+    kept = set(zip(at.loc[at["rank"] < top, "column"], at.loc[at["rank"] < top, "node"]))
+    source = [s if s == START_NODE or (c, s) in kept else OTHER_NODE for c, s in zip(links["step"], links["source"])]
+    target = [t if (c + 1, t) in kept else OTHER_NODE for c, t in zip(links["step"], links["target"])]
+    merged = links.assign(source=source, target=target)
+    return merged.groupby(["step", "source", "target"], as_index=False)["customers"].sum()
+
+
+# ----------------------------------------------------------------------------- who is behind
+
+
+@dataclass(frozen=True)
+class SankeyPick:
+    """A node (``target`` None) or a link of a step Sankey, named as its frame names it.
+
+    A node is (column, name): in a forward Sankey the column is the step k of the k-th
+    element (``(end)`` at k: journeys of exactly k - 1 elements); in a backward one
+    (``anchor`` given) it is 0 for the anchor and -j for j elements before it (``(start)``:
+    journeys with fewer elements before the anchor). A link is (step, source, target), from
+    column step to column step + 1, as in the frame. ``level``, ``collapse_repeats``,
+    ``start`` and ``anchor`` are those the Sankey was drawn with.
+    """
+
+    step: int
+    node: str
+    target: str | None = None
+    level: str = "touchpoint"
+    collapse_repeats: bool = False
+    start: str | None = None
+    anchor: Anchor | None = None
+
+
+@dataclass(frozen=True)
+class FunnelPick:
+    """A funnel step: the customers who reached ``stage`` (or a later stage), or with
+    ``dropped`` those who reached it and no later stage (their furthest stage in the stage
+    order is ``stage``). ``stage`` may also be the goal's name (the last row of a funnel
+    towards a touchpoint or column goal): the customers who converted. ``level`` is where
+    next and previous are read."""
+
+    stage: str
+    dropped: bool = False
+    level: str = "touchpoint"
+
+
+@dataclass(frozen=True)
+class PainPick:
+    """A row of :func:`journeylib.insights.pain_points`: its ``kind`` (the row's level,
+    stage or touchpoint) and ``name``; the customers it counts, who had an event there."""
+
+    kind: str
+    name: str
+    level: str = "touchpoint"
+
+
+def _kept_at(sankey: pd.DataFrame | None, column: int, pick: SankeyPick) -> list[str] | None:
+    """Names drawn as themselves at a column of the Sankey the pick came from."""
+    if sankey is None:
+        raise ValueError("(other) is every name a Sankey did not keep: pass the Sankey frame it was picked from")
+    names = set(sankey.loc[sankey["step"] == column, "source"]) | set(sankey.loc[sankey["step"] == column - 1, "target"])
+    return sorted(str(n) for n in names - {OTHER_NODE, END_NODE, START_NODE})
+
+
+def _is_node(value: ibis.Value, name: str, kept: list[str] | None) -> ibis.Value:
+    if name == OTHER_NODE:
+        return value.notnull() & ~value.isin(kept) if kept else value.notnull()
+    return value == name
+
+
+def _sankey_customers(data: JourneyData, pick: SankeyPick, sankey, elements) -> ibis.Table:
+    def kept(column: int, name: str | None) -> list[str] | None:
+        return _kept_at(sankey, column, pick) if name == OTHER_NODE else None
+
+    level, step = pick.level, int(pick.step)
+    if pick.anchor is None:
+        if step < 1:
+            raise ValueError(f"a forward Sankey's steps start at 1, not {step}")
+        e = _elements(data.events, level, pick.collapse_repeats, with_first=pick.start is not None, stored=elements)
+        if pick.start is not None:
+            e = e.filter(e.first_node == str(pick.start))
+        if pick.target is None and pick.node == END_NODE:
+            hit = e.filter((e.k == step - 1) & e.next_node.isnull())
+            return hit.select("customer_id", first_k=ibis.literal(step, "int64"), last_k=ibis.literal(step, "int64"))
+        cond = (e.k == step) & _is_node(e.node, pick.node, kept(step, pick.node))
+        if pick.target is None:
+            return e.filter(cond).select("customer_id", first_k=e.k, last_k=e.k)
+        if pick.target == END_NODE:
+            cond &= e.next_node.isnull()
+        else:
+            cond &= _is_node(e.next_node, pick.target, kept(step + 1, pick.target))
+        hit = e.filter(cond)
+        return hit.select("customer_id", first_k=hit.k, last_k=(hit.k + 1).cast("int64"))
+    if pick.target is None:
+        if step > 0:
+            raise ValueError(f"a backward Sankey's columns count back from 0 (the anchor), not {step}")
+        if pick.node == START_NODE:
+            events = _journeys_of(data.events, pick.anchor.hits(data.events))
+            at = _anchor_positions(_numbered(events, level, pick.collapse_repeats), pick.anchor)
+            hit = at.filter(at.anchor_k == -step)
+            return hit.select("customer_id", first_k=ibis.literal(0, "int64"), last_k=ibis.literal(0, "int64"))
+        b = _backward_links(data.events, pick.anchor, level, pick.collapse_repeats)
+        hit = b.filter((b.back == -step) & _is_node(b.node, pick.node, kept(step, pick.node)))
+        return hit.select("customer_id", first_k=hit.k, last_k=hit.k)
+    if step > -1:
+        raise ValueError(f"a backward Sankey's links have steps -1 and below, not {step}")
+    b = _backward_links(data.events, pick.anchor, level, pick.collapse_repeats)
+    cond = (b.back == -(step + 1)) & _is_node(b.node, pick.target, kept(step + 1, pick.target))
+    if pick.node == START_NODE:
+        cond &= b.prev_node.isnull()
+    else:
+        cond &= _is_node(b.prev_node, pick.node, kept(step, pick.node))
+    hit = b.filter(cond)
+    return hit.select("customer_id", first_k=(hit.k - 1).cast("int64"), last_k=hit.k)
+
+
+def _funnel_customers(data: JourneyData, pick: FunnelPick) -> ibis.Table:
+    stages = tuple(data.stages)
+    goal = data.goal
+    if pick.stage not in stages:
+        if goal is None or pick.stage != goal.label:
+            names = list(stages) + ([goal.label] if goal is not None else [])
+            raise ValueError(f"{pick.stage!r} is not a step of the funnel ({', '.join(names)})")
+        if pick.dropped:
+            raise ValueError(f"{goal.label!r} is the funnel's last step: no one drops after it")
+        outcomes = goal_outcomes(data)
+        won = outcomes.filter(outcomes.converted).select(customer_id=outcomes.customer_id.cast("string"))
+        if goal.kind == "touchpoint":
+            num = _numbered(_journeys_of(data.events, won), pick.level, False)
+            hit = num.filter(num.touchpoint == goal.target)
+            at = hit.group_by("customer_id").agg(first_k=hit.k.min())
+            j = won.left_join(at, won.customer_id == at.customer_id)
+            return j.select(customer_id=won.customer_id, first_k=j.first_k, last_k=j.first_k)
+        return won.select("customer_id", first_k=ibis.null("int64"), last_k=ibis.null("int64"))
+    i = stages.index(pick.stage)
+    ev = data.events
+    furthest = ev.group_by(customer_id=ev.customer_id.cast("string")).agg(furthest=stage_index(ev.stage, stages).max())
+    group = furthest.filter(furthest.furthest == i if pick.dropped else furthest.furthest >= i)
+    num = _numbered(_journeys_of(ev, group), pick.level, False)
+    idx = stage_index(num.stage, stages)
+    if pick.dropped:
+        per = num.group_by("customer_id").agg(first_k=num.k.min(where=idx == i), last_k=num.k.max(where=idx == i))
+        return per.select("customer_id", "first_k", "last_k")
+    per = num.group_by("customer_id").agg(first_k=num.k.min(where=idx >= i))
+    return per.select("customer_id", "first_k", last_k=per.first_k)
+
+
+def _pain_customers(data: JourneyData, pick: PainPick, elements: ibis.Table | None = None) -> ibis.Table:
+    if pick.kind not in ("stage", "touchpoint"):
+        raise ValueError(f"a pain point is a stage or a touchpoint row, not {pick.kind!r}")
+    if elements is not None and pick.kind == "touchpoint" and pick.level == "touchpoint":
+        # Stored touchpoint elements are the events in order: their positions, unsorted.
+        hit = elements.filter(elements.node == str(pick.name))
+        return hit.group_by("customer_id").agg(first_k=hit.k.min(), last_k=hit.k.max())
+    at = (data.events[pick.kind].cast("string") == str(pick.name)).fill_null(False)
+    num = _numbered(_journeys_of(data.events, at), pick.level, False)
+    hit = num.filter((num[pick.kind] == str(pick.name)).fill_null(False))
+    return hit.group_by("customer_id").agg(first_k=hit.k.min(), last_k=hit.k.max())
+
+
+def flow_customers(
+    data: JourneyData,
+    pick: SankeyPick | FunnelPick | PainPick,
+    sankey: pd.DataFrame | None = None,
+    elements: ibis.Table | None = None,
+) -> ibis.Table:
+    """The customers behind a flow element: an Ibis table (customer_id, first_k, last_k).
+
+    ``pick`` is a Sankey node or link (:class:`SankeyPick`, forward or backward), a
+    funnel step (:class:`FunnelPick`) or a pain point (:class:`PainPick`). One row per
+    customer; ``first_k`` and ``last_k`` are where the element sits in their journey at
+    the pick's level (first and last element it covers; null when no event marks it, as
+    for a column goal), which :func:`neighbours` reads. A pick of ``(other)`` needs the
+    Sankey frame it came from (``sankey``) to know which names were kept. ``elements``:
+    see :func:`stored_elements` (read by forward Sankey picks and touchpoint pain points).
+    """
+    if isinstance(pick, SankeyPick):
+        return _sankey_customers(data, pick, sankey, elements)
+    if isinstance(pick, FunnelPick):
+        return _funnel_customers(data, pick)
+    if isinstance(pick, PainPick):
+        return _pain_customers(data, pick, elements)
+    raise ValueError(f"not a flow element: {pick!r}")
+
+
+def neighbours(
+    events: ibis.Table,
+    customers: ibis.Table,
+    level: str = "touchpoint",
+    collapse_repeats: bool = False,
+    elements: ibis.Table | None = None,
+) -> pd.DataFrame:
+    """Where customers went right after a flow element and where they came from.
+
+    ``customers`` is :func:`flow_customers`' table (positions at ``level``). DataFrame[
+    direction, node, customers, share]: direction ``next`` (the element after ``last_k``,
+    ``(end)`` when the journey stops there) and ``previous`` (the element before
+    ``first_k``, ``(start)`` when there is none); share of the customers with a position.
+    Sorted by direction (next first), customers desc, node.
+    """
+    c = customers.filter(customers.first_k.notnull() & customers.last_k.notnull())
+    if elements is not None and (level == "stage" or not collapse_repeats):
+        ids = c.select(_cid=c.customer_id.cast("string"))
+        e = elements.semi_join(ids, elements.customer_id == ids._cid).select("customer_id", "k", "node")
+    else:
+        e = _elements(_journeys_of(events, c), level, collapse_repeats).select("customer_id", "k", "node")
+    sides = []
+    for direction, position, none in (("next", c.last_k + 1, END_NODE), ("previous", c.first_k - 1, START_NODE)):
+        side = c.select(customer_id=c.customer_id.cast("string"), _at=position.cast("int64"),
+                        direction=ibis.literal(direction), _none=ibis.literal(none))
+        j = side.left_join(e, (side.customer_id == e.customer_id) & (side._at == e.k))
+        sides.append(j.select("direction", node=j.node.fill_null(j._none)))
+    both = sides[0].union(sides[1])
+    out = execute(both.group_by(["direction", "node"]).agg(customers=ibis._.count()))
+    dtypes = {"customers": "int64", "share": "float64"}
+    if out.empty:
+        return _empty(NEIGHBOUR_COLUMNS, dtypes)
+    out["customers"] = out["customers"].astype("int64")
+    out["share"] = out["customers"] / out.groupby("direction")["customers"].transform("sum")
+    out["_d"] = (out["direction"] != "next").astype(int)
+    out = out.sort_values(["_d", "customers", "node"], ascending=[True, False, True])
+    return _typed(out[list(NEIGHBOUR_COLUMNS)], dtypes)
+
+
+# ----------------------------------------------------------------------------- paths and time
+
+
+def paths_between(
+    events: ibis.Table,
+    source: str,
+    target: str,
+    level: str = "touchpoint",
+    n: int = 10,
+    max_len: int = 8,
+    collapse_repeats: bool = False,
+) -> pd.DataFrame:
+    """The most common paths from a customer's first ``source`` to the next ``target``.
+
+    For each customer with an element ``source`` followed later by an element ``target``:
+    the elements from their first ``source`` to the first ``target`` after it, joined by
+    " > "; a path longer than ``max_len`` elements keeps its first ``max_len - 1`` and
+    then " > ... > " and the target. Time is from the first event of the source element
+    to the first event of the target element, in whole seconds. DataFrame[path,
+    customers, share (of the customers who went from source to target), q1_seconds,
+    median_seconds, q3_seconds], the ``n`` most common paths by customers desc, path.
+    """
+    n = _check_int("n", n, 1)
+    max_len = _check_int("max_len", max_len, 2)
+    num = _numbered(events, level, collapse_repeats)
+    el = num.filter(num.new).select("customer_id", "k", "node", "timestamp")
+    firsts = el.filter(el.node == str(source)).group_by("customer_id").agg(a_k=ibis._.k.min())
+    j = el.join(firsts, "customer_id")
+    later = j.filter((j.node == str(target)) & (j.k > j.a_k))
+    ends = later.group_by("customer_id").agg(b_k=later.k.min())
+    span = el.join(firsts, "customer_id").join(ends, "customer_id")
+    span = span.filter((span.k >= span.a_k) & (span.k <= span.b_k))
+    rel = span.k - span.a_k
+    inner = span.k < span.b_k
+    per = span.group_by("customer_id").agg(
+        length=(span.b_k - span.a_k + 1).max(),
+        t_a=span.timestamp.min(where=span.k == span.a_k),
+        t_b=span.timestamp.min(where=span.k == span.b_k),
+        **{f"_n{i}": span.node.max(where=(rel == i) & inner) for i in range(max_len - 1)},
+    )
+    path = per._n0
+    for i in range(1, max_len - 1):
+        node = per[f"_n{i}"]
+        path = path.concat(ibis.ifelse(node.isnull(), ibis.literal(""), ibis.literal(PATH_SEP).concat(node)))
+    more = ibis.ifelse(per.length > max_len, ibis.literal(PATH_SEP + PATH_MORE), ibis.literal(""))
+    path = path.concat(more).concat(ibis.literal(PATH_SEP)).concat(ibis.literal(str(target)))
+    seconds = (per.t_b.epoch_seconds() - per.t_a.epoch_seconds()).cast("float64")
+    p = per.select(path=path, seconds=seconds)
+    agg = p.group_by("path").agg(
+        customers=p.count(),
+        q1_seconds=p.seconds.quantile(0.25),
+        median_seconds=p.seconds.quantile(0.5),
+        q3_seconds=p.seconds.quantile(0.75),
+    )
+    agg = agg.mutate(share=agg.customers / agg.customers.sum().over())
+    agg = agg.order_by([ibis.desc(agg.customers), agg.path]).limit(n)
+    dtypes = {"customers": "int64", "share": "float64", "q1_seconds": "float64", "median_seconds": "float64",
+              "q3_seconds": "float64"}
+    out = execute(agg)
+    if out.empty:
+        return _empty(BETWEEN_COLUMNS, dtypes)
+    return _typed(out[list(BETWEEN_COLUMNS)], dtypes)
+
+
+def time_to_stage(data: JourneyData, personas: pd.DataFrame | ibis.Table | None = None) -> pd.DataFrame:
+    """Time from a customer's first event to their first arrival at each stage, and to the goal.
+
+    Arriving at a stage is the first event at that stage or a later one (when the funnel
+    starts counting the customer there). The goal row (named after the goal) is the first
+    event at a goal touchpoint, or at a goal stage or a later one; a column goal has no
+    event to time and no row. DataFrame[persona, stage, customers (who arrived), q1_seconds,
+    median_seconds, q3_seconds] in whole seconds, persona ``all`` for everyone, then one
+    block per persona when ``personas`` (customer_id, persona) is given (customers without
+    one under ``(unassigned)``). Stages in stage order, the goal last.
+    """
+    stages = tuple(data.stages)
+    ev = data.events
+    idx = stage_index(ev.stage, stages)
+    ts = ev.timestamp
+    arrivals = {f"_t{i}": ts.min(where=idx >= i) for i in range(len(stages))}
+    names = {f"_t{i}": s for i, s in enumerate(stages)}
+    goal = data.goal
+    if goal is not None and goal.kind == "touchpoint":
+        arrivals["_tg"] = ts.min(where=ev.touchpoint == goal.target)
+        names["_tg"] = goal.label
+    elif goal is not None and goal.kind == "stage" and goal.label != goal.target and goal.target in stages:
+        arrivals["_tg"] = arrivals[f"_t{stages.index(goal.target)}"]
+        names["_tg"] = goal.label
+    per = ev.group_by(customer_id=ev.customer_id.cast("string")).agg(_first=ts.min(), **arrivals)
+    groups = [("all", per.mutate(persona=ibis.literal(ALL_PERSONAS)))]
+    if personas is not None:
+        if isinstance(personas, ibis.Table):
+            lookup = personas.select(_pid=personas.customer_id.cast("string"), _persona=personas.persona.cast("string"))
+        else:
+            lookup = ibis.memtable(pd.DataFrame({"_pid": personas["customer_id"].astype(str),
+                                                 "_persona": personas["persona"].astype(str)}).drop_duplicates("_pid"))
+        j = per.left_join(lookup, per.customer_id == lookup._pid)
+        groups.append(("persona", j.select(*per.columns, persona=j._persona.fill_null(UNASSIGNED))))
+    frames = []
+    for _, table in groups:
+        metrics = {}
+        for col in names:
+            secs = (table[col].epoch_seconds() - table._first.epoch_seconds()).cast("float64")
+            metrics[f"{col}_n"] = table[col].count()
+            metrics[f"{col}_q1"] = secs.quantile(0.25)
+            metrics[f"{col}_q2"] = secs.quantile(0.5)
+            metrics[f"{col}_q3"] = secs.quantile(0.75)
+        wide = execute(table.group_by("persona").agg(**metrics))
+        for r in wide.to_dict("records"):
+            for col, label in names.items():
+                frames.append({"persona": str(r["persona"]), "stage": label, "customers": int(r[f"{col}_n"] or 0),
+                               "q1_seconds": r[f"{col}_q1"], "median_seconds": r[f"{col}_q2"],
+                               "q3_seconds": r[f"{col}_q3"]})
+    dtypes = {"customers": "int64", "q1_seconds": "float64", "median_seconds": "float64", "q3_seconds": "float64"}
+    if not frames:
+        return _empty(TIME_COLUMNS, dtypes)
+    out = pd.DataFrame(frames)
+    out = out[out["customers"] > 0]
+    order = {label: i for i, label in enumerate(names.values())}
+    persona_rank = {p: i for i, p in enumerate([ALL_PERSONAS] + sorted(set(out["persona"]) - {ALL_PERSONAS, UNASSIGNED})
+                                               + [UNASSIGNED])}
+    out = out.assign(_p=out["persona"].map(persona_rank), _s=out["stage"].map(order))
+    out = out.sort_values(["_p", "_s"], kind="stable")
+    return _typed(out[list(TIME_COLUMNS)], dtypes)

@@ -27,7 +27,7 @@ import pandas as pd
 from scipy import stats
 
 from journeylib.engine import execute
-from journeylib.journey import GoalError, goal_columns, goal_events, goal_outcomes, is_outcome_column
+from journeylib.journey import GoalError, goal_columns, goal_event, goal_outcomes, is_outcome_column
 from journeylib.reach import Reach, customer_reach, stage_index
 from journeylib.schema import SURVEY_COLUMNS, JourneyData, ScoreScale
 
@@ -693,7 +693,7 @@ def _before_goal(data: JourneyData, outcome: str) -> ibis.Table:
     goal = data.goal
     if outcome != GOAL_OUTCOME or goal is None or goal.kind == "column":
         return events
-    marked = events.mutate(_goal_hit=goal_events(data))
+    marked = events.mutate(_goal_hit=goal_event(events, data.journey))
     hits = marked.filter(marked._goal_hit)
     first = hits.group_by(_goal_customer=hits.customer_id).aggregate(
         _goal_t=hits.timestamp.min(), _goal_s=hits.seq.argmin(ibis.struct({"t": hits.timestamp, "s": hits.seq})))

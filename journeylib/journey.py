@@ -30,7 +30,7 @@ __all__ = [
     "parse_goal",
     "default_goal",
     "goal_outcomes",
-    "goal_events",
+    "goal_event",
     "goal_columns",
     "OUTCOME_WORDS",
     "is_outcome_column",
@@ -38,6 +38,7 @@ __all__ = [
     "apply_journey",
     "goal_column_values",
     "touchpoint_names",
+    "value_matches",
 ]
 
 GOAL_KINDS = ("stage", "touchpoint", "column")
@@ -287,24 +288,22 @@ def goal_columns(goal: Goal | None) -> tuple[str, ...]:
     return (goal.target,) if goal is not None and goal.kind == "column" else ()
 
 
-def _value_matches(col: ibis.Value, value: str) -> ibis.Value:
+def value_matches(col: ibis.Value, value: str) -> ibis.Value:
+    """Whether a column holds ``value``, compared as trimmed text with case ignored (how a
+    column goal and an ``attribute:COLUMN=VALUE`` view read a value)."""
     text = col.cast("string").strip().lower()
     return text == str(value).strip().lower()
 
 
-def goal_events(data: Any, goal: Goal | None = None) -> ibis.Value:
-    """Per event of ``data.events``, whether it reaches a stage or touchpoint goal: its stage
-    is the goal stage or a later one, or it is at the goal touchpoint (never null). Raises
-    GoalError for other goals or data without events."""
-    model: JourneyModel = data.journey
+def goal_event(events: ibis.Table, model: JourneyModel, goal: Goal | None = None) -> ibis.Value | None:
+    """Whether an event reaches a stage or touchpoint goal (a boolean column of ``events``,
+    never null: its stage is the goal stage or a later one, or it is at the goal
+    touchpoint), so that a query already grouping events per customer can tell who
+    converted (``hit.any()``) in the same pass; None for a column goal or no goal. The rule
+    :func:`goal_outcomes` applies to events."""
     goal = goal if goal is not None else model.goal
-    if goal is None or goal.kind not in ("stage", "touchpoint"):
-        raise GoalError("only a stage or touchpoint goal is reached by an event")
-    if not data.has_events:
-        raise GoalError(f"the goal {goal.label!r} is a {goal.kind} reached, which needs touchpoint events; "
-                        "this dataset has survey answers only (use a column goal, e.g. "
-                        "column:satisfaction=satisfied)")
-    events = data.events
+    if goal is None or goal.kind == "column":
+        return None
     if goal.kind == "stage":
         if goal.target not in model.stages:
             raise GoalError(f"goal stage {goal.target!r} is not in the stage order ({', '.join(model.stages)})")
@@ -330,13 +329,17 @@ def goal_outcomes(data: Any, goal: Goal | None = None) -> ibis.Table:
                         "--goal column:NAME=VALUE")
     events = data.events
     if goal.kind in ("stage", "touchpoint"):
-        hit = goal_events(data, goal)
+        if not data.has_events:
+            raise GoalError(f"the goal {goal.label!r} is a {goal.kind} reached, which needs touchpoint events; "
+                            "this dataset has survey answers only (use a column goal, e.g. "
+                            "column:satisfaction=satisfied)")
+        hit = goal_event(events, model, goal)
         return events.group_by("customer_id").aggregate(converted=hit.any())
     for table in (data.customers, data.survey, events if data.has_events else None):
         if table is not None and goal.target in table.columns:
             t = table.filter(table[goal.target].notnull() & (table[goal.target].cast("string").strip() != ""))
             return t.group_by("customer_id").aggregate(
-                converted=_value_matches(t[goal.target], goal.value).any())
+                converted=value_matches(t[goal.target], goal.value).any())
     raise GoalError(f"the goal column {goal.target!r} is in none of the files; columns that could hold an "
                     "outcome: " + (", ".join(_outcome_candidates(data)) or "none found"))
 

@@ -191,20 +191,27 @@ class JourneyData:
 
     def filter(
         self,
-        customer_ids: Iterable[str] | pd.Series | None = None,
+        customer_ids: Iterable[str] | pd.Series | ibis.Table | None = None,
         start: pd.Timestamp | str | None = None,
         end: pd.Timestamp | str | None = None,
         channels: Sequence[str] | None = None,
     ) -> "JourneyData":
         """Restrict to some customers, a date range (inclusive days) and channels.
 
+        ``customer_ids`` is a list or Series of ids, or an Ibis table with a ``customer_id``
+        column on the same backend as the events.
+
         Survey answers and customer rows follow the customer restriction; the date range
         applies to events and to dated survey answers.
         """
         events, survey, customers = self.events, self.survey, self.customers
         if customer_ids is not None:
-            ids = pd.DataFrame({"customer_id": pd.Series(list(customer_ids), dtype="string")})
-            keep = ibis.memtable(ids)
+            if isinstance(customer_ids, ibis.Table):
+                # Already on the backend (e.g. a segment's ids): joined where it lies.
+                keep = customer_ids.select(customer_id=customer_ids.customer_id.cast("string"))
+            else:
+                ids = pd.DataFrame({"customer_id": pd.Series(list(customer_ids), dtype="string")})
+                keep = ibis.memtable(ids)
             events = events.semi_join(keep, "customer_id")
             if survey is not None:
                 survey = survey.semi_join(keep, "customer_id")

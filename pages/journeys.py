@@ -1,11 +1,10 @@
-"""Journeys: step Sankey (whole view or two personas side by side), funnel, top paths."""
+"""Journeys: step Sankey, funnel and top paths, for one view or two side by side; who is
+behind any node, link, funnel step or pain point; paths to an end and between two
+touchpoints; transitions; time along the journey."""
 
 import streamlit as st
 
-from journeylib import charts
-from journeylib.schema import PURCHASE_STAGE
-from ui import cache, state, widgets
-from ui.present import md_escape
+from ui import cache, compare, drill, journeys, state, widgets
 
 st.title("Journeys")
 st.caption("How customers move from one step to the next, where they drop out, and which paths lead to a purchase.")
@@ -18,59 +17,42 @@ node_stage = cache.touchpoint_stages(base.root, base.dataset_id, base.saved)
 with st.container(border=True):
     c1, c2, c3, c4 = st.columns([1.2, 1, 1, 1.4])
     level = c1.segmented_control("Show", ["touchpoint", "stage"], default="touchpoint", key="j_level",
-                                 format_func=lambda v: "Touchpoints" if v == "touchpoint" else "Stages") or "touchpoint"
-    max_steps = c2.slider("Steps", 2, 10, 5, key="j_steps", help="How many steps of each journey to draw.")
-    top = c3.slider("Nodes per step", 3, 20, 6, key="j_top",
+                                 format_func=lambda v: "Touchpoints" if v == "touchpoint" else "Stages",
+                                 bind="query-params") or "touchpoint"
+    max_steps = c2.slider("Steps", 2, 10, 5, key="j_steps", help="How many steps of each journey to draw.",
+                          bind="query-params")
+    top = c3.slider("Nodes per step", 3, 20, 6, key="j_top", bind="query-params",
                     help="Less common touchpoints at a step are grouped as (other).")
-    collapse = c4.toggle("Merge repeated touchpoints", value=False, key="j_collapse",
+    collapse = c4.toggle("Merge repeated touchpoints", value=False, key="j_collapse", bind="query-params",
                          help="Count 'Email, Email, Email' as one step.", disabled=level == "stage")
     starts = cache.start_nodes(base, level, collapse)
-    start = c4.selectbox("Start at", ["(any)"] + starts, key="j_start",
+    start = c4.selectbox("Start at", ["(any)"] + starts, key="j_start", bind="query-params",
                          help="Only journeys whose first step is this one.")
     start = None if start in (None, "(any)") else start
+    with widgets.errors_shown("Cannot compare these views"):
+        pair = compare.controls(view)
 
-personas = state.persona_names()
-compare = st.toggle("Compare two personas side by side", key="j_compare", disabled=len(personas) < 2)
-
-n = cache.counts(view)
-funnel_all = cache.funnel_frame(view)
-bought = funnel_all.loc[funnel_all["stage"] == PURCHASE_STAGE, "customers"]
-widgets.metric_cards([
-    ("Customers in view", f"{n['customers']:,}", None),
-    ("Events", f"{n['events']:,}", None),
-    ("Purchased", widgets.pct(int(bought.iloc[0]) / n["customers"] if len(bought) and n["customers"] else None),
-     f"Share of customers who reached the {PURCHASE_STAGE} stage or a later one (as in the funnel below)."),
-])
-
-if compare and len(personas) >= 2:
-    pick = st.columns(2)
-    chosen = [pick[0].selectbox("Left", personas, index=0, key="j_left"),
-              pick[1].selectbox("Right", personas, index=1, key="j_right")]
-    for col, persona in zip(st.columns(2), chosen):
-        with col:
-            frame = cache.sankey_frame(view, level, max_steps, top, collapse, start, persona=persona)
-            fig = charts.sankey(frame, subject=state.subject(view, persona), level=level,
-                                stages=data.stages, node_stage=node_stage, height=520)
-            widgets.chart(fig, key=f"sankey_{persona}", frame=frame, file_name=f"flows_{persona}")
-else:
-    frame = cache.sankey_frame(view, level, max_steps, top, collapse, start)
-    fig = charts.sankey(frame, subject=state.subject(view), level=level, stages=data.stages, node_stage=node_stage)
-    widgets.chart(fig, key="sankey", frame=frame, file_name="flows")
-st.caption("Hover a node for its customers; grey **(end)** nodes count the customers whose journey stopped "
-           "after the previous step, and their share of that step.")
-
-st.divider()
-widgets.chart(charts.funnel(funnel_all, subject=state.subject(view)), key="funnel", frame=funnel_all,
-              file_name="funnel")
-st.caption("A customer counts at a stage once they reach it or any later stage; the percentage is of the first stage. "
-           "Hover for the conversion from the previous stage and the customers lost.")
-with st.expander("Why these numbers differ", icon=":material/help:"):
-    for line in cache.count_notes(view, state.subject(view), level, max_steps, start, collapse):
-        st.markdown(f"- {md_escape(line)}")
-
-st.divider()
-path_level = st.segmented_control("Paths of", ["stage", "touchpoint"], default="stage", key="j_path_level",
-                                  format_func=lambda v: v.capitalize() + "s") or "stage"
-paths = cache.top_paths_frame(view, path_level, 10)
-widgets.chart(charts.top_paths(paths, subject=state.subject(view), customers=n["customers"]),
-              key="paths", frame=paths, file_name="top_paths")
+settings = drill.SankeySettings(level, max_steps, top, collapse and level == "touchpoint", start)
+drill.keep_in_url()
+tabs = st.tabs(["Flows", "Paths to an end", "Between two touchpoints", "Transitions", "Time along the journey"],
+               key="j_tab", bind="query-params")
+with tabs[0]:
+    if tabs[0].open is not False:
+        with widgets.errors_shown("Cannot compare these views"):
+            if pair is None:
+                journeys.flows_single(view, settings, node_stage)
+            else:
+                journeys.flows_compared(view, pair, settings, node_stage)
+with tabs[1]:
+    if tabs[1].open:
+        journeys.paths_to_an_end(view, settings, node_stage)
+with tabs[2]:
+    if tabs[2].open:
+        journeys.between(view)
+with tabs[3]:
+    if tabs[3].open:
+        journeys.transitions(view, settings)
+with tabs[4]:
+    if tabs[4].open:
+        with widgets.errors_shown("Cannot compare these views"):
+            journeys.time_along(view, pair)

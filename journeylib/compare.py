@@ -823,7 +823,7 @@ def persona_shares(a: JourneyData, b: JourneyData, personas: pd.DataFrame | ibis
     as ``(unassigned)``. Two-proportion test per persona. DataFrame[persona, a, b,
     difference, ci_low, ci_high, p_value, significant, n_a, n_b], largest share in b first.
     """
-    from journeylib.emotions import UNASSIGNED
+    from journeylib.schema import UNASSIGNED
 
     if isinstance(personas, ibis.Table):
         lookup = personas.select(_pid=personas.customer_id.cast("string"), _persona=personas.persona.cast("string"))

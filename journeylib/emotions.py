@@ -17,9 +17,8 @@ import pandas as pd
 from scipy import stats
 
 from journeylib.engine import execute
-from journeylib.schema import ALL_PERSONAS
+from journeylib.schema import ALL_PERSONAS, UNASSIGNED
 
-UNASSIGNED = "(unassigned)"
 NO_STAGE = "(no stage)"
 LEVELS = ("stage", "touchpoint")
 CONFIDENCE = 0.95

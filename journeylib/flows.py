@@ -22,11 +22,10 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from journeylib.emotions import UNASSIGNED
 from journeylib.engine import execute
 from journeylib.journey import GoalError, JourneyModel, goal_outcomes
 from journeylib.reach import stage_index
-from journeylib.schema import ALL_PERSONAS, END_NODE, OTHER_NODE, PURCHASE_STAGE, JourneyData
+from journeylib.schema import ALL_PERSONAS, END_NODE, OTHER_NODE, PURCHASE_STAGE, UNASSIGNED, JourneyData
 
 LEVELS = ("touchpoint", "stage")
 NO_STAGE = "(no stage)"

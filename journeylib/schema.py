@@ -79,6 +79,7 @@ STAGE_SYNONYMS: dict[str, str] = {
 END_NODE = "(end)"
 OTHER_NODE = "(other)"
 ALL_PERSONAS = "all"
+UNASSIGNED = "(unassigned)"  # customers with no persona (no events, or not in the fit)
 
 
 def _stage_key(name: str) -> str:

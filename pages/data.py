@@ -144,7 +144,8 @@ with add_tab:
                 st.dataframe(upload.report_frame(report), hide_index=True, width="stretch")
             if use_clicked and report.ok:
                 with widgets.errors_shown("Could not use this data"):
-                    info = upload.save(checked, name)
+                    info = upload.save(checked, name, {"keep_duplicates": keep_dups, "where": where or {},
+                                                       "not_rated": list(not_rated)})
                     st.session_state["_upload_notes"] = [
                         f"“{info.name}” is now the active dataset ({info.row_counts.get('events', 0):,} events"
                         + (f", {info.row_counts['survey']:,} survey answers" if "survey" in info.row_counts else "")

@@ -130,12 +130,14 @@ def report_frame(report: ingest.ValidationReport) -> pd.DataFrame:
     return report.to_frame().rename(columns={"rows": "example rows"})
 
 
-def save(checked: ingest.Checked, name: str) -> workspace.DatasetInfo:
-    """Save a check's data in the workspace, showing progress; the check is dropped after."""
+def save(checked: ingest.Checked, name: str, read: Mapping[str, Any] | None = None) -> workspace.DatasetInfo:
+    """Save a check's data in the workspace, showing progress; the check is dropped after.
+    ``read``: how the files were read (keep duplicates, rows kept...), saved with the data."""
     assert checked.data is not None
     with st.status("Saving your data…", expanded=True) as status:
         try:
-            info = workspace.save_dataset(checked.data, name, root=state.root(), engine=cache.engine())
+            info = workspace.save_dataset(checked.data, name, root=state.root(), engine=cache.engine(),
+                                          settings={"read": dict(read or {})})
         finally:
             forget()
         status.update(label=f"Saved “{info.name}”", state="complete", expanded=False)

@@ -227,3 +227,21 @@ def test_memory_limit_per_command_and_environment_left_as_it_was(monkeypatch):
     monkeypatch.setenv(MEMORY_LIMIT_ENV, "6GB")  # the user's setting wins
     assert cli.main(["flows", "--touchpoints", "x.csv"]) == 0
     assert seen[-1] == "6GB" and os.environ[MEMORY_LIMIT_ENV] == "6GB"
+
+
+def test_flows_and_transitions_import_only_what_they_need(tiny, tmp_path):
+    """A flows or transitions run never loads scikit-learn, Plotly, python-pptx or Streamlit."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from journeylib.__main__ import main\n"
+        f"assert main(['flows', '--touchpoints', {str(tiny)!r}, '--out', {str(tmp_path / 'f.csv')!r}]) == 0\n"
+        f"assert main(['transitions', '--touchpoints', {str(tiny)!r}, '--out', {str(tmp_path / 't.csv')!r}]) == 0\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'sklearn', 'plotly', 'pptx', 'streamlit'}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                         cwd=Path(__file__).resolve().parents[2])
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"

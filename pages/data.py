@@ -149,7 +149,7 @@ with add_tab:
                     st.session_state["_upload_notes"] = [
                         f"“{info.name}” is now the active dataset ({info.row_counts.get('events', 0):,} events"
                         + (f", {info.row_counts['survey']:,} survey answers" if "survey" in info.row_counts else "")
-                        + f"; {len(report.warnings)} note(s))."]
+                        + f"; {sum(w.severity == 'warning' for w in report.warnings)} warning(s))."]
                     state.set_active(info.id)
                     st.rerun()
     else:

@@ -175,13 +175,14 @@ def _distinct_table(work: _Work, raw: RawTable, keep_duplicates: bool) -> ibis.T
     """A database table's rows without exact duplicates (it has no file order to say which
     came first, and equal rows cannot be told apart), counted as for a file."""
     t = raw.table
-    if keep_duplicates:
-        return t
     got = work.run(t.select(*raw.columns).aggregate(n=ibis._.count()))
     n = int(got["n"].iloc[0])
     unique = t.select(*raw.columns).distinct()
     m = _count(work, unique)
-    if n > m:
+    if n > m and keep_duplicates:  # counted as for a file
+        work.warn(raw.label, None, f"{n - m} rows are exact duplicates of an earlier row; kept (keep duplicates "
+                  "is on)", n - m)
+    elif n > m:
         work.warn(raw.label, None, f"{n - m} rows dropped: exact duplicates of an earlier row", n - m)
         return unique.mutate(**{ROW: ibis.null("int64")})
     return t

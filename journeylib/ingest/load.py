@@ -568,24 +568,23 @@ def _customers(work: _Work, raw: RawTable, cols: dict[str, Any], keep_duplicates
     if not raw.database:
         select["_jl_h"] = row_hash(t, raw.columns)
     checked = work.materialize(t.select(**select), "customers_checked")
-    narrow = _with_dups(checked.select(ROW, "customer_id"), _duplicates(work, raw, t, checked, keep_duplicates))
-    # Among rows with an id that are not duplicates, the first of each id is kept.
-    first = narrow.filter(~narrow._jl_dup & narrow.customer_id.notnull())
-    order = first[ROW] if not raw.database else first.customer_id
-    w = ibis.window(group_by=first.customer_id, order_by=order)
-    rank = first.select(_jl_rrow=first[ROW], _jl_rid=first.customer_id, _jl_rank=ibis.row_number().over(w))
     if raw.database:
-        j = narrow.left_join(rank, narrow.customer_id == rank._jl_rid)
-        ranked = j.mutate(_jl_rank=j._jl_rank.fill_null(0))
+        # A table has no file order (and no duplicates left): an id's first row is the
+        # first by its other columns as given.
+        w = ibis.window(group_by=checked.customer_id, order_by=[checked[c] for c in extras])
+        ranked = checked.mutate(_jl_dup=ibis.literal(False), _jl_rank=ibis.row_number().over(w))
     else:
+        narrow = _with_dups(checked.select(ROW, "customer_id"), _duplicates(work, raw, t, checked, keep_duplicates))
+        # Among rows with an id that are not duplicates, the first of each id is kept.
+        first = narrow.filter(~narrow._jl_dup & narrow.customer_id.notnull())
+        w = ibis.window(group_by=first.customer_id, order_by=first[ROW])
+        rank = first.select(_jl_rrow=first[ROW], _jl_rank=ibis.row_number().over(w))
         j = narrow.left_join(rank, narrow[ROW] == rank._jl_rrow)
-        ranked = j.mutate(_jl_rank=j._jl_rank.fill_null(0))
-    ranked = ranked.drop("_jl_rrow", "_jl_rid")
+        ranked = j.mutate(_jl_rank=j._jl_rank.fill_null(0)).drop("_jl_rrow")
     rules = customer_rules(cols)
     applied = apply_rules(ranked, rules, label, work.engine, work.findings, database=raw.database)
     if raw.database:
-        kept = checked.filter(checked.customer_id.notnull()).distinct(on="customer_id", keep="first") \
-            if applied.dropped else checked
+        kept = kept_by(ranked, rules) if applied.dropped else checked
     else:
         kept = _kept_rows(work, checked, applied)
     return work.view(kept.select("customer_id", *extras), "customers")

@@ -357,11 +357,11 @@ def _id_spec(raw: RawTable, cols: dict[str, Any], work: _Work) -> None:
     fallback = id_fallback(spec, raw.columns)
     if fallback is None:
         return
-    cols["customer_id"] = [spec, fallback]
     t = raw.table.select(spec)
     got = work.run(t.aggregate(n=t.count(), empty=t[spec].isnull().cast("int64").sum()))
     empty = int(got["empty"].iloc[0] or 0)
-    if empty:
+    if empty:  # else the fallback column stays an attribute (Amplitude's device_id)
+        cols["customer_id"] = [spec, fallback]
         work.warn(raw.label, spec, f"{empty} of {int(got['n'].iloc[0]):,} rows have no {spec!r}; their customer id "
                   f"is taken from {fallback!r}", empty)
 

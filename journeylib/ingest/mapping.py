@@ -127,7 +127,8 @@ def has_customer_column(columns: Sequence[str]) -> bool:
 
 def id_fallback(column: str, columns: Iterable[str]) -> str | None:
     """The export's fallback id column for ``column`` among ``columns`` (see ID_FALLBACKS)."""
-    wanted = ID_FALLBACKS.get(key(column).replace("_", "")) or ID_FALLBACKS.get(_snake(column))
+    # "user_id" is both Segment's userId (key "userid") and GA4's user_id: try both lists.
+    wanted = ID_FALLBACKS.get(key(column), ()) + ID_FALLBACKS.get(_snake(column), ())
     if not wanted:
         return None
     by_key = {key(c): c for c in columns}

@@ -460,6 +460,9 @@ def _survey(work: _Work, raw: RawTable, cols: dict[str, Any], journey: JourneyMo
     label = raw.label
     require("survey", label, raw.columns, cols)
     t = _distinct_table(work, raw, keep_duplicates) if raw.database and combined is None else raw.table
+    if raw.database and combined is not None and not keep_duplicates:
+        # A combined table's exact duplicates (counted with its events) are no answers either.
+        t = t.select(*raw.columns).distinct().mutate(**{ROW: ibis.null("int64")})
     spec = cols["score"]
     wide = isinstance(spec, (list, tuple))
     score_cols = list(spec) if wide else [spec]

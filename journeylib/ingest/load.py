@@ -341,9 +341,10 @@ class _Events:
 
 
 def _first_per_customer(t: ibis.Table, columns: Sequence[str]) -> ibis.Table:
-    """The first row's ``columns`` of each customer (file order; any row of a table)."""
+    """The first row's ``columns`` of each customer (file order; for a table, the first by
+    those columns as given)."""
     t = t.select(ROW, "customer_id", *columns)
-    w = ibis.window(group_by=t.customer_id, order_by=t[ROW])
+    w = ibis.window(group_by=t.customer_id, order_by=[t[ROW], *[t[c] for c in columns]])
     ranked = t.mutate(_jl_rank=ibis.row_number().over(w))
     return ranked.filter(ranked._jl_rank == 0).drop("_jl_rank", ROW)
 
@@ -553,7 +554,10 @@ def _survey(work: _Work, raw: RawTable, cols: dict[str, Any], journey: JourneyMo
     attributes = None
     if wide and extras:
         # A wide table has one row per respondent: its other columns describe the customer.
-        attributes = _first_per_customer(checked.semi_join(rows.select(ROW), ROW), extras)
+        # (a table's rows have no numbers: its kept respondents are those with an id)
+        respondents = checked.filter(checked.customer_id.notnull()) if raw.database else \
+            checked.semi_join(rows.select(ROW), ROW)
+        attributes = _first_per_customer(respondents, extras)
     return _Survey(table, kept.select("customer_id", "score", ROW), attributes, label, raw.database)
 
 

@@ -620,7 +620,8 @@ def _scale_and_checks(work: _Work, surveys: list[_Survey], events: ibis.Table | 
             n = int(got["n"].iloc[0] or 0)
             if not n:
                 continue
-            first = work.run(lost.group_by("customer_id").aggregate(f=lost[ROW].min()).order_by("f").limit(5))
+            first = work.run(lost.group_by("customer_id").aggregate(f=lost[ROW].min())
+                             .order_by(["f", "customer_id"]).limit(5))
             rows = work.run(lost.select(ROW).distinct().order_by(ROW).limit(5))[ROW]
             n_rows = int(work.run(lost.aggregate(n=lost[ROW].nunique()))["n"].iloc[0] or 0)
             rows = [int(r) + 1 for r in rows if r is not None and not pd.isna(r)]

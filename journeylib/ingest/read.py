@@ -598,6 +598,9 @@ def _from_arrow(label: str, table: pa.Table, engine: Engine, notes: list[Issue],
             t = engine.con.create_view(name, mem.select(ROW, **_cleaned(mem, names, duck)), overwrite=True)
         else:
             t = engine.con.create_table(name, mem.select(ROW, **_cleaned(mem, names, duck)), temp=True)
+            # Ibis keeps a memtable registered (and its data in memory) until the process
+            # ends; its rows are in the table now.
+            engine.con.drop_view(mem.get_name(), force=True)
     return RawTable(label, t.select(*names, ROW), names, engine, notes, [name], kind=kind)
 
 

@@ -22,7 +22,7 @@ from typing import Any, Mapping, Sequence
 import ibis
 import pandas as pd
 
-from journeylib.engine import Engine, default_engine, map_values
+from journeylib.engine import MAX_INLINE_VALUES, Engine, default_engine, map_values
 from journeylib.ingest.errors import Findings, InputError, Issue, ValidationReport, examples
 from journeylib.ingest.mapping import id_fallback, kind_fields, require, resolve_mapping, used_columns
 from journeylib.ingest.parse import not_a_number, number, read_times, scale_counts, scale_of_counts
@@ -217,6 +217,17 @@ def _kept_rows(work: _Work, checked: ibis.Table, applied, rules: Sequence[Rule] 
     return checked.anti_join(dropped, checked[ROW] == dropped._jl_gone)
 
 
+def _mapped(work: _Work, t: ibis.Table, column: str, mapping: dict, out: str) -> ibis.Table:
+    """:func:`~journeylib.engine.map_values`, with a long mapping's lookup as an engine table
+    this load owns: as a memtable Ibis would keep it registered until the process ends."""
+    pairs = {str(k): str(v) for k, v in mapping.items() if v is not None}
+    if len(pairs) <= MAX_INLINE_VALUES:
+        return map_values(t, column, pairs, out)
+    key = f"_jl_key_{out}"
+    lookup = work.frame(pd.DataFrame({key: list(pairs), out: list(pairs.values())}, dtype="str"), "lookup")
+    return t.left_join(lookup, t[column] == lookup[key]).drop(key)
+
+
 def _stages(work: _Work, t: ibis.Table, journey: JourneyModel, has_label: bool) -> tuple[ibis.Table, dict[str, str]]:
     """``t`` with ``stage`` (from its own label by the stage order, else from its touchpoint
     by the rules) and ``_jl_label_stage``; and where the rules placed each touchpoint."""
@@ -226,10 +237,10 @@ def _stages(work: _Work, t: ibis.Table, journey: JourneyModel, has_label: bool) 
     stage_map = journey.touchpoint_stages(names)
     if has_label:
         labels = [str(v) for v in pd.unique(combos["_jl_stage_label"].dropna())]
-        t = map_values(t, "_jl_stage_label", {v: journey.stage_name(v) for v in labels}, "_jl_label_stage")
+        t = _mapped(work, t, "_jl_stage_label", {v: journey.stage_name(v) for v in labels}, "_jl_label_stage")
     else:
         t = t.mutate(_jl_label_stage=ibis.null("string"), _jl_stage_label=ibis.null("string"))
-    t = map_values(t, "touchpoint", stage_map, "_jl_tp_stage")
+    t = _mapped(work, t, "touchpoint", stage_map, "_jl_tp_stage")
     return t.mutate(stage=ibis.coalesce(t._jl_label_stage, t._jl_tp_stage)), stage_map
 
 

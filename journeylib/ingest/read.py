@@ -298,13 +298,16 @@ def clean_names(names: Sequence[Any]) -> list[str]:
     out: list[str] = []
     taken: set[str] = set()
     next_suffix: dict[str, int] = {}
+    texts, made = [], []
     for i, raw in enumerate(names):
         text = "" if raw is None or (isinstance(raw, float) and raw != raw) else str(raw).strip()
-        if not text or text.startswith("Unnamed: "):
-            text = f"column_{i + 1}"
-        if text in taken:
+        made.append(not text or text.startswith("Unnamed: "))
+        texts.append(f"column_{i + 1}" if made[-1] else text)
+    given = {t for t, m in zip(texts, made) if not m}  # a name the file has keeps it: no new name takes it
+    for text, new in zip(texts, made):
+        if text in taken or (new and text in given):
             base, k = text, next_suffix.get(text, 1)
-            while f"{base}.{k}" in taken:
+            while f"{base}.{k}" in taken or f"{base}.{k}" in given:
                 k += 1
             next_suffix[base] = k + 1
             text = f"{base}.{k}"

@@ -449,6 +449,8 @@ def _read_text(label: str, src: _Bytes, gz: bool, engine: Engine) -> RawTable:
         if not header:
             raise InputError(label, "empty file")
         names = clean_names(header)
+        if ROW in names:  # as for every other input (it would be overwritten by the file rows)
+            raise InputError(label, f"the column name {ROW!r} is reserved; rename that column")
         raw = _duckdb_csv(label, src.path, names, delim, _has_quote(src), engine, name_notes(label, header, names))
         raw.header = [str(h).strip() or None for h in header]
         return raw

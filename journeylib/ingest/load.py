@@ -306,7 +306,7 @@ def survey_row_rules(cols: Mapping[str, Any], journey: JourneyModel, combined: b
             Rule("nps_out", "blank", lambda t: t.nps.notnull() & ~t.nps.between(0, 10),
                  lambda n, ex: f"{n} NPS values outside 0-10 left empty", column=cols["nps"]),
         ]
-    if "stage" in cols and not isinstance(cols["score"], (list, tuple)):
+    if "stage" in cols and not isinstance(cols["score"], (list, tuple)) and not combined:  # (as for duplicates)
         rules.append(_unknown_stage_rule(cols, journey))
     return rules
 

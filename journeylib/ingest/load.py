@@ -517,8 +517,10 @@ def _survey(work: _Work, raw: RawTable, cols: dict[str, Any], journey: JourneyMo
     narrow = checked.select(ROW, "customer_id", "comment", "timestamp", "_jl_ts_text", "touchpoint",
                             "_jl_stage_label", "nps", "_jl_nps_text", *scores, *([] if wide else extras))
     if combined is not None:
-        # The events' duplicates and rows without an id are not answers either.
-        narrow = narrow.filter(narrow.customer_id.notnull()) if raw.database else \
+        # The rows the events' rules dropped are not answers either (a table's, which has no
+        # row numbers to match, by the same conditions: no id, time or touchpoint).
+        narrow = narrow.filter(narrow.customer_id.notnull() & narrow.timestamp.notnull()
+                               & narrow.touchpoint.notnull()) if raw.database else \
             narrow.semi_join(combined.kept.filter(combined.kept.customer_id.notnull()), ROW)
         narrow = narrow.mutate(_jl_dup=ibis.literal(False))
     else:

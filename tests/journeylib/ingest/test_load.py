@@ -94,8 +94,8 @@ def test_every_rule_list_is_what_these_tests_cover():
     assert [(r.key, r.action) for r in survey_row_rules(cols, journey, combined=False)] == [
         ("dup", "drop"), ("no_id", "drop"), ("bad_ts", "blank"), ("nps_text", "blank"), ("nps_out", "blank"),
         ("unknown_stage", "blank")]
-    assert [r.key for r in survey_row_rules(cols, journey, combined=True)] == [
-        "bad_ts", "nps_text", "nps_out", "unknown_stage"]
+    # a combined file's duplicates, missing ids and unknown stages are reported with its events
+    assert [r.key for r in survey_row_rules(cols, journey, combined=True)] == ["bad_ts", "nps_text", "nps_out"]
     assert [r.key for r in score_rules(cols, (), combined=False)] == ["no_score", "not_number"]
     assert [r.key for r in score_rules(cols, (0, -99), combined=False)] == ["no_score", "not_number", "not_rated"]
     assert [(r.key, r.action) for r in customer_rules(cols)] == [("dup", "drop"), ("no_id", "drop"),
@@ -346,6 +346,30 @@ def test_combined_file_on_both_roads(engine, wh):
     assert [w.rows for w in f.warnings] == [[3], [4], [6]]
 
 
+def test_combined_file_rules_reported_once_on_both_roads(engine, wh):
+    frame = text_frame("user_id,timestamp,event,stage,rating,nps",
+                       "u1,2024-01-01 10:00,Home,Awareness,,",       # 1 an event without an answer
+                       "u1,2024-01-01 10:05,Checkout,Moon,2,11",     # 2 stage outside the order; NPS 11
+                       "u2,2024-01-02 09:00,Home,Awareness,5,ten",   # 3 NPS not a number
+                       "u2,not a date,Cart,Purchase,4,0",            # 4 neither event nor answer
+                       "u2,,Cart,Purchase,4,0",                      # 5 neither
+                       "u3,2024-01-02 09:20,,Purchase,1,1",          # 6 neither (no touchpoint)
+                       "u2,2024-01-02 09:10,Cart,Purchase,4,0")      # 7 an answer with NPS 0
+    f, t = both(engine, wh, touchpoints=frame)
+    assert survey(f)[["customer_id", "touchpoint", "score", "nps"]].fillna(-1).values.tolist() == [
+        ["u1", "Checkout", 2.0, -1], ["u2", "Cart", 4.0, 0.0], ["u2", "Home", 5.0, -1]]
+    assert survey(f)["stage"].tolist() == ["Purchase", "Purchase", "Awareness"]  # Moon emptied, then from Checkout
+    assert keys(f) == [
+        ("timestamp", "1 rows dropped: no timestamp", 1),
+        ("timestamp", "1 rows dropped: unparseable timestamp (e.g. 'not a date')", 1),
+        ("event", "1 rows dropped: no touchpoint", 1),
+        ("stage", f"1 rows have a stage not in the stage order ({STAGES}): 'Moon'; their stage is left empty", 1),
+        ("nps", "1 NPS values are not numbers and were left empty (e.g. 'ten')", 1),
+        ("nps", "1 NPS values outside 0-10 left empty", 1),
+    ]
+    assert [w.rows for w in f.warnings] == [[5], [4], [6], [2], [3], [2]]
+
+
 # --------------------------------------------------------------------------- customers, both roads
 
 
@@ -546,6 +570,34 @@ def test_survey_without_events_file(engine, wh):
     pd.testing.assert_frame_equal(survey(t), survey(data))
     assert not any("have no events" in i.message for i in t.warnings)
     assert sorted(keys(t), key=str) == sorted(keys(data), key=str)
+
+
+@pytest.mark.parametrize("seed", [3, 11])
+def test_generated_sample_on_both_roads(engine, wh, seed):
+    """The sample generator's typed frames as a table and as CSV files: the same journeys,
+    answers and customers; three answers from customers without events are counted."""
+    frames = generate_sample(120, seed=seed)
+    frames["survey"] = pd.concat([frames["survey"], frames["survey"].head(3).assign(customer_id=["X1", "X2", "X3"])],
+                                 ignore_index=True)
+    parts = {k: frames[k] for k in ("touchpoints", "survey", "customers")}
+    f, t = by_file(engine, parts), by_table(wh, parts)
+    cols = ["customer_id", "timestamp", "touchpoint", "stage", "channel"]
+    pd.testing.assert_frame_equal(events(f)[cols], events(t)[cols], check_dtype=False)
+    assert len(events(f)) == len(frames["touchpoints"].drop_duplicates())
+    pd.testing.assert_frame_equal(survey(f)[["customer_id", "touchpoint", "score"]],
+                                  survey(t)[["customer_id", "touchpoint", "score"]])
+    assert customers(f)["customer_id"].tolist() == customers(t)["customer_id"].tolist()
+    assert [warning_key(w) for w in f.warnings] == [warning_key(w) for w in t.warnings]
+    assert any(w.message.startswith("3 survey customers have no events") for w in t.warnings)
+    assert f.touchpoint_stage_map == t.touchpoint_stage_map and f.score_scale == t.score_scale
+
+
+def test_validate_reports_what_a_load_warns(engine):
+    report = validate(src(MESSY, "messy.csv"), engine=engine)
+    data = load_journey(src(MESSY, "messy.csv"), engine=engine)
+    assert report.ok and [(w.column, w.message, w.count, w.rows) for w in report.warnings] == [
+        (w.column, w.message, w.count, w.rows) for w in data.warnings]
+    assert len(report.warnings) == 7
 
 
 # --------------------------------------------------------------------------- rows and types (files)

@@ -176,6 +176,14 @@ def test_ambiguous_day_month_is_read_dd_mm_with_a_warning():
     assert w.count == 2 and w.rows == [1, 2] and w.column == "date"
 
 
+def test_day_month_order_chosen_by_a_day_above_12_on_both_roads(engine, wh):
+    frame = text_frame("customer_id,date,event", "c1,03/04/2024,a", "c1,05/04/2024,b", "c2,13/04/2024,a")
+    f, t = both(engine, wh, touchpoints=frame)
+    assert events(f)["timestamp"].tolist() == [pd.Timestamp("2024-04-03"), pd.Timestamp("2024-04-05"),
+                                               pd.Timestamp("2024-04-13")]
+    assert f.warnings == []  # only DD/MM reads 13/04: nothing was ambiguous
+
+
 def test_timestamps_shaped_like_plain_ones_keep_their_offsets(engine, wh):
     # Plain "YYYY-MM-DD HH:MM:SS" text skips the time zone reading; text of the same
     # length with an offset in it must not.

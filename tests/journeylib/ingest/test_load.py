@@ -209,6 +209,19 @@ def test_flows_with_and_without_duplicates_equal_hand_counted_tables(engine, wh,
     assert f.warnings[0].rows == ([] if keep else [2, 6])
 
 
+def test_keep_duplicates_in_a_survey_and_a_customers_file_on_both_roads(engine, wh):
+    sv = text_frame("customer_id,touchpoint,score", "a,Home,4", "a,Home,4", "b,Home,2")
+    cu = text_frame("customer_id,plan", "a,gold", "a,gold", "b,basic")
+    f, t = both(engine, wh, touchpoints=SURVEY_EVENTS, survey=sv, customers=cu, keep_duplicates=True)
+    assert survey(f)[["customer_id", "score"]].values.tolist() == [["a", 4.0], ["a", 4.0], ["b", 2.0]]
+    # A customer is one row all the same: the copy is a repeated id.
+    assert customers(f).values.tolist() == [["a", "gold"], ["b", "basic"]]
+    kept = "1 rows are exact duplicates of an earlier row; kept (keep duplicates is on)"
+    assert keys(f) == [(None, kept, 1), (None, kept, 1),
+                       ("customer_id", "1 rows dropped: customer id repeated (first row kept)", 1)]
+    assert [w.file for w in f.warnings] == ["survey.csv", "customers.csv", "customers.csv"]
+
+
 def test_duplicates_found_across_many_rows(engine, wh):
     """The sample's events with rows 5, 17, 17 and 40 appended again: four duplicates (the
     two copies of row 17 both repeat it), found by file row and by a table's DISTINCT."""

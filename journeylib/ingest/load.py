@@ -22,7 +22,7 @@ from typing import Any, Mapping, Sequence
 import ibis
 import pandas as pd
 
-from journeylib.engine import Engine, default_engine, map_values
+from journeylib.engine import MAX_INLINE_VALUES, Engine, default_engine, map_values
 from journeylib.ingest.errors import Findings, InputError, Issue, ValidationReport, examples
 from journeylib.ingest.mapping import (
     comment_column,
@@ -203,13 +203,14 @@ def _distinct_table(work: _Work, raw: RawTable, keep_duplicates: bool) -> ibis.T
     """A database table's rows without exact duplicates (it has no file order to say which
     came first, and equal rows cannot be told apart), counted as for a file."""
     t = raw.table
-    if keep_duplicates:
-        return t
     got = work.run(t.select(*raw.columns).aggregate(n=ibis._.count()))
     n = int(got["n"].iloc[0])
     unique = t.select(*raw.columns).distinct()
     m = _count(work, unique)
-    if n > m:
+    if n > m and keep_duplicates:  # counted as for a file
+        work.warn(raw.label, None, f"{n - m} rows are exact duplicates of an earlier row; kept (keep duplicates "
+                  "is on)", n - m)
+    elif n > m:
         work.warn(raw.label, None, f"{n - m} rows dropped: exact duplicates of an earlier row", n - m)
         return unique.mutate(**{ROW: ibis.null("int64")})
     return t
@@ -299,6 +300,17 @@ def _kept_rows(work: _Work, checked: ibis.Table, applied, rules: Sequence[Rule] 
     return checked.anti_join(dropped, checked[ROW] == dropped._jl_gone)
 
 
+def _mapped(work: _Work, t: ibis.Table, column: str, mapping: dict, out: str) -> ibis.Table:
+    """:func:`~journeylib.engine.map_values`, with a long mapping's lookup as an engine table
+    this load owns: as a memtable Ibis would keep it registered until the process ends."""
+    pairs = {str(k): str(v) for k, v in mapping.items() if v is not None}
+    if len(pairs) <= MAX_INLINE_VALUES:
+        return map_values(t, column, pairs, out)
+    key = f"_jl_key_{out}"
+    lookup = work.frame(pd.DataFrame({key: list(pairs), out: list(pairs.values())}, dtype="str"), "lookup")
+    return t.left_join(lookup, t[column] == lookup[key]).drop(key)
+
+
 def _stages(work: _Work, t: ibis.Table, journey: JourneyModel, has_label: bool) -> tuple[ibis.Table, dict[str, str]]:
     """``t`` with ``stage`` (from its own label by the stage order, else from its touchpoint
     by the rules) and ``_jl_label_stage``; and where the rules placed each touchpoint."""
@@ -308,10 +320,10 @@ def _stages(work: _Work, t: ibis.Table, journey: JourneyModel, has_label: bool) 
     stage_map = journey.touchpoint_stages(names)
     if has_label:
         labels = [str(v) for v in pd.unique(combos["_jl_stage_label"].dropna())]
-        t = map_values(t, "_jl_stage_label", {v: journey.stage_name(v) for v in labels}, "_jl_label_stage")
+        t = _mapped(work, t, "_jl_stage_label", {v: journey.stage_name(v) for v in labels}, "_jl_label_stage")
     else:
         t = t.mutate(_jl_label_stage=ibis.null("string"), _jl_stage_label=ibis.null("string"))
-    t = map_values(t, "touchpoint", stage_map, "_jl_tp_stage")
+    t = _mapped(work, t, "touchpoint", stage_map, "_jl_tp_stage")
     return t.mutate(stage=ibis.coalesce(t._jl_label_stage, t._jl_tp_stage)), stage_map
 
 
@@ -377,7 +389,7 @@ def survey_row_rules(cols: Mapping[str, Any], journey: JourneyModel, combined: b
             Rule("nps_out", "blank", lambda t: t.nps.notnull() & ~t.nps.between(0, 10),
                  lambda n, ex: f"{n} NPS values outside 0-10 left empty", column=cols["nps"]),
         ]
-    if "stage" in cols and not isinstance(cols["score"], (list, tuple)):
+    if "stage" in cols and not isinstance(cols["score"], (list, tuple)) and not combined:  # (as for duplicates)
         rules.append(_unknown_stage_rule(cols, journey))
     return rules
 
@@ -432,9 +444,10 @@ class _Events:
 
 
 def _first_per_customer(t: ibis.Table, columns: Sequence[str]) -> ibis.Table:
-    """The first row's ``columns`` of each customer (file order; any row of a table)."""
+    """The first row's ``columns`` of each customer (file order; for a table, the first by
+    those columns as given)."""
     t = t.select(ROW, "customer_id", *columns)
-    w = ibis.window(group_by=t.customer_id, order_by=t[ROW])
+    w = ibis.window(group_by=t.customer_id, order_by=[t[ROW], *[t[c] for c in columns]])
     ranked = t.mutate(_jl_rank=ibis.row_number().over(w))
     return ranked.filter(ranked._jl_rank == 0).drop("_jl_rank", ROW)
 
@@ -448,11 +461,11 @@ def _id_spec(raw: RawTable, cols: dict[str, Any], work: _Work) -> None:
     fallback = id_fallback(spec, raw.columns)
     if fallback is None:
         return
-    cols["customer_id"] = [spec, fallback]
     t = raw.table.select(spec)
     got = work.run(t.aggregate(n=t.count(), empty=t[spec].isnull().cast("int64").sum()))
     empty = int(got["empty"].iloc[0] or 0)
-    if empty:
+    if empty:  # else the fallback column stays an attribute (Amplitude's device_id)
+        cols["customer_id"] = [spec, fallback]
         work.warn(raw.label, spec, f"{empty} of {int(got['n'].iloc[0]):,} rows have no {spec!r}; their customer id "
                   f"is taken from {fallback!r}", empty)
 
@@ -551,6 +564,9 @@ def _survey(work: _Work, raw: RawTable, cols: dict[str, Any], journey: JourneyMo
     label = raw.label
     require("survey", label, raw.columns, cols)
     t = _distinct_table(work, raw, keep_duplicates) if raw.database and combined is None else raw.table
+    if raw.database and combined is not None and not keep_duplicates:
+        # A combined table's exact duplicates (counted with its events) are no answers either.
+        t = t.select(*raw.columns).distinct().mutate(**{ROW: ibis.null("int64")})
     spec = cols["score"]
     wide = isinstance(spec, (list, tuple))
     score_cols = list(spec) if wide else [spec]
@@ -593,8 +609,10 @@ def _survey(work: _Work, raw: RawTable, cols: dict[str, Any], journey: JourneyMo
     narrow = checked.select(ROW, "customer_id", "comment", "timestamp", "_jl_ts_text", "touchpoint",
                             "_jl_stage_label", "nps", "_jl_nps_text", *scores, *([] if wide else extras))
     if combined is not None:
-        # The events' duplicates and rows without an id are not answers either.
-        narrow = narrow.filter(narrow.customer_id.notnull()) if raw.database else \
+        # The rows the events' rules dropped are not answers either (a table's, which has no
+        # row numbers to match, by the same conditions: no id, time or touchpoint).
+        narrow = narrow.filter(narrow.customer_id.notnull() & narrow.timestamp.notnull()
+                               & narrow.touchpoint.notnull()) if raw.database else \
             narrow.semi_join(combined.kept.filter(combined.kept.customer_id.notnull()), ROW)
         narrow = narrow.mutate(_jl_dup=ibis.literal(False))
     else:
@@ -644,7 +662,10 @@ def _survey(work: _Work, raw: RawTable, cols: dict[str, Any], journey: JourneyMo
     attributes = None
     if wide and extras:
         # A wide table has one row per respondent: its other columns describe the customer.
-        attributes = _first_per_customer(checked.semi_join(rows.select(ROW), ROW), extras)
+        # (a table's rows have no numbers: its kept respondents are those with an id)
+        respondents = checked.filter(checked.customer_id.notnull()) if raw.database else \
+            checked.semi_join(rows.select(ROW), ROW)
+        attributes = _first_per_customer(respondents, extras)
     return _Survey(table, kept.select("customer_id", "score", ROW), attributes, label, raw.database)
 
 
@@ -662,24 +683,23 @@ def _customers(work: _Work, raw: RawTable, cols: dict[str, Any], keep_duplicates
     if not raw.database:
         select["_jl_h"] = row_hash(t, raw.columns)
     checked = work.materialize(t.select(**select), "customers_checked")
-    narrow = _with_dups(checked.select(ROW, "customer_id"), _duplicates(work, raw, t, checked, keep_duplicates))
-    # Among rows with an id that are not duplicates, the first of each id is kept.
-    first = narrow.filter(~narrow._jl_dup & narrow.customer_id.notnull())
-    order = first[ROW] if not raw.database else first.customer_id
-    w = ibis.window(group_by=first.customer_id, order_by=order)
-    rank = first.select(_jl_rrow=first[ROW], _jl_rid=first.customer_id, _jl_rank=ibis.row_number().over(w))
     if raw.database:
-        j = narrow.left_join(rank, narrow.customer_id == rank._jl_rid)
-        ranked = j.mutate(_jl_rank=j._jl_rank.fill_null(0))
+        # A table has no file order (and no duplicates left): an id's first row is the
+        # first by its other columns as given.
+        w = ibis.window(group_by=checked.customer_id, order_by=[checked[c] for c in extras])
+        ranked = checked.mutate(_jl_dup=ibis.literal(False), _jl_rank=ibis.row_number().over(w))
     else:
+        narrow = _with_dups(checked.select(ROW, "customer_id"), _duplicates(work, raw, t, checked, keep_duplicates))
+        # Among rows with an id that are not duplicates, the first of each id is kept.
+        first = narrow.filter(~narrow._jl_dup & narrow.customer_id.notnull())
+        w = ibis.window(group_by=first.customer_id, order_by=first[ROW])
+        rank = first.select(_jl_rrow=first[ROW], _jl_rank=ibis.row_number().over(w))
         j = narrow.left_join(rank, narrow[ROW] == rank._jl_rrow)
-        ranked = j.mutate(_jl_rank=j._jl_rank.fill_null(0))
-    ranked = ranked.drop("_jl_rrow", "_jl_rid")
+        ranked = j.mutate(_jl_rank=j._jl_rank.fill_null(0)).drop("_jl_rrow")
     rules = customer_rules(cols)
     applied = apply_rules(ranked, rules, label, work.engine, work.findings, database=raw.database)
     if raw.database:
-        kept = checked.filter(checked.customer_id.notnull()).distinct(on="customer_id", keep="first") \
-            if applied.dropped else checked
+        kept = kept_by(ranked, rules) if applied.dropped else checked
     else:
         kept = _kept_rows(work, checked, applied)
     return work.view(kept.select("customer_id", *extras), "customers")
@@ -708,7 +728,8 @@ def _scale_and_checks(work: _Work, surveys: list[_Survey], events: ibis.Table | 
             n = int(got["n"].iloc[0] or 0)
             if not n:
                 continue
-            first = work.run(lost.group_by("customer_id").aggregate(f=lost[ROW].min()).order_by("f").limit(5))
+            first = work.run(lost.group_by("customer_id").aggregate(f=lost[ROW].min())
+                             .order_by(["f", "customer_id"]).limit(5))
             rows = work.run(lost.select(ROW).distinct().order_by(ROW).limit(5))[ROW]
             n_rows = int(work.run(lost.aggregate(n=lost[ROW].nunique()))["n"].iloc[0] or 0)
             rows = [int(r) + 1 for r in rows if r is not None and not pd.isna(r)]

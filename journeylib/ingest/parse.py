@@ -380,13 +380,15 @@ class TimeReading:
     lookup: ibis.Table | None = None
     owned: list[str] = field(default_factory=list)
     notes: list[Issue] = field(default_factory=list)
+    key: Callable[[ibis.Value], ibis.Value] | None = None  # the column as the lookup's text (default: cast)
 
     def attach(self, t: ibis.Table) -> ibis.Table:
         """``t`` (which has the column) with ``_jl_ts``, the column read as timestamps."""
         raw = t[self.column]
         if self.lookup is None:
             return t.mutate(_jl_ts=self.read(raw) if self.read is not None else ibis.null("timestamp"))
-        j = t.left_join(self.lookup, raw.cast("string") == self.lookup._jl_traw)
+        key = self.key(raw) if self.key is not None else raw.cast("string")
+        j = t.left_join(self.lookup, key == self.lookup._jl_traw)
         first = self.read(j[self.column]) if self.read is not None else None
         value = j._jl_tval if first is None else ibis.coalesce(first, j._jl_tval)
         return j.mutate(_jl_ts=value).drop("_jl_traw", "_jl_tval")
@@ -409,7 +411,10 @@ def read_times(t: ibis.Table, column: str, label: str, engine: Any, database: bo
         if got["mid"] is None or pd.isna(got["mid"]):
             return TimeReading(column, None)
         if bool(got["whole"]) and 19000101 <= float(got["lo"]) and float(got["hi"]) <= 21001231:
-            return _lookup_all(t, column, raw.cast("int64").cast("string"), "epoch", label, engine, database, row)
+            # Whole numbers written as floats too ("20240131.0" as text): the lookup is keyed by the integer.
+            reading = _lookup_all(t, column, raw.cast("int64").cast("string"), "epoch", label, engine, database, row)
+            reading.key = lambda c: c.cast("int64").cast("string")
+            return reading
         return TimeReading(column, lambda c: epoch_expr(c.cast("float64")))
     text = raw.cast("string")
     present = t.filter(text.notnull())

@@ -298,13 +298,16 @@ def clean_names(names: Sequence[Any]) -> list[str]:
     out: list[str] = []
     taken: set[str] = set()
     next_suffix: dict[str, int] = {}
+    texts, made = [], []
     for i, raw in enumerate(names):
         text = "" if raw is None or (isinstance(raw, float) and raw != raw) else str(raw).strip()
-        if not text or text.startswith("Unnamed: "):
-            text = f"column_{i + 1}"
-        if text in taken:
+        made.append(not text or text.startswith("Unnamed: "))
+        texts.append(f"column_{i + 1}" if made[-1] else text)
+    given = {t for t, m in zip(texts, made) if not m}  # a name the file has keeps it: no new name takes it
+    for text, new in zip(texts, made):
+        if text in taken or (new and text in given):
             base, k = text, next_suffix.get(text, 1)
-            while f"{base}.{k}" in taken:
+            while f"{base}.{k}" in taken or f"{base}.{k}" in given:
                 k += 1
             next_suffix[base] = k + 1
             text = f"{base}.{k}"
@@ -446,6 +449,8 @@ def _read_text(label: str, src: _Bytes, gz: bool, engine: Engine) -> RawTable:
         if not header:
             raise InputError(label, "empty file")
         names = clean_names(header)
+        if ROW in names:  # as for every other input (it would be overwritten by the file rows)
+            raise InputError(label, f"the column name {ROW!r} is reserved; rename that column")
         raw = _duckdb_csv(label, src.path, names, delim, _has_quote(src), engine, name_notes(label, header, names))
         raw.header = [str(h).strip() or None for h in header]
         return raw
@@ -598,6 +603,9 @@ def _from_arrow(label: str, table: pa.Table, engine: Engine, notes: list[Issue],
             t = engine.con.create_view(name, mem.select(ROW, **_cleaned(mem, names, duck)), overwrite=True)
         else:
             t = engine.con.create_table(name, mem.select(ROW, **_cleaned(mem, names, duck)), temp=True)
+            # Ibis keeps a memtable registered (and its data in memory) until the process
+            # ends; its rows are in the table now.
+            engine.con.drop_view(mem.get_name(), force=True)
     return RawTable(label, t.select(*names, ROW), names, engine, notes, [name], kind=kind)
 
 

@@ -177,6 +177,8 @@ def apply_rules(t: ibis.Table, rules: Sequence[Rule], label: str, engine: Engine
     grouped = flagged.group_by(by).aggregate(**aggs) if by else flagged.aggregate(**aggs)
     got = _run(engine, grouped)
     totals = {k: got[k].iloc[0] if len(got) and not by else None for k in (extra or {})}
+    if by:  # a grouping comes back in any order: warn in the order of the values
+        got = got.sort_values(by, kind="stable", na_position="last").reset_index(drop=True)
     groups = [(None, got.iloc[0])] if not by else [(row[by], row) for _, row in got.iterrows()]
     if by:  # one warning per group, in the order the groups have in the file
         rank = {v: i for i, v in enumerate(by_order)}

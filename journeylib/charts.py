@@ -594,8 +594,10 @@ def nps_bar(frame: pd.DataFrame, *, subject: str | None = None,
     spec = (("detractors", "Detractors (0–6)", "#D55E00"), ("passives", "Passives (7–8)", "#BBBBBB"),
             ("promoters", "Promoters (9–10)", "#0072B2"))
     for col, name, color in spec:
+        # A segment too thin for its share keeps it in the hover: Plotly would turn it on end.
         fig.add_trace(go.Bar(y=labels, x=parts[col], name=name, orientation="h", marker_color=color,
-                             text=[f"{v:.0%}" for v in parts[col]], textposition="inside",
+                             text=[f"{v:.0%}" if v >= 0.08 else "" for v in parts[col]], textposition="inside",
+                             insidetextanchor="middle", textangle=0,
                              hovertemplate=f"%{{y}}<br>{name}: %{{x:.1%}}<extra></extra>"))
     # The legend above the bars, under the title: below them it met the axis title.
     fig.update_layout(barmode="stack", legend=dict(orientation="h", x=0, y=1.0, yanchor="bottom",

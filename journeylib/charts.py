@@ -998,14 +998,18 @@ def journey_map_figure(jm, *, height: int | None = None, width: int | None = Non
     title = _with_note(figure_title("Journey map", jm.group, jm.customers), MAP_COUNT_RULE) if show_title else None
     if not jm.stages:
         return empty_figure("No customer reached a stage of the stage order.", title or "")
-    lanes = [lane for lane in (lanes or _MAP_LANE_ORDER) if lane in _MAP_LANE_ORDER]
     stages = list(jm.stages)
+    # A lane with nothing in any stage (no channel column, no survey) is left out: an empty
+    # row reads as a broken map. The map's notes say what is missing.
+    filled = {lane for lane in _MAP_LANE_ORDER if (len(jm.emotion) if lane == "emotion" else
+                                                   any(jm.items(lane, st) for st in stages))}
+    lanes = [lane for lane in (_MAP_LANE_ORDER if lanes is None else lanes) if lane in filled]
     ncol = len(stages)
     margin = dict(l=10, r=10, t=round(64 * max(fs, size / MAP_MIN_FONT)) if show_title else 10, b=10)
     plot_w = (width or fit_width) - margin["l"] - margin["r"]
     pad = 0.5 * size
     # The lane names' longest word fits the label column unbroken.
-    widest = max(text_width(w, size, bold=True) for lane in lanes for w in LANES[lane].split())
+    widest = max([text_width(w, size, bold=True) for lane in lanes for w in LANES[lane].split()] + [0])
     label_w = max(min(max(plot_w * 0.14, 8.5 * size), 15 * size), widest + 2 * pad + 2)
     col_w = (plot_w - label_w) / ncol
     text_w = col_w - 2 * pad
@@ -1114,6 +1118,8 @@ def journey_map_pages(jm, *, width: int, height: int, first_height: int | None =
     def room(i: int) -> int:
         return first_height if i == 0 and first_height else height
 
+    lanes = [lane for lane in lanes if (len(jm.emotion) if lane == "emotion" else
+                                        any(jm.items(lane, st) for st in jm.stages))]
     pages: list[list[str]] = []
     current: list[str] = []
     for lane in lanes:

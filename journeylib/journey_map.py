@@ -252,7 +252,9 @@ def build_journey_map(
                 )
 
     if data.survey is None:
-        notes.append("No survey: emotion, score-based pain points and quotes are empty.")
+        notes.append("No survey answers: how customers feel, rated pain points and quotes need a survey file.")
+    if "channel" not in ev.columns or not any(lanes["channels"].values()):
+        notes.append("No channels: map a channel column on the Data page to see them.")
     return JourneyMap(
         group=group,
         customers=customers,

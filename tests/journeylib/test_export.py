@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from journeylib import charts, export
-from journeylib.insights import key_drivers, pain_points
+from journeylib.insights import key_drivers
 from journeylib.io import load_journey
 from journeylib.journey_map import build_journey_map
 from journeylib.sample import generate_sample

@@ -269,3 +269,13 @@ def test_user_text_is_shown_literally_not_as_markup(jm):
     texts = " ".join(a.text for a in fig.layout.annotations)
     assert "&lt;b&gt;Ad&lt;/b&gt;" in texts and "<b>Ad</b>" not in texts
     assert "&lt;a href='x'&gt;click&lt;/a&gt;" in texts
+
+
+def test_lanes_with_nothing_are_left_out_and_the_notes_say_why():
+    data = dataclasses.replace(make_data(), survey=None)
+    jm = build_journey_map(data)
+    texts = " ".join(a.text for a in charts.journey_map_figure(jm).layout.annotations)
+    assert LANES["doing"].split()[0] in texts and LANES["channels"] in texts
+    for lane in ("emotion", "quotes"):
+        assert LANES[lane] not in texts
+    assert any("need a survey file" in n for n in jm.notes)

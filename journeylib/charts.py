@@ -253,7 +253,7 @@ SANKEY_MARGIN = dict(l=10, r=10, t=70, b=60)
 
 
 def _sankey_layout(sizes: Mapping[tuple[int, str], int], steps: list[int], labels: Mapping[tuple[int, str], str],
-                   plot_w: float, plot_h: float, max_h: float):
+                   plot_w: float, plot_h: float, max_h: float, font: float = SANKEY_FONT):
     """Where each node sits and what its label says, so no label overlaps another.
 
     Labels are wrapped to the room between two steps (Plotly puts them beside the node,
@@ -262,16 +262,16 @@ def _sankey_layout(sizes: Mapping[tuple[int, str], int], steps: list[int], label
     of a step's smallest nodes are left to the hover until the rest fit.
     Returns (y centre per node as a share of the plot height, label per node, plot height).
     """
-    line_h = LINE_SPACING * SANKEY_FONT
+    line_h = LINE_SPACING * font
     gap = (plot_w - SANKEY_THICKNESS) / max(len(steps) - 1, 1) - SANKEY_THICKNESS - 12
     # The last two steps share the gap between them: labels of the one before the last go
     # right, the last step's go left.
     room = {s: gap / 2 if len(steps) > 1 and s in steps[-2:] else gap for s in steps}
-    wrapped = {k: wrap_to_width(labels[k], room[k[0]], SANKEY_FONT) for k in sizes}
+    wrapped = {k: wrap_to_width(labels[k], room[k[0]], font) for k in sizes}
     columns = {s: [k for k in sizes if k[0] == s] for s in steps}
     # A word wider than the room would have to break ("Compari/son"): that label is left
     # to the hover rather than printed in pieces.
-    whole = {k for k in sizes if all(text_width(w, SANKEY_FONT) <= room[k[0]] for w in labels[k].split())}
+    whole = {k for k in sizes if all(text_width(w, font) <= room[k[0]] for w in labels[k].split())}
 
     def scale(h: float) -> float:  # px per customer, as d3-sankey sizes the bars
         return min((h - (len(c) - 1) * SANKEY_PAD) / max(sum(sizes[k] for k in c), 1) for c in columns.values())
@@ -314,13 +314,15 @@ def sankey(
     height: int = 560,
     fit_width: int = 820,
     empty_text: str | None = None,
+    font_size: float = SANKEY_FONT,
+    grow: float = 1.5,
 ) -> go.Figure:
     """Step Sankey from ``flows.step_sankey`` output (step, source, target, customers).
 
     A node is identified by (step, name); the label is the name, wrapped to the room
-    between steps for a figure at least ``fit_width`` px wide; the figure grows taller
-    (up to half again) so labels never overlap, and a node too small for its label shows
-    it in the hover (a note says so). ``(end)`` nodes sit one column after the step where
+    between steps for a figure at least ``fit_width`` px wide at ``font_size``; the figure
+    grows taller (up to ``grow`` times) so labels never overlap, and a node too small for
+    its label shows it in the hover (a note says so). ``(end)`` nodes sit one column after the step where
     journeys stop, in grey, with the number of customers who stopped and their share of
     that step's customers in the hover. Nodes are coloured by stage: at stage level the
     node is its own stage, at touchpoint level ``node_stage`` maps touchpoint -> stage.
@@ -358,7 +360,8 @@ def sankey(
 
     plot_h = height - SANKEY_MARGIN["t"] - SANKEY_MARGIN["b"]
     y_of, text_of, plot_h = _sankey_layout(node_size, steps, {k: k[1] for k in node_size},
-                                           fit_width - SANKEY_MARGIN["l"] - SANKEY_MARGIN["r"], plot_h, 1.5 * plot_h)
+                                           fit_width - SANKEY_MARGIN["l"] - SANKEY_MARGIN["r"], plot_h, grow * plot_h,
+                                           font_size)
     height = round(plot_h + SANKEY_MARGIN["t"] + SANKEY_MARGIN["b"])
     labels, node_colors, hover, xs, ys = [], [], [], [], []
     reach = {s: sum(v for (st, nm), v in node_size.items() if st == s and nm != END_NODE) for s in steps}
@@ -421,7 +424,7 @@ def sankey(
                 customdata=link_hover,
                 hovertemplate="%{customdata}<extra></extra>",
             ),
-            textfont=dict(size=SANKEY_FONT, color="#262730"),
+            textfont=dict(size=font_size, color="#262730"),
         )
     )
     # Sankey has no legend of its own: invisible markers give a stage colour key.

@@ -691,7 +691,16 @@ def _sankey_section(data: JourneyData, group: str) -> Section:
     takeaway = path_takeaway(paths, data, group, level)
     if level == "touchpoint":
         takeaway = f"Touchpoint by touchpoint: no event has a stage of the stage order ({SET_STAGES}). " + takeaway
-    return Section(f"Journeys step by step: {group}", takeaway, fig)
+
+    def slide(width: int, height: int, _rest: int) -> list[go.Figure]:
+        # Labels laid out again for the slide, at its font and without growing past it.
+        fig = charts.sankey(frame, level=level, stages=data.stages, height=height, fit_width=width,
+                            font_size=DECK_MIN_PT, grow=1.0)
+        # No title on a slide; the title's room goes to the plot, which only spreads the nodes.
+        fig.update_layout(width=width, height=height, title=None, margin_t=16)
+        return [fig]
+
+    return Section(f"Journeys step by step: {group}", takeaway, fig, deck_pages=slide)
 
 
 def emotion_takeaway(frame: pd.DataFrame, scale) -> str:

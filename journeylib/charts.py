@@ -711,7 +711,11 @@ def top_paths(frame: pd.DataFrame, *, subject: str | None = None, customers: int
     # The longest bar ends where its text still fits right of it.
     top = float(df["share"].astype(float).max()) or 1.0
     stretch = plot_px / max(plot_px - widest - 12, 0.25 * plot_px)
-    fig.update_xaxes(tickformat=".0%", title_text="Share of customers", range=[0, top * stretch], nticks=5)
+    # Ticks only where a share can be (the axis runs on past 100% to make room for text).
+    limit = min(top * stretch, 1.0)
+    step = next((s for s in (0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.5) if limit / s <= 5), 0.5)
+    ticks = list(np.arange(0, limit + 1e-9, step))
+    fig.update_xaxes(tickformat=".0%", title_text="Share of customers", range=[0, top * stretch], tickvals=ticks)
     title = figure_title(what, subject, customers)
     title = (_with_note(title, f"with the share that reached {_esc(goal_label)}", first=True) if goal_label
              else _with_note(title, NO_GOAL_HINT))

@@ -240,3 +240,11 @@ def test_persona_map_and_silhouette():
         sup = line.startswith("<sup>")
         text = line.removeprefix("<sup>").removesuffix("</sup>")
         assert charts.text_width(text, 0.7 * 18 if sup else 18) <= 250 - 24
+
+
+def test_top_paths_ticks_stay_within_shares():
+    paths = pd.DataFrame({"path": ["A > B", "A"], "customers": [60, 40], "share": [0.6, 0.4],
+                          "conversion": [1.0, 0.5]})
+    fig = charts.top_paths(paths, customers=100, goal_label="Won", fit_width=400)
+    assert fig.layout.xaxis.range[1] > 1  # room for the text past the bar
+    assert max(fig.layout.xaxis.tickvals) <= 1.0 and len(fig.layout.xaxis.tickvals) <= 6

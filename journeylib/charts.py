@@ -44,7 +44,10 @@ TEMPLATE_NAME = "journey"
 _template = go.layout.Template(pio.templates["plotly_white"])
 _template.layout.update(
     font=dict(family=FONT_FAMILY, size=14, color="#262730"),
-    title=dict(font=dict(size=18), x=0.0, xanchor="left", y=0.97, yanchor="top"),
+    # A fixed distance from the figure's top edge (a fraction of a short figure's height
+    # is too little), enough for Plotly, which sets a two-line title's first baseline at
+    # the pad, to keep the first line inside the figure.
+    title=dict(font=dict(size=18), x=0.0, xanchor="left", y=1.0, yanchor="top", pad=dict(l=12, t=28)),
     colorway=list(OKABE_ITO),
     hoverlabel=dict(font=dict(size=14)),
     legend=dict(font=dict(size=13)),
@@ -104,35 +107,201 @@ def _color_for(name: str, colors: Mapping[str, str] | None, i: int) -> str:
     return OKABE_ITO[i % len(OKABE_ITO)]
 
 
+# ----------------------------------------------------------------------------- text that fits
+# Plotly cannot wrap text, so text meant to fit a box is wrapped here by its width in
+# pixels. Widths are Helvetica's (Adobe's font metrics, in thousandths of the font size):
+# Chromium draws our font stack in Helvetica's metric twin (Liberation Sans) where Source
+# Sans Pro is missing, and Source Sans Pro is narrower, so text measured this way fits.
+_HELVETICA = dict(zip(
+    " !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~",
+    [278, 278, 355, 556, 556, 889, 667, 191, 333, 333, 389, 584, 278, 333, 278, 278] + [556] * 10
+    + [278, 278, 584, 584, 584, 556, 1015, 667, 667, 722, 722, 667, 611, 778, 722, 278, 500, 667, 556, 833, 722,
+       778, 667, 778, 722, 667, 611, 722, 667, 944, 667, 667, 611, 278, 278, 278, 469, 556, 333, 556, 556, 500,
+       556, 556, 278, 556, 556, 222, 222, 500, 222, 833, 556, 556, 556, 556, 333, 500, 278, 556, 500, 722, 500,
+       500, 500, 334, 260, 334, 584],
+))
+_HELVETICA_BOLD = dict(zip(
+    " !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~",
+    [278, 333, 474, 556, 556, 889, 722, 238, 333, 333, 389, 584, 278, 333, 278, 278] + [556] * 10
+    + [333, 333, 584, 584, 584, 611, 975, 722, 722, 722, 722, 667, 611, 778, 722, 278, 556, 722, 611, 833, 722,
+       778, 667, 778, 722, 667, 611, 722, 667, 944, 667, 667, 611, 333, 278, 333, 584, 556, 333, 556, 611, 556,
+       611, 556, 333, 611, 611, 278, 278, 556, 278, 889, 611, 611, 611, 611, 389, 556, 333, 611, 556, 778, 556,
+       556, 500, 389, 280, 389, 584],
+))
+# Punctuation the charts write themselves (bullets, quotes, the middle dot, no-break space).
+_EXTRA = {"\u00a0": 278, "•": 350, "·": 278, "“": 333, "”": 333, "‘": 222, "’": 222, "–": 556, "—": 1000,
+          "…": 1000, "×": 584, "→": 1000}
+_HELVETICA.update(_EXTRA)
+_HELVETICA_BOLD.update(_EXTRA)
+# Head room for hinting and for a fallback font a little wider than Helvetica.
+_TEXT_SLACK = 1.08
+LINE_SPACING = 1.3  # Plotly's distance between lines of one text, in font sizes
+
+
+def text_width(text: str, size: float, bold: bool = False) -> float:
+    """Width in pixels of one line of ``text`` at font ``size`` (see the metrics above);
+    letters outside the table count as wide ones, ideographs as a full em."""
+    table = _HELVETICA_BOLD if bold else _HELVETICA
+    em = sum(table.get(ch, 1000 if ord(ch) >= 0x2E80 else 650) for ch in str(text))
+    return em / 1000 * size * _TEXT_SLACK
+
+
+def wrap_to_width(text: str, width: float, size: float, bold: bool = False) -> list[str]:
+    """``text`` as lines no wider than ``width`` pixels at font ``size``: broken between
+    words, and inside a word only when the word alone is wider than the line."""
+    lines: list[str] = []
+    line = ""
+    for word in str(text).split():
+        trial = f"{line} {word}" if line else word
+        if text_width(trial, size, bold) <= width:
+            line = trial
+            continue
+        if line:
+            lines.append(line)
+        line = ""
+        while text_width(word, size, bold) > width and len(word) > 1:
+            cut = 1
+            while cut < len(word) and text_width(word[: cut + 1], size, bold) <= width:
+                cut += 1
+            lines.append(word[:cut])
+            word = word[cut:]
+        line = word
+    if line or not lines:
+        lines.append(line)
+    return lines
+
+
 # ----------------------------------------------------------------------------- titles
 
 
 def figure_title(what: str, subject: str | None = None, customers: int | None = None) -> str:
-    """Standard title: what is shown, then (smaller, second line) for whom and the denominator."""
+    """Standard title: what is shown, then (smaller, second line) for whom and the denominator
+    (``subject`` is user text: shown literally)."""
     parts = []
     if subject:
-        parts.append(str(subject))
+        parts.append(_esc(subject))
     if customers is not None:
         parts.append(f"{int(customers):,} customers")
     return f"{what}<br><sup>{' · '.join(parts)}</sup>" if parts else what
 
 
-def _finish(fig: go.Figure, title: str, height: int = 520) -> go.Figure:
+def _with_note(title: str, note: str, first: bool = False) -> str:
+    """``title`` (from :func:`figure_title`) with ``note`` added to its second line."""
+    if "<br><sup>" not in title:
+        return f"{title}<br><sup>{note}</sup>"
+    if first:
+        return title.replace("<br><sup>", f"<br><sup>{note} · ", 1)
+    return title.replace("</sup>", f" · {note}</sup>", 1)
+
+
+TITLE_SIZE = 18
+SUBTITLE_SIZE = 0.7 * TITLE_SIZE  # Plotly draws <sup> at 70%
+
+
+def _fit_title(title: str, width: float) -> tuple[str, float]:
+    """A :func:`figure_title` wrapped to ``width`` px, and the height its lines take."""
+    import html as _html
+    import re
+
+    main, _, rest = str(title).partition("<br><sup>")
+    sub = rest.removesuffix("</sup>")
+    plain = lambda t: _html.unescape(re.sub(r"<[^>]+>", "", t))  # noqa: E731 - measured as shown
+    lines = wrap_to_width(plain(main), width, TITLE_SIZE)
+    out = "<br>".join(_esc(x) for x in lines)
+    used = len(lines) * LINE_SPACING * TITLE_SIZE
+    if sub:
+        subs = wrap_to_width(plain(sub), width, SUBTITLE_SIZE)
+        out += "".join(f"<br><sup>{_esc(x)}</sup>" for x in subs)
+        used += len(subs) * LINE_SPACING * TITLE_SIZE
+    return out, used
+
+
+def _finish(fig: go.Figure, title: str, height: int = 520, fit_width: int | None = None) -> go.Figure:
+    """Apply the theme, the title and the height. With ``fit_width`` the title is wrapped
+    to a figure that wide and the top margin grows to hold its lines."""
+    if fit_width and title:
+        title, used = _fit_title(title, fit_width - 24)
+        top = fig.layout.margin.t if fig.layout.margin.t is not None else 70
+        need = round(used + 28)
+        if need > top:
+            fig.update_layout(margin_t=need)
+            height += need - top
     fig.update_layout(template=TEMPLATE_NAME, title=dict(text=title), height=height)
     return fig
 
 
-def empty_figure(message: str, title: str = "") -> go.Figure:
-    """A figure with a centred message, for when there is nothing to plot."""
+def empty_figure(message: str, title: str = "", fit_width: int = 700) -> go.Figure:
+    """A figure with a centred message, for when there is nothing to plot; the message
+    and the title are wrapped to a figure ``fit_width`` px wide."""
+    lines = wrap_to_width(message, fit_width - 60, 16)
     fig = go.Figure()
-    fig.add_annotation(text=message, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
-                       font=dict(size=16, color="#555555"))
+    fig.add_annotation(text="<br>".join(_esc(x) for x in lines), x=0.5, y=0.5, xref="paper", yref="paper",
+                       showarrow=False, font=dict(size=16, color="#555555"))
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
-    return _finish(fig, title, height=300)
+    return _finish(fig, title, height=max(260, round(140 + len(lines) * LINE_SPACING * 16 + 60)),
+                   fit_width=fit_width)
 
 
 # ----------------------------------------------------------------------------- sankey
+
+
+SANKEY_FONT = 13
+SANKEY_PAD = 12  # px between nodes of a step
+SANKEY_THICKNESS = 16
+SANKEY_MARGIN = dict(l=10, r=10, t=70, b=60)
+
+
+def _sankey_layout(sizes: Mapping[tuple[int, str], int], steps: list[int], labels: Mapping[tuple[int, str], str],
+                   plot_w: float, plot_h: float, max_h: float, font: float = SANKEY_FONT):
+    """Where each node sits and what its label says, so no label overlaps another.
+
+    Labels are wrapped to the room between two steps (Plotly puts them beside the node,
+    left of the last step's). A node's slot is the taller of its bar and its label; the
+    figure grows up to ``max_h`` px of plot to give every label its slot, then the labels
+    of a step's smallest nodes are left to the hover until the rest fit.
+    Returns (y centre per node as a share of the plot height, label per node, plot height).
+    """
+    line_h = LINE_SPACING * font
+    gap = (plot_w - SANKEY_THICKNESS) / max(len(steps) - 1, 1) - SANKEY_THICKNESS - 12
+    # The last two steps share the gap between them: labels of the one before the last go
+    # right, the last step's go left.
+    room = {s: gap / 2 if len(steps) > 1 and s in steps[-2:] else gap for s in steps}
+    wrapped = {k: wrap_to_width(labels[k], room[k[0]], font) for k in sizes}
+    columns = {s: [k for k in sizes if k[0] == s] for s in steps}
+    # A word wider than the room would have to break ("Compari/son"): that label is left
+    # to the hover rather than printed in pieces.
+    whole = {k for k in sizes if all(text_width(w, font) <= room[k[0]] for w in labels[k].split())}
+
+    def scale(h: float) -> float:  # px per customer, as d3-sankey sizes the bars
+        return min((h - (len(c) - 1) * SANKEY_PAD) / max(sum(sizes[k] for k in c), 1) for c in columns.values())
+
+    def need(h: float, shown) -> float:
+        ky = scale(h)
+        return max(sum(max(sizes[k] * ky, len(wrapped[k]) * line_h if k in shown else 0) for k in c)
+                   + (len(c) - 1) * SANKEY_PAD for c in columns.values())
+
+    shown = set(whole)
+    h = plot_h
+    while need(h, shown) > h and h < max_h:
+        h = min(max_h, h + 40)
+    ky = scale(h)
+    for col in columns.values():
+        # Smallest first: their labels go to the hover until the step fits.
+        for k in sorted(col, key=lambda k: (sizes[k], k[1])):
+            total = sum(max(sizes[j] * ky, len(wrapped[j]) * line_h if j in shown else 0) for j in col)
+            if total + (len(col) - 1) * SANKEY_PAD <= h:
+                break
+            shown.discard(k)
+    y = {}
+    for col in columns.values():
+        used = 0.0
+        for k in col:
+            slot = max(sizes[k] * ky, len(wrapped[k]) * line_h if k in shown else 0)
+            y[k] = min(max((used + slot / 2) / h, 0.001), 0.999)
+            used += slot + SANKEY_PAD
+    text = {k: "<br>".join(_esc(x) for x in wrapped[k]) if k in shown else "" for k in sizes}
+    return y, text, h
 
 
 def sankey(
@@ -143,18 +312,24 @@ def sankey(
     stages: Sequence[str] = (),
     node_stage: Mapping[str, str] | None = None,
     height: int = 560,
+    fit_width: int = 820,
+    empty_text: str | None = None,
+    font_size: float = SANKEY_FONT,
+    grow: float = 1.5,
 ) -> go.Figure:
     """Step Sankey from ``flows.step_sankey`` output (step, source, target, customers).
 
-    A node is identified by (step, name); the label is the name. ``(end)`` nodes sit one
-    column after the step where journeys stop, in grey, with the number of customers who
-    stopped and their share of that step's customers in the hover. Nodes are coloured by
-    stage: at stage level the node is its own stage, at touchpoint level ``node_stage``
-    maps touchpoint -> stage.
+    A node is identified by (step, name); the label is the name, wrapped to the room
+    between steps for a figure at least ``fit_width`` px wide at ``font_size``; the figure
+    grows taller (up to ``grow`` times) so labels never overlap, and a node too small for
+    its label shows it in the hover (a note says so). ``(end)`` nodes sit one column after the step where
+    journeys stop, in grey, with the number of customers who stopped and their share of
+    that step's customers in the hover. Nodes are coloured by stage: at stage level the
+    node is its own stage, at touchpoint level ``node_stage`` maps touchpoint -> stage.
     """
     what = f"Customer journeys, step by step ({'stages' if level == 'stage' else 'touchpoints'})"
     if frame is None or frame.empty:
-        return empty_figure("No journeys match the current filters.", figure_title(what, subject))
+        return empty_figure(empty_text or "No journeys to draw.", figure_title(what, subject))
     df = frame.copy()
     df["step"] = df["step"].astype(int)
     df["customers"] = df["customers"].astype(int)
@@ -183,14 +358,15 @@ def sankey(
     last = max(steps)
     colors = stage_colors(stages)
 
+    plot_h = height - SANKEY_MARGIN["t"] - SANKEY_MARGIN["b"]
+    y_of, text_of, plot_h = _sankey_layout(node_size, steps, {k: k[1] for k in node_size},
+                                           fit_width - SANKEY_MARGIN["l"] - SANKEY_MARGIN["r"], plot_h, grow * plot_h,
+                                           font_size)
+    height = round(plot_h + SANKEY_MARGIN["t"] + SANKEY_MARGIN["b"])
     labels, node_colors, hover, xs, ys = [], [], [], [], []
-    column_used: dict[int, float] = {}
-    column_total = {s: sum(v for (st, _), v in node_size.items() if st == s) for s in steps}
-    n_in_column = {s: sum(1 for (st, _) in node_size if st == s) for s in steps}
     reach = {s: sum(v for (st, nm), v in node_size.items() if st == s and nm != END_NODE) for s in steps}
-    pad = 0.04
     for (step, name), size in ordered:
-        labels.append(name)
+        labels.append(text_of[(step, name)])
         if name == END_NODE:
             prev = reach.get(step - 1, 0)
             share = size / prev if prev else float("nan")
@@ -202,9 +378,9 @@ def sankey(
         else:
             share = size / max(reach[step], 1)
             stage = name if level == "stage" else (node_stage or {}).get(name)
-            stage_txt = f"<br>Stage: {stage}" if stage and level != "stage" else ""
+            stage_txt = f"<br>Stage: {_esc(stage)}" if stage and level != "stage" else ""
             hover.append(
-                f"<b>{name}</b> (step {step}){stage_txt}<br>{size:,} customers"
+                f"<b>{_esc(name)}</b> (step {step}){stage_txt}<br>{size:,} customers"
                 f"<br>{share:.1%} of customers at this step"
             )
             if name == OTHER_NODE:
@@ -214,12 +390,7 @@ def sankey(
         # Explicit positions keep each step in its own column (plotly would otherwise
         # push every (end) node to the far right).
         xs.append(0.001 + 0.998 * (step - steps[0]) / max(last - steps[0], 1))
-        total = max(column_total[step], 1)
-        free = max(1.0 - pad * (n_in_column[step] - 1), 0.3)
-        h = free * size / total
-        y0 = column_used.get(step, 0.0)
-        ys.append(min(max(y0 + h / 2, 0.001), 0.999))
-        column_used[step] = y0 + h + pad
+        ys.append(y_of[(step, name)])
 
     link_src = [index[(int(r.step), str(r.source))] for r in df.itertuples()]
     link_tgt = [index[(int(r.step) + 1, str(r.target))] for r in df.itertuples()]
@@ -228,7 +399,7 @@ def sankey(
         for s, t in zip(link_src, df["target"])
     ]
     link_hover = [
-        f"{r.source} → {r.target}<br>step {int(r.step)} → {int(r.step) + 1}<br>{int(r.customers):,} customers"
+        f"{_esc(r.source)} → {_esc(r.target)}<br>step {int(r.step)} → {int(r.step) + 1}<br>{int(r.customers):,} customers"
         for r in df.itertuples()
     ]
     fig = go.Figure(
@@ -241,8 +412,8 @@ def sankey(
                 hovertemplate="%{customdata}<extra></extra>",
                 x=xs,
                 y=ys,
-                pad=12,
-                thickness=16,
+                pad=SANKEY_PAD,
+                thickness=SANKEY_THICKNESS,
                 line=dict(color="rgba(0,0,0,0.25)", width=0.5),
             ),
             link=dict(
@@ -253,7 +424,7 @@ def sankey(
                 customdata=link_hover,
                 hovertemplate="%{customdata}<extra></extra>",
             ),
-            textfont=dict(size=13, color="#262730"),
+            textfont=dict(size=font_size, color="#262730"),
         )
     )
     # Sankey has no legend of its own: invisible markers give a stage colour key.
@@ -265,8 +436,11 @@ def sankey(
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
     fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.02, x=0, title_text="Stage: "),
-                      margin=dict(l=10, r=10, t=70, b=60))
-    return _finish(fig, figure_title(what, subject, denominator), height=height)
+                      margin=SANKEY_MARGIN)
+    title = figure_title(what, subject, denominator)
+    if any(not t for t in labels):
+        title = _with_note(title, "hover unlabelled nodes for their names")
+    return _finish(fig, title, height=height, fit_width=fit_width)
 
 
 # ----------------------------------------------------------------------------- emotions
@@ -281,6 +455,7 @@ def emotion_curve(
     min_n: int = 30,
     y_range: tuple[float, float] | None = None,
     height: int = 500,
+    empty_text: str | None = None,
 ) -> go.Figure:
     """Mean score per stage (or touchpoint), one line per persona with its 95% band.
 
@@ -288,10 +463,10 @@ def emotion_curve(
     but read as uncertain. ``y_range`` (the score scale) keeps a wide band from a tiny
     group from squashing the other lines.
     """
-    x_col = "stage" if "stage" in frame.columns else "touchpoint"
+    x_col = "stage" if frame is not None and "stage" in frame.columns else "touchpoint"
     what = f"How customers feel at each {x_col}"
     if frame is None or frame.empty:
-        return empty_figure("No survey answers match the current filters.", figure_title(what, subject))
+        return empty_figure(empty_text or "No survey answers to average.", figure_title(what, subject))
     order = list(dict.fromkeys(frame[x_col].astype(str)))
     fig = go.Figure()
     any_low = False
@@ -352,7 +527,7 @@ def emotion_curve(
         fig.update_yaxes(range=[y_range[0] - pad, y_range[1] + pad])
     fig.update_layout(legend=dict(title_text="Persona"), hovermode="closest",
                       margin=dict(l=20, r=20, t=70, b=90))
-    title = f"{what}<br><sup>{subject + ' · ' if subject else ''}"
+    title = f"{what}<br><sup>{_esc(subject) + ' · ' if subject else ''}"
     title += f"up to {total_n:,} answers per {x_col}</sup>" if total_n is not None else "</sup>"
     return _finish(fig, title, height=height)
 
@@ -364,6 +539,7 @@ def heatmap(
     subject: str | None = None,
     midpoint: float | None = None,
     height: int | None = None,
+    empty_text: str | None = None,
 ) -> go.Figure:
     """Mean score per touchpoint (rows) and stage (columns), ``n`` in hover and text.
 
@@ -372,7 +548,7 @@ def heatmap(
     """
     what = "Mean score by touchpoint and stage"
     if frame is None or frame.empty:
-        return empty_figure("No survey answers with touchpoints match the current filters.",
+        return empty_figure(empty_text or "No survey answer names both a touchpoint and a stage.",
                             figure_title(what, subject))
     df = frame.copy()
     df["stage"] = df["stage"].fillna(NO_STAGE).astype(str)
@@ -404,11 +580,11 @@ def heatmap(
 
 
 def nps_bar(frame: pd.DataFrame, *, subject: str | None = None,
-            colors: Mapping[str, str] | None = None) -> go.Figure:
+            colors: Mapping[str, str] | None = None, empty_text: str | None = None) -> go.Figure:
     """Promoters / passives / detractors per persona as stacked shares, NPS in the label."""
     what = "Net Promoter Score by persona"
     if frame is None or frame.empty:
-        return empty_figure("No NPS answers match the current filters.", figure_title(what, subject))
+        return empty_figure(empty_text or "No likelihood-to-recommend (0-10) answers.", figure_title(what, subject))
     df = frame.copy()
     n = df["n"].astype(float).replace(0, np.nan)
     parts = {}
@@ -416,90 +592,151 @@ def nps_bar(frame: pd.DataFrame, *, subject: str | None = None,
         vals = df[col].astype(float)
         # Counts or shares both work: counts are divided by n.
         parts[col] = vals / n if vals.max() > 1.0 else vals
-    labels = [f"{p}  (NPS {v:+.0f}, n={int(c):,})" for p, v, c in zip(df["persona"], df["nps"], df["n"])]
+    labels = [f"{_esc(p)}  (NPS {v:+.0f}, n={int(c):,})" for p, v, c in zip(df["persona"], df["nps"], df["n"])]
     fig = go.Figure()
     spec = (("detractors", "Detractors (0–6)", "#D55E00"), ("passives", "Passives (7–8)", "#BBBBBB"),
             ("promoters", "Promoters (9–10)", "#0072B2"))
     for col, name, color in spec:
+        # A segment too thin for its share keeps it in the hover: Plotly would turn it on end.
         fig.add_trace(go.Bar(y=labels, x=parts[col], name=name, orientation="h", marker_color=color,
-                             text=[f"{v:.0%}" for v in parts[col]], textposition="inside",
+                             text=[f"{v:.0%}" if v >= 0.08 else "" for v in parts[col]], textposition="inside",
+                             insidetextanchor="middle", textangle=0,
                              hovertemplate=f"%{{y}}<br>{name}: %{{x:.1%}}<extra></extra>"))
-    fig.update_layout(barmode="stack", legend=dict(orientation="h", y=-0.15, x=0))
+    # The legend above the bars, under the title: below them it met the axis title.
+    fig.update_layout(barmode="stack", legend=dict(orientation="h", x=0, y=1.0, yanchor="bottom",
+                                                   traceorder="normal"),
+                      margin=dict(l=20, r=20, t=104, b=50))
     fig.update_xaxes(tickformat=".0%", range=[0, 1], title_text="Share of answers")
     fig.update_yaxes(autorange="reversed", automargin=True)
-    return _finish(fig, figure_title(what, subject, None), height=max(260, 60 * len(df) + 160))
+    return _finish(fig, figure_title(what, subject, None), height=max(300, 60 * len(df) + 190))
 
 
 # ----------------------------------------------------------------------------- flows
 
 
-def funnel(frame: pd.DataFrame, *, subject: str | None = None, height: int = 460) -> go.Figure:
-    """Customers reaching each stage, with conversion from the first stage and drop-off."""
-    what = "Funnel by stage"
+GOAL_COLOR = "#0072B2"  # the goal's own row: Okabe-Ito blue, apart from the stage colours
+NO_GOAL_HINT = "Name a goal on the Data page to see how many reach it."
+
+
+def funnel(frame: pd.DataFrame, *, subject: str | None = None, goal_label: str | None = None,
+           stages: Sequence[str] = (), height: int | None = None, empty_text: str | None = None,
+           fit_width: int = 700) -> go.Figure:
+    """Customers at each stage towards the goal, from ``flows.funnel`` (stage, customers,
+    share, conversion): the share of the first stage in each bar, the conversion from the
+    previous row and the customers lost in the hover.
+
+    ``goal_label`` marks the last row as the goal (a stage goal's stage, or the row named
+    after a touchpoint or column goal); without it the title says no goal is set. Rows are
+    coloured by their place in ``stages`` (the stage order, as every chart colours them);
+    a last row outside it is the goal's own, in the goal's colour. A bar too narrow for its
+    label (at ``fit_width`` px) gets it outside.
+    """
+    what = f"Funnel towards {_esc(goal_label)}" if goal_label else "Funnel by stage (no goal set)"
     if frame is None or frame.empty:
-        return empty_figure("No customers match the current filters.", figure_title(what, subject))
-    df = frame.copy()
-    custom = np.column_stack([
-        df["conversion"].astype(float), df["step_conversion"].astype(float),
-        df["drop_off"].fillna(0).astype(int),
-    ])
-    text = [f"{int(c):,} · {conv:.0%}" for c, conv in zip(df["customers"], df["conversion"].astype(float))]
-    colors = stage_colors(list(df["stage"]))
+        return empty_figure(empty_text or "No customers to count.", figure_title(what, subject))
+    df = frame.reset_index(drop=True).copy()
+    n = df["customers"].astype(int)
+    lost = (n.shift(1) - n).fillna(0).astype(int)
+    labels = [_esc(s) for s in df["stage"].astype(str)]
+    order = list(stages) or list(df["stage"])
+    colors = stage_colors(order)
+    fills = [colors.get(s, NO_STAGE_COLOR) for s in df["stage"]]
+    if goal_label:
+        last = str(df["stage"].iloc[-1])
+        labels[-1] = _esc(f"{last} (goal)" if last == goal_label else f"{last}: {goal_label} (goal)")
+        if stages and last not in stages:
+            fills[-1] = GOAL_COLOR
+    share = df["share"].astype(float)
+    text = [f"{c:,}" + ("" if pd.isna(s) else f" · {s:.0%}") for c, s in zip(n, share)]
+    # Inside a bar when it is wide enough for the label, beside it otherwise: a small stage's
+    # number is never squeezed out (bars take about three quarters of the plot's width).
+    top = max(int(n.max()), 1)
+    bar_px = [0.72 * fit_width * c / top for c in n]
+    position = ["inside" if text_width(t, 14) + 12 < w else "outside" for t, w in zip(text, bar_px)]
+    ink = [text_color_on(f) if p == "inside" else "#262730" for f, p in zip(fills, position)]
+    custom = np.column_stack([share, df["conversion"].astype(float), lost])
+    hover = ("<b>%{y}</b><br>%{x:,} customers<br>%{customdata[0]:.1%} of the first stage"
+             "<br>%{customdata[1]:.1%} of the previous row<br>lost since the previous row: %{customdata[2]:,}"
+             "<extra></extra>")
     fig = go.Figure(
         go.Funnel(
-            y=df["stage"].astype(str), x=df["customers"].astype(int), text=text, textinfo="text",
-            textposition="inside", customdata=custom,
-            marker=dict(color=[colors.get(s, NO_STAGE_COLOR) for s in df["stage"]]),
-            textfont=dict(color=[text_color_on(colors.get(s, NO_STAGE_COLOR)) for s in df["stage"]], size=14),
-            connector=dict(fillcolor="#EEEEEE"),
-            hovertemplate=("<b>%{y}</b><br>%{x:,} customers<br>%{customdata[0]:.1%} of the first stage"
-                           "<br>%{customdata[1]:.1%} of the previous stage"
-                           "<br>lost vs previous: %{customdata[2]:,}<extra></extra>"),
+            y=labels, x=n, text=text, textinfo="text", textposition=position, customdata=custom,
+            marker=dict(color=fills), textfont=dict(color=ink, size=14), constraintext="none",
+            connector=dict(fillcolor="#EEEEEE"), cliponaxis=False, hovertemplate=hover,
         )
     )
     fig.update_yaxes(automargin=True)
-    return _finish(fig, figure_title(what, subject, int(df["customers"].iloc[0])), height=height)
+    fig.update_layout(margin=dict(l=20, r=60, t=70, b=30))
+    title = figure_title(what, subject, int(n.iloc[0]))
+    if not goal_label:
+        title = _with_note(title, NO_GOAL_HINT)
+    return _finish(fig, title, height=height or max(300, 58 * len(df) + 120), fit_width=fit_width)
 
 
 def top_paths(frame: pd.DataFrame, *, subject: str | None = None, customers: int | None = None,
-              height: int | None = None) -> go.Figure:
-    """Most common paths as horizontal bars: share of customers, purchase rate in text."""
+              goal_label: str | None = None, height: int | None = None, empty_text: str | None = None,
+              fit_width: int = 820) -> go.Figure:
+    """Most common paths (``flows.top_paths``) as horizontal bars: share of customers,
+    and the share of each path's customers who reached the goal (``goal_label``) in text;
+    without a goal the title says what to set. Path labels and bar texts are wrapped, and
+    the axis leaves room for the texts, for a figure at least ``fit_width`` px wide."""
     what = "Most common paths"
     if frame is None or frame.empty:
-        return empty_figure("No journeys match the current filters.", figure_title(what, subject))
+        return empty_figure(empty_text or "No journeys to show.", figure_title(what, subject))
     df = frame.copy()
-    wrapped = [_wrap_path(str(p)) for p in df["path"]]
-    custom = np.column_stack([df["customers"].astype(int), df["purchase_rate"].astype(float), df["path"]])
+    label_px = 0.38 * fit_width
+    wrapped = [_wrap_path(p, label_px, 12) for p in df["path"].astype(str)]
+    conv = df["conversion"].astype(float)
+    plot_px = fit_width - label_px - 50
+    text, widest = [], 1.0
+    for s, c, p in zip(df["share"].astype(float), df["customers"], conv):
+        lines = [f"{s:.1%} · {int(c):,} customers"]
+        if goal_label and pd.notna(p):
+            lines.append(f"{p:.0%} reached {goal_label}")
+        # One line when it fits beside the longest bar's share of the plot, else two.
+        one = " · ".join(lines)
+        lines = [one] if text_width(one, 13) < 0.55 * plot_px else lines
+        widest = max(widest, max(text_width(x, 13) for x in lines))
+        text.append("<br>".join(_esc(x) for x in lines))
+    custom = np.column_stack([df["customers"].astype(int), [_esc(p) for p in df["path"]]])
     fig = go.Figure(
         go.Bar(
             y=wrapped, x=df["share"].astype(float), orientation="h", marker_color=OKABE_ITO[0],
-            text=[f"{s:.1%} · {int(c):,} customers · {p:.0%} purchase"
-                  for s, c, p in zip(df["share"].astype(float), df["customers"], df["purchase_rate"].astype(float))],
-            textposition="outside", cliponaxis=False, customdata=custom,
-            hovertemplate=("%{customdata[2]}<br>%{customdata[0]:,} customers (%{x:.1%})"
-                           "<br>purchase rate %{customdata[1]:.1%}<extra></extra>"),
+            text=text, textposition="outside", cliponaxis=False, customdata=custom,
+            textfont=dict(size=13),
+            hovertemplate="%{customdata[1]}<br>%{customdata[0]:,} customers (%{x:.1%})<br>%{text}<extra></extra>",
         )
     )
     fig.update_yaxes(autorange="reversed", automargin=True, tickfont=dict(size=12))
-    # Room right of the longest bar for its label.
-    fig.update_xaxes(tickformat=".0%", title_text="Share of customers",
-                     range=[0, float(df["share"].astype(float).max()) * 1.9 or 1])
-    h = height or max(320, 52 * len(df) + 140)
-    return _finish(fig, figure_title(what, subject, customers), height=h)
+    # The longest bar ends where its text still fits right of it.
+    top = float(df["share"].astype(float).max()) or 1.0
+    stretch = plot_px / max(plot_px - widest - 12, 0.25 * plot_px)
+    # Ticks only where a share can be (the axis runs on past 100% to make room for text).
+    limit = min(top * stretch, 1.0)
+    step = next((s for s in (0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.5) if limit / s <= 5), 0.5)
+    ticks = list(np.arange(0, limit + 1e-9, step))
+    fig.update_xaxes(tickformat=".0%", title_text="Share of customers", range=[0, top * stretch], tickvals=ticks)
+    title = figure_title(what, subject, customers)
+    title = (_with_note(title, f"with the share that reached {_esc(goal_label)}", first=True) if goal_label
+             else _with_note(title, NO_GOAL_HINT))
+    lines = sum(p.count("<br>") + 1 for p in wrapped)
+    h = height or max(320, 20 * lines + 24 * len(df) + 150)
+    return _finish(fig, title, height=h, fit_width=fit_width)
 
 
-def _wrap_path(path: str, width: int = 48) -> str:
+def _wrap_path(path: str, width_px: float, size: float) -> str:
+    """A path's elements on as few lines as fit ``width_px``, broken after a " >"."""
     parts = path.split(" > ")
     lines, line = [], ""
     for p in parts:
         piece = p if not line else f"{line} > {p}"
-        if len(piece) > width and line:
+        if text_width(piece + " >", size) > width_px and line:
             lines.append(line + " >")
             line = p
         else:
             line = piece
     lines.append(line)
-    return "<br>".join(lines)
+    return "<br>".join(_esc(x) for x in lines)
 
 
 # ----------------------------------------------------------------------------- personas
@@ -507,7 +744,7 @@ def _wrap_path(path: str, width: int = 48) -> str:
 
 def persona_map(frame: pd.DataFrame, *, subject: str | None = None,
                 colors: Mapping[str, str] | None = None, max_points: int = 8000,
-                height: int = 520) -> go.Figure:
+                height: int = 520, fit_width: int = 820) -> go.Figure:
     """Customers on the 2-D map (columns x, y, persona), coloured by persona.
 
     Large sets are thinned to ``max_points`` (a fixed random sample) so the map stays
@@ -526,18 +763,20 @@ def persona_map(frame: pd.DataFrame, *, subject: str | None = None,
             customdata=part["customer_id"].astype(str),
             hovertemplate=f"{persona}<br>customer %{{customdata}}<extra></extra>",
         ))
-    fig.update_xaxes(title_text="Map axis 1", showticklabels=False, zeroline=False)
-    fig.update_yaxes(title_text="Map axis 2", showticklabels=False, zeroline=False)
+    # The map's axes have no units: only distance means something, so they carry no names.
+    fig.update_xaxes(title_text=None, showticklabels=False, zeroline=False)
+    fig.update_yaxes(title_text=None, showticklabels=False, zeroline=False)
     fig.update_layout(legend=dict(title_text="Persona", itemsizing="constant"))
     note = f"showing a random {max_points:,}; " if total > max_points else ""
     title = figure_title(what, f"{subject + ' · ' if subject else ''}{total:,} customers, {note}"
-                               "nearby customers behave alike")
-    return _finish(fig, title, height=height)
+                               "customers close together behave alike; the axes have no units")
+    return _finish(fig, title, height=height, fit_width=fit_width)
 
 
 def silhouette_curve(curve: Mapping[int, float] | pd.DataFrame, *, chosen: int | None = None,
-                     height: int = 320) -> go.Figure:
-    """Silhouette score per number of personas (higher = better separated), chosen k marked."""
+                     height: int = 320, fit_width: int = 380) -> go.Figure:
+    """Silhouette score per number of personas (higher = better separated), chosen k marked;
+    the title wrapped for a chart at least ``fit_width`` px wide (it sits in a side column)."""
     if isinstance(curve, pd.DataFrame):
         ks, scores = curve.iloc[:, 0].astype(int).tolist(), curve.iloc[:, 1].astype(float).tolist()
     else:
@@ -551,10 +790,10 @@ def silhouette_curve(curve: Mapping[int, float] | pd.DataFrame, *, chosen: int |
                                  marker=dict(size=16, color=OKABE_ITO[1], symbol="star"),
                                  name="chosen", hovertemplate="chosen: %{x}<extra></extra>"))
     fig.update_xaxes(title_text="Number of personas", dtick=1)
-    fig.update_yaxes(title_text="Silhouette")
+    fig.update_yaxes(title_text="Separation (silhouette)")
     fig.update_layout(showlegend=False, margin=dict(l=20, r=20, t=80, b=40))
     title = figure_title("How clearly customers split into groups", "higher = clearer; the star is the choice")
-    return _finish(fig, title, height=height)
+    return _finish(fig, title, height=height, fit_width=fit_width)
 
 
 # ----------------------------------------------------------------------------- insights
@@ -795,152 +1034,288 @@ def importance_performance_chart(result, *, subject: str | None = None, height: 
 
 
 _MAP_LANE_ORDER = ("doing", "channels", "emotion", "pains", "opportunities", "quotes")
-_MAP_LANE_HEIGHT = {"doing": 1.1, "channels": 0.7, "emotion": 1.0, "pains": 1.1, "opportunities": 1.6, "quotes": 1.7}
 _MAP_LANE_TINT = {"doing": "#F3F7FB", "channels": "#FFFFFF", "emotion": "#F3F7FB", "pains": "#FDF3EE",
                   "opportunities": "#F1F8F5", "quotes": "#FFFFFF"}
+_MAP_GREY = "#5A5A5A"  # evidence text: lighter than the item, still 6.9:1 on the lane tints
+MAP_MIN_FONT = 12  # px: the smallest text the map draws in the app
+MAP_COUNT_RULE = "reached: customers who reached the stage or a later one"
+
+
+MAP_QUOTE_CHARS = 240  # a longer comment is a paragraph: the cell quotes its first sentence
+
+
+def _map_quote(text: str) -> tuple[str, str]:
+    """What a map cell quotes of a comment, and a note when it is not all of it: the whole
+    comment, else its first sentence, else a pointer to the table (nothing is cut short)."""
+    import re
+
+    text = " ".join(str(text).split())
+    if len(text) <= MAP_QUOTE_CHARS:
+        return f"“{text}”", ""
+    words = len(text.split())
+    first = re.split(r"(?<=[.!?])\s+", text, maxsplit=1)[0]
+    if len(first) <= MAP_QUOTE_CHARS:
+        return f"“{first}”", f"first sentence of {words:,} words"
+    return f"A comment of {words:,} words", "read it in the table of the map's items"
+
+
+def _map_cell_text(lane: str, items, width: float, size: float) -> tuple[str, int]:
+    """A cell's items as Plotly text wrapped to ``width`` px, and its number of lines."""
+    parts: list[str] = []
+
+    def add(text: str, bold: bool = False, italic: bool = False, grey: bool = False) -> None:
+        for line in wrap_to_width(text, width, size, bold):
+            body = _esc(line)
+            body = f"<b>{body}</b>" if bold else f"<i>{body}</i>" if italic else body
+            parts.append(f"<span style='color:{_MAP_GREY}'>{body}</span>" if grey else body)
+
+    for item in items:
+        if lane == "quotes":
+            quote, note = _map_quote(item.text)
+            add(quote, italic=True)
+            add(item.evidence + (f" · {note}" if note else ""), grey=True)
+        elif lane == "pains":
+            add(item.text, bold=True)
+            if item.evidence:
+                add(item.evidence, grey=True)
+        elif lane == "opportunities":
+            indent = "\u00a0\u00a0\u00a0"  # lines after the first start under the text, past the bullet
+            lines = wrap_to_width(item.text, width - max(text_width("• ", size), text_width(indent, size)), size)
+            parts.extend(("• " if i == 0 else indent) + _esc(x) for i, x in enumerate(lines))
+        else:  # a touchpoint or channel and its share of the stage's customers
+            share = f" {item.share:.0%}" if item.share is not None else ""
+            lines = wrap_to_width(f"{item.text}{share}", width, size)
+            last = lines[-1]
+            # The share in grey on the last line, when it fits there whole.
+            if share and last.endswith(share.strip()):
+                lines[-1] = last[: -len(share.strip())].rstrip()
+                tail = f"<span style='color:{_MAP_GREY}'>{_esc(share.strip())}</span>"
+                lines[-1] = f"{_esc(lines[-1])} {tail}" if lines[-1] else tail
+                parts += [_esc(x) for x in lines[:-1]] + [lines[-1]]
+            else:
+                parts += [_esc(x) for x in lines]
+    return "<br>".join(parts), len(parts)
 
 
 def journey_map_figure(jm, *, height: int | None = None, width: int | None = None,
-                       fit_width: int = 1100, font_scale: float = 1.0) -> go.Figure:
+                       fit_width: int = 1100, font_scale: float = 1.0, font_size: float = MAP_MIN_FONT,
+                       lanes: Sequence[str] | None = None, ranks: slice | None = None,
+                       show_title: bool = True) -> go.Figure:
     """The journey map as one figure: stages as columns, lanes as rows, the emotion curve
     drawn as one continuous line across the stages with its scores, evidence in each cell.
 
     ``jm`` is a :class:`journeylib.journey_map.JourneyMap`. Plotly cannot wrap text, so
-    cell text is wrapped for a figure ``width`` pixels wide (fixed), or, when the figure
-    stretches to its container, for at least ``fit_width`` pixels. ``font_scale`` enlarges
-    every font (and the height) for presenting.
+    every cell's text is wrapped here for a figure ``width`` pixels wide (fixed) or, when
+    the figure stretches to its container, at least ``fit_width`` wide; each lane is as
+    tall as its fullest cell, so nothing is cut. ``font_size`` is the body text in pixels
+    (never below :data:`MAP_MIN_FONT` times ``font_scale``, which enlarges every font for
+    presenting); ``height`` is a minimum (lanes share any extra room). ``lanes`` draws
+    only some lanes and ``ranks`` only some items of each cell (a deck splits the map over
+    slides: :func:`journey_map_pages`). Customers at a stage follow the funnel rule, as
+    the header says.
     """
-    fs = float(font_scale)
     from journeylib.journey_map import LANES
 
-    title = figure_title("Journey map", jm.group, jm.customers)
+    fs = float(font_scale)
+    size = max(float(font_size), MAP_MIN_FONT) * fs
+    title = _with_note(figure_title("Journey map", jm.group, jm.customers), MAP_COUNT_RULE) if show_title else None
     if not jm.stages:
-        return empty_figure("No customers reach any stage under the current filters.", title)
+        return empty_figure("No customer reached a stage of the stage order.", title or "")
     stages = list(jm.stages)
+    # A lane with nothing in any stage (no channel column, no survey) is left out: an empty
+    # row reads as a broken map. The map's notes say what is missing.
+    filled = {lane for lane in _MAP_LANE_ORDER if (len(jm.emotion) if lane == "emotion" else
+                                                   any(jm.items(lane, st) for st in stages))}
+    lanes = [lane for lane in (_MAP_LANE_ORDER if lanes is None else lanes) if lane in filled]
     ncol = len(stages)
-    label_w = 1.25  # x units for the lane labels at the left
-    # Characters per line in a cell: column width in pixels over ~6 px per character at 11 px.
-    col_px = ((width or fit_width) - 20) / (label_w + ncol)
-    col_chars = max(12, int(col_px / (6.2 * fs)) - 2)
-    head_size = min(15.0, col_px / 9.5) * fs
-    lane_top = {}
-    y = 0.0
-    header_h = 0.55
-    y -= header_h
-    for lane in _MAP_LANE_ORDER:
-        lane_top[lane] = y
-        y -= _MAP_LANE_HEIGHT[lane]
-    bottom = y
-    fig_height = height or round(1000 * fs)
-    fig = go.Figure()
+    margin = dict(l=10, r=10, t=round(64 * max(fs, size / MAP_MIN_FONT)) if show_title else 10, b=10)
+    plot_w = (width or fit_width) - margin["l"] - margin["r"]
+    pad = 0.5 * size
+    # The lane names' longest word fits the label column unbroken.
+    widest = max([text_width(w, size, bold=True) for lane in lanes for w in LANES[lane].split()] + [0])
+    label_w = max(min(max(plot_w * 0.14, 8.5 * size), 15 * size), widest + 2 * pad + 2)
+    col_w = (plot_w - label_w) / ncol
+    text_w = col_w - 2 * pad
+    line_px = LINE_SPACING * size
+
+    def block(n_lines: int) -> float:
+        return n_lines * line_px + 2 * pad
+
+    # Stage names a little larger than the body, but never so large a word must break.
+    longest = max((text_width(w, 1, bold=True) for st in stages for w in str(st).split()), default=1)
+    head_size = max(min(size + 2 * fs, text_w / longest), size)
     colors = stage_colors(stages)
-    shapes = []
-    annotations = []
-    # Stage headers with customers reached.
-    for i, st in enumerate(stages):
-        x0, x1 = label_w + i, label_w + i + 1
-        shapes.append(dict(type="rect", x0=x0 + 0.02, x1=x1 - 0.02, y0=-header_h + 0.04, y1=-0.02,
-                           fillcolor=colors.get(st, NO_STAGE_COLOR), line=dict(width=0), layer="below"))
+    heads, head_lines = [], 0
+    for st in stages:
+        name = wrap_to_width(st, text_w, head_size, bold=True)
         n = jm.stage_customers.get(st)
-        sub = f"<br><span style='font-size:{round(11 * fs)}px'>{n:,} customers</span>" if n else ""
-        fill = colors.get(st, NO_STAGE_COLOR).lstrip("#")
-        r, g, b = (int(fill[k:k + 2], 16) for k in (0, 2, 4))
-        ink = "#1A1A1A" if 0.299 * r + 0.587 * g + 0.114 * b > 150 else "white"  # readable on light fills
-        annotations.append(dict(x=(x0 + x1) / 2, y=-header_h / 2, text=f"<b>{_esc(st)}</b>{sub}", showarrow=False,
-                                font=dict(color=ink, size=round(head_size))))
-    for lane in _MAP_LANE_ORDER:
-        top, h = lane_top[lane], _MAP_LANE_HEIGHT[lane]
-        shapes.append(dict(type="rect", x0=0, x1=label_w + ncol, y0=top - h, y1=top,
-                           fillcolor=_MAP_LANE_TINT[lane], line=dict(color="#DDDDDD", width=1), layer="below"))
-        annotations.append(dict(x=0.05, y=top - h / 2, text=f"<b>{_wrap(LANES[lane], 14)}</b>", showarrow=False,
-                                xanchor="left", align="left", font=dict(size=round(13 * fs), color="#262730")))
+        sub = wrap_to_width(f"{n:,} reached", text_w, size) if n is not None else []
+        heads.append((name, sub))
+        head_lines = max(head_lines, len(name) * head_size / size + len(sub))
+    header_h = block(head_lines)
+
+    cells: dict[str, list[tuple[str, int]]] = {}
+    lane_h: dict[str, float] = {}
+    label_lines = {lane: wrap_to_width(LANES[lane], label_w - 2 * pad, size, bold=True) for lane in lanes}
+    for lane in lanes:
         if lane == "emotion":
+            # Room for the curve and its two-line labels above the highest point.
+            lane_h[lane] = max(7.5 * line_px, block(len(label_lines[lane]) + 3))
             continue
-        # Lines that fit the lane at this figure height (about 1.35 x font size per line).
-        px_per_unit = (fig_height - 70) / (-bottom)
-        line_px = 1.35 * (11 if lane in ("quotes", "opportunities", "pains") else 12) * fs
-        max_lines = max(2, int((h * px_per_unit - 8) / line_px))
-        for i, st in enumerate(stages):
-            items = jm.items(lane, st)
-            if not items:
-                continue
-            lines = []
-            for item in items:
-                if lane == "quotes":
-                    body = f"“{_short(item.text, 110)}”"
-                    lines.append(f"<i>{_wrap(body, col_chars)}</i><br><span style='color:#777777'>"
-                                 f"{_wrap(item.evidence, col_chars)}</span>")
-                elif lane == "opportunities":
-                    lines.append(_wrap(item.text, col_chars))
-                elif lane == "pains":
-                    lines.append(f"<b>{_esc(_short(item.text, col_chars))}</b><br><span style='color:#777777'>"
-                                 f"{_wrap(item.evidence, col_chars)}</span>")
-                else:
-                    share = f" {item.share:.0%}" if item.share is not None else ""
-                    # Wrap long names rather than cut them: "Google se…" tells a team nothing.
-                    lines.append(f"{_wrap(item.text, col_chars - 1, max_lines=2)}<span style='color:#777777'>{share}</span>")
-            text = "<br>".join(lines)
-            # Trim to the cell: count rendered lines.
-            parts = text.split("<br>")
-            if len(parts) > max_lines:
-                text = "<br>".join(parts[:max_lines]) + "<br>…"
-            annotations.append(dict(x=label_w + i + 0.05, y=top - 0.06, text=text, showarrow=False,
-                                    xanchor="left", yanchor="top", align="left",
-                                    font=dict(size=round((11 if lane in ("quotes", "opportunities", "pains") else 12) * fs),
-                                              color="#262730")))
-    # Emotion curve: one continuous line across the stages, mapped into its lane.
-    em = jm.emotion.set_index("stage") if len(jm.emotion) else None
-    if em is not None:
-        top, h = lane_top["emotion"], _MAP_LANE_HEIGHT["emotion"]
-        # The lane spans the observed means (plus the overall mean), padded, so differences of
-        # a few tenths stay visible; every point carries its number, so nothing is hidden.
-        values = list(em["mean"].astype(float)) + ([float(jm.overall_mean)] if jm.overall_mean is not None else [])
-        lo, hi = min(values), max(values)
-        full = (jm.scale.high - jm.scale.low) if jm.scale else max(hi - lo, 1.0)
-        pad = max((hi - lo) * 0.15, full * 0.05)
-        lo, hi = lo - pad, hi + pad
+        cells[lane] = [_map_cell_text(lane, jm.items(lane, st)[ranks or slice(None)], text_w, size) for st in stages]
+        most = max([n for _, n in cells[lane]] + [1])
+        lane_h[lane] = max(block(most), block(len(label_lines[lane])))
+    total = header_h + sum(lane_h.values())
+    fig_height = max(round(total + margin["t"] + margin["b"]), int(height or 0))
+    extra = fig_height - margin["t"] - margin["b"] - total
+    if extra > 0:  # a taller figure asked for: share the room between the lanes
+        for lane in lanes:
+            lane_h[lane] += extra / len(lanes)
+        total += extra
 
-        def to_y(v):
-            return top - h + 0.18 + (float(v) - lo) / (hi - lo) * (h - 0.4)
-
-        xs, ys, texts, hover = [], [], [], []
-        for i, st in enumerate(stages):
-            if st in em.index:
-                r = em.loc[st]
-                xs.append(label_w + i + 0.5)
-                ys.append(to_y(r["mean"]))
-                texts.append(f"{r['mean']:.1f} (n={int(r['n']):,})")
-                ci = "" if pd.isna(r["ci_low"]) else f"<br>95% CI {r['ci_low']:.2f}–{r['ci_high']:.2f}"
-                hover.append(f"{_esc(st)}: mean {r['mean']:.2f}{ci}<br>n = {int(r['n']):,} answers")
-        if jm.overall_mean is not None:
-            oy = to_y(jm.overall_mean)
-            shapes.append(dict(type="line", x0=label_w, x1=label_w + ncol, y0=oy, y1=oy,
-                               line=dict(color="#999999", width=1, dash="dot")))
-            annotations.append(dict(x=label_w + ncol, y=oy, text=f"overall {jm.overall_mean:.1f}", showarrow=False,
-                                    xanchor="right", yanchor="bottom", font=dict(size=round(10 * fs), color="#777777")))
-        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers+text", text=texts, textposition="top center",
-                                 line=dict(color=OKABE_ITO[0], width=3, shape="spline"),
-                                 marker=dict(size=10 * fs, color=OKABE_ITO[0]), textfont=dict(size=round(12 * fs)),
-                                 customdata=hover, hovertemplate="%{customdata}<extra></extra>",
-                                 showlegend=False, name="Mean score"))
-    for i in range(ncol + 1):
-        shapes.append(dict(type="line", x0=label_w + i, x1=label_w + i, y0=bottom, y1=-header_h,
-                           line=dict(color="#DDDDDD", width=1)))
-    fig.update_layout(shapes=shapes, annotations=annotations, showlegend=False,
-                      margin=dict(l=10, r=10, t=60, b=10), plot_bgcolor="white")
-    fig.update_xaxes(visible=False, range=[0, label_w + ncol], fixedrange=True)
+    shapes, annotations = [], []
+    x_of = [label_w + i * col_w for i in range(ncol + 1)]
+    # Header: each stage's name and the customers who reached it (or a later stage).
+    for i, st in enumerate(stages):
+        fill = colors.get(st, NO_STAGE_COLOR)
+        shapes.append(dict(type="rect", x0=x_of[i] + 2, x1=x_of[i + 1] - 2, y0=-header_h + 2, y1=-2,
+                           fillcolor=fill, line=dict(width=0), layer="below"))
+        ink = text_color_on(fill)
+        name, sub = heads[i]
+        text = "<br>".join(f"<b>{_esc(x)}</b>" for x in name)
+        if sub:
+            text += "<br>" + "<br>".join(f"<span style='font-size:{round(size)}px'>{_esc(x)}</span>" for x in sub)
+        annotations.append(dict(x=(x_of[i] + x_of[i + 1]) / 2, y=-pad, text=text, showarrow=False,
+                                xanchor="center", yanchor="top", align="center",
+                                font=dict(color=ink, size=round(head_size))))
+    top = -header_h
+    lane_top = {}
+    for lane in lanes:
+        h = lane_h[lane]
+        lane_top[lane] = top
+        shapes.append(dict(type="rect", x0=0, x1=label_w, y0=top - h, y1=top,
+                           fillcolor=_MAP_LANE_TINT[lane], line=dict(color="#DDDDDD", width=1), layer="below"))
+        for i in range(ncol):
+            # One rectangle per cell: its text stays inside it (the browser test measures this).
+            shapes.append(dict(type="rect", x0=x_of[i], x1=x_of[i + 1], y0=top - h, y1=top,
+                               fillcolor=_MAP_LANE_TINT[lane], line=dict(color="#DDDDDD", width=1), layer="below"))
+        annotations.append(dict(x=pad, y=top - pad, text="<br>".join(f"<b>{_esc(x)}</b>" for x in label_lines[lane]),
+                                showarrow=False, xanchor="left", yanchor="top", align="left",
+                                font=dict(size=round(size), color="#262730")))
+        for i, (text, n) in enumerate(cells.get(lane, [])):
+            if n:
+                annotations.append(dict(x=x_of[i] + pad, y=top - pad, text=text, showarrow=False,
+                                        xanchor="left", yanchor="top", align="left",
+                                        font=dict(size=round(size), color="#262730")))
+        top -= h
+    bottom = top
+    parts = {"shapes": shapes, "annotations": annotations, "traces": []}
+    if "emotion" in lanes and len(jm.emotion):
+        _map_emotion(parts, jm, stages, x_of, lane_top["emotion"], lane_h["emotion"], size, pad, label_w,
+                     len(label_lines["emotion"]))
+    fig = go.Figure(parts["traces"])
+    fig.update_layout(shapes=shapes, annotations=annotations, showlegend=False, margin=margin, plot_bgcolor="white")
+    fig.update_xaxes(visible=False, range=[0, plot_w], fixedrange=True)
     fig.update_yaxes(visible=False, range=[bottom, 0], fixedrange=True)
     fig = _finish(fig, title, height=fig_height)
+    if fs != 1:
+        fig.update_layout(title_font_size=round(18 * fs))
     if width:
         fig.update_layout(width=width)
     return fig
 
 
-def persona_overview_chart(frame: pd.DataFrame, *, colors: Mapping[str, str] | None = None,
-                           height: int | None = None) -> go.Figure:
-    """Persona sizes as bars (share of customers), with purchase rate and mean score in text.
+# The deck's map leaves out the opportunities: the pain-points slide lists them in full.
+DECK_MAP_LANES = ("doing", "channels", "emotion", "pains", "quotes")
 
-    ``frame``: persona, customers, share, purchase_rate, mean_score (mean_score may be NaN).
+
+def journey_map_pages(jm, *, width: int, height: int, first_height: int | None = None, font_size: float = 14,
+                      lanes: Sequence[str] = DECK_MAP_LANES) -> list[go.Figure]:
+    """The journey map as figures ``width`` px wide and at most ``height`` tall
+    (``first_height`` for the first) where the content allows, for slides: ``lanes`` in
+    order, as many to a figure as fit at ``font_size``; a lane too tall alone is drawn one
+    item rank per figure."""
+    def draw(group, ranks=None):
+        return journey_map_figure(jm, width=width, font_size=font_size, lanes=group, ranks=ranks, show_title=False)
+
+    def room(i: int) -> int:
+        return first_height if i == 0 and first_height else height
+
+    lanes = [lane for lane in lanes if (len(jm.emotion) if lane == "emotion" else
+                                        any(jm.items(lane, st) for st in jm.stages))]
+    pages: list[list[str]] = []
+    current: list[str] = []
+    for lane in lanes:
+        if not current or draw(current + [lane]).layout.height <= room(len(pages)):
+            current.append(lane)
+            continue
+        pages.append(current)
+        current = [lane]
+    pages.append(current)
+    out = []
+    for group in pages:
+        fig = draw(group)
+        if fig.layout.height <= room(len(out)) or len(group) > 1:
+            out.append(fig)
+            continue
+        most = max(len(jm.items(group[0], st)) for st in jm.stages) if jm.stages else 0
+        out += [draw(group, slice(k, k + 1)) for k in range(max(most, 1))]
+    return out
+
+
+def _map_emotion(parts: dict, jm, stages, x_of, top: float, h: float, size: float, pad: float,
+                 label_w: float, label_lines: int) -> None:
+    """The emotion lane: one line through the stages' mean scores, each point labelled with
+    its mean and n above it, and the overall mean as a dotted line named under the lane's label."""
+    em = jm.emotion.set_index("stage")
+    line_px = LINE_SPACING * size
+    values = list(em["mean"].astype(float)) + ([float(jm.overall_mean)] if jm.overall_mean is not None else [])
+    lo, hi = min(values), max(values)
+    full = (jm.scale.high - jm.scale.low) if jm.scale else max(hi - lo, 1.0)
+    spread = max((hi - lo) * 0.1, full * 0.05)
+    lo, hi = lo - spread, hi + spread
+    # Points sit between the bottom pad and two label lines below the lane's top.
+    y_lo, y_hi = top - h + pad + 0.5 * size, top - pad - 2 * line_px - 0.5 * size
+
+    def to_y(v):
+        return y_lo + (float(v) - lo) / (hi - lo) * (y_hi - y_lo)
+
+    xs, ys, hover = [], [], []
+    for i, st in enumerate(stages):
+        if st not in em.index:
+            continue
+        r = em.loc[st]
+        x, y = (x_of[i] + x_of[i + 1]) / 2, to_y(r["mean"])
+        xs.append(x)
+        ys.append(y)
+        few = " (few)" if bool(r.get("low_n", False)) else ""
+        parts["annotations"].append(dict(
+            x=x, y=y + 0.6 * size, text=f"<b>{r['mean']:.1f}</b><br><span style='color:{_MAP_GREY}'>n={int(r['n']):,}{few}</span>",
+            showarrow=False, xanchor="center", yanchor="bottom", align="center", font=dict(size=round(size)),
+            bgcolor=_rgba(_MAP_LANE_TINT["emotion"], 0.85)))
+        ci = "" if pd.isna(r["ci_low"]) else f"<br>95% CI {r['ci_low']:.2f}–{r['ci_high']:.2f}"
+        hover.append(f"{_esc(st)}: mean {r['mean']:.2f}{ci}<br>n = {int(r['n']):,} answers")
+    if jm.overall_mean is not None:
+        oy = to_y(jm.overall_mean)
+        parts["shapes"].append(dict(type="line", x0=label_w, x1=x_of[-1], y0=oy, y1=oy,
+                                    line=dict(color="#888888", width=1, dash="dot")))
+        key = wrap_to_width(f"····· overall mean {jm.overall_mean:.1f}", label_w - 2 * pad, size)
+        parts["annotations"].append(dict(
+            x=pad, y=top - pad - label_lines * LINE_SPACING * size, text="<br>".join(_esc(x) for x in key),
+            showarrow=False, xanchor="left", yanchor="top", align="left", font=dict(size=round(size), color=_MAP_GREY)))
+    parts["traces"].append(go.Scatter(
+        x=xs, y=ys, mode="lines+markers", line=dict(color=OKABE_ITO[0], width=3, shape="spline"),
+        marker=dict(size=0.8 * size, color=OKABE_ITO[0]), customdata=hover,
+        hovertemplate="%{customdata}<extra></extra>", showlegend=False, name="Mean score"))
+
+
+def persona_overview_chart(frame: pd.DataFrame, *, colors: Mapping[str, str] | None = None,
+                           goal_label: str | None = None, height: int | None = None) -> go.Figure:
+    """Persona sizes as bars (share of customers), with the share reaching the goal and the
+    mean score in text.
+
+    ``frame``: persona, customers, share, conversion (share who reached ``goal_label``; NaN
+    without a goal), mean_score (may be NaN).
     """
     what = "Personas at a glance"
     if frame is None or frame.empty:
@@ -948,21 +1323,24 @@ def persona_overview_chart(frame: pd.DataFrame, *, colors: Mapping[str, str] | N
     df = frame
     text = []
     for r in df.itertuples():
-        bits = [f"{int(r.customers):,} customers ({r.share:.0%})", f"{r.purchase_rate:.0%} purchase"]
+        bits = [f"{int(r.customers):,} customers ({r.share:.0%})"]
+        if goal_label and pd.notna(r.conversion):
+            bits.append(f"{r.conversion:.0%} reached {goal_label}")
         if pd.notna(r.mean_score):
             bits.append(f"mean score {r.mean_score:.1f}")
-        text.append(" · ".join(bits))
+        text.append(_esc(" · ".join(bits)))
     fig = go.Figure(go.Bar(
         y=[_esc(p) for p in df["persona"]], x=df["share"], orientation="h",
         marker_color=[_color_for(str(p), colors, i) for i, p in enumerate(df["persona"])],
         text=text, textposition="outside", cliponaxis=False,
         hovertemplate="%{y}<br>%{text}<extra></extra>",
     ))
-    fig.update_xaxes(tickformat=".0%", title_text="Share of customers", range=[0, float(df["share"].max()) * 2.0])
+    fig.update_xaxes(tickformat=".0%", title_text="Share of customers", range=[0, float(df["share"].max()) * 2.4])
     fig.update_yaxes(autorange="reversed", automargin=True)
     fig.update_layout(showlegend=False)
     h = height or max(300, 56 * len(df) + 160)
-    return _finish(fig, figure_title(what, None, int(df["customers"].sum())), height=h)
+    sub = None if goal_label else NO_GOAL_HINT
+    return _finish(fig, figure_title(what, sub, int(df["customers"].sum())), height=h)
 
 
 # ----------------------------------------------------------------------------- comparisons, paths, time

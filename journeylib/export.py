@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import html
 import io
+import math
 import os
 import shutil
 import threading
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Callable, Sequence
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -94,37 +96,64 @@ def _ensure_server() -> None:
         _server_state["started"] = True
 
 
+# White space every exported image keeps around its content, in pixels before scaling.
+IMAGE_BORDER = 24
+
+
+def _framed(image: bytes, fmt: str, width: int, height: int, border: int, scale: float) -> bytes:
+    """``image`` (``width`` x ``height`` figure pixels, times ``scale``) inside a white
+    ``border``. Added around the finished picture, not as margins, so Plotly's automatic
+    margins (long axis labels) cannot take the border back."""
+    if fmt == "svg":
+        text = image.decode("utf-8")
+        inner = text.replace("<svg ", f'<svg x="{border}" y="{border}" ', 1)
+        w, h = width + 2 * border, height + 2 * border
+        return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}">'
+                f'<rect width="{w}" height="{h}" fill="white"/>{inner}</svg>').encode("utf-8")
+    from PIL import Image
+
+    picture = Image.open(io.BytesIO(image)).convert("RGB")
+    pad = round(border * scale)
+    canvas = Image.new("RGB", (picture.width + 2 * pad, picture.height + 2 * pad), "white")
+    canvas.paste(picture, (pad, pad))
+    out = io.BytesIO()
+    canvas.save(out, format="PNG" if fmt == "png" else "JPEG", quality=95)
+    return out.getvalue()
+
+
 def figure_image(fig: go.Figure, fmt: str = "png", scale: float = 2, width: int | None = None,
-                 height: int | None = None) -> bytes:
-    """The figure as PNG, SVG, JPEG or PDF bytes (PNG at 2x by default)."""
+                 height: int | None = None, border: int = IMAGE_BORDER) -> bytes:
+    """The figure as PNG, SVG, JPEG or PDF bytes (PNG at 2x by default), ``width`` x
+    ``height`` pixels of figure inside a white ``border`` (the image is ``2 * border``
+    wider and taller, times ``scale``; a PDF keeps its own page)."""
     if fmt not in ("png", "svg", "jpeg", "pdf"):
         raise ValueError(f"image format must be png, svg, jpeg or pdf, got {fmt!r}")
     _ensure_server()
     import kaleido
 
-    opts = {
-        "format": fmt,
-        "width": int(width or fig.layout.width or DEFAULT_WIDTH),
-        "height": int(height or fig.layout.height or DEFAULT_HEIGHT),
-        "scale": scale,
-    }
+    width = int(width or fig.layout.width or DEFAULT_WIDTH)
+    height = int(height or fig.layout.height or DEFAULT_HEIGHT)
+    opts = {"format": fmt, "width": width, "height": height, "scale": scale}
     with _render_lock:
         try:
-            return kaleido.calc_fig_sync(fig, opts=opts)
+            image = kaleido.calc_fig_sync(fig, opts=opts)
         except ImageExportUnavailable:
             raise
         except Exception as exc:
             raise ImageExportUnavailable(f"Could not draw the chart as {fmt.upper()}: {exc}") from exc
+    return _framed(image, fmt, width, height, int(border), scale) if border and fmt != "pdf" else image
 
 
-def figure_png(fig: go.Figure, scale: float = 2, width: int | None = None, height: int | None = None) -> bytes:
+def figure_png(fig: go.Figure, scale: float = 2, width: int | None = None, height: int | None = None,
+               border: int = IMAGE_BORDER) -> bytes:
     """PNG bytes at ``scale`` x the figure's size (2x: crisp on slides and retina screens)."""
-    return figure_image(fig, "png", scale, width, height)
+    return figure_image(fig, "png", scale, width, height, border)
 
 
-def figure_svg(fig: go.Figure, width: int | None = None, height: int | None = None) -> bytes:
+def figure_svg(fig: go.Figure, width: int | None = None, height: int | None = None,
+               border: int = IMAGE_BORDER) -> bytes:
     """SVG bytes (vector; scale does not apply)."""
-    return figure_image(fig, "svg", 1, width, height)
+    return figure_image(fig, "svg", 1, width, height, border)
 
 
 # --------------------------------------------------------------------------- report model
@@ -132,22 +161,71 @@ def figure_svg(fig: go.Figure, width: int | None = None, height: int | None = No
 
 @dataclass
 class Section:
-    """One chart (and/or table) with its title and a one-line takeaway drawn from the data."""
+    """One chart (and/or table) with its title and a one-line takeaway drawn from the data.
+
+    ``table`` is shown as it is (build it with :func:`display_table`: human headers,
+    numbers formatted). ``deck_pages``, when given, draws the section's slides instead of
+    ``figure``: called with the picture's room on a slide (width, then the height on the
+    first slide and on the next ones, in points, drawn 1 px = 1 pt), it returns the
+    figures, one slide each (the journey map spreads its lanes over slides so its text
+    stays at 14 pt).
+    """
 
     title: str
     takeaway: str
     figure: go.Figure | None = None
     table: pd.DataFrame | None = None
     bullets: list[str] = field(default_factory=list)  # shown beside the chart in the deck
-    full_height: bool = False  # the deck gives the picture the whole slide below the title
+    bullets_in_html: bool = True  # False: the table already says it in the HTML report
     notes: list[str] = field(default_factory=list)  # fine print, in the HTML report only
+    deck_pages: Callable[[int, int, int], list[go.Figure]] | None = None
 
 
 @dataclass
 class Report:
     title: str
-    facts: list[str]  # dataset, dates, filters, customers
+    facts: list[str]  # dataset, dates, filters, goal, customers
     sections: list[Section]
+
+
+# --------------------------------------------------------------------------- tables
+
+TABLE_ROWS = 10  # rows a report table shows; the rest wait in a collapsible part
+
+
+def display_table(frame: pd.DataFrame, columns: Sequence[tuple[str, str, str]]) -> pd.DataFrame:
+    """``frame``'s columns as a reader sees them: ``(column, header, kind)`` each, kind
+    ``int`` (1,234), ``pct`` (65%), ``score`` (3.7), ``num`` (1,234.5) or ``text``; missing
+    values and absent columns are blank, never "None" or "nan"."""
+    out = {}
+    for col, header, kind in columns:
+        values = frame[col] if col in frame.columns else pd.Series([None] * len(frame), index=frame.index)
+        out[header] = [_cell(v, kind) for v in values]
+    return pd.DataFrame(out, index=range(len(frame)))
+
+
+def _cell(value, kind: str) -> str:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    if kind == "int":
+        return f"{int(value):,}"
+    if kind == "pct":
+        return f"{float(value):.0%}"
+    if kind == "score":
+        return f"{float(value):.1f}"
+    if kind == "num":
+        return f"{float(value):,.1f}"
+    return str(value)
+
+
+def _table_html(frame: pd.DataFrame, top: int = TABLE_ROWS) -> str:
+    """The first ``top`` rows as a table; any more in a ``<details>`` section below it."""
+    shown = frame.astype(object).where(frame.notna(), "")
+    head = shown.head(top).to_html(index=False, escape=True, border=0)
+    if len(shown) <= top:
+        return head
+    rest = shown.iloc[top:].to_html(index=False, escape=True, border=0)
+    return (f"{head}<details><summary>The other {len(shown) - top:,} rows</summary>{rest}</details>")
 
 
 # --------------------------------------------------------------------------- HTML
@@ -165,18 +243,12 @@ p.takeaway{font-size:1.05rem;color:#333;margin:0 0 12px}
 table{border-collapse:collapse;font-size:.9rem;margin-top:12px;width:100%}
 th,td{border-bottom:1px solid #e6e6e6;padding:4px 8px;text-align:left;vertical-align:top}
 th{background:#f3f5f8}
+details{margin-top:8px}
+summary{cursor:pointer;color:#0072B2}
 ul.bullets{margin:8px 0 0 18px;padding:0}
 footer{color:#777;font-size:.85rem}
 p.note{color:#666;font-size:.85rem;margin:6px 0 0}
 """
-
-
-def _table_html(frame: pd.DataFrame) -> str:
-    shown = frame.copy()
-    for col in shown.columns:
-        if pd.api.types.is_float_dtype(shown[col]):
-            shown[col] = shown[col].map(lambda v: "" if pd.isna(v) else f"{v:,.3g}" if abs(v) < 1 else f"{v:,.2f}")
-    return shown.to_html(index=False, escape=True, border=0, na_rep="")
 
 
 def report_html(report: Report) -> str:
@@ -203,10 +275,10 @@ def report_html(report: Report) -> str:
             fig.layout.width = None  # fill the page's width
             parts.append(
                 fig.to_html(full_html=False, include_plotlyjs=not plotly_included, config=config,
-                                   div_id=f"fig{i + 1}")
+                            div_id=f"fig{i + 1}")
             )
             plotly_included = True
-        if sec.bullets:
+        if sec.bullets and sec.bullets_in_html:
             parts.append("<ul class='bullets'>" + "".join(f"<li>{html.escape(b)}</li>" for b in sec.bullets) + "</ul>")
         if sec.table is not None and len(sec.table):
             parts.append(_table_html(sec.table))
@@ -222,33 +294,119 @@ def report_html(report: Report) -> str:
 _INK = (0x26, 0x27, 0x30)
 _GREY = (0x55, 0x55, 0x55)
 _BLUE = (0x00, 0x72, 0xB2)
+DECK_MIN_PT = 14  # no text on a slide, chart text included, is smaller
+# The slide (16:9, inches) and the room it gives a picture, in points: pictures are drawn
+# one pixel to a point, so a 14 px chart font is 14 pt on the slide.
+SLIDE_W, SLIDE_H, SLIDE_MARGIN = 13.333, 7.5, 0.5
+BULLETS_W = 4.6  # inches beside a chart for its bullets
+TAKEAWAY_PT = 16
+
+
+def _takeaway_height(text: str, width_pt: float) -> float:
+    """Points a takeaway needs at TAKEAWAY_PT in a box ``width_pt`` wide."""
+    from journeylib.charts import text_width
+
+    lines = max(1, math.ceil(text_width(text, TAKEAWAY_PT) / (width_pt - 14)))
+    return lines * TAKEAWAY_PT * 1.25 + 10
+
+
+def deck_fonts(fig: go.Figure, minimum: float = DECK_MIN_PT) -> go.Figure:
+    """A copy of ``fig`` with every font at least ``minimum`` px: the layout, title,
+    legend, axes, annotations (and sizes written inside their text) and trace text."""
+    fig = go.Figure(fig)
+    base = fig.layout.font.size or (fig.layout.template.layout.font.size if fig.layout.template else None) or 14
+    fig.update_layout(font_size=max(base, minimum), legend_font_size=max(fig.layout.legend.font.size or 0, minimum),
+                      hoverlabel_font_size=max(fig.layout.hoverlabel.font.size or 0, minimum))
+    for axis in [a for a in fig.layout if a.startswith(("xaxis", "yaxis"))]:
+        ax = fig.layout[axis]
+        ax.tickfont.size = max(ax.tickfont.size or 0, minimum)
+        ax.title.font.size = max(ax.title.font.size or 0, minimum)
+    for ann in fig.layout.annotations or ():
+        ann.font.size = max(ann.font.size or 0, minimum)
+        if ann.text:
+            ann.text = _raise_inline_sizes(ann.text, minimum)
+    for trace in fig.data:
+        tf = getattr(trace, "textfont", None)
+        if tf is not None:
+            size = tf.size
+            if isinstance(size, (tuple, list)):
+                tf.size = [max(s or 0, minimum) for s in size]
+            else:
+                tf.size = max(size or 0, minimum)
+        if getattr(trace, "type", None) in ("bar", "funnel") and trace.textposition in (None, "auto", "inside"):
+            trace.insidetextfont = dict(size=max(minimum, (trace.insidetextfont.size or 0)))
+            trace.constraintext = "none"  # an inside label keeps its size rather than shrinking
+    return fig
+
+
+def _raise_inline_sizes(text: str, minimum: float) -> str:
+    import re
+
+    return re.sub(r"font-size:\s*(\d+(?:\.\d+)?)px",
+                  lambda m: f"font-size:{max(float(m.group(1)), minimum):g}px", str(text))
+
+
+DECK_BORDER = 8  # px of white around a slide's picture: the slide has its own margins
+
+
+def deck_slides(report: Report) -> list[tuple[Section, go.Figure | None, str, tuple[float, float, float, float]]]:
+    """Every slide after the title slide: (section, figure or None, takeaway, picture box
+    in points (left, top, width, height)). Figures are drawn at their box's size, one pixel
+    to a point, with fonts of at least DECK_MIN_PT; a section drawing several slides
+    (``deck_pages``) shows its takeaway on the first only."""
+    slide_w, slide_h, margin = SLIDE_W * 72, SLIDE_H * 72, SLIDE_MARGIN * 72
+    text_w = slide_w - 2 * margin
+    out = []
+    for sec in report.sections:
+        pic_w = text_w - (BULLETS_W * 72 + 18 if sec.bullets else 0)
+        first_top = 1.1 * 72 + _takeaway_height(sec.takeaway, text_w) + 6
+        rest_top = 1.1 * 72
+
+        def room(top: float) -> int:
+            return int(slide_h - top - 0.3 * 72 - 2 * DECK_BORDER)
+
+        fig_w = int(pic_w - 2 * DECK_BORDER)
+        if sec.deck_pages is not None:
+            pages = [deck_fonts(f) for f in sec.deck_pages(fig_w, room(first_top), room(rest_top))]
+        elif sec.figure is not None:
+            fig = go.Figure(sec.figure)
+            # The slide's title says what the chart is: no title inside the picture.
+            fig.update_layout(width=fig_w, height=room(first_top), title=None, margin_t=16)
+            pages = [deck_fonts(fig)]
+        else:
+            pages = [None]
+        for i, fig in enumerate(pages):
+            top = first_top if i == 0 else rest_top
+            takeaway = sec.takeaway if i == 0 else ""
+            if fig is None:
+                out.append((sec, None, takeaway, (margin, top, pic_w, room(top))))
+                continue
+            if not fig.layout.width:  # e.g. an empty map's message: the picture's room
+                fig.update_layout(width=fig_w, height=min(int(fig.layout.height or room(top)), room(top)))
+            w, h = int(fig.layout.width) + 2 * DECK_BORDER, int(fig.layout.height) + 2 * DECK_BORDER
+            ratio = min(1.0, pic_w / w, (slide_h - top - 0.3 * 72) / h)
+            out.append((sec, fig, takeaway, (margin, top, w * ratio, h * ratio)))
+    return out
 
 
 def report_pptx(report: Report, image_scale: float = 2) -> bytes:
-    """The report as a 16:9 deck: a title slide, then one slide per section with its title,
-    its takeaway and the chart as a picture (plus bullets beside it where given)."""
+    """The report as a 16:9 deck: a title slide, then a slide per section (two or three for
+    the journey map) with its title, its takeaway and the chart as a picture (plus bullets
+    beside it where given). Every text is at least 14 pt, chart text included."""
     from pptx import Presentation
     from pptx.dml.color import RGBColor
+    from pptx.enum.text import PP_ALIGN
     from pptx.util import Emu, Inches, Pt
 
+    slides = deck_slides(report)
     # Render every picture first, so a missing browser fails before any slide is built.
-    pictures = []
-    for sec in report.sections:
-        if sec.figure is None:
-            pictures.append(None)
-            continue
-        # Drawn near slide size (13.3 x 5.4 in at ~90 px/in) so chart text reads like body text.
-        width, height = (1200, 560) if not sec.bullets else (780, 560)
-        fig = go.Figure(sec.figure)
-        if sec.full_height:  # drawn for the slide already: keep its own size
-            width, height = int(sec.figure.layout.width or 1400), int(sec.figure.layout.height or 780)
-        fig.update_layout(width=width, height=height, title=None, margin=dict(t=30))
-        pictures.append((figure_png(fig, scale=image_scale, width=width, height=height), width, height))
+    pictures = [None if fig is None else figure_png(fig, scale=image_scale, border=DECK_BORDER)
+                for _, fig, _, _ in slides]
 
     prs = Presentation()
-    prs.slide_width, prs.slide_height = Inches(13.333), Inches(7.5)
-    W, H = prs.slide_width, prs.slide_height
-    margin = Inches(0.5)
+    prs.slide_width, prs.slide_height = Inches(SLIDE_W), Inches(SLIDE_H)
+    W = prs.slide_width
+    margin = Inches(SLIDE_MARGIN)
 
     def text_box(slide, left, top, width, height, text, size, color=_INK, bold=False):
         box = slide.shapes.add_textbox(left, top, width, height)
@@ -270,8 +428,6 @@ def report_pptx(report: Report, image_scale: float = 2) -> bytes:
         para.font.bold = True
         para.font.color.rgb = RGBColor(*_INK)
         title.text_frame.word_wrap = True
-        from pptx.enum.text import PP_ALIGN
-
         para.alignment = PP_ALIGN.LEFT
 
     # Title slide.
@@ -282,71 +438,95 @@ def report_pptx(report: Report, image_scale: float = 2) -> bytes:
     bar.fill.solid()
     bar.fill.fore_color.rgb = RGBColor(*_BLUE)
     bar.line.fill.background()
-    box = text_box(slide, margin, Inches(3.5), W - 2 * margin, Inches(2.5), "", 20, _GREY)
+    box = text_box(slide, margin, Inches(3.5), W - 2 * margin, Inches(3.5), "", 20, _GREY)
     frame = box.text_frame
     for i, fact in enumerate(report.facts):
         para = frame.paragraphs[0] if i == 0 else frame.add_paragraph()
         para.text = fact
-        para.font.size = Pt(20)
+        para.font.size = Pt(18)
         para.font.color.rgb = RGBColor(*_GREY)
 
-    for sec, pic in zip(report.sections, pictures):
+    count: dict[int, int] = {}
+    for sec, *_ in slides:
+        count[id(sec)] = count.get(id(sec), 0) + 1
+    seen: dict[int, int] = {}
+    for (sec, fig, takeaway, (left, top, pw, ph)), png in zip(slides, pictures):
+        seen[id(sec)] = seen.get(id(sec), 0) + 1
         slide = prs.slides.add_slide(prs.slide_layouts[5])
-        set_title(slide, sec.title, Inches(0.3), 28)
-        text_box(slide, margin, Inches(1.1), W - 2 * margin, Inches(0.6), sec.takeaway, 16, _GREY)
-        top = Inches(1.8)
-        avail_h = H - top - Inches(0.35)
-        avail_w = (W - 2 * margin) if not sec.bullets else Inches(7.6)
-        if pic is not None:
-            data, width, height = pic
-            ratio = min(avail_w / width, avail_h / height)
-            pw, ph = int(width * ratio), int(height * ratio)
-            left = margin + max(int((avail_w - pw) / 2), 0) if not sec.bullets else margin
-            slide.shapes.add_picture(io.BytesIO(data), left, top, pw, ph)
+        title = sec.title if count[id(sec)] == 1 else f"{sec.title} ({seen[id(sec)]} of {count[id(sec)]})"
+        set_title(slide, title, Inches(0.3), 28)
+        if takeaway:
+            text_box(slide, margin, Inches(1.1), W - 2 * margin, Pt(_takeaway_height(takeaway, SLIDE_W * 72 - 72)),
+                     takeaway, TAKEAWAY_PT, _GREY)
+        if png is not None:
+            slide.shapes.add_picture(io.BytesIO(png), Pt(left), Pt(top), Pt(pw), Pt(ph))
         if sec.bullets:
-            left = margin + avail_w + Inches(0.3)
-            box = text_box(slide, left, top, W - left - margin, avail_h, "", 14)
+            bl = Pt(left) + Pt(SLIDE_W * 72 - 2 * SLIDE_MARGIN * 72 - BULLETS_W * 72)
+            box = text_box(slide, bl, Pt(top), Inches(BULLETS_W), prs.slide_height - Pt(top) - Inches(0.3), "",
+                           DECK_MIN_PT)
             frame = box.text_frame
-            bullets = sec.bullets[:5]
-            size = 14 if sum(len(b) for b in bullets) < 520 else 12
-            for i, bullet in enumerate(bullets):
+            for i, bullet in enumerate(_fitting_bullets(sec.bullets, BULLETS_W * 72, SLIDE_H * 72 - top - 0.3 * 72)):
                 para = frame.paragraphs[0] if i == 0 else frame.add_paragraph()
                 para.text = f"{i + 1}. {bullet}"
-                para.font.size = Pt(size)
+                para.font.size = Pt(DECK_MIN_PT)
                 para.font.color.rgb = RGBColor(*_INK)
-                para.space_after = Pt(10)
+                para.space_after = Pt(8)
     out = io.BytesIO()
     prs.save(out)
     return out.getvalue()
 
 
+def _fitting_bullets(bullets: Sequence[str], width_pt: float, height_pt: float) -> list[str]:
+    """As many of ``bullets`` (at most five) as fit the box at 14 pt; the report keeps all."""
+    from journeylib.charts import text_width
+
+    kept, used = [], 0.0
+    for i, b in enumerate(list(bullets)[:5]):
+        lines = math.ceil(text_width(f"{i + 1}. {b}", DECK_MIN_PT) / (width_pt - 14))
+        need = lines * DECK_MIN_PT * 1.2 + 8
+        if used + need > height_pt - 10:
+            break
+        kept.append(b)
+        used += need
+    return kept
+
+
 # --------------------------------------------------------------------------- building reports
 
+SET_STAGES = "set touchpoint -> stage rules on the Data page or with --stage-map / --stage-prefix"
 
-def _persona_overview(data: JourneyData, assignments: pd.DataFrame) -> pd.DataFrame:
-    """persona, customers, share, purchase_rate, mean_score over the customers in ``data``."""
+
+def persona_overview(data: JourneyData, assignments: pd.DataFrame) -> pd.DataFrame:
+    """persona, customers, share, conversion (share who reached the goal, of those it can
+    judge; NaN without a goal), mean_score, over the customers with events in ``data``."""
     from journeylib.engine import execute
-    from journeylib.insights import _purchase_frame
+    from journeylib.journey import GoalError, goal_outcomes
 
-    bought = _purchase_frame(data)
-    frame = bought.merge(assignments[["customer_id", "persona"]], on="customer_id", how="inner")
+    ev = data.events
+    frame = execute(ev.select(customer_id=ev.customer_id.cast("string")).distinct())
+    try:
+        won = execute(goal_outcomes(data))
+        frame = frame.merge(won.astype({"customer_id": "str"}), on="customer_id", how="left")
+        frame["converted"] = frame["converted"].astype("float64")
+    except GoalError:
+        frame["converted"] = float("nan")
+    frame = frame.merge(assignments[["customer_id", "persona"]].astype({"customer_id": "str"}), on="customer_id")
     if data.survey is not None:
         s = data.survey.filter(data.survey.score.notnull())
         per = execute(s.group_by("customer_id").aggregate(score_sum=s.score.sum(), score_n=s.score.count()))
-        frame = frame.merge(per, on="customer_id", how="left")
+        frame = frame.merge(per.astype({"customer_id": "str"}), on="customer_id", how="left")
     else:
         frame = frame.assign(score_sum=float("nan"), score_n=0)
     order = list(dict.fromkeys(assignments["persona"].astype(str)))
     out = frame.groupby("persona", sort=False).agg(
-        customers=("customer_id", "size"), purchased=("purchased", "sum"),
+        customers=("customer_id", "size"), conversion=("converted", "mean"),
         score_sum=("score_sum", "sum"), score_n=("score_n", "sum"),
     )
     out = out.reindex([p for p in order if p in out.index])
     out["share"] = out["customers"] / out["customers"].sum()
-    out["purchase_rate"] = out["purchased"] / out["customers"]
     out["mean_score"] = (out["score_sum"] / out["score_n"].where(out["score_n"] > 0)).astype(float)
     out = out.reset_index()
-    return out[["persona", "customers", "share", "purchase_rate", "mean_score"]]
+    return out[["persona", "customers", "share", "conversion", "mean_score"]]
 
 
 def _count_facts(data: JourneyData) -> tuple[int, int, int, str | None, str | None]:
@@ -362,26 +542,187 @@ def _count_facts(data: JourneyData) -> tuple[int, int, int, str | None, str | No
     return int(row["customers"]), int(row["events"]), answers, day(row["first"]), day(row["last"])
 
 
-def _sankey_section(data: JourneyData, group: str, stage_level: bool = True) -> Section:
+def _goal_fact(data: JourneyData) -> str:
+    from journeylib.journey_map import SET_GOAL
+
+    goal = data.goal
+    if goal is None:
+        return f"Goal: none set ({SET_GOAL})"
+    rule = {"stage": f"reached the {goal.target} stage or a later one", "touchpoint": f"reached {goal.target}",
+            "column": f"{goal.target} is {goal.value}"}[goal.kind]
+    return f"Goal: {goal.label} ({rule})"
+
+
+def _has_stages(data: JourneyData) -> bool:
+    from journeylib.engine import execute
+
+    ev = data.events
+    return bool(execute(ev.stage.isin(list(data.stages)).fill_null(False).any()))
+
+
+def _pct_text(x: float) -> str:
+    return f"{x:.0%}"
+
+
+def persona_section(data: JourneyData, assignments: pd.DataFrame, colors) -> Section | None:
+    """The personas overview: sizes and the share of each reaching the goal, in words that
+    never state a range whose ends are the same."""
+    from journeylib import charts
+    from journeylib.journey_map import SET_GOAL
+
+    overview = persona_overview(data, assignments)
+    if not len(overview):
+        return None
+    goal = data.goal.label if data.goal is not None else None
+    big = overview.loc[overview["customers"].idxmax()]
+    n = len(overview)
+    text = (f"{n} personas; the largest, {big['persona']}, is {big['share']:.0%} of customers" if n > 1 else
+            f"One persona: {big['persona']}, {int(big['customers']):,} customers")
+    rates = overview.dropna(subset=["conversion"])
+    if goal is None:
+        text += f". The share reaching a goal could not be computed: no goal is set ({SET_GOAL})."
+    elif len(rates) == 0:
+        text += f". No persona has customers {goal} can be judged for."
+    elif len(rates) == 1 or _pct_text(rates["conversion"].min()) == _pct_text(rates["conversion"].max()):
+        who = "every persona" if len(rates) > 1 else rates["persona"].iloc[0]
+        text += f"; {_pct_text(rates['conversion'].iloc[0])} of {who} reach {goal}."
+    else:
+        lo, hi = rates.loc[rates["conversion"].idxmin()], rates.loc[rates["conversion"].idxmax()]
+        text += (f"; the share reaching {goal} runs from {_pct_text(lo['conversion'])} ({lo['persona']}) "
+                 f"to {_pct_text(hi['conversion'])} ({hi['persona']}).")
+    if not text.endswith("."):
+        text += "."
+    fig = charts.persona_overview_chart(overview, colors=colors, goal_label=goal)
+    table = display_table(overview, [("persona", "Persona", "text"), ("customers", "Customers", "int"),
+                                     ("share", "Share of customers", "pct"),
+                                     ("conversion", f"Reached {goal}" if goal else "Reached the goal", "pct"),
+                                     ("mean_score", "Mean score", "score")])
+    return Section("Personas at a glance", text, fig, table)
+
+
+def funnel_takeaway(frame: pd.DataFrame, data: JourneyData) -> str:
+    """One true sentence about a funnel (:func:`journeylib.flows.funnel`) of ``data``."""
+    from journeylib.journey_map import SET_GOAL
+
+    goal = data.goal
+    stages = frame.iloc[: len(data.journey.funnel_stages())]
+    first = int(stages["customers"].iloc[0]) if len(stages) else 0
+    if first == 0:
+        text = (f"No customer has an event at any of the {len(data.stages)} stages of the stage order, so the "
+                f"funnel has no stages to count: {SET_STAGES}.")
+        if goal is not None and goal.kind != "stage":
+            text += f" {int(frame['customers'].iloc[-1]):,} customers reached {goal.label}."
+        return text
+    lost = (stages["customers"].shift(1) - stages["customers"]).iloc[1:]
+    drop = ""
+    if len(lost) and lost.max() > 0:
+        i = int(lost.idxmax())
+        drop = (f"; the most are lost between {stages['stage'].iloc[i - 1]} and {stages['stage'].iloc[i]} "
+                f"({int(lost.max()):,} customers, {1 - stages['conversion'].iloc[i]:.0%} of those at "
+                f"{stages['stage'].iloc[i - 1]})")
+    if goal is None:
+        return (f"{first:,} customers at {stages['stage'].iloc[0]}{drop}. No goal is set, so the funnel runs over "
+                f"every stage: {SET_GOAL} to see how many reach it.")
+    won = int(frame["customers"].iloc[-1])
+    return (f"Of the {first:,} customers at {stages['stage'].iloc[0]}, {won:,} ({won / first:.0%}) reached "
+            f"{goal.label}{drop}.")
+
+
+def _funnel_section(data: JourneyData, group: str) -> Section:
     from journeylib import charts, flows
 
-    level = "stage" if stage_level else "touchpoint"
+    frame = flows.funnel(data)
+    goal = data.goal.label if data.goal is not None else None
+    takeaway = funnel_takeaway(frame, data)
+    title = f"Funnel towards {goal}" if goal else "Funnel by stage"
+    if not frame["customers"].iloc[0]:  # no stage known: a column of zeros says nothing
+        return Section(title, takeaway, charts.empty_figure(takeaway, charts.figure_title(title, group)))
+    fig = charts.funnel(frame, subject=group, goal_label=goal, stages=data.stages)
+    table = display_table(frame, [
+        ("stage", "Stage", "text"), ("customers", "Customers", "int"), ("share", "Share of the first stage", "pct"),
+        ("conversion", "Conversion from the previous row", "pct")])
+    bullets = [f"{r.stage}: {int(r.customers):,} customers" + (f" ({r.share:.0%})" if pd.notna(r.share) else "")
+               for r in frame.itertuples()]
+    return Section(title, takeaway, fig, table, bullets=bullets, bullets_in_html=False)
+
+
+def path_takeaway(paths: pd.DataFrame, data: JourneyData, group: str, level: str) -> str:
+    """The most common path in words, skipping one made only of unknown stages (it says
+    nothing of the journey), with the share of its customers who reached the goal."""
+    from journeylib.flows import NO_STAGE, PATH_MORE, PATH_SEP
+    from journeylib.journey_map import SET_GOAL
+
+    if not len(paths):
+        return "No journeys in this group."
+    who = group.lower() if group == "All customers" else group
+
+    def unknown(path: str) -> bool:
+        return all(p in (NO_STAGE, PATH_MORE) for p in path.split(PATH_SEP))
+
+    staged = paths[~paths["path"].map(unknown)] if level == "stage" else paths
+    lead = ""
+    if level == "stage" and unknown(paths["path"].iloc[0]):
+        lead = (f"The most common journey ({paths['share'].iloc[0]:.0%} of {who}) has no stage of the stage order "
+                f"({SET_STAGES}). ")
+        if not len(staged):
+            return lead.strip()
+    p = staged.iloc[0]
+    goal = data.goal
+    if goal is None:
+        reach = f"; {SET_GOAL} to see how many of them reach it"
+    elif pd.isna(p["conversion"]):
+        reach = f"; none of them can be judged for {goal.label}"
+    else:
+        reach = f"; {p['conversion']:.0%} of them reached {goal.label}"
+    kind = "path" if not lead else "path with stages"
+    return (f"{lead}Most common {kind}: {p['path']} ({p['share']:.0%} of {who}, {int(p['customers']):,} customers"
+            f"{reach}).")
+
+
+def _sankey_section(data: JourneyData, group: str) -> Section:
+    from journeylib import charts, flows
+
+    # Stage flows say most; without any event at a known stage they would be one
+    # "(no stage)" column, so touchpoints are drawn instead.
+    level = "stage" if _has_stages(data) else "touchpoint"
     frame = flows.step_sankey(data.events, level=level, max_steps=5, top=8)
     fig = charts.sankey(frame, subject=group, level=level, stages=data.stages)
-    paths = flows.top_paths(data.events, level="stage", n=1)
-    if len(paths):
-        p = paths.iloc[0]
-        takeaway = (f"Most common path: {p['path']} ({p['share']:.0%} of {group.lower() if group == 'All customers' else group}, "
-                    f"{int(p['customers']):,} customers; {p['purchase_rate']:.0%} of them purchase).")
-    else:
-        takeaway = "No journeys in this group."
-    return Section(f"Journeys step by step: {group}", takeaway, fig)
+    paths = flows.top_paths(data, level=level, n=10)
+    takeaway = path_takeaway(paths, data, group, level)
+    if level == "touchpoint":
+        takeaway = f"Touchpoint by touchpoint: no event has a stage of the stage order ({SET_STAGES}). " + takeaway
+
+    def slide(width: int, height: int, _rest: int) -> list[go.Figure]:
+        # Labels laid out again for the slide, at its font and without growing past it.
+        fig = charts.sankey(frame, level=level, stages=data.stages, height=height, fit_width=width,
+                            font_size=DECK_MIN_PT, grow=1.0)
+        # No title on a slide; the title's room goes to the plot, which only spreads the nodes.
+        fig.update_layout(width=width, height=height, title=None, margin_t=16)
+        return [fig]
+
+    return Section(f"Journeys step by step: {group}", takeaway, fig, deck_pages=slide)
+
+
+def emotion_takeaway(frame: pd.DataFrame, scale) -> str:
+    """Lowest and highest stage in words, or what is true when they cannot differ."""
+    from journeylib.insights import format_score
+
+    sure = frame[~frame["low_n"].astype(bool)] if "low_n" in frame else frame
+    sure = sure if len(sure) else frame
+    lo, hi = sure.loc[sure["mean"].idxmin()], sure.loc[sure["mean"].idxmax()]
+    if len(frame) == 1:
+        return f"Only {lo['stage']} has answers: {format_score(lo['mean'], scale)} on average (n={int(lo['n']):,})."
+    if format_score(lo["mean"], scale) == format_score(hi["mean"], scale):
+        return (f"Every stage with answers scores {format_score(lo['mean'], scale)} on average "
+                f"({len(frame)} stages, {int(frame['n'].sum()):,} answers).")
+    return (f"Lowest at {lo['stage']}: {format_score(lo['mean'], scale)} (n={int(lo['n']):,}); "
+            f"highest at {hi['stage']}: {format_score(hi['mean'], scale)} (n={int(hi['n']):,}).")
 
 
 def _emotion_section(data: JourneyData, group: str, color: str | None = None) -> Section | None:
     from journeylib import charts
     from journeylib.emotions import emotion_curve
-    from journeylib.insights import format_score, score_scale
+    from journeylib.insights import score_scale
 
     if data.survey is None:
         return None
@@ -390,14 +731,44 @@ def _emotion_section(data: JourneyData, group: str, color: str | None = None) ->
     if frame.empty:
         return None
     frame = frame.assign(persona=group)
-    fig = charts.emotion_curve(frame, subject=group, colors={group: color} if color else None)
     scale = score_scale(data)
-    sure = frame[~frame["low_n"].astype(bool)] if "low_n" in frame else frame
-    sure = sure if len(sure) else frame
-    lo, hi = sure.loc[sure["mean"].idxmin()], sure.loc[sure["mean"].idxmax()]
-    takeaway = (f"Lowest at {lo['stage']}: {format_score(lo['mean'], scale)} (n={int(lo['n']):,}); "
-                f"highest at {hi['stage']}: {format_score(hi['mean'], scale)} (n={int(hi['n']):,}).")
-    return Section(f"How {group if group != 'All customers' else 'customers'} feel at each stage", takeaway, fig)
+    # The score scale on the y axis, as the app draws it, so slides compare at a glance.
+    fig = charts.emotion_curve(frame, subject=group, colors={group: color} if color else None,
+                               score_label=f"Mean score ({scale.label})" if scale else None,
+                               y_range=(scale.low, scale.high) if scale else None)
+    who = group if group != "All customers" else "customers"
+    return Section(f"How {who} feel at each stage", emotion_takeaway(frame, scale), fig)
+
+
+def _map_sections(data: JourneyData, group: str) -> list[Section]:
+    from journeylib import charts
+    from journeylib.journey_map import build_journey_map
+
+    jm = build_journey_map(data, group=group)
+    pain_text = jm.pain_summary
+    opp = jm.opportunities
+    top = opp["sentence"].iloc[0] if len(opp) else pain_text
+    items = jm.to_frame()
+    table = display_table(items, [("lane", "Lane", "text"), ("stage", "Stage", "text"), ("rank", "Rank", "int"),
+                                  ("text", "Item", "text"), ("evidence", "Evidence", "text")])
+
+    def pages(width: int, first_height: int, height: int) -> list[go.Figure]:
+        return charts.journey_map_pages(jm, width=width, height=height, first_height=first_height,
+                                        font_size=DECK_MIN_PT)
+
+    sections = [Section(f"Journey map: {group}", top, charts.journey_map_figure(jm, fit_width=1100), table,
+                        notes=list(jm.notes), deck_pages=pages)]
+    pains = jm.pains
+    goal = data.goal.label if data.goal is not None else None
+    pain_table = display_table(pains.head(50), [
+        ("stage", "Stage", "text"), ("touchpoint", "Touchpoint", "text"), ("customers", "Customers", "int"),
+        ("left", f"Left without {goal}" if goal else "Left", "int"), ("drop_off_rate", "Drop-off", "pct"),
+        ("mean_score", "Mean score", "score"), ("score_n", "Answers", "int"), ("impact", "Impact", "num")])
+    # With none, the chart says what was checked and what could not be, as the takeaway does.
+    chart = charts.pain_points_chart(pains, subject=group, top=8, goal_label=goal, empty_text=pain_text)
+    sections.append(Section("Pain points and opportunities", pain_text, chart, pain_table,
+                            bullets=list(opp["sentence"])))
+    return sections
 
 
 def build_report(
@@ -411,13 +782,15 @@ def build_report(
     filtered by the caller) and optionally one persona (``personas``: a PersonaResult or
     DataFrame[customer_id, persona]).
 
-    Sections: personas overview; Sankey and emotion curve per persona (only the chosen
-    one when ``persona`` is given; everyone when there are no personas); journey map; pain
-    points with opportunities; key drivers. Each takeaway is computed from the data.
+    Sections: personas overview; funnel towards the goal; Sankey and emotion curve per
+    persona (only the chosen one when ``persona`` is given; everyone when there are no
+    personas); journey map; pain points with opportunities; key drivers. Each takeaway is
+    computed from the data and names the goal (``data.goal.label``); where a number cannot
+    be computed it says what is missing and what to set.
     """
     from journeylib import charts
     from journeylib.insights import InsightError, driver_outcomes, key_drivers, pain_point_summary
-    from journeylib.journey_map import EVERYONE, build_journey_map, for_persona, persona_names
+    from journeylib.journey_map import EVERYONE, for_persona, persona_names
 
     names = persona_names(personas)
     assignments = getattr(personas, "assignments", personas)
@@ -431,22 +804,16 @@ def build_report(
         f"Dates: {first} to {last}" if first else "Dates: none",
         f"Showing: {group}" + (f"; filters: {filters}" if filters else ""),
         f"{customers:,} customers, {events:,} events" + (f", {answers:,} survey answers" if data.survey is not None else ""),
+        _goal_fact(data),
     ]
     sections: list[Section] = []
     colors = charts.persona_colors(names)
 
     if names:
-        overview = _persona_overview(data, assignments)
-        if len(overview):
-            fig = charts.persona_overview_chart(overview, colors=colors)
-            big = overview.loc[overview["customers"].idxmax()]
-            rates = overview.dropna(subset=["purchase_rate"])
-            lo, hi = rates.loc[rates["purchase_rate"].idxmin()], rates.loc[rates["purchase_rate"].idxmax()]
-            takeaway = (f"{len(overview)} personas; the largest, {big['persona']}, is {big['share']:.0%} of customers; "
-                        f"purchase rate runs from {lo['purchase_rate']:.0%} ({lo['persona']}) "
-                        f"to {hi['purchase_rate']:.0%} ({hi['persona']}).")
-            table = overview.rename(columns={"purchase_rate": "purchase rate", "mean_score": "mean score"})
-            sections.append(Section("Personas at a glance", takeaway, fig, table))
+        overview = persona_section(data, assignments, colors)
+        if overview is not None:
+            sections.append(overview)
+    sections.append(_funnel_section(group_data, group))
 
     groups = [(group, group_data)]
     if persona is None and names:
@@ -460,31 +827,20 @@ def build_report(
         if emo is not None:
             sections.append(emo)
 
-    jm = build_journey_map(group_data, group=group)
-    opp = jm.opportunities
-    top_sentence = opp["sentence"].iloc[0] if len(opp) else "No pain point stands out: nobody leaves early and no stage is rated below average."
-    sections.append(Section(f"Journey map: {group}", top_sentence, charts.journey_map_figure(jm, width=1400, height=780),
-                            jm.to_frame(), full_height=True))
-    pains = jm.pains
-    pain_table = pains.head(10)[["stage", "touchpoint", "customers", "left", "drop_off_rate", "mean_score",
-                                 "score_n", "severity", "impact"]]
-    pain_take = pain_point_summary(pains, group_data)
-    goal_label = group_data.goal.label if group_data.goal is not None else None
-    sections.append(Section("Pain points and opportunities", pain_take,
-                            charts.pain_points_chart(pains, subject=group, top=8, goal_label=goal_label,
-                                                     empty_text=pain_take), pain_table,
-                            bullets=list(opp["sentence"])))
+    sections += _map_sections(group_data, group)
 
     outcomes = driver_outcomes(group_data)
-    outcome = "purchase" if "purchase" in outcomes else (outcomes[0] if outcomes else None)
-    if outcome is not None:
+    if outcomes:
         try:
-            kd = key_drivers(group_data, outcome=outcome)
+            kd = key_drivers(group_data, outcome=outcomes[0])
         except InsightError as exc:
             kd = None
             sections.append(Section("Key drivers", f"Key drivers could not be estimated: {exc}."))
         if kd is not None:
-            table = kd.table[["label", "importance", "importance_low", "importance_high", "performance", "reading"]]
+            table = display_table(kd.table, [("label", "Input", "text"), ("importance", "Share of what is explained", "pct"),
+                                             ("importance_low", "Low", "pct"), ("importance_high", "High", "pct"),
+                                             ("performance", "Mean rating", "score"),
+                                             ("reading", "What it goes with", "text")])
             sections.append(Section(f"Key drivers of {kd.label}", kd.summary,
                                     charts.key_drivers_chart(kd, subject=group), table,
                                     bullets=list(kd.table["reading"].head(4))))

@@ -2,8 +2,9 @@
 backwards from an end, the customers behind any flow element, paths between two
 touchpoints and time along the journey.
 
-Every function takes the canonical events table (an Ibis expression) and builds the whole
-aggregation as one Ibis query: window functions over each customer's events ordered by
+Every function takes the canonical events table (an Ibis expression), or for the funnel and
+top paths, which need the journey model's goal, the whole :class:`JourneyData`, and builds
+the aggregation as Ibis queries: window functions over each customer's events ordered by
 ``(timestamp, seq)`` number the journey elements and find the next one, then a group-by
 counts. Only the small result comes back as pandas, so the work runs where the data lives.
 
@@ -15,16 +16,15 @@ A journey *element* is one event at level ``touchpoint`` (consecutive repeats ke
 from __future__ import annotations
 
 import numbers
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Sequence
 
 import ibis
-import numpy as np
 import pandas as pd
 
 from journeylib.engine import execute
-from journeylib.journey import GoalError, JourneyModel, goal_outcomes
-from journeylib.reach import stage_index
+from journeylib.journey import Goal, GoalError, JourneyModel, goal_outcomes
+from journeylib.reach import furthest_stage, reached_by_stage, stage_index
 from journeylib.schema import ALL_PERSONAS, END_NODE, OTHER_NODE, PURCHASE_STAGE, UNASSIGNED, JourneyData
 
 LEVELS = ("touchpoint", "stage")
@@ -37,8 +37,8 @@ PATH_MORE = "..."
 SANKEY_COLUMNS = ("step", "source", "target", "customers")
 NODE_COLUMNS = ("step", "node", "customers", "end_customers", "end_share")
 TRANSITION_COLUMNS = ("source", "target", "transitions", "customers")
-FUNNEL_COLUMNS = ("stage", "customers", "conversion", "step_conversion", "drop_off")
-PATH_COLUMNS = ("path", "customers", "share", "purchase_rate")
+FUNNEL_COLUMNS = ("stage", "customers", "share", "conversion")
+PATH_COLUMNS = ("path", "customers", "share", "conversion")
 
 
 def _check_level(level: str) -> None:
@@ -278,75 +278,85 @@ def transitions(
     return _typed(out[list(TRANSITION_COLUMNS)], dtypes)
 
 
-def funnel(events: ibis.Table, stages: Sequence[str]) -> pd.DataFrame:
-    """Customers who reached each stage, in the given stage order.
+def funnel(data: JourneyData, goal: Goal | None = None) -> pd.DataFrame:
+    """Customers at each stage towards the goal: DataFrame[stage, customers, share, conversion].
 
-    A customer counts at a stage if their furthest stage (in ``stages`` order) is that stage
-    or a later one, so the counts never grow down the funnel even when customers enter
-    part-way (a returning customer whose first event is a login). DataFrame[stage, customers,
-    conversion, step_conversion, drop_off]: conversion is the share of the first stage's
-    customers, step_conversion the share of the previous stage's, drop_off the customers
-    lost since the previous stage. The first stage has step_conversion 1.0 (NaN with no
-    customers) and drop_off 0; a zero denominator gives NaN.
+    DESIGN.md's funnel rule. One row per stage of ``data.journey`` in order, up to and
+    including a goal stage (every stage for other goals or none); a customer counts at a
+    stage once they reach it or any later stage of the whole order, so the counts never
+    grow down the funnel even when customers enter part-way. With a touchpoint or column
+    goal a last row, named after the goal (``goal.label``), counts the customers with
+    events who converted (:func:`journeylib.journey.goal_outcomes`). ``share`` is of the
+    first row's customers, ``conversion`` of the previous row's (the first row's is 1.0);
+    a zero denominator gives NaN. The customers lost at a row are the previous row's
+    customers minus its own.
+
+    ``goal`` overrides the journey's goal. This frame is what ``python -m journeylib funnel``
+    prints. Raises GoalError for a goal the data cannot judge and ValueError for data
+    without events (a funnel follows journeys; a survey alone has none).
     """
-    stages = [str(s) for s in stages]
-    if not stages:
-        raise ValueError("funnel needs at least one stage")
-    dupes = sorted({s for s in stages if stages.count(s) > 1})
-    if dupes:
-        raise ValueError(f"stages listed more than once: {', '.join(dupes)}")
-    order = ibis.memtable(
-        pd.DataFrame({"stage_name": pd.Series(stages, dtype="str"), "stage_index": range(len(stages))})
-    )
-    t = events.filter(events.stage.isin(stages))
-    t = t.join(order, t.stage == order.stage_name)
-    furthest = t.group_by("customer_id").agg(furthest=t.stage_index.max())
-    counts = execute(furthest.group_by("furthest").agg(customers=furthest.count()))
-    at_furthest = np.zeros(len(stages), dtype="int64")
-    at_furthest[counts["furthest"].astype(int).to_numpy()] = counts["customers"].to_numpy()
-    # Reached stage i = furthest stage at i or beyond: a cumulative sum from the end.
-    n = pd.Series(at_furthest[::-1].cumsum()[::-1], dtype="int64")
-    prev = n.shift(1)
-    first = n.iloc[0]
-    out = pd.DataFrame(
-        {
-            "stage": pd.Series(stages, dtype="str"),
-            "customers": n,
-            "conversion": n / first if first else float("nan"),
-            "step_conversion": (n / prev.where(prev > 0)).astype("float64"),
-            "drop_off": (prev - n).fillna(0).astype("int64"),
-        }
-    )
-    # The first stage has no previous one: its step conversion is its own conversion.
-    out.loc[0, "step_conversion"] = out.loc[0, "conversion"]
-    return out
+    model = data.journey if goal is None else data.journey.with_goal(goal)
+    goal = model.goal
+    if not data.has_events:
+        raise ValueError("the funnel needs touchpoint events; this dataset has survey answers only")
+    if goal is not None and goal.kind == "stage" and goal.target not in model.stages:
+        raise GoalError(f"goal stage {goal.target!r} is not in the stage order ({', '.join(model.stages)})")
+    rows = list(model.funnel_stages())
+    events = data.events
+    far = furthest_stage(events, model.stages)
+    counts = execute(far.group_by("furthest").aggregate(n=far.count()))
+    customers = list(reached_by_stage(counts, model.stages)["customers"].iloc[: len(rows)])
+    if goal is not None and goal.kind != "stage":
+        won = goal_outcomes(replace(data, journey=model), goal)
+        won = won.filter(won.converted).select(customer_id=won.customer_id.cast("string"))
+        with_events = events.select(customer_id=events.customer_id.cast("string")).distinct()
+        rows.append(goal.label)
+        customers.append(int(execute(won.semi_join(with_events, "customer_id").count())))
+    n = pd.Series(customers, dtype="int64")
+    first, prev = n.iloc[0], n.shift(1)
+    conversion = (n / prev.where(prev > 0)).astype("float64")
+    conversion.iloc[0] = 1.0 if first else float("nan")
+    return pd.DataFrame({
+        "stage": pd.Series(rows, dtype="str"),
+        "customers": n,
+        "share": (n / first if first else n * float("nan")).astype("float64"),
+        "conversion": conversion,
+    })
 
 
 def top_paths(
-    events: ibis.Table,
+    data: JourneyData,
     level: str = "stage",
     n: int = 10,
     max_len: int = 6,
-    purchase_stage: str = PURCHASE_STAGE,
     collapse_repeats: bool = False,
     elements: ibis.Table | None = None,
+    goal: Goal | None = None,
 ) -> pd.DataFrame:
     """The most common journeys as paths of elements joined by " > ".
 
     A journey longer than ``max_len`` elements is cut there and ends in " > ...".
-    DataFrame[path, customers, share (of all customers with events), purchase_rate (share
-    of the path's customers with any event in ``purchase_stage``)], the ``n`` most common
-    paths sorted by customers desc then path. ``elements``: see :func:`stored_elements`.
+    DataFrame[path, customers, share (of all customers with events), conversion (share of
+    the path's customers who converted to the goal, :func:`journeylib.journey.goal_outcomes`,
+    among those the goal can judge; NaN when there is no goal)], the ``n`` most common
+    paths sorted by customers desc then path. ``goal`` overrides the journey's goal;
+    ``elements``: see :func:`stored_elements`.
     """
     n = _check_int("n", n, 1)
     max_len = _check_int("max_len", max_len, 1)
+    model = data.journey if goal is None else data.journey.with_goal(goal)
+    goal = model.goal
+    events = data.events
     e = _elements(events, level, collapse_repeats, stored=elements)
     # One element per position k, so the max per position is that element; this avoids an
     # ordered group_concat, which some backends (Spark) cannot compile.
-    # Stage elements are runs of every event's stage, so whether a journey reached the
-    # purchase stage is in its elements: no second pass over the events.
-    from_elements = level == "stage"
-    extra = {"_bought": (e.node == purchase_stage).any()} if from_elements else {}
+    # A stage goal at stage level, or a touchpoint goal at touchpoint level, is read from
+    # the elements themselves: no second pass over the events.
+    from_elements = goal is not None and (goal.kind, level) in (("stage", "stage"), ("touchpoint", "touchpoint"))
+    extra = {}
+    if from_elements:
+        targets = list(model.stages[model.stages.index(goal.target):]) if goal.kind == "stage" else [goal.target]
+        extra = {"_won": e.node.isin(targets).any()}
     per_customer = e.group_by("customer_id").agg(
         length=e.k.max(), **{f"_n{i}": e.node.max(where=e.k == i) for i in range(1, max_len + 1)}, **extra
     )
@@ -356,20 +366,19 @@ def top_paths(
         prefix = prefix.concat(ibis.ifelse(node.isnull(), ibis.literal(""), ibis.literal(PATH_SEP).concat(node)))
     path = ibis.ifelse(per_customer.length > max_len, prefix.concat(PATH_SEP + PATH_MORE), prefix)
     if from_elements:
-        paths = per_customer.select(path=path, purchased=per_customer._bought.cast("float64"))
-    else:
+        paths = per_customer.select(path=path, won=per_customer._won.cast("float64"))
+    elif goal is not None:
         per_customer = per_customer.select("customer_id", path=path)
-        bought = events.group_by(customer_id=events.customer_id.cast("string")).agg(
-            purchased=(events.stage == purchase_stage).fill_null(False).any()
-        )
-        j = per_customer.join(bought, "customer_id")
-        paths = j.select(path=j.path, purchased=j.purchased.cast("float64"))
-    agg = paths.group_by("path").agg(
-        customers=paths.count(), purchase_rate=paths.purchased.mean()
-    )
+        won = goal_outcomes(replace(data, journey=model), goal)
+        won = won.select(customer_id=won.customer_id.cast("string"), converted=won.converted)
+        j = per_customer.left_join(won, "customer_id")
+        paths = j.select(path=j.path, won=j.converted.cast("float64"))
+    else:
+        paths = per_customer.select(path=path, won=ibis.null("float64"))
+    agg = paths.group_by("path").agg(customers=paths.count(), conversion=paths.won.mean())
     agg = agg.mutate(share=agg.customers / agg.customers.sum().over())
     agg = agg.order_by([ibis.desc(agg.customers), agg.path]).limit(n)
-    dtypes = {"customers": "int64", "share": "float64", "purchase_rate": "float64"}
+    dtypes = {"customers": "int64", "share": "float64", "conversion": "float64"}
     out = execute(agg)
     if out.empty:
         return _empty(PATH_COLUMNS, dtypes)
@@ -431,7 +440,9 @@ def count_notes(
         notes.append(f"{back:,} {who} back to a stage they had left: a stage Sankey counts them at each step "
                      "they are there, the funnel once.")
     if stages:
-        counted = funnel(events, stages).set_index("stage")["customers"]
+        per = furthest_stage(events, stages)
+        ends = execute(per.group_by("furthest").aggregate(n=per.count()))
+        counted = reached_by_stage(ends, stages).set_index("stage")["customers"]
         at = events.filter(events.stage.isin(stages))
         present = execute(at.group_by(stage=at.stage.cast("string")).agg(customers=at.customer_id.nunique()))
         present = present.set_index("stage")["customers"].reindex(stages).fillna(0).astype("int64")

@@ -17,6 +17,7 @@ import pandas as pd
 from journeylib import insights
 from journeylib.engine import execute
 from journeylib.insights import format_score
+
 from journeylib.reach import customer_reach
 from journeylib.schema import ALL_PERSONAS, JourneyData, ScoreScale
 
@@ -57,6 +58,7 @@ class JourneyMap:
     pains: pd.DataFrame
     opportunities: pd.DataFrame
     notes: list[str] = field(default_factory=list)
+    pain_summary: str = ""  # the biggest pain point in words, or what was checked and what could not be
 
     def items(self, lane: str, stage: str) -> list[MapItem]:
         return self.lanes.get(lane, {}).get(stage, [])
@@ -127,18 +129,25 @@ def _top_per_stage(counts: pd.DataFrame, column: str, top: int) -> pd.DataFrame:
     return counts.groupby("stage", sort=False).head(top)
 
 
+# A comment longer than this is a paragraph, not a quote for a map cell: among comments
+# with the same score the map prefers one within it.
+QUOTE_CHARS = 160
+
+
 def _quotes(survey, stages) -> pd.DataFrame:
-    """Per stage the lowest- and highest-scored non-blank comment (ties: shorter first, then
-    by customer id): DataFrame[stage, low, low_score, high, high_score, n]."""
+    """Per stage the lowest- and highest-scored non-blank comment (ties: one of at most
+    :data:`QUOTE_CHARS` characters first, then shorter, then by customer id):
+    DataFrame[stage, low, low_score, high, high_score, n]."""
     s = survey.filter(survey.stage.isin(list(stages)) & survey.comment.notnull() & survey.score.notnull())
     s = s.mutate(comment=s.comment.strip()).filter(_.comment != "")
     length, cid = s.comment.length(), s.customer_id.cast("string")
-    # Arg-min over a (score, length, id) key in one grouped pass: no per-stage sort.
+    long = (length > QUOTE_CHARS).cast("int8")
+    low = ibis.struct({"score": s.score, "long": long, "len": length, "id": cid})
+    high = ibis.struct({"score": -s.score, "long": long, "len": length, "id": cid})
+    # Arg-min over a (score, long, length, id) key in one grouped pass: no per-stage sort.
     return execute(s.group_by("stage").aggregate(
-        low=s.comment.argmin(ibis.struct({"score": s.score, "len": length, "id": cid})),
-        low_score=s.score.min(),
-        high=s.comment.argmin(ibis.struct({"score": -s.score, "len": length, "id": cid})),
-        high_score=s.score.max(),
+        low=s.comment.argmin(low), low_score=s.score.min(),
+        high=s.comment.argmin(high), high_score=s.score.max(),
         n=s.count(),
     ))
 
@@ -155,17 +164,22 @@ def build_journey_map(
 ) -> JourneyMap:
     """Fill the journey map lanes from ``data`` (already restricted to the group shown).
 
-    Shares: a touchpoint's or channel's share is of the customers who reached that stage.
+    Customers at a stage (``stage_customers``) follow DESIGN.md's funnel rule: those who
+    reached it or a later stage. A touchpoint's or channel's share is of that number.
     Emotion: mean survey score per stage with a 95% t-interval (see
     :func:`journeylib.emotions.emotion_curve`); ``low_n`` below ``min_n`` answers. Pain
     points and opportunities come from :func:`journeylib.insights.pain_points` and
     :func:`journeylib.insights.opportunities`.
     """
     stages_all = list(data.stages)
+    notes: list[str] = []
     ev = data.events
     reach = customer_reach(ev, stages_all)
     customers = reach.customers
-    stage_customers = {r.stage: int(r.customers) for r in reach.stages.itertuples()}
+    # Customers at a stage by the funnel rule (reached it or a later one), as the funnel,
+    # the report and the deck count them; a stage is shown when someone had an event in it.
+    reached = dict(zip(*reach.reached(stages_all).to_dict("list").values()))
+    had_events = set(reach.stages["stage"])
     scale = insights.score_scale(data)
 
     emotion = pd.DataFrame(columns=["stage", "mean", "ci_low", "ci_high", "n", "low_n"])
@@ -179,7 +193,8 @@ def build_journey_map(
         scores = insights.survey_scores(data.survey)
         overall = scores.overall
 
-    shown = [s for s in stages_all if s in stage_customers or s in set(emotion["stage"])]
+    shown = [s for s in stages_all if s in had_events or s in set(emotion["stage"])]
+    stage_customers = {s: int(reached[s]) for s in shown}
     lanes: dict[str, dict[str, list[MapItem]]] = {lane: {s: [] for s in shown} for lane in LANES}
 
     for counts, column, lane, top in ((reach.stage_touchpoints, "touchpoint", "doing", top_touchpoints),
@@ -201,15 +216,18 @@ def build_journey_map(
 
     pains = insights.pain_points(data, level="both", min_answers=min_answers, reach=reach, scores=scores)
     pains = pains[pains["stage"].isin(shown)].reset_index(drop=True)
+    goal = data.goal
+    if goal is None:
+        # Leaving is leaving without the goal: with none named, only ratings are evidence.
+        pains = pains[pains["score_gap"] > 0].assign(left=0, drop_off_rate=0.0).reset_index(drop=True)
+        notes.append(f"Drop-off needs a goal: {SET_GOAL} to see where customers leave without reaching it.")
     for stage, part in pains.groupby("stage", sort=False):
         for r in part.head(pains_per_stage).itertuples():
-            what = f"'{r.touchpoint}'" if r.level == "touchpoint" else "Stage overall"
-            bits = []
-            if r.left > 0:
-                bits.append(f"{_pct(r.drop_off_rate)} leave ({int(r.left):,} of {int(r.customers):,})")
-            if r.score_gap > 0:
-                bits.append(f"rated {format_score(r.mean_score, scale)} (n={int(r.score_n):,})")
-            lanes["pains"][stage].append(MapItem(what, "; ".join(bits), int(r.customers), r.drop_off_rate, r.mean_score))
+            evidence = pain_evidence(r, goal.label if goal is not None else None, overall)
+            if evidence:
+                lanes["pains"][stage].append(MapItem(
+                    f"'{r.touchpoint}'" if r.level == "touchpoint" else "Stage overall",
+                    evidence, int(r.customers), r.drop_off_rate, r.mean_score))
 
     opp = insights.opportunities(pains, group=_group_phrase(group), scale=scale, top=top_opportunities,
                                  goal_label=data.goal.label if data.goal is not None else None)
@@ -217,7 +235,8 @@ def build_journey_map(
         # At most two per stage on the map; the full ranked list is in ``opportunities``.
         if r.stage in lanes["opportunities"] and len(lanes["opportunities"][r.stage]) < 2:
             text = r.sentence.split(": ", 1)[1] if ": " in r.sentence else r.sentence
-            lanes["opportunities"][r.stage].append(MapItem(text, f"impact {r.impact:,.0f}", int(r.customers)))
+            if not text.startswith("no evidence"):
+                lanes["opportunities"][r.stage].append(MapItem(text, f"impact {r.impact:,.0f}", int(r.customers)))
 
     if data.survey is not None and "comment" in data.survey.columns:
         for q in _quotes(data.survey, shown).itertuples():
@@ -233,9 +252,10 @@ def build_journey_map(
                     )
                 )
 
-    notes = []
     if data.survey is None:
-        notes.append("No survey: emotion, score-based pain points and quotes are empty.")
+        notes.append("No survey answers: how customers feel, rated pain points and quotes need a survey file.")
+    if "channel" not in ev.columns or not any(lanes["channels"].values()):
+        notes.append("No channels: map a channel column on the Data page to see them.")
     return JourneyMap(
         group=group,
         customers=customers,
@@ -248,7 +268,32 @@ def build_journey_map(
         pains=pains,
         opportunities=opp,
         notes=notes,
+        pain_summary=pain_summary(pains, data, overall),
     )
+
+
+SET_GOAL = "name one on the Data page or with --goal"
+
+
+def pain_summary(pains: pd.DataFrame, data: JourneyData, overall: float | None) -> str:
+    """The biggest pain point in words, or, when there is none, what was checked and what
+    could not be (never "no pain points" where the data could not tell): the insights'
+    own sentence, so the map, the page, the report and the deck say the same."""
+    return insights.pain_point_summary(pains, data)
+
+
+def pain_evidence(r, goal: str | None, overall: float | None) -> str:
+    """The numbers behind one pain point, each named by its own rule. Drop-off is claimed
+    only towards a goal; a rating when the pain points count it as below average, with the
+    decimals that tell it from the overall mean."""
+    bits = []
+    if r.left > 0 and goal is not None:
+        base = "who had it" if r.level == "touchpoint" else "with events here"
+        bits.append(f"{int(r.left):,} of the {int(r.customers):,} {base} leave without {goal} ({_pct(r.drop_off_rate)})")
+    if r.score_gap > 0 and overall is not None and pd.notna(r.mean_score):
+        digits = 1 if round(float(r.mean_score), 1) != round(float(overall), 1) else 2
+        bits.append(f"rated {r.mean_score:.{digits}f} vs {overall:.{digits}f} overall (n={int(r.score_n):,})")
+    return "; ".join(bits)
 
 
 def _group_phrase(group: str) -> str:

@@ -18,6 +18,7 @@ from typing import Sequence
 
 import ibis
 import ibis.expr.operations as ops
+import numpy as np
 import pandas as pd
 
 from journeylib.engine import execute
@@ -35,7 +36,8 @@ class Reach:
     """Distinct-customer counts of one set of events.
 
     ``stages``: DataFrame[stage, stage_idx, customers] for the stages in the stage order
-    that anyone reached. ``stage_touchpoints`` / ``stage_channels``: DataFrame[stage,
+    that anyone had an event in (customers with an event in that stage; the funnel rule,
+    reached that stage or a later one, is :meth:`reached`). ``stage_touchpoints`` / ``stage_channels``: DataFrame[stage,
     touchpoint | channel, customers] for those stages and non-blank values (channels empty
     when the events have no channel column). ``touchpoints``: DataFrame[touchpoint,
     customers] over events in any stage. ``touchpoint_stages``: DataFrame[touchpoint, stage,
@@ -53,10 +55,42 @@ class Reach:
     touchpoint_stages: pd.DataFrame
     ends: pd.DataFrame
 
+    def reached(self, stages: Sequence[str]) -> pd.DataFrame:
+        """Customers at each stage of ``stages`` (the stage order these counts were made
+        with) by the funnel rule: see :func:`reached_by_stage`."""
+        return reached_by_stage(self.ends, stages)
+
 
 def stage_index(column: ibis.Value, stages: Sequence[str]) -> ibis.Value:
     """Position of a stage name in the stage order (null for blank or unknown stages)."""
     return column.cases(*[(s, i) for i, s in enumerate(stages)], else_=ibis.null("int64"))
+
+
+def furthest_stage(events: ibis.Table, stages: Sequence[str]) -> ibis.Table:
+    """Each customer's furthest stage: (customer_id, furthest), the largest position in
+    the stage order of any of their events (null when none has a stage of the order)."""
+    ev = events.filter(events.customer_id.notnull())
+    return ev.group_by("customer_id").aggregate(furthest=stage_index(ev.stage, stages).max())
+
+
+def reached_by_stage(furthest: pd.DataFrame, stages: Sequence[str]) -> pd.DataFrame:
+    """Customers at each stage by the funnel rule (DESIGN.md): a customer counts at a stage
+    once they reach it or any later stage, so the counts never grow along the stages.
+
+    ``furthest``: DataFrame[furthest, n], customers by the position of their furthest
+    stage (NaN: none reached, counted nowhere), as in :attr:`Reach.ends` or
+    :func:`furthest_stage` counted. Returns DataFrame[stage, customers], one row per stage
+    in order. Every count of customers at a stage is this one.
+    """
+    stages = [str(s) for s in stages]
+    known = furthest.dropna(subset=["furthest"])
+    at = np.zeros(len(stages), dtype="int64")
+    if len(known):
+        per = known.groupby(known["furthest"].astype("int64"))["n"].sum()
+        at[per.index.to_numpy()] = per.to_numpy()
+    # Reached stage i = furthest stage at i or beyond: a cumulative sum from the end.
+    return pd.DataFrame({"stage": pd.Series(stages, dtype="str"),
+                         "customers": pd.Series(at[::-1].cumsum()[::-1], dtype="int64")})
 
 
 def _last_touchpoint(ev: ibis.Table) -> ibis.Value:
@@ -218,4 +252,5 @@ def _frame(counts: dict, columns: list[str], stage_order: Sequence[str]) -> pd.D
     return frame if columns == ["stage"] else frame.drop(columns="stage_idx", errors="ignore")
 
 
-__all__ = ["Reach", "customer_reach", "stage_index", "BITS_PER_WORD", "MAX_WORDS"]
+__all__ = ["Reach", "customer_reach", "stage_index", "furthest_stage", "reached_by_stage", "BITS_PER_WORD",
+           "MAX_WORDS"]

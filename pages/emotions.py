@@ -28,9 +28,12 @@ by_persona = c2.toggle("One line per persona", value=bool(personas), key="e_by_p
 
 curve = cache.emotion_frame(view, level, by_persona and bool(personas))
 drawn = gaps.with_gaps(curve, data.stages) if level == "stage" else curve
+no_answers = widgets.empty_text(view.has_filters, "survey answers", "No survey answer names a stage of the stage order.")
 fig = charts.emotion_curve(drawn, subject=state.subject(view), colors=state.persona_colors(),
                            score_label=f"Mean score ({scale_text})",
-                           y_range=(scale.low, scale.high) if scale else None)
+                           y_range=(scale.low, scale.high) if scale else None,
+                           empty_text=no_answers if level == "stage" else
+                           widgets.empty_text(view.has_filters, "survey answers", "No survey answer names a touchpoint."))
 widgets.chart(fig, key="emotion_curve", frame=curve, file_name="emotion_curve")
 if level == "stage":
     missing = gaps.missing_stages(curve, data.stages)
@@ -44,7 +47,9 @@ for line in voice_ui.coverage(view)["warnings"]:
 st.subheader("Where it hurts: touchpoint by stage")
 grid = cache.heatmap_frame(view)
 widgets.chart(charts.heatmap(grid, stages=data.stages, subject=state.subject(view),
-                             midpoint=scale.midpoint if scale else None),
+                             midpoint=scale.midpoint if scale else None,
+                             empty_text=widgets.empty_text(view.has_filters, "survey answers",
+                                                           "No survey answer names both a touchpoint and a stage.")),
               key="heatmap", frame=grid, file_name="touchpoint_stage_scores")
 st.caption(f"Mean score per touchpoint and stage ({scale_text}); red is below the middle of the scale, blue above.")
 

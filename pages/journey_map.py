@@ -3,7 +3,7 @@ drivers; present mode for meetings; PNG/SVG, HTML report and PPTX deck exports."
 
 import streamlit as st
 
-from journeylib import charts
+from journeylib import charts, export
 from journeylib.insights import outcome_label
 from ui import cache, present, state, widgets
 
@@ -44,9 +44,10 @@ def drivers(outcome):
 
 
 def chosen_outcome():
-    """The outcome key drivers explain (the list costs a query, so only asked for when shown)."""
+    """The outcome key drivers explain (the list costs a query, so only asked for when shown);
+    the first the insights offer (the goal, when it can be judged) unless one was picked."""
     outcomes = present.driver_outcomes(view, persona)
-    default = "purchase" if "purchase" in outcomes else (outcomes[0] if outcomes else None)
+    default = outcomes[0] if outcomes else None
     return st.session_state.get("jm_outcome") if st.session_state.get("jm_outcome") in outcomes else default
 
 
@@ -62,7 +63,7 @@ def drivers_figure():
 if present.is_on():
     present.inject_css()
     jm = present.journey_map(view, persona)
-    top = jm.opportunities["sentence"].iloc[0] if len(jm.opportunities) else "No pain point stands out."
+    top = jm.opportunities["sentence"].iloc[0] if len(jm.opportunities) else jm.pain_summary
 
     def drivers_takeaway():
         kd = drivers(chosen_outcome())
@@ -101,25 +102,36 @@ with st.container(border=True):
         present.toggle()
 
 jm = present.journey_map(view, persona)
+if not jm.stages:
+    st.info(widgets.empty_text(view.has_filters, "customers at a stage",
+                               "No event or answer has a stage of the stage order: set touchpoint -> stage rules "
+                               "on the Data page."), icon=":material/info:")
 fig = journey_map_figure()
 widgets.chart(fig, key="journey_map", frame=jm.to_frame(), file_name="journey_map")
 present.image_downloads(fig, "journey_map", "jm_img")
 for note in jm.notes:
     st.caption(note)
+with st.expander("Every item of the map, with its evidence", icon=":material/table_rows:"):
+    st.dataframe(export.display_table(jm.to_frame(), [("lane", "Lane", "text"), ("stage", "Stage", "text"),
+                                                      ("rank", "Rank", "int"), ("text", "Item", "text"),
+                                                      ("evidence", "Evidence", "text")]),
+                 hide_index=True, width="stretch")
 
 st.subheader("Pain points", anchor=False)
 pfig = pains_figure()
 widgets.chart(pfig, key="pain_points", frame=jm.pains, file_name="pain_points")
 present.image_downloads(pfig, "pain_points", "pains_img")
-st.caption("Impact = customers who reached it x severity. Severity = share who leave after it without buying "
-           "+ how far its mean score sits below the overall mean, as a share of the scale "
+goal = cache.filtered(view, persona).goal
+st.caption("Impact = customers who reached it x severity. Severity = share who leave after it without "
+           + (f"reaching {present.md_escape(goal.label)}" if goal else "reaching the goal (once one is named)")
+           + " + how far its mean score sits below the overall mean, as a share of the scale "
            "(counted from 10 answers up).")
 
 st.subheader("Opportunities", anchor=False)
 if len(jm.opportunities):
     st.markdown("\n".join(f"{i}. {present.md_escape(s)}" for i, s in enumerate(jm.opportunities["sentence"], 1)))
 else:
-    st.info("No pain point stands out: nobody leaves early and no stage is rated below average.")
+    st.info(jm.pain_summary, icon=":material/info:")
 
 st.subheader("Key drivers", anchor=False)
 # A model fit per view: estimated only while this section is open.

@@ -6,13 +6,15 @@ import streamlit as st
 
 from ui import cache, compare, drill, journeys, state, widgets
 
-st.title("Journeys")
-st.caption("How customers move from one step to the next, where they drop out, and which paths lead to a purchase.")
-
 view = state.current_view()
 data = state.current_data()
 base = state.base_view()
+goal = data.goal
 node_stage = cache.touchpoint_stages(base.root, base.dataset_id, base.saved)
+
+st.title("Journeys")
+st.caption("How customers move from one step to the next, where they drop out, and which paths lead to "
+           + (f"the goal, {goal.label}." if goal else "the goal (name one on the Data page)."))
 
 with st.container(border=True):
     c1, c2, c3, c4 = st.columns([1.2, 1, 1, 1.4])

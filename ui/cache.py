@@ -44,6 +44,11 @@ class View:
     def unfiltered(self) -> "View":
         return dataclasses.replace(self, personas=(), start=None, end=None, channels=())
 
+    @property
+    def has_filters(self) -> bool:
+        """Whether a sidebar filter (personas, dates, channels) narrows this view."""
+        return self != self.unfiltered()
+
 
 # ----------------------------------------------------------------------------- resources
 
@@ -267,20 +272,44 @@ def start_nodes(view: View, level: str, collapse: bool) -> list[str]:
     return frame.groupby("source")["customers"].sum().sort_values(ascending=False).index.astype(str).tolist()
 
 
+def _without_goal(data: JourneyData) -> JourneyData:
+    return dataclasses.replace(data, journey=data.journey.with_goal(None))
+
+
 @st.cache_data(max_entries=32, show_spinner=False)
-def funnel_frame(view: View, persona: str | None = None) -> pd.DataFrame:
+def funnel_frame(view: View, persona: str | None = None) -> tuple[pd.DataFrame, str | None]:
+    """The funnel towards the goal (journeylib.flows.funnel) and, when the goal cannot be
+    judged here, the funnel without it and the reason; an empty frame and the reason when
+    there is no funnel at all (no events)."""
+    return goal_funnel(filtered(view, persona))
+
+
+def goal_funnel(data: JourneyData) -> tuple[pd.DataFrame, str | None]:
+    """:func:`funnel_frame` of any data (a side of a comparison too); not cached itself."""
     from journeylib.flows import funnel
+    from journeylib.journey import GoalError
+
+    try:
+        return funnel(data), None
+    except GoalError as exc:
+        return funnel(_without_goal(data)), str(exc)
+    except ValueError as exc:
+        return pd.DataFrame(), str(exc)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def top_paths_frame(view: View, level: str, n: int, persona: str | None = None) -> tuple[pd.DataFrame, str | None]:
+    """The most common paths with their conversion to the goal (journeylib.flows.top_paths);
+    without conversion, and the reason, when the goal cannot be judged here."""
+    from journeylib.flows import top_paths
+    from journeylib.journey import GoalError
 
     data = filtered(view, persona)
-    return funnel(data.events, data.stages)
-
-
-@st.cache_data(max_entries=32, show_spinner=False)
-def top_paths_frame(view: View, level: str, n: int, persona: str | None = None) -> pd.DataFrame:
-    from journeylib.flows import top_paths
-
-    return top_paths(filtered(view, persona).events, level=level, n=n,
-                     elements=elements(view, level, False, persona))
+    stored = elements(view, level, False, persona)
+    try:
+        return top_paths(data, level=level, n=n, elements=stored), None
+    except GoalError as exc:
+        return top_paths(_without_goal(data), level=level, n=n, elements=stored), str(exc)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -420,6 +449,6 @@ def count_notes(view: View, subject: str, level: str, max_steps: int, start: str
     filters = [subject] if (view.personas or view.start or view.end or view.channels) else []
     # The stages of the funnel drawn (a goal row that is not a stage is left out), so the note
     # speaks of the same funnel as the chart beside it.
-    stages = [s for s in funnel_frame(view)["stage"].astype(str) if s in data.stages]
+    stages = [s for s in funnel_frame(view)[0]["stage"].astype(str) if s in data.stages]
     return notes(data.events, stages, level=level, max_steps=max_steps, start=start,
                  collapse_repeats=collapse, filters=filters)

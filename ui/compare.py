@@ -91,9 +91,8 @@ def sankey_frame(view: cache.View, text: str, level: str, max_steps: int, top: i
 @st.cache_data(max_entries=32, show_spinner=False)
 def funnel_frame(view: cache.View, text: str) -> pd.DataFrame:
     if text == EVERYONE:
-        return cache.funnel_frame(view)
-    data = side(view, text)
-    return flows.funnel(data.events, data.stages)
+        return cache.funnel_frame(view)[0]
+    return cache.goal_funnel(side(view, text))[0]
 
 
 @st.cache_data(max_entries=32, show_spinner="Testing the differences…")

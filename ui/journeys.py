@@ -11,7 +11,6 @@ import streamlit as st
 from journeylib import charts, flows
 from journeylib import compare as comparing
 from journeylib.journey import GoalError
-from journeylib.schema import PURCHASE_STAGE
 from ui import cache, compare, drill, state, widgets
 from ui.present import md_escape
 
@@ -25,23 +24,34 @@ def _drill_here(spec: drill.Spec | None, kinds: tuple[str, ...], sides: tuple[st
 # ----------------------------------------------------------------------------- flows
 
 
+def goal_card(view: cache.View, funnel: pd.DataFrame, why: str | None, customers: int) -> tuple[str, str, str]:
+    """The metric of the goal reached: its share of the view, or what to set to see it."""
+    goal = state.current_data().goal
+    if goal is None:
+        return ("Goal", "not set", "Name a goal on the Data page to see how many customers reach it.")
+    won = funnel["customers"].iloc[-1] if why is None and len(funnel) else None
+    return (f"Reached {goal.label}", widgets.pct(won / customers if won is not None and customers else None),
+            f"Customers who reached {goal.label}, out of the {customers:,} in view (the funnel's last row)."
+            if why is None else f"Cannot be counted: {why}.")
+
+
 def flows_single(view: cache.View, settings: drill.SankeySettings, node_stage: dict) -> None:
     """One view: the step Sankey, the funnel and the top paths, each with its drill-down."""
     data = state.current_data()
+    goal = data.goal
     n = cache.counts(view)
-    funnel_all = cache.funnel_frame(view)
-    bought = funnel_all.loc[funnel_all["stage"] == PURCHASE_STAGE, "customers"]
+    funnel_all, why = cache.funnel_frame(view)
+    no_events = widgets.empty_text(view.has_filters, "journeys", "This dataset has no touchpoint events to draw.")
     widgets.metric_cards([
         ("Customers in view", f"{n['customers']:,}", None),
         ("Events", f"{n['events']:,}", None),
-        ("Purchased", widgets.pct(int(bought.iloc[0]) / n["customers"] if len(bought) and n["customers"] else None),
-         f"Share of customers who reached the {PURCHASE_STAGE} stage or a later one (as in the funnel below)."),
+        goal_card(view, funnel_all, why, n["customers"]),
     ])
     spec = drill.current()
     frame = cache.sankey_frame(view, settings.level, settings.max_steps, settings.top, settings.collapse,
                                settings.start)
     fig = charts.sankey(frame, subject=state.subject(view), level=settings.level, stages=data.stages,
-                        node_stage=node_stage)
+                        node_stage=node_stage, fit_width=820, empty_text=no_events)
     widgets.chart(fig, key="sankey", frame=frame, file_name="flows")
     st.caption("Hover a node for its customers; grey **(end)** nodes count the customers whose journey stopped "
                "after the previous step, and their share of that step.")
@@ -50,16 +60,26 @@ def flows_single(view: cache.View, settings: drill.SankeySettings, node_stage: d
         drill.panel(view, spec, settings, frame)
 
     st.divider()
-    drill.funnel_mode()
-    drill.funnel_chart(charts.funnel(funnel_all, subject=state.subject(view)), key="funnel_pick",
-                       stages_by_curve=[funnel_all["stage"].astype(str).tolist()], sides=[SINGLE])
-    widgets.csv_download(funnel_all, "Download data (CSV)", "funnel", key="funnel_csv")
-    st.caption("A customer counts at a stage once they reach it or any later stage; the percentage is of the first "
-               "stage. Click a bar to see who these customers are.")
-    with st.expander("Why these numbers differ", icon=":material/help:"):
-        for line in cache.count_notes(view, state.subject(view), settings.level, settings.max_steps, settings.start,
-                                      settings.collapse):
-            st.markdown(f"- {md_escape(line)}")
+    if why and funnel_all.empty:
+        st.info(f"No funnel: {why}.", icon=":material/info:")
+    elif not funnel_all["customers"].iloc[0]:
+        st.info("No customer has an event at a stage of the stage order, so the funnel has no stages to count: "
+                "set touchpoint -> stage rules on the Data page.", icon=":material/info:")
+    else:
+        if why:
+            st.warning(f"The funnel stops at the stages: {why}.", icon=":material/flag:")
+        drill.funnel_mode()
+        fig = charts.funnel(funnel_all, subject=state.subject(view), stages=data.stages,
+                            goal_label=goal.label if goal and not why else None, fit_width=820, empty_text=no_events)
+        drill.funnel_chart(fig, key="funnel_pick", stages_by_curve=[funnel_all["stage"].astype(str).tolist()],
+                           sides=[SINGLE])
+        widgets.csv_download(funnel_all, "Download data (CSV)", "funnel", key="funnel_csv")
+        st.caption("A customer counts at a stage once they reach it or any later stage; the percentage is of the "
+                   "first stage. Click a bar to see who these customers are.")
+        with st.expander("Why these numbers differ", icon=":material/help:"):
+            for line in cache.count_notes(view, state.subject(view), settings.level, settings.max_steps,
+                                          settings.start, settings.collapse):
+                st.markdown(f"- {md_escape(line)}")
     drill.pain_picker(view, side=SINGLE, key="pick_pain")
     if _drill_here(spec, ("funnel", "dropped", "pain_stage", "pain_touchpoint"), (SINGLE,)):
         drill.panel(view, spec, settings, None)
@@ -67,8 +87,12 @@ def flows_single(view: cache.View, settings: drill.SankeySettings, node_stage: d
     st.divider()
     path_level = st.segmented_control("Paths of", ["stage", "touchpoint"], default="stage", key="j_path_level",
                                       format_func=lambda v: v.capitalize() + "s", bind="query-params") or "stage"
-    paths = cache.top_paths_frame(view, path_level, 10)
-    widgets.chart(charts.top_paths(paths, subject=state.subject(view), customers=n["customers"]),
+    paths, why_paths = cache.top_paths_frame(view, path_level, 10)
+    if why_paths:
+        st.warning(f"Conversion is not shown: {why_paths}.", icon=":material/flag:")
+    widgets.chart(charts.top_paths(paths, subject=state.subject(view), customers=n["customers"],
+                                   goal_label=goal.label if goal and not why_paths else None, empty_text=no_events,
+                                   fit_width=820),
                   key="paths", frame=paths, file_name="top_paths")
 
 

@@ -64,6 +64,12 @@ def metric_cards(items: list[tuple[str, str, str | None]]) -> None:
         col.metric(label, value, help=help_text, border=True)
 
 
+def empty_text(filtered: bool, what: str, otherwise: str) -> str:
+    """What an empty chart says: that the filters leave no ``what`` when some are set,
+    else ``otherwise`` (why the data itself has none), never blaming filters nobody set."""
+    return f"No {what} match the current filters." if filtered else otherwise
+
+
 def pct(x: float | None) -> str:
     return "–" if x is None or pd.isna(x) else f"{x:.0%}"
 

@@ -135,7 +135,7 @@ def test_uploaded_csv_becomes_active_and_every_page_renders(app):
         assert active_id(app) != sample_id
     app.switch_page("pages/journeys.py").run()
     assert metric(app, "Customers in view") == "4"
-    assert metric(app, "Purchased") == "50%"
+    assert metric(app, "Reached Purchase") == "50%"
 
 
 def test_bad_upload_shows_error_and_keeps_the_previous_dataset(app):

@@ -54,7 +54,7 @@ def purchased_share(events: pd.DataFrame, stage: pd.Series) -> float:
 
 def test_changed_stage_map_changes_the_funnel(app, sample_events):
     app.run()
-    before = next(m.value for m in app.metric if m.label == "Purchased")
+    before = next(m.value for m in app.metric if m.label == "Reached Purchase")
     assert before == f"{purchased_share(sample_events, sample_events['stage']):.0%}"
 
     app.switch_page("pages/data.py").run()
@@ -79,7 +79,7 @@ def test_changed_stage_map_changes_the_funnel(app, sample_events):
     assert f"{expected:.0%}" != before
     app.switch_page("pages/journeys.py").run()
     assert not app.exception, [e.message for e in app.exception]
-    assert next(m.value for m in app.metric if m.label == "Purchased") == f"{expected:.0%}"
+    assert next(m.value for m in app.metric if m.label == "Reached Purchase") == f"{expected:.0%}"
 
 
 def make_duckdb(path, sample_dir) -> None:

@@ -123,24 +123,101 @@ def test_heatmap_orders_stages_and_centres_scale():
     assert h.z[2][1] == 2.0 and math.isnan(h.z[0][1])
 
 
-def test_funnel_and_top_paths_and_nps():
-    f = pd.DataFrame({"stage": STAGES, "customers": [100, 40, 10], "conversion": [1.0, 0.4, 0.1],
-                      "step_conversion": [1.0, 0.4, 0.25], "drop_off": [0, 60, 30]})
-    fig = charts.funnel(f, subject="Persona A")
-    assert list(fig.data[0].x) == [100, 40, 10] and "100 customers" in fig.layout.title.text
-    assert fig.data[0].text[1] == "40 · 40%"
+def test_funnel_marks_the_goal_and_puts_small_stages_labels_outside():
+    f = pd.DataFrame({"stage": STAGES + ["Loan approved"], "customers": [1000, 400, 10, 300],
+                      "share": [1.0, 0.4, 0.01, 0.3], "conversion": [1.0, 0.4, 0.025, 30.0]})
+    fig = charts.funnel(f, subject="Persona A", goal_label="Loan approved", stages=STAGES)
+    trace = fig.data[0]
+    assert list(trace.x) == [1000, 400, 10, 300] and "1,000 customers" in fig.layout.title.text
+    assert fig.layout.title.text.startswith("Funnel towards Loan approved")
+    assert list(trace.y)[-1] == "Loan approved (goal)"
+    assert list(trace.text) == ["1,000 · 100%", "400 · 40%", "10 · 1%", "300 · 30%"]
+    # 10 of 1,000 is a sliver of a bar: its label goes beside it, the wide bars keep theirs inside.
+    assert list(trace.textposition) == ["inside", "inside", "outside", "inside"]
+    palette = charts.stage_colors(STAGES)
+    assert list(trace.marker.color) == [palette[s] for s in STAGES] + [charts.GOAL_COLOR]
+    # A stage goal's own stage is the last row; without a goal the title says what to set.
+    stage_goal = charts.funnel(f.iloc[:3], goal_label="Purchase")
+    assert list(stage_goal.data[0].y)[-1] == "Purchase (goal)"
+    no_goal = charts.funnel(f.iloc[:3])
+    assert "no goal set" in no_goal.layout.title.text and charts.NO_GOAL_HINT in no_goal.layout.title.text
+    assert "(goal)" not in " ".join(no_goal.data[0].y)
 
-    paths = pd.DataFrame({"path": ["Awareness > Purchase", "Awareness"], "customers": [30, 20],
-                          "share": [0.3, 0.2], "purchase_rate": [1.0, 0.0]})
-    fig = charts.top_paths(paths, customers=100)
-    assert fig.data[0].orientation == "h" and list(fig.data[0].x) == [0.3, 0.2]
-    assert "100% purchase" in fig.data[0].text[0]
 
-    nps = pd.DataFrame({"persona": ["A"], "n": [10], "promoters": [5], "passives": [3],
+def test_top_paths_name_the_goal_and_leave_room_for_their_text():
+    paths = pd.DataFrame({"path": ["Application > Offer", "Application"], "customers": [30, 20],
+                          "share": [0.3, 0.2], "conversion": [1.0, float("nan")]})
+    fig = charts.top_paths(paths, customers=100, goal_label="Loan approved")
+    bar = fig.data[0]
+    assert bar.orientation == "h" and list(bar.x) == [0.3, 0.2]
+    assert "100% reached Loan approved" in bar.text[0]
+    assert "reached" not in bar.text[1]  # nobody on that path could be judged: no number
+    assert "with the share that reached Loan approved" in fig.layout.title.text
+    # The longest bar stops short of the axis end by at least its text's width.
+    widest = max(charts.text_width(line, 13) for t in bar.text for line in t.split("<br>"))
+    plot_px = 820 - 0.38 * 820 - 50
+    assert fig.layout.xaxis.range[1] * (1 - widest / plot_px) >= 0.3 - 1e-9
+    no_goal = charts.top_paths(paths.assign(conversion=float("nan")), customers=100)
+    assert charts.NO_GOAL_HINT in no_goal.layout.title.text
+    assert "reached" not in " ".join(no_goal.data[0].text) and "purchase" not in no_goal.to_json().lower()
+    # Narrow (two side by side): the path wraps at " > " and the text takes two lines.
+    narrow = charts.top_paths(paths, customers=100, goal_label="Loan approved", fit_width=300)
+    assert "<br>" in narrow.data[0].text[0]
+
+
+def test_nps_legend_sits_apart_from_the_axis_title():
+    nps = pd.DataFrame({"persona": ["A <b>"], "n": [10], "promoters": [5], "passives": [3],
                         "detractors": [2], "nps": [30.0]})
     fig = charts.nps_bar(nps)
     assert [t.name.split()[0] for t in fig.data] == ["Detractors", "Passives", "Promoters"]
-    assert fig.data[2].x[0] == 0.5 and "NPS +30" in fig.data[0].y[0]
+    assert fig.data[2].x[0] == 0.5 and "NPS +30" in fig.data[0].y[0] and "A &lt;b&gt;" in fig.data[0].y[0]
+    # Above the bars (the axis title is below them).
+    assert fig.layout.legend.yanchor == "bottom" and fig.layout.legend.y >= 1
+
+
+def test_empty_charts_say_what_they_are_told_and_wrap():
+    message = "No survey answer names both a touchpoint and a stage. " * 3
+    fig = charts.heatmap(pd.DataFrame(), empty_text=message)
+    text = fig.layout.annotations[0].text
+    assert "match the current filters" not in text and text.count("<br>") >= 1
+    lines = text.split("<br>")
+    assert all(charts.text_width(line, 16) <= 700 - 60 for line in lines)
+    for fig in (charts.sankey(pd.DataFrame()), charts.funnel(pd.DataFrame()), charts.top_paths(pd.DataFrame()),
+                charts.emotion_curve(pd.DataFrame()), charts.nps_bar(pd.DataFrame())):
+        assert "filters" not in fig.layout.annotations[0].text
+
+
+def test_sankey_labels_fit_between_steps_and_never_overlap():
+    """Labels are wrapped to the room between steps; a node too small for its label
+    leaves it to the hover; the vertical slots hold every shown label."""
+    steps = 5
+    rows = []
+    for k in range(1, steps):
+        rows += [(k, "Price comparison site", "Google search", 400), (k, "Price comparison site", "Cart error", 3),
+                 (k, "Price comparison site", "Checkout", 3)]
+    frame = pd.DataFrame(rows, columns=["step", "source", "target", "customers"])
+    for width in (820, 400):
+        fig = charts.sankey(frame, fit_width=width)
+        node = fig.data[0].node
+        plot_w = width - 20
+        gap = (plot_w - charts.SANKEY_THICKNESS) / (steps - 1) - charts.SANKEY_THICKNESS - 12
+        for label, x in zip(node.label, node.x):
+            room = gap / 2 if x >= (steps - 2) / (steps - 1) - 1e-3 else gap
+            for line in label.split("<br>"):
+                assert charts.text_width(line, charts.SANKEY_FONT) <= room + 1e-6, (width, line)
+        plot_h = fig.layout.height - fig.layout.margin.t - fig.layout.margin.b
+        line_h = charts.LINE_SPACING * charts.SANKEY_FONT
+        by_column: dict[float, list] = {}
+        for label, x, y in zip(node.label, node.x, node.y):
+            by_column.setdefault(x, []).append((y * plot_h, label))
+        for nodes in by_column.values():
+            nodes.sort()
+            for (y0, a), (y1, b) in zip(nodes, nodes[1:]):
+                need = (len(a.split("<br>")) if a else 0) + (len(b.split("<br>")) if b else 0)
+                assert y1 - y0 >= need * line_h / 2 - 1e-6, (a, b)
+    # Cart error and Checkout (3 customers each) get no room for a label at 400 px: hover only.
+    narrow = charts.sankey(frame, fit_width=400)
+    assert "" in list(narrow.data[0].node.label) and "hover unlabelled nodes" in narrow.layout.title.text
 
 
 def test_persona_map_and_silhouette():
@@ -153,6 +230,7 @@ def test_persona_map_and_silhouette():
     # Traces follow the colour map (model order), not the frame's order.
     fig = charts.persona_map(emb, colors={"B": "#E69F00", "A": "#000000"})
     assert [t.name for t in fig.data] == ["B", "A"]
+    assert "Map axis" not in fig.to_json() and "the axes have no units" in fig.layout.title.text
     fig = charts.silhouette_curve({2: 0.3, 3: 0.5, 4: 0.4}, chosen=3)
     assert list(fig.data[0].x) == [2, 3, 4] and list(fig.data[1].x) == [3]
 
@@ -247,3 +325,19 @@ def test_importance_performance_chart_without_ratings_says_what_it_needs():
     result.table = result.table[result.table["kind"] == "touchpoint used"]
     fig = charts.importance_performance_chart(result)
     assert "needs ratings" in fig.layout.annotations[0].text
+    # Its title is wrapped for the side column it sits in, and the top margin holds it.
+    narrow = charts.silhouette_curve({2: 0.3, 3: 0.5, 4: 0.4}, chosen=3, fit_width=250)
+    lines = narrow.layout.title.text.split("<br>")
+    assert len(lines) >= 3 and narrow.layout.margin.t >= 28 + 1.3 * 18 * len(lines) - 1
+    for line in lines:
+        sup = line.startswith("<sup>")
+        text = line.removeprefix("<sup>").removesuffix("</sup>")
+        assert charts.text_width(text, 0.7 * 18 if sup else 18) <= 250 - 24
+
+
+def test_top_paths_ticks_stay_within_shares():
+    paths = pd.DataFrame({"path": ["A > B", "A"], "customers": [60, 40], "share": [0.6, 0.4],
+                          "conversion": [1.0, 0.5]})
+    fig = charts.top_paths(paths, customers=100, goal_label="Won", fit_width=400)
+    assert fig.layout.xaxis.range[1] > 1  # room for the text past the bar
+    assert max(fig.layout.xaxis.tickvals) <= 1.0 and len(fig.layout.xaxis.tickvals) <= 6

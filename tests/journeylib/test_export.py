@@ -41,6 +41,7 @@ def test_report_sections_have_titles_takeaways_and_figures(report):
     titles = [s.title for s in report.sections]
     assert titles == [
         "Personas at a glance",
+        "Funnel towards Purchase",
         "Journeys step by step: Group A",
         "How Group A feel at each stage",
         f"Journeys step by step: {EVIL}",
@@ -54,19 +55,26 @@ def test_report_sections_have_titles_takeaways_and_figures(report):
     assert report.facts[0] == "Dataset: Shop <test>"
     assert "filters: channels: Web" in report.facts[2]
     assert re.match(r"400 customers, [\d,]+ events, [\d,]+ survey answers", report.facts[3])
+    assert report.facts[4] == "Goal: Purchase (reached the Purchase stage or a later one)"
 
 
 def test_takeaways_are_drawn_from_the_data(sample, report):
+    from journeylib import flows
+
     data, _ = sample
-    pains = pain_points(data)
-    top = pains.iloc[0]
+    jm = build_journey_map(data)
     pain_sec = next(s for s in report.sections if s.title == "Pain points and opportunities")
-    assert pain_sec.takeaway.startswith("Biggest pain point:")
+    assert pain_sec.takeaway == jm.pain_summary and pain_sec.takeaway.startswith("Biggest pain point:")
     assert f"{int(top['left']):,} customers leave there without Purchase" in pain_sec.takeaway
     kd = key_drivers(data)
     assert report.sections[-1].takeaway == kd.summary
     jm_sec = next(s for s in report.sections if s.title.startswith("Journey map"))
-    assert jm_sec.takeaway == build_journey_map(data).opportunities["sentence"].iloc[0]
+    assert jm_sec.takeaway == jm.opportunities["sentence"].iloc[0]
+    funnel = flows.funnel(data)
+    first, won = int(funnel["customers"].iloc[0]), int(funnel["customers"].iloc[-1])
+    funnel_sec = next(s for s in report.sections if s.title.startswith("Funnel"))
+    assert funnel_sec.takeaway.startswith(f"Of the {first:,} customers at Awareness, {won:,} ({won / first:.0%}) "
+                                          "reached Purchase")
 
 
 def test_html_report_loads_nothing_from_outside(report):
@@ -123,7 +131,7 @@ def test_png_of_each_chart_type_is_not_blank(sample):
     from journeylib import flows
     from journeylib.emotions import emotion_curve
 
-    overview = export._persona_overview(data, assignments)
+    overview = export.persona_overview(data, assignments)
     figures = {
         "journey map": charts.journey_map_figure(jm),
         "pain points": charts.pain_points_chart(jm.pains),
@@ -133,10 +141,16 @@ def test_png_of_each_chart_type_is_not_blank(sample):
         "emotion": charts.emotion_curve(emotion_curve(data.survey, data.stages)),
     }
     for name, fig in figures.items():
-        png = export.figure_png(fig, scale=2, width=600, height=400)
+        # The map is laid out in pixels for its own size (wrapped text): drawn at it.
+        w, h = (1100, int(fig.layout.height)) if name == "journey map" else (600, 400)
+        png = export.figure_png(fig, scale=2, width=w, height=h)
         assert png[:8] == b"\x89PNG\r\n\x1a\n", name
         px = _pixels(png)
-        assert px.shape == (800, 1200), name  # 2x the asked size
+        border = 2 * export.IMAGE_BORDER
+        assert px.shape == (2 * h + 2 * border, 2 * w + 2 * border), name  # 2x the asked size, and the margins
+        # A white margin on every side: nothing drawn there.
+        frame = np.concatenate([px[:border].ravel(), px[-border:].ravel(), px[:, :border].ravel(), px[:, -border:].ravel()])
+        assert frame.min() >= 250, f"{name}: ink in the margin"
         assert px.std() > 8, f"{name}: looks blank (pixel sd {px.std():.1f})"
         assert (px < 200).mean() > 0.005, f"{name}: almost no ink"
     svg = export.figure_svg(figures["pain points"], width=600, height=400)
@@ -152,18 +166,168 @@ def test_deck_has_expected_slides_each_with_title_and_picture(report):
     deck = Presentation(io.BytesIO(export.report_pptx(report, image_scale=1)))
     assert (deck.slide_width, deck.slide_height) == (Inches(13.333), Inches(7.5))
     slides = list(deck.slides)
-    assert len(slides) == 1 + len(report.sections)
+    planned = export.deck_slides(report)
+    assert len(slides) == 1 + len(planned)
     assert slides[0].shapes.title.text == report.title
     first_text = " ".join(sh.text_frame.text for sh in slides[0].shapes if sh.has_text_frame)
-    assert "Dataset: Shop <test>" in first_text and "Dates: " in first_text
-    for slide, sec in zip(slides[1:], report.sections):
-        assert slide.shapes.title.text == sec.title
+    assert "Dataset: Shop <test>" in first_text and "Goal: Purchase" in first_text
+    for slide, (sec, fig, takeaway, box) in zip(slides[1:], planned):
+        assert slide.shapes.title.text.startswith(sec.title)
         texts = [sh.text_frame.text for sh in slide.shapes if sh.has_text_frame]
-        assert sec.takeaway in texts
+        assert not takeaway or takeaway in texts
         pictures = [sh for sh in slide.shapes if sh.shape_type == MSO_SHAPE_TYPE.PICTURE]
         assert len(pictures) == 1
         assert pictures[0].left + pictures[0].width <= deck.slide_width
         assert pictures[0].top + pictures[0].height <= deck.slide_height
-    pains_slide = slides[1 + [s.title for s in report.sections].index("Pain points and opportunities")]
+        # Every run of text on the slide is 14 pt or more.
+        for sh in slide.shapes:
+            if sh.has_text_frame:
+                for para in sh.text_frame.paragraphs:
+                    for run in para.runs:
+                        assert run.font.size is None or run.font.size.pt >= 14, (sec.title, run.text)
+    # The journey map spreads over slides, each a part of its lanes, the first with the takeaway.
+    map_slides = [sl for sl in slides[1:] if sl.shapes.title.text.startswith("Journey map")]
+    assert len(map_slides) >= 2 and map_slides[0].shapes.title.text.endswith(f"(1 of {len(map_slides)})")
+    pains_slide = slides[1 + [p[0].title for p in planned].index("Pain points and opportunities")]
     bullets = " ".join(sh.text_frame.text for sh in pains_slide.shapes if sh.has_text_frame)
     assert "1. " in bullets and "of customers" in bullets
+
+
+def _font_sizes(fig):
+    """Every font size (px) a figure draws text with: layout, legend, axes, annotations (and
+    sizes written inside their text, <sup> at 70%), trace text."""
+    base = fig.layout.font.size or 12
+    sizes = []
+
+    def inline(text, size):
+        found = [float(x) for x in re.findall(r"font-size:\s*([\d.]+)px", str(text))]
+        return found + ([0.7 * size] if "<sup>" in str(text) else [])
+
+    if fig.layout.title.text:
+        sizes += [fig.layout.title.font.size or base] + inline(fig.layout.title.text, fig.layout.title.font.size or base)
+    if any(getattr(t, "showlegend", None) is not False and t.name for t in fig.data) and fig.layout.showlegend is not False:
+        sizes.append(fig.layout.legend.font.size or base)
+    for name in fig.layout:
+        if name.startswith(("xaxis", "yaxis")) and fig.layout[name].visible is not False:
+            ax = fig.layout[name]
+            if ax.showticklabels is not False:
+                sizes.append(ax.tickfont.size or base)
+            if ax.title.text:
+                sizes.append(ax.title.font.size or base)
+    for ann in fig.layout.annotations or ():
+        size = ann.font.size or base
+        sizes += [size] + inline(ann.text, size)
+    for trace in fig.data:
+        tf = getattr(trace, "textfont", None)
+        if tf is not None and (getattr(trace, "text", None) is not None or trace.type == "sankey"):
+            sizes += list(tf.size) if isinstance(tf.size, (list, tuple)) else [tf.size or base]
+    return sizes
+
+
+def test_deck_charts_draw_text_at_14_pt_and_emotions_on_the_score_scale(report, sample):
+    """Pictures are drawn one pixel to a point of their box on the slide, so a font's px
+    size times the picture's scale is its size on the slide."""
+    data, _ = sample
+    for sec, fig, _, (left, top, width, height) in export.deck_slides(report):
+        if fig is None:
+            continue
+        ratio = width / (fig.layout.width + 2 * export.DECK_BORDER)
+        small = [s * ratio for s in _font_sizes(fig) if s * ratio < 14 - 1e-6]
+        assert not small, f"{sec.title}: text at {min(small):.1f} pt"
+        assert left + width <= export.SLIDE_W * 72 and top + height <= export.SLIDE_H * 72
+        if sec.title.startswith("How "):
+            assert list(fig.layout.yaxis.range) == pytest.approx([1 - 0.16, 5 + 0.16])
+            assert "1 to 5" in fig.layout.yaxis.title.text
+
+
+def test_html_tables_have_human_headers_percentages_and_fold_long_lists(report):
+    text = export.report_html(report)
+    funnel = next(s for s in report.sections if s.title.startswith("Funnel"))
+    assert list(funnel.table.columns) == ["Stage", "Customers", "Share of the first stage",
+                                          "Conversion from the previous row"]
+    assert funnel.table["Share of the first stage"].iloc[0] == "100%"
+    assert re.fullmatch(r"[\d,]+", funnel.table["Customers"].iloc[0])
+    jm = next(s for s in report.sections if s.title.startswith("Journey map"))
+    assert len(jm.table) > export.TABLE_ROWS
+    assert f"<summary>The other {len(jm.table) - export.TABLE_ROWS:,} rows</summary>" in text
+    # No table of the report shows a raw column name, None or nan.
+    for sec in report.sections:
+        if sec.table is None:
+            continue
+        assert not any("_" in c for c in sec.table.columns), (sec.title, list(sec.table.columns))
+        cells = set(sec.table.astype(str).to_numpy().ravel())
+        assert not cells & {"None", "nan", "NaN", "<NA>"}, sec.title
+    shown = re.findall(r"<table.*?</table>", text, flags=re.S)
+    first_rows = [t for t in shown if "The other" not in t]
+    assert all(t.count("<tr>") <= export.TABLE_ROWS + 1 for t in shown[:1]) and first_rows
+
+
+def test_every_count_of_customers_at_a_stage_is_the_funnels(sample, report):
+    """One definition per number: the funnel, the journey map (its model and its figure's
+    headers), the HTML report's funnel table and the deck's funnel slide and map slides all
+    count customers at a stage as the funnel rule does."""
+    from journeylib import flows
+
+    data, _ = sample
+    funnel = flows.funnel(data)
+    expected = dict(zip(funnel["stage"], funnel["customers"].astype(int)))
+    jm = build_journey_map(data)
+    assert {s: n for s, n in jm.stage_customers.items() if s in expected} == expected
+    # Stages after the goal, on the map only, follow the same rule: never more than before.
+    counts = [jm.stage_customers[s] for s in jm.stages]
+    assert counts == sorted(counts, reverse=True)
+
+    def header_counts(fig):
+        out = {}
+        for a in fig.layout.annotations:
+            m = re.search(r"<b>([^<]+)</b>.*?([\d,]+) reached", a.text)
+            if m:
+                out[m.group(1)] = int(m.group(2).replace(",", ""))
+        return out
+
+    assert header_counts(charts.journey_map_figure(jm)) == jm.stage_customers
+    map_sec = next(s for s in report.sections if s.title.startswith("Journey map"))
+    assert header_counts(map_sec.figure) == jm.stage_customers
+    html_rows = dict(zip(next(s for s in report.sections if s.title.startswith("Funnel")).table["Stage"],
+                         next(s for s in report.sections if s.title.startswith("Funnel")).table["Customers"]))
+    assert {k: int(v.replace(",", "")) for k, v in html_rows.items()} == expected
+    for sec, fig, _, _ in export.deck_slides(report):
+        if sec.title.startswith("Funnel"):
+            bullets = {b.split(":")[0]: int(b.split(": ")[1].split(" ")[0].replace(",", "")) for b in sec.bullets}
+            assert bullets == expected
+            assert dict(zip(fig.data[0].y, fig.data[0].x)) == {
+                (f"{k} (goal)" if k == "Purchase" else k): v for k, v in expected.items()}
+        if sec.title.startswith("Journey map") and fig is not None:
+            assert header_counts(fig) == jm.stage_customers
+
+
+def test_a_range_with_equal_ends_is_not_written(sample):
+    """Nobody has the goal touchpoint: both personas reach it at 0%, which is said once."""
+    import dataclasses
+
+    from journeylib.journey import Goal
+
+    data, assignments = sample
+    data = dataclasses.replace(data, journey=data.journey.with_goal(Goal("touchpoint", "Nowhere", name="Won")))
+    sec = export.persona_section(data, assignments, charts.persona_colors(["Group A", EVIL]))
+    assert "0% of every persona reach Won" in sec.takeaway and "runs from" not in sec.takeaway
+    # Without a goal: what could not be computed and what to set.
+    data = dataclasses.replace(data, journey=data.journey.with_goal(None))
+    sec = export.persona_section(data, assignments, charts.persona_colors(["Group A", EVIL]))
+    assert "could not be computed: no goal is set (name one on the Data page or with --goal)" in sec.takeaway
+
+
+def test_emotion_and_path_sentences_that_cannot_differ():
+    from journeylib.journey import JourneyModel
+    from journeylib.schema import JourneyData, ScoreScale
+
+    one = pd.DataFrame({"stage": ["Offer"], "mean": [3.0], "n": [40], "low_n": [False]})
+    assert export.emotion_takeaway(one, ScoreScale(1, 5)) == "Only Offer has answers: 3.0/5 on average (n=40)."
+    flat = pd.DataFrame({"stage": ["A", "B"], "mean": [3.01, 2.99], "n": [40, 50], "low_n": [False, False]})
+    assert export.emotion_takeaway(flat, ScoreScale(1, 5)).startswith("Every stage with answers scores 3.0/5")
+    paths = pd.DataFrame({"path": ["(no stage)", "Offer > (no stage)"], "customers": [8, 2], "share": [0.8, 0.2],
+                          "conversion": [0.0, 0.5]})
+    data = JourneyData(events=None, journey=JourneyModel(stages=("Offer",)))
+    text = export.path_takeaway(paths, data, "All customers", "stage")
+    assert text.startswith("The most common journey (80% of all customers) has no stage of the stage order")
+    assert "Most common path with stages: Offer > (no stage) (20%" in text and "name one on the Data page" in text

@@ -9,7 +9,9 @@ import pandas as pd
 import pytest
 
 from journeylib import flows
-from journeylib.engine import Engine
+from journeylib.engine import Engine, execute
+from journeylib.journey import Goal, GoalError, JourneyModel, goal_outcomes
+from journeylib.schema import JourneyData
 from journeylib.schema import END_NODE as END
 from journeylib.schema import OTHER_NODE as OTHER
 
@@ -277,9 +279,75 @@ def test_transitions_of_single_event_journeys_is_empty(engine):
 
 
 # --- funnel ------------------------------------------------------------------------------
+# A team's own stages, visited out of order and entered part-way. Each row: customer,
+# minute, touchpoint, stage. Furthest stage (in the order Browse < Ask < Sign < Stay):
+# a Sign, b Ask, c Ask (Ask then Browse: out of order), d Sign (entered there), e Stay
+# (skipped Ask and Sign), f none (no stage), g Browse.
+OWN_STAGES = ("Browse", "Ask", "Sign", "Stay")
+OWN_ROWS = [
+    ("a", 0, "Site", "Browse"), ("a", 1, "Call", "Ask"), ("a", 2, "Contract", "Sign"),
+    ("b", 0, "Site", "Browse"), ("b", 1, "Call", "Ask"),
+    ("c", 0, "Call", "Ask"), ("c", 1, "Site", "Browse"),
+    ("d", 0, "Contract", "Sign"),
+    ("e", 0, "Site", "Browse"), ("e", 1, "Renewal", "Stay"),
+    ("f", 0, "Chat", None),
+    ("g", 0, "Site", "Browse"),
+]
 
 
-def _funnel_data(engine):
+def own_data(engine, goal, customers=None):
+    return JourneyData(events=events(engine, OWN_ROWS), journey=JourneyModel(stages=OWN_STAGES, goal=goal),
+                       customers=None if customers is None else engine.table(customers))
+
+
+def funnel_rows(frame):
+    assert list(frame.columns) == ["stage", "customers", "share", "conversion"]
+    return [(r.stage, r.customers, pytest.approx(r.share, nan_ok=True), pytest.approx(r.conversion, nan_ok=True))
+            for r in frame.itertuples(index=False)]
+
+
+def test_funnel_towards_a_stage_goal_stops_at_it(engine):
+    # At Browse: a b c d e g (6; f has no stage); at Ask or later: a b c d e (5); at Sign or
+    # later: a d e (3). Stay, after the goal, is not a row.
+    out = flows.funnel(own_data(engine, Goal("stage", "Sign", name="Signed")))
+    assert [(r.stage, r.customers, r.share, r.conversion) for r in out.itertuples(index=False)] == [
+        ("Browse", 6, 1.0, 1.0), ("Ask", 5, pytest.approx(5 / 6), pytest.approx(5 / 6)),
+        ("Sign", 3, pytest.approx(3 / 6), pytest.approx(3 / 5))]
+    # The last row is the customers the goal counts as converted.
+    won = execute(goal_outcomes(own_data(engine, Goal("stage", "Sign"))))
+    assert int(won["converted"].sum()) == out["customers"].iloc[-1]
+
+
+def test_funnel_towards_a_touchpoint_goal_ends_in_a_row_named_after_it(engine):
+    # Every stage, then the goal: customers with a 'Call' event (a, b, c).
+    out = flows.funnel(own_data(engine, Goal("touchpoint", "Call", name="Called us")))
+    assert list(out["stage"]) == ["Browse", "Ask", "Sign", "Stay", "Called us"]
+    assert list(out["customers"]) == [6, 5, 3, 1, 3]
+    assert list(out["share"]) == pytest.approx([1, 5 / 6, 3 / 6, 1 / 6, 3 / 6])
+    # Conversion is of the previous row, as DESIGN.md says, even where the goal row is
+    # larger than the last stage's.
+    assert list(out["conversion"]) == pytest.approx([1, 5 / 6, 3 / 5, 1 / 3, 3.0])
+
+
+def test_funnel_towards_a_column_goal_counts_converted_customers_with_events(engine):
+    # a and d are satisfied; b is not; z has no events (not in the funnel); the others have
+    # no value. Without a display name the row is named by the rule.
+    customers = pd.DataFrame({"customer_id": ["a", "b", "d", "z"],
+                              "satisfaction": ["Satisfied", "neutral", " satisfied ", "satisfied"]})
+    out = flows.funnel(own_data(engine, Goal("column", "satisfaction", "satisfied"), customers))
+    assert list(out["stage"]) == ["Browse", "Ask", "Sign", "Stay", "satisfaction = satisfied"]
+    assert list(out["customers"]) == [6, 5, 3, 1, 2]
+    assert out["conversion"].iloc[-1] == pytest.approx(2.0)
+
+
+def test_funnel_without_a_goal_has_every_stage(engine):
+    out = flows.funnel(own_data(engine, None))
+    assert list(out["stage"]) == list(OWN_STAGES) and list(out["customers"]) == [6, 5, 3, 1]
+    # The goal argument overrides the journey's.
+    assert list(flows.funnel(own_data(engine, None), goal=Goal("stage", "Ask"))["stage"]) == ["Browse", "Ask"]
+
+
+def test_funnel_of_the_default_journey(engine):
     rows = [
         ("f1", 0, "ad", "Awareness"), ("f1", 1, "web", "Consideration"), ("f1", 2, "shop", "Purchase"),
         ("f1", 3, "ad", "Awareness"),
@@ -288,76 +356,71 @@ def _funnel_data(engine):
         ("f4", 0, "shop", "Purchase"),
         ("f5", 0, "app", None),
     ]
-    return events(engine, rows)
+    # The default goal is the Purchase stage: the funnel stops there; Intent is empty but
+    # f1 and f4 reached Purchase beyond it.
+    out = flows.funnel(JourneyData(events=events(engine, rows)))
+    assert list(out["stage"]) == ["Awareness", "Consideration", "Intent", "Purchase"]
+    assert list(out["customers"]) == [4, 3, 2, 2]
+    assert list(out["conversion"]) == pytest.approx([1, 3 / 4, 2 / 3, 1])
 
 
-def test_funnel(engine):
-    # furthest stage: f1 Purchase, f2 Consideration, f3 Awareness, f4 Purchase (entered there),
-    # f5 none. Reached = furthest at or beyond the stage.
-    out = flows.funnel(_funnel_data(engine), ["Awareness", "Consideration", "Purchase"])
-    assert list(out.columns) == ["stage", "customers", "conversion", "step_conversion", "drop_off"]
-    assert list(out["stage"]) == ["Awareness", "Consideration", "Purchase"]
-    assert list(out["customers"]) == [4, 3, 2]
-    assert list(out["conversion"]) == pytest.approx([1.0, 3 / 4, 2 / 4])
-    assert list(out["step_conversion"]) == pytest.approx([1.0, 3 / 4, 2 / 3])
-    assert list(out["drop_off"]) == [0, 1, 1]
+def test_funnel_with_nobody_at_any_stage_has_no_shares(engine):
+    data = JourneyData(events=events(engine, [("x", 0, "Chat", None), ("y", 0, "Mail", None)]),
+                       journey=JourneyModel(stages=OWN_STAGES, goal=Goal("touchpoint", "Chat")))
+    out = flows.funnel(data)
+    assert list(out["customers"]) == [0, 0, 0, 0, 1]
+    assert out["share"].isna().all() and out["conversion"].isna().all()
 
 
-def test_funnel_with_an_empty_stage_in_the_middle(engine):
-    # Nobody has an Intent event, but f1 and f4 reached Purchase beyond it.
-    out = flows.funnel(_funnel_data(engine), ["Awareness", "Intent", "Purchase"])
-    assert list(out["customers"]) == [4, 2, 2]
-    assert list(out["step_conversion"]) == pytest.approx([1.0, 0.5, 1.0])
-    assert list(out["drop_off"]) == [0, 2, 0]
+def test_funnel_errors_say_what_is_missing(engine):
+    with pytest.raises(GoalError, match="not in the stage order"):
+        flows.funnel(own_data(engine, Goal("stage", "Paid")))
+    with pytest.raises(GoalError, match="in none of the files"):
+        flows.funnel(own_data(engine, Goal("column", "recommended", "yes")))
+    empty = events(engine, [("x", 0, "Chat", None)]).limit(0)
+    with pytest.raises(ValueError, match="needs touchpoint events"):
+        flows.funnel(JourneyData(events=empty, journey=JourneyModel(stages=OWN_STAGES)))
 
 
-def test_funnel_never_grows_down_the_stages(engine):
-    out = flows.funnel(_funnel_data(engine), ["Purchase", "Awareness"])
-    # Purchase first: f1 (max index 1), f3 (1), f2 (1), f4 (0) all reached it.
-    assert list(out["customers"]) == [4, 3]
-    assert out["customers"].is_monotonic_decreasing
-
-
-def test_funnel_with_no_customers_in_any_stage_has_no_conversions(engine):
-    out = flows.funnel(_funnel_data(engine), ["Retention", "Advocacy"])
-    assert list(out["customers"]) == [0, 0]
-    assert out["conversion"].isna().all() and out["step_conversion"].isna().all()
-    assert list(out["drop_off"]) == [0, 0]
-
-
-def test_funnel_rejects_empty_and_duplicate_stages(engine):
-    t = _funnel_data(engine)
-    with pytest.raises(ValueError, match="at least one stage"):
-        flows.funnel(t, [])
-    with pytest.raises(ValueError, match="Awareness"):
-        flows.funnel(t, ["Awareness", "Purchase", "Awareness"])
+def test_funnel_drop_off_is_derivable_and_matches_the_furthest_stage(engine):
+    """Customers lost at a stage row = previous row - this row = customers whose furthest
+    stage is the previous one (b, c stop at Ask: 2 lost at Sign)."""
+    out = flows.funnel(own_data(engine, Goal("stage", "Stay")))
+    lost = (out["customers"].shift(1) - out["customers"]).iloc[1:].astype(int).tolist()
+    assert lost == [1, 2, 2]  # g stops at Browse; b, c at Ask; a, d at Sign
 
 
 # --- top paths ---------------------------------------------------------------------------
 
 
-def _paths_data(engine):
+def _paths_data(engine, goal=Goal("stage", "Purchase"), customers=None):
     def journey(cid, stages):
         return [(cid, i, f"tp{i}", s) for i, s in enumerate(stages)]
 
-    return events(engine, [
+    ev = events(engine, [
         *journey("t1", ["Awareness", "Consideration", "Purchase"]),
         *journey("t2", ["Awareness", "Consideration", "Purchase"]),
         *journey("t3", ["Awareness", "Consideration"]),
         *journey("t4", ["Awareness", "Awareness", "Consideration"]),
         *journey("t5", ["Awareness", "Consideration", "Intent", "Purchase", "Retention"]),
     ])
+    return JourneyData(events=ev, journey=JourneyModel(goal=goal),
+                       customers=None if customers is None else engine.table(customers))
 
 
-def test_top_paths(engine):
+def test_top_paths_with_a_stage_goal(engine):
     out = flows.top_paths(_paths_data(engine), max_len=3)
-    assert list(out.columns) == ["path", "customers", "share", "purchase_rate"]
+    assert list(out.columns) == ["path", "customers", "share", "conversion"]
     got = [tuple(r) for r in out.itertuples(index=False)]
     assert got == [
         ("Awareness > Consideration", 2, pytest.approx(0.4), 0.0),
         ("Awareness > Consideration > Purchase", 2, pytest.approx(0.4), 1.0),
         ("Awareness > Consideration > Intent > ...", 1, pytest.approx(0.2), 1.0),
     ]
+    # A later stage than the goal converts too: with the goal at Intent, t1 and t2 (Purchase,
+    # after Intent) and t5 convert.
+    later = flows.top_paths(_paths_data(engine, Goal("stage", "Intent")), max_len=3)
+    assert dict(zip(later["path"], later["conversion"]))["Awareness > Consideration > Purchase"] == 1.0
 
 
 def test_top_paths_limit_keeps_share_of_all_customers(engine):
@@ -366,13 +429,47 @@ def test_top_paths_limit_keeps_share_of_all_customers(engine):
     assert out["share"].iloc[0] == pytest.approx(0.4)
 
 
-def test_top_paths_at_touchpoint_level(engine):
+def test_top_paths_at_touchpoint_level_with_a_stage_goal(engine):
     out = flows.top_paths(_paths_data(engine), level="touchpoint", max_len=2, n=5)
     # t3 has exactly two elements; t1, t2, t4, t5 are cut after two (t1, t2, t5 purchased).
-    got = {r.path: (r.customers, r.purchase_rate) for r in out.itertuples(index=False)}
+    got = {r.path: (r.customers, r.conversion) for r in out.itertuples(index=False)}
     assert got == {
         "tp0 > tp1": (1, 0.0),
         "tp0 > tp1 > ...": (4, pytest.approx(0.75)),
+    }
+
+
+@pytest.mark.parametrize("level", ["stage", "touchpoint"])
+def test_top_paths_with_a_touchpoint_goal(engine, level):
+    # 'tp3' is the fourth event: t5 only has it.
+    out = flows.top_paths(_paths_data(engine, Goal("touchpoint", "tp3", name="Fourth step")), level=level, max_len=6)
+    got = dict(zip(out["path"], out["conversion"]))
+    assert got.pop("Awareness > Consideration > Intent > Purchase > Retention"
+                   if level == "stage" else "tp0 > tp1 > tp2 > tp3 > tp4") == 1.0
+    assert set(got.values()) == {0.0}
+
+
+def test_top_paths_with_a_column_goal_judge_only_customers_with_a_value(engine):
+    # t1 yes, t2 no (same path: 1 of 2 judged), t3 no value (its path has no conversion).
+    customers = pd.DataFrame({"customer_id": ["t1", "t2", "t5"], "recommended": ["yes", "no", "Yes"]})
+    out = flows.top_paths(_paths_data(engine, Goal("column", "recommended", "yes"), customers), max_len=3)
+    got = dict(zip(out["path"], out["conversion"]))
+    assert got["Awareness > Consideration > Purchase"] == pytest.approx(0.5)
+    assert got["Awareness > Consideration > Intent > ..."] == 1.0
+    assert pd.isna(got["Awareness > Consideration"])
+
+
+def test_top_paths_without_a_goal_have_no_conversion(engine):
+    out = flows.top_paths(_paths_data(engine, goal=None), max_len=3)
+    assert list(out["customers"]) == [2, 2, 1] and out["conversion"].isna().all()
+
+
+def test_top_paths_of_own_stages(engine):
+    out = flows.top_paths(own_data(engine, Goal("stage", "Sign")), max_len=4)
+    got = {r.path: (r.customers, r.conversion) for r in out.itertuples(index=False)}
+    assert got == {
+        "Browse": (1, 0.0), "Browse > Ask": (1, 0.0), "Browse > Ask > Sign": (1, 1.0),
+        "Ask > Browse": (1, 0.0), "Sign": (1, 1.0), "Browse > Stay": (1, 1.0), "(no stage)": (1, 0.0),
     }
 
 

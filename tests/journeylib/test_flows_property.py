@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from journeylib import flows
 from journeylib.engine import Engine
+from journeylib.journey import Goal, JourneyModel
+from journeylib.schema import JourneyData
 
 ENGINE = Engine()
 T0 = pd.Timestamp("2024-01-01")
@@ -116,5 +119,39 @@ def test_stored_elements_give_the_same_flows(journeys, level, collapse, with_sta
             flows.step_sankey(ev, level=level, max_steps=4, top=2, collapse_repeats=collapse, start=start, elements=el))
         pd.testing.assert_frame_equal(flows.transitions(ev, level=level, collapse_repeats=collapse),
                                       flows.transitions(ev, level=level, collapse_repeats=collapse, elements=el))
-        pd.testing.assert_frame_equal(flows.top_paths(ev, level=level, max_len=3, collapse_repeats=collapse),
-                                      flows.top_paths(ev, level=level, max_len=3, collapse_repeats=collapse, elements=el))
+        data = JourneyData(events=ev)
+        pd.testing.assert_frame_equal(flows.top_paths(data, level=level, max_len=3, collapse_repeats=collapse),
+                                      flows.top_paths(data, level=level, max_len=3, collapse_repeats=collapse, elements=el))
+
+
+@settings(max_examples=20, deadline=None)
+@given(journeys, st.sampled_from([Goal("stage", "Consideration"), Goal("stage", "Purchase"),
+                                  Goal("touchpoint", "shop", name="Shop visit")]), st.sampled_from(["stage", "touchpoint"]))
+def test_funnel_and_path_conversion_follow_the_goal(journeys, goal, level):
+    """The funnel counts a customer at every stage up to their furthest one; its last row
+    and each path's conversion count the customers the goal converts, computed here from
+    each customer's ordered events."""
+    frame, ordered = build(journeys)
+    order = ["Awareness", "Consideration", "Purchase"]
+    data = JourneyData(events=ENGINE.table(frame), journey=JourneyModel(stages=tuple(order), goal=goal))
+    far = {c: max((order.index(s) for *_, s in evs if s is not None), default=None) for c, evs in ordered.items()}
+    if goal.kind == "stage":
+        won = {c: f is not None and f >= order.index(goal.target) for c, f in far.items()}
+        rows = order[: order.index(goal.target) + 1]
+    else:
+        won = {c: any(tp == goal.target for _, _, tp, _ in evs) for c, evs in ordered.items()}
+        rows = order + [goal.label]
+    expected = [sum(1 for f in far.values() if f is not None and f >= i) for i in range(len(order))]
+    expected = expected[: len(rows)] if goal.kind == "stage" else expected + [sum(won.values())]
+    out = flows.funnel(data)
+    assert list(out["stage"]) == rows and list(out["customers"]) == expected
+    assert list(out["customers"].iloc[: len(order)].cummin()) == list(out["customers"].iloc[: len(order)])
+
+    paths = flows.top_paths(data, level=level, n=100, max_len=3)
+    nodes = model_elements(ordered, level, False)
+    by_path: dict[str, list[bool]] = {}
+    for c, seq in nodes.items():
+        path = " > ".join(seq[:3]) + (" > ..." if len(seq) > 3 else "")
+        by_path.setdefault(path, []).append(won[c])
+    assert dict(zip(paths["path"], paths["conversion"])) == pytest.approx(
+        {p: sum(v) / len(v) for p, v in by_path.items()})

@@ -116,11 +116,62 @@ def test_pains_and_opportunities_follow_the_evidence(jm):
     assert (cons["customers"], cons["left"]) == (3, 2)
     first = jm.items("pains", "Consideration")[0]
     assert first.text == "Stage overall"
-    assert first.evidence.startswith("67% leave (2 of 3)")
+    # Each number says what it counts: those with events in the stage, leaving without the goal.
+    assert first.evidence.startswith("2 of the 3 with events here leave without Purchase (67%)")
     sentences = list(jm.opportunities["sentence"])
     assert sentences[0].startswith("Consideration: 67% of customers reach this stage and leave without Purchase (2 of 3)")
     opp = jm.items("opportunities", "Consideration")[0].text
     assert opp.startswith("67% of customers reach this stage")
+    assert jm.pain_summary.startswith("Biggest pain point: the Consideration stage: 2 of the 3")
+
+
+def test_without_a_goal_the_map_claims_no_drop_off():
+    data = make_data()
+    data = dataclasses.replace(data, journey=data.journey.with_goal(None))
+    jm = build_journey_map(data, min_answers=2, min_n=3)
+    texts = " ".join(i.text + " " + i.evidence for lane in ("pains", "opportunities") for st in jm.stages
+                     for i in jm.items(lane, st))
+    assert "leave" not in texts and "go no further" not in texts
+    assert any("Drop-off needs a goal" in n for n in jm.notes)
+    assert "leave" not in jm.pain_summary or "Drop-off needs a goal" in jm.pain_summary
+
+
+def test_stage_counts_follow_the_funnel_rule():
+    """e enters at Consideration and f at Purchase: both count at Awareness too, as in the
+    funnel, so no stage shows more customers than the one before it."""
+    from journeylib import flows
+
+    data = make_data()
+    extra = pd.DataFrame({"customer_id": ["e", "f"], "timestamp": pd.to_datetime(["2024-03-02", "2024-03-02"]),
+                          "seq": [100, 101], "touchpoint": ["Product page", "Checkout"],
+                          "stage": ["Consideration", "Purchase"], "channel": ["Web", "Web"]})
+    ev = data.events.execute()
+    both = pd.concat([ev, extra.astype({c: "string" for c in ("customer_id", "touchpoint", "stage", "channel")})],
+                     ignore_index=True)
+    data = dataclasses.replace(data, events=default_engine().table(both))
+    jm = build_journey_map(data, min_answers=2, min_n=3)
+    # Awareness: a b c d + e f; Consideration: a b c + e f; Purchase: a + f.
+    assert jm.stage_customers == {"Awareness": 6, "Consideration": 5, "Purchase": 2}
+    funnel = flows.funnel(data)
+    assert dict(zip(funnel["stage"], funnel["customers"])) == jm.stage_customers
+    # A touchpoint's share is of that count: Ad (a, b) is 2 of the 6 at Awareness.
+    assert lane(jm, "doing", "Awareness")[0] == ("Ad", 2, pytest.approx(2 / 6))
+
+
+def test_quotes_prefer_a_comment_short_enough_for_the_map():
+    from journeylib.journey_map import QUOTE_CHARS
+
+    data = make_data()
+    long = "Awful. " + "The sizes were wrong and nobody answered. " * 6
+    assert len(long) > QUOTE_CHARS
+    sv = pd.DataFrame([("a", "Awareness", 1, long), ("b", "Awareness", 1, "Bad"), ("c", "Awareness", 5, "Good")],
+                      columns=["customer_id", "stage", "score", "comment"])
+    sv["touchpoint"] = pd.Series([None] * len(sv), dtype="string")
+    sv["timestamp"] = pd.Series([pd.NaT] * len(sv), dtype="datetime64[us]")
+    sv["nps"] = float("nan")
+    sv = sv.astype({"customer_id": "string", "stage": "string", "comment": "string", "score": "float64"})
+    jm = build_journey_map(dataclasses.replace(data, survey=default_engine().table(sv)), min_answers=2, min_n=3)
+    assert [q.text for q in jm.items("quotes", "Awareness")] == ["Bad", "Good"]
 
 
 def test_to_frame_lists_every_item_with_evidence(jm):
@@ -149,11 +200,61 @@ def test_journey_map_figure_structure(jm):
         assert stage in texts
     for title in LANES.values():
         assert title.split()[0] in texts
-    # One continuous emotion line through the three stages, labelled with score and n.
+    # Headers count by the funnel rule, and the title says so.
+    assert "4 reached" in texts and "3 reached" in texts and charts.MAP_COUNT_RULE in fig.layout.title.text
+    # One continuous emotion line through the three stages; each point labelled with score and n.
     line = [t for t in fig.data if t.mode and "lines" in t.mode]
     assert len(line) == 1 and len(line[0].x) == 3
-    assert list(line[0].text) == ["3.7 (n=3)", "3.0 (n=3)", "5.0 (n=1)"]
+    labels = [a.text for a in fig.layout.annotations if a.yanchor == "bottom"]
+    assert [(lab.split("</b>")[0][3:], lab.split("n=")[1].split("<")[0]) for lab in labels] == [
+        ("3.7", "3"), ("3.0", "3"), ("5.0", "1 (few)")]
     assert "“Confusing sizes”" in texts
+
+
+def _cell_lines(fig):
+    """(annotation, its lines as shown, and whether each is bold) for every annotation."""
+    import html
+    import re
+
+    for a in fig.layout.annotations:
+        parts = a.text.split("<br>")
+        yield a, [(html.unescape(re.sub(r"<[^>]+>", "", x)), "<b>" in x) for x in parts]
+
+
+@pytest.mark.parametrize("width,scale", [(820, 1.0), (1460, 1.0), (1500, 1.2)])
+def test_map_text_wraps_inside_its_cell_and_is_never_cut(jm, width, scale):
+    from journeylib.journey_map import MapItem
+
+    lanes = {k: dict(v) for k, v in jm.lanes.items()}
+    lanes["quotes"]["Awareness"] = [MapItem("A very long complaint about everything " * 3, "rated 1.0/5 · 1 of 9", 9)]
+    lanes["doing"]["Consideration"] = [MapItem("Supercalifragilisticexpialidocious-page", "1 customers", 1, 0.5)]
+    fig = charts.journey_map_figure(dataclasses.replace(jm, lanes=lanes), fit_width=width, font_scale=scale)
+    plot_w = width - 20
+    cells = [s for s in fig.layout.shapes if s.type == "rect" and s.x0 >= 0]
+    for a, lines in _cell_lines(fig):
+        assert a.font.size >= 12 * scale - 0.5
+        assert not any(x.rstrip().endswith(("…", "...")) for x, _ in lines), lines
+        if a.xanchor != "left":
+            continue
+        # The rectangle the text's anchor sits in holds the text's width and height.
+        cell = min((c for c in cells if c.x0 <= a.x <= c.x1 and c.y0 <= a.y <= c.y1),
+                   key=lambda c: (c.x1 - c.x0) * (c.y1 - c.y0))
+        px_per_x = 1.0  # the x axis is in pixels of the plot
+        assert fig.layout.xaxis.range[1] == pytest.approx(plot_w)
+        widest = max(charts.text_width(x, a.font.size, bold=b) for x, b in lines)
+        assert a.x + widest * px_per_x <= cell.x1 + 1, (lines, cell.x1 - a.x)
+        assert a.y - len(lines) * charts.LINE_SPACING * a.font.size >= cell.y0 - 1, lines
+
+
+def test_map_pages_for_slides_fit_their_height(jm):
+    pages = charts.journey_map_pages(jm, width=860, height=380, first_height=330, font_size=14)
+    assert pages and pages[0].layout.height <= 330 and all(p.layout.height <= 380 for p in pages[1:])
+    shown = " ".join(a.text for p in pages for a in p.layout.annotations)
+    # Every lane the deck shows is on some page; opportunities are the pain slide's bullets.
+    for lane in charts.DECK_MAP_LANES:
+        assert LANES[lane].split()[0] in shown
+    assert LANES["opportunities"] not in shown
+    assert all(a.font.size >= 14 for p in pages for a in p.layout.annotations)
 
 
 def test_user_text_is_shown_literally_not_as_markup(jm):
@@ -168,3 +269,13 @@ def test_user_text_is_shown_literally_not_as_markup(jm):
     texts = " ".join(a.text for a in fig.layout.annotations)
     assert "&lt;b&gt;Ad&lt;/b&gt;" in texts and "<b>Ad</b>" not in texts
     assert "&lt;a href='x'&gt;click&lt;/a&gt;" in texts
+
+
+def test_lanes_with_nothing_are_left_out_and_the_notes_say_why():
+    data = dataclasses.replace(make_data(), survey=None)
+    jm = build_journey_map(data)
+    texts = " ".join(a.text for a in charts.journey_map_figure(jm).layout.annotations)
+    assert LANES["doing"].split()[0] in texts and LANES["channels"] in texts
+    for lane in ("emotion", "quotes"):
+        assert LANES[lane] not in texts
+    assert any("need a survey file" in n for n in jm.notes)

@@ -135,3 +135,17 @@ def test_both_plans_agree_on_real_event_logs(name, monkeypatch):
     assert one_pass.customers == each.customers > 0
     assert len(one_pass.touchpoints) > 3
     assert_same_reach(one_pass, each)
+
+
+def test_reached_by_stage_is_the_funnel_rule(plan):
+    """Customers at a stage = those whose furthest stage is that one or later: a (Purchase)
+    counts at all three, b and e (Consideration) at two, c (Awareness) at one, d nowhere.
+    Unlike ``stages`` (an event in the stage), the counts never grow along the order."""
+    r = customer_reach(make_events(), STAGES)
+    assert r.reached(STAGES).to_dict("list") == {
+        "stage": list(STAGES), "customers": [4, 3, 1, 0]}
+    # Entered part-way: one customer whose only event is at Retention counts everywhere.
+    frame = pd.DataFrame({"furthest": [3.0, float("nan"), 0.0], "n": [1, 5, 2]})
+    assert reach_mod.reached_by_stage(frame, STAGES)["customers"].tolist() == [3, 1, 1, 1]
+    far = reach_mod.furthest_stage(make_events(), STAGES).execute().set_index("customer_id")["furthest"]
+    assert far.to_dict() == pytest.approx({"a": 2, "b": 1, "c": 0, "d": float("nan"), "e": 1}, nan_ok=True)

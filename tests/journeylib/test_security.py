@@ -345,8 +345,8 @@ def test_every_query_on_the_shared_engine_holds_its_lock(monkeypatch):
                         customers=str(BAD_DIR / "customers_sql_html.csv"), engine=eng)
     step_sankey(data.events, top=0)
     transitions(data.events)
-    funnel(data.events, data.stages)
-    top_paths(data.events)
+    funnel(data)
+    top_paths(data)
     emotion_curve(data.survey, data.stages, min_n=1)
     data.has_nps
     customer_features(data)

@@ -98,7 +98,7 @@ def test_transitions_touchpoints(both):
 
 def test_funnel(both):
     duck, spark = both
-    _same(flows.funnel(duck.events, duck.stages), flows.funnel(spark.events, spark.stages), ["stage"])
+    _same(flows.funnel(duck), flows.funnel(spark), ["stage"])
 
 
 def test_stage_level_flows(both):
@@ -111,7 +111,7 @@ def test_stage_level_flows(both):
 
 def test_top_paths(both):
     duck, spark = both
-    _same(flows.top_paths(duck.events, n=20), flows.top_paths(spark.events, n=20), ["path"])
+    _same(flows.top_paths(duck, n=20), flows.top_paths(spark, n=20), ["path"])
 
 
 def test_pain_points(both):

@@ -1,0 +1,172 @@
+"""Every chart's text readable at 1280x800 and 1920x1080, measured in a real Chromium.
+
+For every Plotly figure on every page, the rendered SVG text elements give their boxes:
+no text may reach outside its figure (cut), no two may overlap, and on the journey map
+each cell's text stays inside its cell (the rectangle its anchor sits in) at 12 px or more.
+The Journeys page is measured again with two personas side by side. Screenshots go to a
+temporary folder, and to $SCREENSHOT_DIR if set.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.browser.serve import served_app
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+               "--disable-component-update", "--disable-sync", "--no-first-run"]
+SIZES = [(1280, 800), (1920, 1080)]
+PAGES = ["Journeys", "Emotions", "Personas", "Journey map"]
+SLACK = 1.0  # px: anti-aliasing and rounding of boxes
+
+if not Path(CHROMIUM).exists():
+    pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+
+# Every figure's visible text boxes, its own box, and (for shapes drawn as rectangles) the
+# rectangles: all in page coordinates, read in one pass in the page.
+MEASURE = """
+() => Array.from(document.querySelectorAll('.js-plotly-plot')).map((plot, i) => {
+  const svg = plot.querySelector('svg.main-svg');
+  if (!svg) return null;
+  const own = svg.getBoundingClientRect();
+  const visible = el => {
+    for (let e = el; e && e !== plot; e = e.parentElement) {
+      const s = getComputedStyle(e);
+      if (s.display === 'none' || s.visibility === 'hidden' || parseFloat(s.opacity) === 0) return false;
+    }
+    return true;
+  };
+  const texts = [];
+  plot.querySelectorAll('svg text').forEach(t => {
+    if (t.closest('.hoverlayer') || !t.textContent.trim() || !visible(t)) return;
+    const r = t.getBoundingClientRect();
+    if (r.width < 0.5 || r.height < 0.5) return;
+    const size = parseFloat(getComputedStyle(t).fontSize);
+    const kind = t.closest('.annotation') ? 'annotation' : t.classList.contains('node-label') ? 'node' :
+                 t.closest('.legend') ? 'legend' : t.closest('.g-gtitle') ? 'title' : 'other';
+    texts.push({text: t.textContent.trim().slice(0, 60), x0: r.left, y0: r.top, x1: r.right, y1: r.bottom,
+                size, kind});
+  });
+  const rects = [];
+  plot.querySelectorAll('.shapelayer path').forEach(p => {
+    const r = p.getBoundingClientRect();
+    if (r.width > 20 && r.height > 20) rects.push({x0: r.left, y0: r.top, x1: r.right, y1: r.bottom});
+  });
+  const title = plot.querySelector('.g-gtitle text');
+  return {index: i, title: title ? title.textContent.slice(0, 50) : '', box: {x0: own.left, y0: own.top,
+          x1: own.right, y1: own.bottom}, texts, rects};
+}).filter(Boolean)
+"""
+
+
+def overlap(a, b) -> float:
+    w = min(a["x1"], b["x1"]) - max(a["x0"], b["x0"])
+    h = min(a["y1"], b["y1"]) - max(a["y0"], b["y0"])
+    return 0.0 if w <= SLACK or h <= SLACK else w * h
+
+
+def problems(figures: list[dict]) -> list[str]:
+    """What a reader would see as cut, overlapping or too small, per figure."""
+    found = []
+    for fig in figures:
+        name = f"figure {fig['index']} '{fig['title']}'"
+        box, texts = fig["box"], fig["texts"]
+        for t in texts:
+            if (t["x0"] < box["x0"] - SLACK or t["x1"] > box["x1"] + SLACK
+                    or t["y0"] < box["y0"] - SLACK or t["y1"] > box["y1"] + SLACK):
+                found.append(f"{name}: '{t['text']}' is cut by the figure's edge")
+        for i, a in enumerate(texts):
+            for b in texts[i + 1:]:
+                if overlap(a, b) > 0:
+                    found.append(f"{name}: '{a['text']}' overlaps '{b['text']}'")
+        if fig["title"].startswith("Journey map"):
+            for t in texts:
+                if t["kind"] != "annotation":
+                    continue
+                if t["size"] < 12:
+                    found.append(f"{name}: '{t['text']}' is {t['size']:.0f} px, under 12")
+                # The cell: the smallest rectangle holding the text's top-left corner.
+                holders = [r for r in fig["rects"] if r["x0"] - SLACK <= t["x0"] <= r["x1"] and
+                           r["y0"] - SLACK <= t["y0"] <= r["y1"]]
+                if not holders:
+                    continue
+                cell = min(holders, key=lambda r: (r["x1"] - r["x0"]) * (r["y1"] - r["y0"]))
+                if t["x1"] > cell["x1"] + SLACK or t["y1"] > cell["y1"] + SLACK:
+                    found.append(f"{name}: '{t['text']}' runs out of its cell")
+    return found
+
+
+def settle(page, timeout_s: float = 240) -> None:
+    page.wait_for_selector("h1", timeout=timeout_s * 1000)
+    quiet, deadline = 0, time.time() + timeout_s
+    while time.time() < deadline:
+        busy = page.locator('[data-testid="stStatusWidget"]').count() + page.locator('[data-testid="stSpinner"]').count()
+        quiet = quiet + 1 if busy == 0 else 0
+        if quiet >= 8:
+            break
+        time.sleep(0.25)
+    time.sleep(1.0)  # Plotly's last relayout after the script ends
+
+
+def shoot(page, name: str, folder: Path) -> None:
+    """The whole page, in viewport-sized pieces (the main area scrolls inside the app)."""
+    extra = os.environ.get("SCREENSHOT_DIR")
+    main = '[data-testid="stMain"]'
+    total = page.evaluate(f"() => document.querySelector('{main}').scrollHeight")
+    height = page.viewport_size["height"]
+    for k, y in enumerate(range(0, max(total, 1), height - 100)):
+        page.evaluate(f"() => document.querySelector('{main}').scrollTo(0, {y})")
+        time.sleep(0.3)
+        path = folder / f"{name}_{k}.png"
+        page.screenshot(path=str(path))
+        if extra:
+            Path(extra).mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, Path(extra) / path.name)
+        if k > 12:
+            break
+    page.evaluate(f"() => document.querySelector('{main}').scrollTo(0, 0)")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    base = tmp_path_factory.mktemp("served")
+    with served_app(base, n_customers=1500) as (url, proc):
+        yield url
+
+
+@pytest.mark.parametrize("width,height", SIZES)
+def test_chart_text_fits_on_every_page(server, tmp_path, width, height):
+    found = []
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        page = browser.new_page(viewport={"width": width, "height": height})
+        page.goto(server, wait_until="domcontentloaded")
+        settle(page)
+        for name in PAGES:
+            page.get_by_role("link", name=name, exact=True).click()
+            settle(page)
+            assert page.locator('[data-testid="stException"]').count() == 0, f"exception on {name}"
+            figures = page.evaluate(MEASURE)
+            assert figures, f"no chart drawn on {name}"
+            found += [f"{name} at {width}x{height}: {p}" for p in problems(figures)]
+            shoot(page, f"{name.lower().replace(' ', '_')}_{width}", tmp_path)
+        # Two personas side by side: the narrow Sankeys, funnels and paths.
+        page.get_by_role("link", name="Journeys", exact=True).click()
+        settle(page)
+        page.get_by_text("Compare two personas side by side").click()
+        settle(page)
+        figures = page.evaluate(MEASURE)
+        assert len([f for f in figures if f["title"].startswith("Customer journeys")]) == 2
+        found += [f"Journeys compared at {width}x{height}: {p}" for p in problems(figures)]
+        shoot(page, f"journeys_compared_{width}", tmp_path)
+        browser.close()
+    assert not found, "\n".join(found[:40])

@@ -1544,7 +1544,7 @@ def paths_between_chart(frame: pd.DataFrame, *, source: str, target: str, subjec
              for p, c, m, q1, q3 in zip(df["path"], df["customers"], df["median_seconds"], df["q1_seconds"],
                                         df["q3_seconds"])]
     fig = go.Figure(go.Bar(
-        y=[_wrap_path(str(p)) for p in df["path"]], x=df["customers"].astype(int), orientation="h",
+        y=[_wrap_path(str(p), 420, 12) for p in df["path"]], x=df["customers"].astype(int), orientation="h",
         marker_color=OKABE_ITO[2], text=text, textposition="outside", cliponaxis=False,
         customdata=hover, hovertemplate="%{customdata}<extra></extra>",
     ))

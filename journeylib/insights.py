@@ -362,6 +362,14 @@ def _where(row) -> str:
     return f"the {row['stage']} stage"
 
 
+def _not_converted(data: JourneyData) -> tuple[int, int]:
+    """Customers the goal judges as not converted, and all it judges."""
+    won = goal_outcomes(data)
+    row = execute(won.aggregate(n=won.count(), yes=won.converted.cast("int64").sum())).iloc[0]
+    n = int(row["n"])
+    return n - int(row["yes"] or 0), n
+
+
 def pain_point_summary(pains: pd.DataFrame, data: JourneyData) -> str:
     """One true sentence about the pain points: the biggest one, or why there are none
     (saying what was checked and what could not be)."""
@@ -381,7 +389,10 @@ def pain_point_summary(pains: pd.DataFrame, data: JourneyData) -> str:
     if data.survey is not None:
         checked.append("no stage or touchpoint is rated significantly below the average")
     if _drop_off_goal(data) is None:
-        checked.append(f"nobody leaves before reaching {goal}")
+        lost, judged = _not_converted(data)
+        checked.append(f"everyone reached {goal}" if lost == 0 else
+                       f"{lost:,} of the {judged:,} customers did not reach {goal}, but no stage or touchpoint "
+                       "stands out as where they leave")
     if not checked:
         return "Pain points cannot be found: " + " ".join(missing)
     text = "No pain point stands out: " + " and ".join(checked) + "."

@@ -259,7 +259,7 @@ _WHOLE = r"^-?\d{1,6}(\.0+)?$"
 
 def rating_columns(t: Any, candidates: Sequence[str], run: Any) -> Ratings:
     """Columns of ``t`` that hold ratings: every value a whole number on a small scale
-    (-3 to 10), at least two different values other than a 0/1 flag. Values of -9 or below (survey tools'
+    (-3 to 10), at least three different values. Values of -9 or below (survey tools'
     codes for "seen but not answered") do not stop a column being a rating: they are
     listed, to be set as not rated."""
     import ibis
@@ -288,9 +288,8 @@ def rating_columns(t: Any, candidates: Sequence[str], run: Any) -> Ratings:
             continue
         if r["lo"] is None or pd.isna(r["lo"]) or float(r["lo"]) < -3 or float(r["hi"]) > 10:
             continue
-        distinct = int(r["distinct"] or 0)
-        if distinct < 2 or (distinct == 2 and float(r["lo"]) == 0 and float(r["hi"]) == 1):
-            continue  # one value says nothing; 0 and 1 alone are a flag, not a rating
+        if int(r["distinct"] or 0) < 3:
+            continue  # two values are as likely a yes/no code as a rating
         columns.append(c)
         found = sorted({float(v) for v in (r["codes"] if r["codes"] is not None else [])})
         if found:

@@ -65,6 +65,7 @@ def test_takeaways_are_drawn_from_the_data(sample, report):
     jm = build_journey_map(data)
     pain_sec = next(s for s in report.sections if s.title == "Pain points and opportunities")
     assert pain_sec.takeaway == jm.pain_summary and pain_sec.takeaway.startswith("Biggest pain point:")
+    top = jm.pains.iloc[0]
     assert f"{int(top['left']):,} customers leave there without Purchase" in pain_sec.takeaway
     kd = key_drivers(data)
     assert report.sections[-1].takeaway == kd.summary

@@ -35,11 +35,12 @@ QUALTRICS = (
     + ",".join(f'"{{""ImportId"":""{k}""}}"' for k in (
         "startDate", "endDate", "status", "ipAddress", "progress", "duration", "finished", "recordedDate",
         "_recordId", "QID1_TEXT", "QID33_1", "QID33_2", "QID33_3", "QID5_TEXT")) + "\n"
-    '2024-01-01 10:00:00,2024-01-01 10:05:00,0,1.2.3.4,100,300,1,2024-01-01 10:05:01,R_1,34,5,4,2,'
+    '2024-01-01 10:00:00,2024-01-01 10:05:00,0,1.2.3.4,100,300,1,2024-01-01 10:05:01,R_1,34,5,4,3,'
     'great seats and a calm crew\n'
     '2024-01-02 10:00:00,2024-01-02 10:05:00,0,1.2.3.5,100,300,1,2024-01-02 10:05:01,R_2,45,3,-99,1,'
     'the wifi was bad all the way\n'
-    '2024-01-03 10:00:00,2024-01-03 10:05:00,0,1.2.3.6,100,300,1,2024-01-03 10:05:01,R_3,29,4,2,1,\n'
+    '2024-01-03 10:00:00,2024-01-03 10:05:00,0,1.2.3.6,100,300,1,2024-01-03 10:05:01,R_3,29,4,2,2,\n'
+    '2024-01-04 10:00:00,2024-01-04 10:05:00,0,1.2.3.7,100,300,1,2024-01-04 10:05:01,R_4,51,2,5,4,\n'
 )
 
 
@@ -49,10 +50,10 @@ def test_qualtrics_header_rows_ids_labels_and_not_applicable_codes(engine):
     assert checked.exports == {"survey": "Qualtrics"}
     # The question text and ImportId rows are no respondents: three answers per rating column.
     sv = survey_of(checked.data)
-    assert sorted(set(sv["customer_id"])) == ["R_1", "R_2", "R_3"]
+    assert sorted(set(sv["customer_id"])) == ["R_1", "R_2", "R_3", "R_4"]
     assert checked.questions == {"Q33_1": "Seat comfort", "Q33_2": "Check-in", "Q33_3": "Wifi"}
     seat = sv[sv["touchpoint"] == "Seat comfort"].set_index("customer_id")["score"]
-    assert seat.to_dict() == {"R_1": 5.0, "R_2": 3.0, "R_3": 4.0}
+    assert seat.to_dict() == {"R_1": 5.0, "R_2": 3.0, "R_3": 4.0, "R_4": 2.0}
     assert sv.loc[sv["customer_id"] == "R_2", "comment"].iloc[0] == "the wifi was bad all the way"
     assert sv["timestamp"].iloc[0] == pd.Timestamp("2024-01-01 10:05:01")  # RecordedDate
     text = notes(checked)
@@ -61,7 +62,7 @@ def test_qualtrics_header_rows_ids_labels_and_not_applicable_codes(engine):
     checked.release()
     coded = load_journey(survey=("qualtrics.csv", QUALTRICS.encode()), not_rated=(-99,), engine=engine)
     checkin = survey_of(coded).query("touchpoint == 'Check-in'")
-    assert checkin.set_index("customer_id")["score"].to_dict() == {"R_1": 4.0, "R_3": 2.0}
+    assert checkin.set_index("customer_id")["score"].to_dict() == {"R_1": 4.0, "R_3": 2.0, "R_4": 5.0}
 
 
 SURVEYMONKEY = (

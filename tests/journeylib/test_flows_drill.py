@@ -142,8 +142,9 @@ def test_customers_behind_funnel_steps(engine):
     assert who(data, flows.FunnelPick("Try")) == ["c1", "c2", "c3", "c4", "c5"]
     assert who(data, flows.FunnelPick("Buy")) == ["c1", "c2", "c4"]
     assert who(data, flows.FunnelPick("Try", dropped=True)) == ["c3", "c5"]
-    funnel = flows.funnel(data.events, data.stages).set_index("stage")
-    assert funnel.loc["Buy", "drop_off"] == 2 and funnel.loc["Buy", "customers"] == 3
+    funnel = flows.funnel(data).set_index("stage")
+    lost = funnel["customers"].shift(1) - funnel["customers"]  # drop-off: the previous row's customers minus this row's
+    assert lost.loc["Buy"] == 2 and funnel.loc["Buy", "customers"] == 3
     assert who(data, flows.FunnelPick("Buy", dropped=True)) == ["c2", "c4"]  # furthest stage Buy
     assert who(data, flows.FunnelPick("Stay")) == ["c1"]
     with pytest.raises(ValueError, match="not a step of the funnel"):

@@ -122,7 +122,7 @@ def test_pains_and_opportunities_follow_the_evidence(jm):
     assert sentences[0].startswith("Consideration: 67% of customers reach this stage and leave without Purchase (2 of 3)")
     opp = jm.items("opportunities", "Consideration")[0].text
     assert opp.startswith("67% of customers reach this stage")
-    assert jm.pain_summary.startswith("Biggest pain point: the Consideration stage: 2 of the 3")
+    assert jm.pain_summary == "Biggest pain point: the Consideration stage: 2 customers leave there without Purchase (67% of 3)."
 
 
 def test_without_a_goal_the_map_claims_no_drop_off():

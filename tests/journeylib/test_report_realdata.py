@@ -153,7 +153,7 @@ def test_helpdesk_report_without_stage_rules_says_what_to_set(helpdesk):
     assert flows.takeaway.startswith("Touchpoint by touchpoint")
     # 21 tickets never closed: no sentence says that nobody leaves.
     pains = next(s for s in report.sections if s.title == "Pain points and opportunities")
-    assert "did not reach Ticket closed" in pains.takeaway and "Ratings need a survey" in pains.takeaway
+    assert "did not reach Ticket closed" in pains.takeaway and "add a survey file" in pains.takeaway
 
 
 @pytest.mark.skipif(not export.images_available(), reason="no Chrome/Chromium for kaleido")

@@ -96,8 +96,9 @@ def test_every_rule_list_is_what_these_tests_cover():
         ("unknown_stage", "blank")]
     # a combined file's duplicates, missing ids and unknown stages are reported with its events
     assert [r.key for r in survey_row_rules(cols, journey, combined=True)] == ["bad_ts", "nps_text", "nps_out"]
-    assert [r.key for r in score_rules(cols, (), combined=False)] == ["no_score", "not_number"]
-    assert [r.key for r in score_rules(cols, (0, -99), combined=False)] == ["no_score", "not_number", "not_rated"]
+    assert [r.key for r in score_rules(cols, (), combined=False)] == ["no_score", "not_number", "comment_only"]
+    assert [r.key for r in score_rules(cols, (0, -99), combined=False)] == ["no_score", "not_number", "not_rated",
+                                                                           "comment_only"]
     assert [(r.key, r.action) for r in customer_rules(cols)] == [("dup", "drop"), ("no_id", "drop"),
                                                                  ("repeated", "drop")]
 
@@ -259,7 +260,7 @@ SURVEY_FRAME = text_frame(
     ",2024-01-01,Awareness,Home,3,,9",        # 3 no id
     "b,not a date,Purchase,Cart,5,,11",       # 4 time and NPS left empty
     "b,2024-01-02,Moon,Cart,2,,ten",          # 5 NPS not a number; stage not in the order
-    "c,2024-01-03,Purchase,Cart,,meh,3",      # 6 no score
+    "c,2024-01-03,Purchase,Cart,,meh,3",      # 6 no score: kept for its comment
     "c,2024-01-03,Purchase,Cart,good,meh,3",  # 7 score not a number
     "c,2024-01-04,Purchase,Cart,0,,3",        # 8 not rated
     "z,2024-01-04,Purchase,Cart,1,,3",        # 9 a customer with no events
@@ -270,8 +271,9 @@ SURVEY_EVENTS = text_frame("customer_id,timestamp,touchpoint", "a,2024-01-01,Hom
 def test_survey_row_and_score_rules_on_both_roads(engine, wh):
     f, t = both(engine, wh, touchpoints=SURVEY_EVENTS, survey=SURVEY_FRAME, not_rated=(0,))
     sv = survey(f)
-    assert sv[["customer_id", "touchpoint", "score"]].values.tolist() == [
-        ["a", "Home", 4.0], ["b", "Cart", 2.0], ["b", "Cart", 5.0], ["z", "Cart", 1.0]]
+    assert sv[["customer_id", "touchpoint", "score"]].fillna({"score": -1}).values.tolist() == [
+        ["a", "Home", 4.0], ["b", "Cart", 2.0], ["b", "Cart", 5.0], ["c", "Cart", -1], ["z", "Cart", 1.0]]
+    assert sv["comment"].iloc[3] == "meh"  # an answer with a comment and no score is kept for its comment
     assert sv["nps"].tolist()[0] == 9.0 and sv["nps"].isna().tolist()[1:3] == [True, True]
     assert pd.isna(sv["timestamp"].iloc[2]) and sv["timestamp"].iloc[1] == pd.Timestamp("2024-01-02")
     assert pd.isna(sv["stage"].iloc[1]) and sv["stage"].iloc[2] == "Purchase"
@@ -283,13 +285,14 @@ def test_survey_row_and_score_rules_on_both_roads(engine, wh):
         ("nps", "1 NPS values are not numbers and were left empty (e.g. 'ten')", 1),
         ("nps", "1 NPS values outside 0-10 left empty", 1),
         ("stage", f"1 rows have a stage not in the stage order ({STAGES}): 'Moon'; their stage is left empty", 1),
-        ("score", "1 rows dropped: no score", 1),
         ("score", "1 rows dropped: score is not a number (e.g. 'good')", 1),
         ("score", "1 scores coded as not rated (0) treated as missing", 1),
-        ("customer_id", "1 survey customers have no events (e.g. 'z'); their answers count in scores but not in "
-                        "flows", 1),
+        ("score", "1 answers have a comment but no score; kept for their comment (they count in comment themes, "
+                  "not in scores)", 1),
+        ("customer_id", "2 survey customers have no events (e.g. 'c', 'z'); their answers count in scores but not "
+                        "in flows", 2),
     ]
-    assert [w.rows for w in f.warnings] == [[2], [3], [4], [5], [4], [5], [6], [7], [8], [9]]
+    assert [w.rows for w in f.warnings] == [[2], [3], [4], [5], [4], [5], [7], [8], [6], [6, 9]]
     assert {w.file for w in f.warnings} == {"survey.csv"}
 
 
@@ -327,16 +330,16 @@ def test_wide_survey_on_both_roads(engine, wh):
     # The respondents' other columns describe them (respondent 4 answered nothing usable).
     for data in (f, t):
         assert customers(data).values.tolist() == [["1", "F"], ["2", "M"], ["3", "F"], ["4", "M"]]
-    # One warning per score column, in the order of the column names.
+    # One warning per score column and rule, the columns in the order they were given.
     assert keys(f) == [
         (None, "1 rows dropped: exact duplicates of an earlier row", 1),
-        ("Awareness", "2 rows dropped: no score", 2),
         ("Seat comfort", "1 rows dropped: no score", 1),
+        ("Awareness", "2 rows dropped: no score", 2),
         ("Booking", "1 rows dropped: score is not a number (e.g. 'x')", 1),
         ("Booking", "1 scores coded as not rated (0) treated as missing", 1),
         ("Seat comfort", "1 scores coded as not rated (0) treated as missing", 1),
     ]
-    assert [w.rows for w in f.warnings] == [[4], [2, 5], [5], [5], [2], [1]]
+    assert [w.rows for w in f.warnings] == [[4], [5], [2, 5], [5], [2], [1]]
 
 
 def test_combined_file_on_both_roads(engine, wh):
@@ -541,7 +544,7 @@ def test_messy_survey_and_customers_counted_by_hand(engine, wh):
     assert got[("survey.csv", "1 rows dropped: no customer id")] == [3]
     assert got[("survey.csv", "1 unparseable timestamps left empty (e.g. 'not a date')")] == [4]
     assert got[("survey.csv", "1 NPS values outside 0-10 left empty")] == [4]
-    assert got[("survey.csv", "1 rows dropped: no score")] == [6]
+    assert got[("survey.csv", "1 answers have a comment but no score")] == [6]  # kept for its comment
     assert got[("survey.csv", "1 scores coded as not rated (0) treated as missing")] == [7]
     assert any(i.rows == [5, 10] and "stage not in the stage order" in i.message for i in data.warnings)
     assert any(i.rows == [8] and "1 survey customers have no events (e.g. 'c9')" in i.message for i in data.warnings)
@@ -550,13 +553,13 @@ def test_messy_survey_and_customers_counted_by_hand(engine, wh):
     assert got[("customers.csv", "1 rows dropped: customer id repeated (first row kept)")] == [5]
 
     sv = data.survey.execute()
-    assert sv["customer_id"].tolist() == ["c1", "c2", "c2", "c9", "c4", "c4"]
-    assert sv["score"].tolist() == [4.0, 5.0, 2.0, 9.0, 3.0, 5.0]
+    assert sv["customer_id"].tolist() == ["c1", "c2", "c2", "c3", "c9", "c4", "c4"]
+    assert sv["score"].fillna(-1).tolist() == [4.0, 5.0, 2.0, -1, 9.0, 3.0, 5.0]  # c3's comment, no score
     assert sv["stage"].tolist()[:2] == ["Awareness", "Consideration"] and pd.isna(sv["stage"].iloc[2])
-    assert sv["stage"].iloc[4] == "Intent" and pd.isna(sv["stage"].iloc[5])  # nor is Moon
+    assert sv["stage"].iloc[5] == "Intent" and pd.isna(sv["stage"].iloc[6])  # nor is Moon
     assert pd.isna(sv["timestamp"].iloc[1]) and pd.isna(sv["nps"].iloc[1])  # bad time, NPS 11 left empty
-    assert sv["timestamp"].iloc[4] == pd.Timestamp("2024-03-05 10:00:00")  # padded, trimmed
-    assert sv["comment"].iloc[4] == "padded"
+    assert sv["timestamp"].iloc[5] == pd.Timestamp("2024-03-05 10:00:00")  # padded, trimmed
+    assert sv["comment"].iloc[5] == "padded"
     assert sv["wave"].dtype == "int64" and sv["weight"].dtype == "float64"
     cu = data.customers.execute()
     assert cu["customer_id"].tolist() == ["c1", "c2", "c3", "c4"]
@@ -577,7 +580,8 @@ def test_survey_without_events_file(engine, wh):
     data = load_journey(**_messy_sources(with_events=False), engine=engine)
     assert not any("have no events" in i.message for i in data.warnings)
     assert data.events.count().execute() == 0 and not data.has_events
-    assert survey(data)["customer_id"].tolist() == ["c1", "c2", "c2", "c3", "c4", "c4", "c9"]  # 0 is a score here
+    # 0 is a score here; c3's comment without a score is kept too
+    assert survey(data)["customer_id"].tolist() == ["c1", "c2", "c2", "c3", "c3", "c4", "c4", "c9"]
     frames = {k: read_table(s, engine=engine) for k, s in _messy_sources(with_events=False).items()}
     t = by_table(wh, frames)
     pd.testing.assert_frame_equal(survey(t), survey(data))

@@ -13,6 +13,7 @@ import streamlit as st
 
 from journeylib import export
 from ui import cache, state, widgets
+from ui.widgets import md_escape  # noqa: F401 - the pages call present.md_escape
 
 PRESENT_KEY = "present_mode"
 STEP_KEY = "present_step"
@@ -204,11 +205,3 @@ def report_downloads(view: cache.View, persona: str | None, dataset_name: str) -
     )
     if not ok:
         st.caption(export.INSTALL_HINT)
-
-
-_MD_SPECIAL = "\\`*_{}[]<>()#+-.!|$~"
-
-
-def md_escape(text: str) -> str:
-    """Text shown through st.markdown exactly as written (user text may hold * _ [ ] $...)."""
-    return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in str(text))

@@ -64,6 +64,14 @@ def metric_cards(items: list[tuple[str, str, str | None]]) -> None:
         col.metric(label, value, help=help_text, border=True)
 
 
+_MD_SPECIAL = "\\`*_{}[]<>()#+-.!|$~"
+
+
+def md_escape(text: str) -> str:
+    """Text shown through st.markdown exactly as written (user text may hold * _ [ ] $...)."""
+    return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in str(text))
+
+
 def pct(x: float | None) -> str:
     return "–" if x is None or pd.isna(x) else f"{x:.0%}"
 

@@ -6,9 +6,9 @@ import streamlit as st
 
 from ui import filters, widgets
 
-st.set_page_config(page_title="Customer journeys", page_icon=":material/route:", layout="wide")
-
 HERE = Path(__file__).resolve().parent
+# A file of our own: a ":material/..." page icon makes the browser fetch it from a font host.
+st.set_page_config(page_title="Customer journeys", page_icon=str(HERE / "assets" / "icon.svg"), layout="wide")
 pages = [
     st.Page("pages/journeys.py", title="Journeys", icon=":material/account_tree:", default=True),
     st.Page("pages/emotions.py", title="Emotions", icon=":material/mood:"),
@@ -18,6 +18,9 @@ if (HERE / "pages" / "journey_map.py").exists():
     pages.append(st.Page("pages/journey_map.py", title="Journey map", icon=":material/map:"))
 pages.append(st.Page("pages/data.py", title="Data", icon=":material/upload_file:"))
 
+# .streamlit/config.toml turns the sidebar navigation off, so a first paint never lists the
+# raw pages/ folder ("app, data, emotions ...") before this script has run; on again here.
+st.set_option("client.showSidebarNavigation", True)
 page = st.navigation(pages)
 with widgets.errors_shown("Could not open the dataset"):
     filters.sidebar()

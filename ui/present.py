@@ -60,21 +60,27 @@ button p {font-size: 1.15rem !important;}
 """
 
 # Keys a presenter's clicker or keyboard sends: forward and back. Space and Page Down would
-# otherwise scroll; keys typed into a box (the persona picker's search) are left alone.
+# otherwise scroll. Keys typed into a box (the persona picker's search) stay the box's,
+# except a clicker's Page Up/Down while the picker is closed: after picking a persona the
+# focus is still in the picker, and the clicker must go on working.
 KEYS_JS = """
 export default function(component) {
   const { setTriggerValue, setStateValue } = component;
   const next = new Set(["ArrowRight", "ArrowDown", "PageDown", " ", "Spacebar"]);
   const back = new Set(["ArrowLeft", "ArrowUp", "PageUp", "Backspace"]);
+  const clicker = new Set(["PageDown", "PageUp"]);
   const onKey = (event) => {
     if (event.defaultPrevented || event.altKey || event.ctrlKey || event.metaKey || event.repeat) return;
     const target = event.target;
-    if (target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName))) return;
+    const inBox = target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName));
+    if (inBox && !(clicker.has(event.key) && target.tagName === "INPUT"
+                   && target.getAttribute("aria-expanded") !== "true")) return;
     const step = next.has(event.key) ? 1 : back.has(event.key) ? -1 : 0;
     if (!step) return;
     event.preventDefault();
-    // A focused button would also take Space or Enter as a click.
-    if (target && target.tagName === "BUTTON") target.blur();
+    // A focused button would also take Space or Enter as a click; a focused box would
+    // keep the arrows from the next slide.
+    if (target && /^(BUTTON|INPUT)$/.test(target.tagName)) target.blur();
     setTriggerValue("move", step);
   };
   let timer = null;

@@ -18,10 +18,11 @@ def launch(playwright):
 
 
 def busy(page) -> bool:
-    """Whether a script run is going on (Streamlit's running widget, a spinner or stale elements)."""
+    """Whether a script run is going on: Streamlit's running widget (shown after 0.5 s), a
+    spinner, stale elements of the last run, or the skeletons of a first run."""
     return bool(page.evaluate(
         "() => !!document.querySelector('[data-testid=\"stStatusWidget\"], [data-testid=\"stSpinner\"], "
-        "[data-stale=\"true\"]')"))
+        "[data-stale=\"true\"], [data-testid=\"stSkeleton\"]')"))
 
 
 def settle(page, timeout_s: float = 180, quiet_polls: int = 6, poll_s: float = 0.25) -> None:

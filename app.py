@@ -7,8 +7,13 @@ import streamlit as st
 from ui import filters, widgets
 
 HERE = Path(__file__).resolve().parent
+ABOUT = ("**Customer journeys**: flows, funnels towards your goal, emotions per stage, personas and a "
+         "journey map from your own events and surveys. Everything runs on this machine. How each number "
+         "is defined: docs/design.md in the project.")
 # A file of our own: a ":material/..." page icon makes the browser fetch it from a font host.
-st.set_page_config(page_title="Customer journeys", page_icon=str(HERE / "assets" / "icon.svg"), layout="wide")
+# The menu item makes the minimal toolbar appear, and with it Streamlit's running indicator.
+st.set_page_config(page_title="Customer journeys", page_icon=str(HERE / "assets" / "icon.svg"), layout="wide",
+                   menu_items={"About": ABOUT})
 pages = [
     st.Page("pages/journeys.py", title="Journeys", icon=":material/account_tree:", default=True),
     st.Page("pages/emotions.py", title="Emotions", icon=":material/mood:"),

@@ -45,9 +45,10 @@ section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"],
 [data-testid="stExpandSidebarButton"], [data-testid="stToolbarActions"], [data-testid="stMainMenu"],
 [data-testid="stAppDeployButton"], [data-testid="stDecoration"] {display: none !important;}
 /* The header stays for Streamlit's running indicator, out of the slide's way. */
-header[data-testid="stHeader"] {background: transparent !important; pointer-events: none; height: 0 !important;}
+header[data-testid="stHeader"], [data-testid="stToolbar"] {background: transparent !important;
+  pointer-events: none !important; height: 0 !important;}
 [data-testid="stStatusWidget"] {position: fixed !important; right: 1rem; bottom: 0.6rem; top: auto !important;
-  pointer-events: auto;}
+  pointer-events: auto !important; background: #FFFFFF; z-index: 1000;}
 [data-testid="stMainBlockContainer"], .block-container {max-width: 100% !important;
   padding: 0.8rem 2.5rem 0.4rem 2.5rem !important;}
 [data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li {font-size: 1.45rem !important;

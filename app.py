@@ -27,6 +27,9 @@ pages.append(st.Page("pages/data.py", title="Data", icon=":material/upload_file:
 # raw pages/ folder ("app, data, emotions ...") before this script has run; on again here.
 st.set_option("client.showSidebarNavigation", True)
 page = st.navigation(pages)
+# Streamlit leaves 6rem above a page's title; at 1280x800 that pushed the first chart below
+# the fold. The header's menu sits at the right, so 3.5rem clears it.
+st.html("<style>[data-testid='stMainBlockContainer'] {padding-top: 3.5rem !important;}</style>")
 with widgets.errors_shown("Could not open the dataset"):
     filters.sidebar()
 page.run()

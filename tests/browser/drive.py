@@ -55,7 +55,18 @@ def shoot(page, name: str, folder: Path, full_page: bool = False) -> Path:
     """Save a screenshot in ``folder`` and, when $SCREENSHOT_DIR is set, a copy there."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.png"
-    page.screenshot(path=str(path), full_page=full_page)
+    if full_page:
+        # The app scrolls inside its main area, not the document: grow the window to the
+        # main area's height for the picture, then put it back.
+        size = dict(page.viewport_size)
+        tall = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+        if tall > size["height"]:
+            page.set_viewport_size({"width": size["width"], "height": min(int(tall), 16000)})
+            time.sleep(1.0)
+        page.screenshot(path=str(path))
+        page.set_viewport_size(size)
+    else:
+        page.screenshot(path=str(path))
     extra = screenshot_dir()
     if extra:
         extra.mkdir(parents=True, exist_ok=True)

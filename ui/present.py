@@ -6,7 +6,7 @@ scrolls at 1280x800 or 1920x1080. A small keyboard listener (a Streamlit v2 comp
 runs in the page itself, nothing fetched) moves between slides on the keys a presenter's
 clicker sends: arrows, Page Up/Down, Space. It also reports the window's size. The slide
 area is a fragment, so moving on reruns only that area, and each slide's figure is built
-once per view, persona and window size (the others are built while the first is shown).
+once per view, persona and window size; all of them are drawn once, the current one shown.
 The state lives in ``st.session_state`` and in the link: ``?present=1&slide=N`` plus the
 persona picker's own parameter, so a link opens the same slide for the same persona.
 
@@ -33,6 +33,7 @@ QUERY_KEY = "present"
 SLIDE_PARAM = "slide"  # 1-based, in the link with present=1
 PERSONA_KEY = "jm_persona"  # the journey map's "whose journey" control (in the link too)
 KEYS_KEY = "present_keys"
+DECK_SLIDE = "present_slide_"  # container keys of the slides' charts: present_slide_0, ...
 SIZE_KEY = "_present_viewport"
 EVERYONE = "All customers"
 FONT_FACTOR = 1.35
@@ -55,6 +56,7 @@ header[data-testid="stHeader"], [data-testid="stToolbar"] {background: transpare
   line-height: 1.45 !important;}
 [data-testid="stCaptionContainer"] p {font-size: 1.15rem !important;}
 h1 {font-size: 2.8rem !important;}
+.st-key-present_deck {position: relative; overflow: hidden;}
 h2, h3 {font-size: 2.1rem !important; padding: 0.2rem 0 !important;}
 button p {font-size: 1.15rem !important;}
 </style>
@@ -241,23 +243,49 @@ def show(slides: list[Slide], key, persona_choices: list[str], persona: str) -> 
     """Present mode: the slides one at a time, fitted to the window, with the persona picker.
 
     ``key`` names what the slides show (view, persona, any other choice behind them); the
-    built slides are cached on it. Moving between slides reruns only the slide area.
+    built slides are cached on it. Every slide's chart is drawn once, below the slide
+    area, and a style rule shows the current one only: moving to another slide reruns the
+    slide area (a fragment: buttons, heading, takeaway, that rule) and redraws no chart.
     """
     inject_css()
-    _deck(slides, key, persona_choices, persona)
+    window = viewport()
+    current = step(len(slides))
+    complete = SIZE_KEY in st.session_state
+    _slide_area(slides, key, persona_choices, persona, window, complete)
+    with st.container(key="present_deck", gap=None):
+        places = [st.container(key=f"{DECK_SLIDE}{i}") for i in range(len(slides))]
+    # The slide on screen first, then the others, so moving on only shows them. Until the
+    # browser has said how large its window is, only the first: they would be built again.
+    others = [i for i in range(len(slides)) if i != current] if complete else []
+    for index in [current] + others:
+        _, fig = _built(key, index, window, slides[index])
+        places[index].plotly_chart(fig, theme=None, key=f"present_fig_{index}", width="stretch",
+                                   config={"displaylogo": False})
+
+
+def deck_css(current: int, count: int) -> str:
+    """The style rule that shows slide ``current``'s chart and keeps the others laid out at
+    full width but out of sight (so they need no redraw when their turn comes)."""
+    hidden = ", ".join(f".st-key-{DECK_SLIDE}{i}" for i in range(count) if i != current)
+    # Out of the flow, over the shown one, as wide as it: laid out, invisible, unclickable.
+    rule = ("{position: absolute !important; top: 0; left: 0; right: 0; visibility: hidden !important; "
+            "pointer-events: none !important;}")
+    return f"<style>{hidden} {rule}</style>" if hidden else "<style></style>"
 
 
 @st.fragment
-def _deck(slides: list[Slide], key, persona_choices: list[str], persona: str) -> None:
+def _slide_area(slides: list[Slide], key, persona_choices: list[str], persona: str,
+                window: tuple[int, int], complete: bool) -> None:
     count = len(slides)
     if not is_on():  # "Exit" was pressed inside this fragment
         st.rerun(scope="app")
     _keys(key=KEYS_KEY, default={"viewport": None},
           on_move_change=lambda: _on_key(count), on_viewport_change=_on_viewport)
+    if viewport() != window or (not complete and SIZE_KEY in st.session_state):
+        st.rerun(scope="app")  # the charts below were laid out for another window, or not all drawn
     current = step(count)
     if st.query_params.get(SLIDE_PARAM) != str(current + 1):
         st.query_params[SLIDE_PARAM] = str(current + 1)
-    window = viewport()
     with st.container(horizontal=True, vertical_alignment="center", gap="small"):
         st.button("Previous", icon=":material/chevron_left:", key="present_prev", disabled=current == 0,
                   on_click=_move, args=(-1, count), help="Left arrow, Page Up")
@@ -270,14 +298,10 @@ def _deck(slides: list[Slide], key, persona_choices: list[str], persona: str) ->
                   help="Back to the page")
     if chosen != persona:  # the slides were built for the persona picked before
         st.rerun(scope="app")
-    takeaway, fig = _built(key, current, window, slides[current])
+    takeaway, _ = _built(key, current, window, slides[current])
     st.header(slides[current].title, anchor=False)
     st.markdown(md_escape(takeaway))
-    st.plotly_chart(fig, theme=None, key="present_fig", width="stretch", config={"displaylogo": False})
-    # The slide is on screen; build the others now, so moving on only shows them.
-    for index, slide in enumerate(slides):
-        if index != current:
-            _built(key, index, window, slide)
+    st.html(deck_css(current, count))
 
 
 def scale_fonts(fig: go.Figure, factor: float = FONT_FACTOR) -> go.Figure:

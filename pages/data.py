@@ -4,7 +4,6 @@ import pandas as pd
 import streamlit as st
 
 from journeylib import io as jio
-from journeylib import workspace
 from journeylib.schema import DEFAULT_STAGES
 from ui import cache, connect, datasets, state, upload, widgets
 from ui import stages as stage_edit

@@ -40,7 +40,8 @@ def server(tmp_path_factory):
 def shop_csv(folder: Path) -> Path:
     rnd = random.Random(3)
     rows = []
-    steps = [("Search ad", "Awareness"), ("Product page", "Consideration"), ("Cart", "Intent"), ("Checkout", "Purchase")]
+    steps = [("Search ad", "Awareness"), ("Product page", "Consideration"), ("Cart", "Intent"),
+             ("Checkout", "Purchase")]
     for c in range(40):
         for k, (touchpoint, stage) in enumerate(steps[: rnd.randint(1, 4)]):
             rows.append((f"u{c}", f"2024-03-{1 + c % 28:02d} {9 + k}:00", touchpoint, stage,

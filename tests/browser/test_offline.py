@@ -91,6 +91,36 @@ def test_first_paint_lists_the_apps_navigation_only(server):
         browser.close()
 
 
+def test_a_long_rerun_in_present_mode_shows_the_running_state(server):
+    """(Before the upload below, which would become the newest dataset a fresh session opens.)
+    Picking another persona builds five new slides (a journey map, a key-driver model):
+    Streamlit shows its running widget after half a second, and present mode keeps it on
+    screen (its header is out of the slide's way, not removed)."""
+    url, _ = server
+    with sync_api.sync_playwright() as p:
+        browser = drive.launch(p)
+        page, _ = offline_page(browser, url)
+        page.goto(f"{url}/journey_map?present=1", wait_until="domcontentloaded")
+        drive.settle(page)
+        picker = page.get_by_role("combobox").last
+        picker.click()
+        page.get_by_role("option").nth(1).click()
+        shown, deadline = [], time.time() + 120
+        while time.time() < deadline:
+            box = page.evaluate(RUNNING_JS)
+            if box:
+                shown.append(box)
+            elif shown or time.time() > deadline - 110 and not drive.busy(page):
+                break
+            time.sleep(0.05)
+        drive.settle(page)
+        assert shown, "no running state was shown during a long rerun"
+        width, height = page.viewport_size["width"], page.viewport_size["height"]
+        assert all(0 <= b["x"] and b["x"] + b["w"] <= width and 0 <= b["y"] and b["y"] + b["h"] <= height
+                   and b["w"] > 0 for b in shown), shown
+        browser.close()
+
+
 def test_no_request_leaves_the_machine(server, tmp_path):
     url, _ = server
     upload = tmp_path / "tiny.csv"
@@ -124,32 +154,3 @@ def test_no_request_leaves_the_machine(server, tmp_path):
                             for h in icon), icon
         browser.close()
     assert not outside, f"requests to other hosts: {sorted(set(outside))}"
-
-
-def test_a_long_rerun_in_present_mode_shows_the_running_state(server):
-    """Picking another persona builds five new slides (a journey map, a key-driver model):
-    Streamlit shows its running widget after half a second, and present mode keeps it on
-    screen (its header is out of the slide's way, not removed)."""
-    url, _ = server
-    with sync_api.sync_playwright() as p:
-        browser = drive.launch(p)
-        page, _ = offline_page(browser, url)
-        page.goto(f"{url}/journey_map?present=1", wait_until="domcontentloaded")
-        drive.settle(page)
-        picker = page.get_by_role("combobox").last
-        picker.click()
-        page.get_by_role("option").nth(1).click()
-        shown, deadline = [], time.time() + 120
-        while time.time() < deadline:
-            box = page.evaluate(RUNNING_JS)
-            if box:
-                shown.append(box)
-            elif shown or time.time() > deadline - 110 and not drive.busy(page):
-                break
-            time.sleep(0.05)
-        drive.settle(page)
-        assert shown, "no running state was shown during a long rerun"
-        width, height = page.viewport_size["width"], page.viewport_size["height"]
-        assert all(0 <= b["x"] and b["x"] + b["w"] <= width and 0 <= b["y"] and b["y"] + b["h"] <= height
-                   and b["w"] > 0 for b in shown), shown
-        browser.close()

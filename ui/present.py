@@ -182,7 +182,7 @@ def viewport() -> tuple[int, int]:
 
 # Room the slide's chrome takes above and below the chart, in CSS pixels at the fonts above:
 # the navigation row, the slide title, the paddings, and per line of takeaway.
-_CHROME_PX, _TAKEAWAY_LINE_PX, _TAKEAWAY_CHAR_PX, _SIDE_PX = 205, 36, 11.5, 80
+_CHROME_PX, _TAKEAWAY_LINE_PX, _TAKEAWAY_CHAR_PX, _SIDE_PX = 175, 36, 11.5, 80
 
 
 def chart_size(window: tuple[int, int], takeaway: str) -> tuple[int, int]:

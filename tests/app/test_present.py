@@ -61,9 +61,9 @@ def test_slide_figure_moves_a_legend_under_the_plot_to_the_foot_with_room():
 
 
 @pytest.mark.parametrize("window, takeaway, expected", [
-    ((1280, 800), "Short.", (1200, 800 - 205 - 36)),
-    ((1920, 1080), "Short.", (1840, 1080 - 205 - 36)),
-    ((1280, 800), "x" * 200, (1200, 800 - 205 - 2 * 36)),  # 200 chars of 11.5 px: two lines
+    ((1280, 800), "Short.", (1200, 800 - 175 - 36)),
+    ((1920, 1080), "Short.", (1840, 1080 - 175 - 36)),
+    ((1280, 800), "x" * 200, (1200, 800 - 175 - 2 * 36)),  # 200 chars of 11.5 px: two lines
 ])
 def test_chart_size_leaves_room_for_the_slide_chrome(window, takeaway, expected):
     assert present.chart_size(window, takeaway) == expected

@@ -1,4 +1,4 @@
-"""Command line: ``python -m journeylib COMMAND ...`` (the contract is in DESIGN.md).
+"""Command line of the journey dashboard; docs/design.md in the project says what every output means.
 
 Results are CSV on standard output (or ``--out FILE``). Bad input exits with status 2 and
 one line ``error: <file>: <what is wrong>`` on standard error; warnings about the data go

@@ -2,8 +2,11 @@
 
 The workspace is a folder (``$JOURNEY_WORKSPACE`` or ``./workspace``). Each dataset is a
 sub-folder named by a generated id (32 hex digits) holding the canonical tables as Parquet
-(``events.parquet``, ``survey.parquet``, ``customers.parquet``) and ``meta.json``. The
-dataset's name is display text stored in the metadata only; it never forms a path.
+(``events.parquet``, ``survey.parquet``, ``customers.parquet``) and ``meta.json``. The id is
+the dataset's identity; the name is display text stored in the metadata only, never a
+path, and unique in the workspace: a new save under a name already taken is stored as
+``name (2, YYYY-MM-DD)``, and a rename to a taken name is refused. Selection widgets send
+the label a user sees, so two datasets showing the same name could not be told apart.
 
 A save is written to a temporary folder inside the workspace, flushed to disk, then moved
 into place with a rename, so a crash leaves either the old or the new version complete.
@@ -20,8 +23,8 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
-from typing import Any, Mapping
+from pathlib import Path, PureWindowsPath
+from typing import Any, Iterable, Mapping
 
 import ibis
 
@@ -63,6 +66,12 @@ class DatasetInfo:
     @property
     def stages(self) -> list[str]:
         return list(self.journey.stages)
+
+    @property
+    def source_files(self) -> dict[str, str]:
+        """The source file of each table by its name only (datasets saved before names
+        were stripped may hold a path on the server, which is not for display)."""
+        return {kind: file_name(value) for kind, value in self.source_names.items()}
 
     def to_meta(self) -> dict[str, Any]:
         return {
@@ -137,6 +146,64 @@ def clean_name(name: str) -> str:
     return text
 
 
+# Endings of the files the loaders read; a default dataset name drops all of them.
+_FILE_ENDINGS = re.compile(r"(\.(csv|tsv|tab|txt|xlsx|xls|parquet|pq|xes|json))?(\.(gz|gzip|zip|bz2|xz|zst))?$",
+                           re.IGNORECASE)
+
+
+def file_name(path: str) -> str:
+    """The last part of a path (POSIX or Windows), the whole text when it is a plain name."""
+    return PureWindowsPath(str(path)).name or str(path)
+
+
+def default_name(file: str) -> str:
+    """A dataset name from an uploaded file's name: no folder, no ``.csv``/``.csv.gz``/
+    ``.xlsx``... ending (``exports/BPIC_2012.csv.gz`` -> ``BPIC_2012``)."""
+    base = file_name(file)
+    stem = _FILE_ENDINGS.sub("", base).strip()
+    return stem or base.strip() or "Dataset"
+
+
+def _name_key(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+def unique_name(name: str, taken: Iterable[str], day: str | None = None) -> str:
+    """``name`` when no name in ``taken`` equals it (ignoring case and repeated spaces),
+    else ``name (N, day)``: N counts the copies (the smallest N >= 2 no copy of ``name``
+    carries, whatever its day), ``day`` is YYYY-MM-DD, today by default."""
+    name = clean_name(name)
+    used = {_name_key(t) for t in taken}
+    if _name_key(name) not in used:
+        return name
+    day = day or datetime.now().date().isoformat()
+    copy = re.compile(re.escape(_name_key(name)) + r" \((\d+), ")
+    numbers = {int(m.group(1)) for t in used if (m := copy.match(t))}
+    n = 2
+    while True:
+        suffix = f" ({n}, {day})"
+        candidate = name[: MAX_NAME_LENGTH - len(suffix)].rstrip() + suffix
+        if n not in numbers and _name_key(candidate) not in used:
+            return candidate
+        n += 1
+
+
+def distinct_names(infos: Iterable["DatasetInfo"]) -> dict[str, str]:
+    """Dataset id -> a name no other dataset shows. Saves keep names unique; a workspace
+    written before that may hold duplicates, and then the older copy keeps its name and
+    each later one gets :func:`unique_name`'s suffix with the day it was created."""
+    out: dict[str, str] = {}
+    for info in sorted(infos, key=lambda i: (i.created, i.id)):
+        out[info.id] = unique_name(info.name, out.values(), info.created[:10] or None)
+    return out
+
+
+def find_by_name(name: str, root: str | os.PathLike | None = None) -> DatasetInfo | None:
+    """The saved dataset called ``name`` (ignoring case and repeated spaces), if any."""
+    key = _name_key(str(name))
+    return next((i for i in list_datasets(root) if _name_key(i.name) == key), None)
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -199,6 +266,8 @@ def save_dataset(
         _check_id(dataset_id)
         if (base / dataset_id / "meta.json").exists():
             existing = get_info(dataset_id, root=base)
+    others = [i.name for i in list_datasets(base) if i.id != dataset_id]
+    name = unique_name(name, others)
     dataset_id = dataset_id or new_id()
     # The pid in the name lets a later listing tell a crashed save from one in progress.
     tmp = base / f".tmp-{os.getpid()}-{uuid.uuid4().hex}"
@@ -230,7 +299,7 @@ def save_dataset(
             journey=data.journey,
             touchpoint_stage_map={str(k): str(v) for k, v in dict(data.touchpoint_stage_map or {}).items()},
             persona_names=dict(persona_names if persona_names is not None else (existing.persona_names if existing else {})),
-            source_names={str(k): str(v) for k, v in dict(data.source_names or {}).items()},
+            source_names={str(k): file_name(v) for k, v in dict(data.source_names or {}).items()},
             row_counts=counts,
             score_scale=(float(scale.low), float(scale.high)) if scale else None,
             settings=dict(settings if settings is not None else (existing.settings if existing else {})),
@@ -382,6 +451,9 @@ def update_meta(dataset_id: str, root: str | os.PathLike | None = None, **change
         raise WorkspaceError(f"cannot change {sorted(unknown | ({'id', 'format', 'created'} & set(changes)))}")
     if "name" in changes:
         changes["name"] = clean_name(changes["name"])
+        clash = find_by_name(changes["name"], root=root)
+        if clash is not None and clash.id != dataset_id:
+            raise WorkspaceError(f"another dataset is already called “{clash.name}”; choose another name")
     meta.update(changes)
     meta["updated"] = _now()
     assert info.path is not None
@@ -412,6 +484,17 @@ def update_settings(dataset_id: str, root: str | os.PathLike | None = None, **se
     merged = {**info.settings, **settings}
     json.dumps(merged)  # fail here, not half-way through a write
     return update_meta(dataset_id, root=root, settings=merged)
+
+
+def replace_dataset(old_id: str, new_id: str, root: str | os.PathLike | None = None) -> DatasetInfo:
+    """Delete ``old_id`` and give ``new_id`` its name: a new copy of a file takes the old
+    one's place (the new copy keeps its own id, so no cached result of the old one applies)."""
+    old = get_info(old_id, root=root)
+    if old_id == new_id:
+        return old
+    get_info(new_id, root=root)  # fail before deleting anything
+    delete_dataset(old_id, root=root)
+    return rename_dataset(new_id, old.name, root=root)
 
 
 def delete_dataset(dataset_id: str, root: str | os.PathLike | None = None) -> None:

@@ -6,7 +6,7 @@ import streamlit as st
 from journeylib import ingest as jio
 from journeylib import workspace
 from journeylib.journey import JourneyModel, apply_journey
-from ui import cache, connect, journey_edit, state, upload, widgets
+from ui import cache, connect, datasets, journey_edit, state, upload, widgets
 
 st.title("Data")
 active = state.active_info()
@@ -110,8 +110,8 @@ with add_tab:
             chosen_values = r3.multiselect("is one of", seen, key=f"d_where_vals_{where_col}")
             where = {where_col: chosen_values} if chosen_values else None
         n1, n2 = st.columns([2, 1])
-        name = n1.text_input("Dataset name", value=next(iter(labels.values())).rsplit(".", 1)[0], max_chars=200,
-                             key="d_name")
+        name_choice = datasets.name_input(n1, list(labels.values()))
+        name = name_choice.name
         not_rated_text = n2.text_input("Score values meaning “not rated”", "", key="d_not_rated",
                                        help="For example 0 in a 1–5 survey where 0 means the question was skipped.")
         try:
@@ -146,6 +146,7 @@ with add_tab:
                 with widgets.errors_shown("Could not use this data"):
                     info = upload.save(checked, name, {"keep_duplicates": keep_dups, "where": where or {},
                                                        "not_rated": list(not_rated)})
+                    info = datasets.finish_save(info, name_choice)
                     st.session_state["_upload_notes"] = [
                         f"“{info.name}” is now the active dataset ({info.row_counts.get('events', 0):,} events"
                         + (f", {info.row_counts['survey']:,} survey answers" if "survey" in info.row_counts else "")
@@ -156,36 +157,13 @@ with add_tab:
         st.info("Drop a file above to start. Until then, the app shows the active dataset.", icon=":material/info:")
 
 with saved_tab:
-    for info in state.datasets():
-        with st.container(border=True):
-            c1, c2, c3, c4 = st.columns([4, 1, 1, 1], vertical_alignment="center")
-            counts = ", ".join(f"{v:,} {k}" for k, v in info.row_counts.items())
-            files = ", ".join(info.source_names.values())
-            c1.markdown(f"**{info.name}**" + ("  ·  *active*" if info.id == active.id else "")
-                        + f"\n\n{counts} · saved {info.created[:10]}" + (f" · from {files}" if files else ""))
-            if c2.button("Open", key=f"open_{info.id}", disabled=info.id == active.id):
-                state.set_active(info.id)
-                st.rerun()
-            with c3.popover("Rename"):
-                new_name = st.text_input("New name", value=info.name, max_chars=200, key=f"rn_{info.id}")
-                if st.button("Save", key=f"rn_save_{info.id}"):
-                    with widgets.errors_shown("Could not rename"):
-                        workspace.rename_dataset(info.id, new_name, root=state.root())
-                        st.rerun()
-            with c4.popover("Delete"):
-                st.markdown(f"Delete **{info.name}** for good?")
-                if st.button("Delete", type="primary", key=f"del_{info.id}"):
-                    with widgets.errors_shown("Could not delete"):
-                        workspace.delete_dataset(info.id, root=state.root())
-                        rest = [i for i in state.datasets() if i.id != info.id]
-                        if info.id == active.id and rest:
-                            state.set_active(rest[0].id)
-                        st.rerun()
+    datasets.saved_list(active.id)
 
     st.subheader("Journey of a saved dataset", anchor=False)
     infos = state.datasets()
     by_id = {i.id: i for i in infos}
-    chosen_id = st.columns([1, 1])[0].selectbox("Dataset", list(by_id), format_func=lambda i: by_id[i].name,
+    shown = state.labels(infos)
+    chosen_id = st.columns([1, 1])[0].selectbox("Dataset", list(by_id), format_func=lambda i: shown[i],
                              index=list(by_id).index(active.id) if active.id in by_id else 0, key="st_dataset")
     target = by_id[chosen_id]
     st.caption("Change the stage order, the rules that place each touchpoint, or the goal. “Apply” re-derives "

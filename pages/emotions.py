@@ -3,7 +3,7 @@
 import streamlit as st
 
 from journeylib import charts, voice
-from ui import cache, gaps, state, widgets
+from ui import cache, filters, gaps, state, widgets
 from ui import voice as voice_ui
 from ui.present import md_escape
 
@@ -22,9 +22,9 @@ scale_text = f"scores {scale.label}" if scale else "scores"
 personas = state.persona_names()
 
 c1, c2 = st.columns([1, 1])
-level = c1.segmented_control("Along", ["stage", "touchpoint"], default="stage", key="e_level",
+level = c1.segmented_control("Along", ["stage", "touchpoint"], default="stage", **filters.linked("e_level"),
                              format_func=str.capitalize) or "stage"
-by_persona = c2.toggle("One line per persona", value=bool(personas), key="e_by_persona", disabled=not personas)
+by_persona = c2.toggle("One line per persona", value=bool(personas), **filters.linked("e_by_persona"), disabled=not personas)
 
 curve = cache.emotion_frame(view, level, by_persona and bool(personas))
 drawn = gaps.with_gaps(curve, data.stages) if level == "stage" else curve
@@ -60,10 +60,10 @@ if not nps.empty:
 
 st.subheader("What customers said")
 f1, f2, f3 = st.columns([1, 1, 1.4])
-stage = f1.selectbox("Stage", ["(all)"] + list(data.stages), key="c_stage")
-persona = f2.selectbox("Persona", ["(all)"] + personas, key="c_persona")
+stage = f1.selectbox("Stage", ["(all)"] + list(data.stages), **filters.linked("c_stage"))
+persona = f2.selectbox("Persona", ["(all)"] + personas, **filters.linked("c_persona"))
 low, high = (float(scale.low), float(scale.high)) if scale else (0.0, 10.0)
-lo, hi = f3.slider("Score", low, high, (low, high), step=1.0 if high - low >= 4 else 0.5, key="c_score")
+lo, hi = f3.slider("Score", low, high, (low, high), step=1.0 if high - low >= 4 else 0.5, **filters.linked("c_score"))
 quotes = cache.comments_frame(view, None if stage == "(all)" else stage, None if persona == "(all)" else persona,
                               lo, hi)
 disagree = st.toggle("Only comments whose words and score disagree", key="c_disagree",

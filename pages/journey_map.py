@@ -5,15 +5,14 @@ import streamlit as st
 
 from journeylib import charts, export
 from journeylib.insights import outcome_label
-from ui import cache, present, state, widgets
+from ui import cache, filters, present, state, widgets
 
 view = state.current_view()
 info = state.active_info()
 names = state.persona_names()
 choices = [present.EVERYONE] + [n for n in names if not view.personas or n in view.personas]
-if st.session_state.get("jm_persona") not in choices:
-    st.session_state["jm_persona"] = present.EVERYONE
-persona = None if st.session_state["jm_persona"] == present.EVERYONE else st.session_state["jm_persona"]
+shown_for = filters.link_value("jm_persona", choices, present.EVERYONE)
+persona = None if shown_for == present.EVERYONE else shown_for
 subject = state.subject(view, persona)
 colors = state.persona_colors()
 
@@ -61,7 +60,6 @@ def drivers_figure():
 # ----------------------------------------------------------------------------- present mode
 
 if present.is_on():
-    present.inject_css()
     jm = present.journey_map(view, persona)
     top = jm.opportunities["sentence"].iloc[0] if len(jm.opportunities) else jm.pain_summary
 
@@ -70,22 +68,18 @@ if present.is_on():
         return kd if isinstance(kd, str) else kd.summary
 
     slides = [
-        ("Journey map", f"{jm.group}: {jm.customers:,} customers.",
-         lambda: journey_map_figure(font_scale=1.2, fit_width=1500, height=1050)),
-        ("How customers feel", "Mean score per stage with its 95% band; n in the hover.", emotion_figure),
-        ("How customers move", "Each band is customers going from one stage to the next.", sankey_figure),
-        ("Pain points", top, pains_figure),
-        ("Key drivers", drivers_takeaway, drivers_figure),
+        present.Slide("Journey map", f"{jm.group}: {jm.customers:,} customers.",
+                      lambda w, h: journey_map_figure(font_scale=present.fitted_font_scale(h), fit_width=w,
+                                                      height=h), fits=True),
+        present.Slide("How customers feel", "Mean score per stage with its 95% band; n in the hover.", emotion_figure),
+        present.Slide("How customers move", "Each band is customers going from one stage to the next.",
+                      sankey_figure),
+        present.Slide("Pain points", top, pains_figure),
+        # Key drivers are estimated when the deck is built, after the first slide is shown.
+        present.Slide("Key drivers", drivers_takeaway, drivers_figure),
     ]
-    current = present.step(len(slides))
-    title, takeaway, build = slides[current]
-    present.navigation(len(slides), [s[0] for s in slides])  # on top: no scrolling to move on
-    st.header(title, anchor=False)
-    # Key drivers are estimated only when their slide is on screen.
-    st.markdown(present.md_escape(takeaway() if callable(takeaway) else takeaway))
-    fig = build() if current == 0 else present.scale_fonts(build())  # the map sizes its own fonts
-    st.plotly_chart(fig, theme=None, key=f"present_fig_{current}", width="stretch",
-                    config={"displaylogo": False})
+    present.show(slides, key=(view, persona, st.session_state.get("jm_outcome")), persona_choices=choices,
+                 persona=shown_for)
     st.stop()
 
 # ----------------------------------------------------------------------------- normal mode
@@ -96,7 +90,7 @@ st.caption("The journey in one view, filled from your data: what customers do at
 
 with st.container(border=True):
     c1, c3 = st.columns([4, 1], vertical_alignment="bottom")
-    c1.selectbox("Whose journey", choices, key="jm_persona",
+    c1.selectbox("Whose journey", choices, **filters.linked("jm_persona"),
                  help="Everyone in the current filters, or one persona.")
     with c3:
         present.toggle()
@@ -141,7 +135,7 @@ if box.open:
     with box:
         outcomes = present.driver_outcomes(view, persona)
         if outcomes:
-            st.columns([1, 2])[0].selectbox("Key drivers of", outcomes, key="jm_outcome",
+            st.columns([1, 2])[0].selectbox("Key drivers of", outcomes, **filters.linked("jm_outcome"),
                          index=outcomes.index(chosen_outcome()) if chosen_outcome() in outcomes else 0,
                          format_func=lambda o: outcome_label(state.current_data(), o),
                          help="The outcome the key-driver chart explains.")

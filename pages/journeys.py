@@ -4,7 +4,7 @@ touchpoints; transitions; time along the journey."""
 
 import streamlit as st
 
-from ui import cache, compare, drill, journeys, state, widgets
+from ui import cache, compare, drill, filters, journeys, state, widgets
 
 view = state.current_view()
 data = state.current_data()
@@ -18,17 +18,15 @@ st.caption("How customers move from one step to the next, where they drop out, a
 
 with st.container(border=True):
     c1, c2, c3, c4 = st.columns([1.2, 1, 1, 1.4])
-    level = c1.segmented_control("Show", ["touchpoint", "stage"], default="touchpoint", key="j_level",
-                                 format_func=lambda v: "Touchpoints" if v == "touchpoint" else "Stages",
-                                 bind="query-params") or "touchpoint"
-    max_steps = c2.slider("Steps", 2, 10, 5, key="j_steps", help="How many steps of each journey to draw.",
-                          bind="query-params")
-    top = c3.slider("Nodes per step", 3, 20, 6, key="j_top", bind="query-params",
+    level = c1.segmented_control("Show", ["touchpoint", "stage"], default="touchpoint", **filters.linked("j_level"),
+                                 format_func=lambda v: "Touchpoints" if v == "touchpoint" else "Stages") or "touchpoint"
+    max_steps = c2.slider("Steps", 2, 10, 5, **filters.linked("j_steps"), help="How many steps of each journey to draw.")
+    top = c3.slider("Nodes per step", 3, 20, 6, **filters.linked("j_top"),
                     help="Less common touchpoints at a step are grouped as (other).")
-    collapse = c4.toggle("Merge repeated touchpoints", value=False, key="j_collapse", bind="query-params",
+    collapse = c4.toggle("Merge repeated touchpoints", value=False, **filters.linked("j_collapse"),
                          help="Count 'Email, Email, Email' as one step.", disabled=level == "stage")
     starts = cache.start_nodes(base, level, collapse)
-    start = c4.selectbox("Start at", ["(any)"] + starts, key="j_start", bind="query-params",
+    start = c4.selectbox("Start at", ["(any)"] + starts, **filters.linked("j_start"),
                          help="Only journeys whose first step is this one.")
     start = None if start in (None, "(any)") else start
     with widgets.errors_shown("Cannot compare these views"):

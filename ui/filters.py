@@ -1,9 +1,17 @@
-"""Sidebar filters: active dataset, personas, date range, channels.
+"""Sidebar filters and page controls in the link: a URL brings back the whole view.
 
-The widgets keep their values in ``st.session_state`` and are mirrored into
-``st.query_params`` as plain strings (``dataset``, repeated ``persona`` and ``channel``,
-``from`` and ``to`` as ISO dates), so reloading or sharing the link reproduces the view.
-On a session's first run the query parameters are read back into the widgets.
+The sidebar's widgets keep their values in ``st.session_state`` and are mirrored into
+``st.query_params`` as plain strings (``dataset`` as the dataset's id, repeated ``persona``
+and ``channel``, ``from`` and ``to`` as ISO dates); on a session's first run the query
+parameters are read back into the widgets. They are kept by hand because they outlive
+page switches and their values are checked against the dataset.
+
+A page's own controls (level, steps, whose journey...) are bound to the URL with
+Streamlit's ``bind="query-params"`` through :func:`linked`: the widget key is the
+parameter's name, a value equal to the widget's default leaves the URL, an invalid one is
+dropped, and a page switch drops the other page's parameters. :func:`link_value` reads
+such a control's value before the widget is drawn (present mode reads "whose journey"
+first), so a fresh browser opening the link computes with the linked value.
 """
 
 from __future__ import annotations
@@ -15,6 +23,28 @@ import streamlit as st
 from ui import cache, state
 
 RESTORED_KEY = "_filters_restored"
+SIDEBAR_PARAMS = ("dataset", "persona", "from", "to", "channel")
+
+
+def linked(key: str) -> dict:
+    """Widget arguments that put a page control in the link: ``**filters.linked("j_level")``."""
+    if key in SIDEBAR_PARAMS:
+        raise ValueError(f"{key!r} is a sidebar parameter; give the control another key")
+    return {"key": key, "bind": "query-params"}
+
+
+def link_value(key: str, options, default):
+    """The value of the linked control ``key`` before its widget is drawn: this session's
+    value, else the link's, else ``default`` (a value not among ``options`` counts as none).
+    The value is stored under ``key``, so the widget drawn later shows the same."""
+    options = list(options)
+    value = st.session_state.get(key)
+    if value not in options:
+        value = st.query_params.get(key)
+        if value not in options:
+            value = default
+        st.session_state[key] = value
+    return value
 
 
 def _date(text: str | None) -> dt.date | None:
@@ -68,9 +98,9 @@ def _write_query(view: cache.View) -> None:
     current = {k: (st.query_params.get_all(k) if k in ("persona", "channel") else st.query_params.get(k))
                for k in st.query_params.keys()}
     # Keys owned by other pages (e.g. present mode) are left alone.
-    mine = {k: v for k, v in current.items() if k in ("dataset", "persona", "from", "to", "channel")}
+    mine = {k: v for k, v in current.items() if k in SIDEBAR_PARAMS}
     if mine != wanted:
-        for key in ("dataset", "persona", "from", "to", "channel"):
+        for key in SIDEBAR_PARAMS:
             if key not in wanted and key in st.query_params:
                 del st.query_params[key]
         for key, value in wanted.items():
@@ -90,7 +120,7 @@ def sidebar() -> cache.View:
     if st.session_state.get(state.ACTIVE_KEY) not in {i.id for i in infos}:
         st.session_state[state.ACTIVE_KEY] = infos[0].id
 
-    names = {i.id: i.name for i in infos}
+    names = state.labels(infos)
     with st.sidebar:
         st.selectbox("Dataset", options=list(names), format_func=lambda i: names.get(i, i),
                      key=state.ACTIVE_KEY, on_change=_on_dataset_change,

@@ -1,48 +1,130 @@
 """Present mode and the journey-map page's cached results and exports.
 
-Present mode hides the sidebar and the page's controls, enlarges fonts, and steps through
-the key charts one at a time (state in ``st.session_state``, mirrored as ``?present=1``
-so a link opens straight into it). The journey map, key drivers and report files are
-cached here, keyed on the view (dataset + filters) and the persona shown.
+Present mode is for a meeting room: no sidebar or page controls, fonts 1.35 times larger
+(legends and axes too), one chart per slide, sized to the browser window so a slide never
+scrolls at 1280x800 or 1920x1080. A small keyboard listener (a Streamlit v2 component, which
+runs in the page itself, nothing fetched) moves between slides on the keys a presenter's
+clicker sends: arrows, Page Up/Down, Space. It also reports the window's size. The slide
+area is a fragment, so moving on reruns only that area, and each slide's figure is built
+once per view, persona and window size; all of them are drawn once, the current one shown.
+The state lives in ``st.session_state`` and in the link: ``?present=1&slide=N`` plus the
+persona picker's own parameter, so a link opens the same slide for the same persona.
+
+The journey map, key drivers and report files are cached here too, keyed on the view
+(dataset + filters) and the persona shown.
 """
 
 from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
 
 import plotly.graph_objects as go
 import streamlit as st
 
 from journeylib import export
-from ui import cache, state, widgets
+from ui import cache, filters, state, widgets
+from ui.widgets import md_escape  # noqa: F401 - the pages call present.md_escape
 
 PRESENT_KEY = "present_mode"
 STEP_KEY = "present_step"
 QUERY_KEY = "present"
+SLIDE_PARAM = "slide"  # 1-based, in the link with present=1
+PERSONA_KEY = "jm_persona"  # the journey map's "whose journey" control (in the link too)
+KEYS_KEY = "present_keys"
+DECK_SLIDE = "present_slide_"  # container keys of the slides' charts: present_slide_0, ...
+SIZE_KEY = "_present_viewport"
 EVERYONE = "All customers"
+FONT_FACTOR = 1.35
+# What the browser window reports before it has reported anything (a small laptop).
+DEFAULT_VIEWPORT = (1280, 800)
 
 PRESENT_CSS = """
 <style>
 section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"],
-[data-testid="stExpandSidebarButton"], header[data-testid="stHeader"], [data-testid="stToolbar"],
-[data-testid="stDecoration"] {display: none !important;}
+[data-testid="stExpandSidebarButton"], [data-testid="stToolbarActions"], [data-testid="stMainMenu"],
+[data-testid="stAppDeployButton"], [data-testid="stDecoration"] {display: none !important;}
+/* The header stays for Streamlit's running indicator, out of the slide's way. */
+header[data-testid="stHeader"], [data-testid="stToolbar"] {background: transparent !important;
+  pointer-events: none !important; height: 0 !important;}
+[data-testid="stStatusWidget"] {position: fixed !important; right: 1rem; bottom: 0.6rem; top: auto !important;
+  pointer-events: auto !important; background: #FFFFFF; z-index: 1000;}
 [data-testid="stMainBlockContainer"], .block-container {max-width: 100% !important;
-  padding-top: 1.2rem !important; padding-left: 2.5rem !important; padding-right: 2.5rem !important;}
+  padding: 0.8rem 2.5rem 0.4rem 2.5rem !important;}
 [data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li {font-size: 1.45rem !important;
-  line-height: 1.5 !important;}
-[data-testid="stCaptionContainer"] p {font-size: 1.1rem !important;}
+  line-height: 1.45 !important;}
+[data-testid="stCaptionContainer"] p {font-size: 1.15rem !important;}
 h1 {font-size: 2.8rem !important;}
-h2, h3 {font-size: 2.1rem !important;}
-button p {font-size: 1.2rem !important;}
+.st-key-present_deck {position: relative; overflow: hidden;}
+h2, h3 {font-size: 2.1rem !important; padding: 0.2rem 0 !important;}
+button p {font-size: 1.15rem !important;}
 </style>
 """
+
+# Keys a presenter's clicker or keyboard sends: forward and back. Space and Page Down would
+# otherwise scroll. Keys typed into a box (the persona picker's search) stay the box's,
+# except a clicker's Page Up/Down while the picker is closed: after picking a persona the
+# focus is still in the picker, and the clicker must go on working.
+KEYS_JS = """
+export default function(component) {
+  const { setTriggerValue, setStateValue } = component;
+  const next = new Set(["ArrowRight", "ArrowDown", "PageDown", " ", "Spacebar"]);
+  const back = new Set(["ArrowLeft", "ArrowUp", "PageUp", "Backspace"]);
+  const clicker = new Set(["PageDown", "PageUp"]);
+  const onKey = (event) => {
+    if (event.defaultPrevented || event.altKey || event.ctrlKey || event.metaKey || event.repeat) return;
+    const target = event.target;
+    const inBox = target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName));
+    if (inBox && !(clicker.has(event.key) && target.tagName === "INPUT"
+                   && target.getAttribute("aria-expanded") !== "true")) return;
+    const step = next.has(event.key) ? 1 : back.has(event.key) ? -1 : 0;
+    if (!step) return;
+    event.preventDefault();
+    // A focused button would also take Space or Enter as a click; a focused box would
+    // keep the arrows from the next slide.
+    if (target && /^(BUTTON|INPUT)$/.test(target.tagName)) target.blur();
+    setTriggerValue("move", step);
+  };
+  let timer = null;
+  const report = () => setStateValue("viewport", [window.innerWidth, window.innerHeight]);
+  const onResize = () => { clearTimeout(timer); timer = setTimeout(report, 200); };
+  document.addEventListener("keydown", onKey);
+  window.addEventListener("resize", onResize);
+  report();
+  return () => {
+    document.removeEventListener("keydown", onKey);
+    window.removeEventListener("resize", onResize);
+    clearTimeout(timer);
+  };
+}
+"""
+
+_keys = st.components.v2.component("journey_present_keys", js=KEYS_JS)
+
+
+@dataclass(frozen=True)
+class Slide:
+    """One slide: a title, a one-line takeaway (text, or a function giving it when the slide
+    is built) and its chart. ``figure()`` returns a figure present mode sizes and enlarges;
+    with ``fits=True`` it is called as ``figure(width, height)`` and lays itself out."""
+
+    title: str
+    takeaway: str | Callable[[], str]
+    figure: Callable[..., go.Figure]
+    fits: bool = False
 
 
 # ----------------------------------------------------------------------------- present mode
 
 
 def is_on() -> bool:
-    """Whether present mode is on (first run of a session reads ``?present=1``)."""
+    """Whether present mode is on (first run of a session reads ``?present=1&slide=N``)."""
     if PRESENT_KEY not in st.session_state:
         st.session_state[PRESENT_KEY] = st.query_params.get(QUERY_KEY) == "1"
+        if st.session_state[PRESENT_KEY]:
+            text = str(st.query_params.get(SLIDE_PARAM) or "1")
+            st.session_state[STEP_KEY] = int(text) - 1 if text.isdigit() and int(text) > 0 else 0
     return bool(st.session_state[PRESENT_KEY])
 
 
@@ -51,14 +133,17 @@ def _set(on: bool) -> None:
     st.session_state[STEP_KEY] = 0
     if on:
         st.query_params[QUERY_KEY] = "1"
-    elif QUERY_KEY in st.query_params:
-        del st.query_params[QUERY_KEY]
+    else:
+        for key in (QUERY_KEY, SLIDE_PARAM):
+            if key in st.query_params:
+                del st.query_params[key]
 
 
 def toggle() -> None:
     """The button that turns present mode on (shown with the page's controls)."""
     st.button("Present", icon=":material/slideshow:", key="present_on", on_click=_set, args=(True,),
-              help="Full-screen view for a meeting: no sidebar or controls, large fonts, one chart at a time.")
+              help="Full-screen view for a meeting: no sidebar or controls, large fonts, one chart at a time; "
+                   "arrow keys, Page Up/Down and Space move between slides.")
 
 
 def inject_css() -> None:
@@ -67,7 +152,20 @@ def inject_css() -> None:
 
 
 def _move(delta: int, count: int) -> None:
-    st.session_state[STEP_KEY] = min(max(st.session_state.get(STEP_KEY, 0) + delta, 0), count - 1)
+    st.session_state[STEP_KEY] = min(max(int(st.session_state.get(STEP_KEY, 0)) + delta, 0), count - 1)
+
+
+def _on_key(count: int) -> None:
+    pressed = st.session_state.get(KEYS_KEY)
+    delta = getattr(pressed, "move", None) if pressed is not None else None
+    if delta in (1, -1):
+        _move(int(delta), count)
+
+
+def _on_viewport() -> None:
+    reported = getattr(st.session_state.get(KEYS_KEY), "viewport", None)
+    if isinstance(reported, (list, tuple)) and len(reported) == 2:
+        st.session_state[SIZE_KEY] = (int(reported[0]), int(reported[1]))
 
 
 def step(count: int) -> int:
@@ -77,39 +175,166 @@ def step(count: int) -> int:
     return current
 
 
-def navigation(count: int, titles: list[str]) -> None:
-    """Previous / next buttons, the slide counter and the exit button."""
-    current = step(count)
-    c1, c2, c3, c4 = st.columns([1, 1, 4, 1.2], vertical_alignment="center")
-    c1.button("Previous", icon=":material/chevron_left:", key="present_prev", disabled=current == 0,
-              on_click=_move, args=(-1, count), width="stretch")
-    c2.button("Next", icon=":material/chevron_right:", key="present_next", disabled=current >= count - 1,
-              on_click=_move, args=(1, count), width="stretch")
-    c3.caption(f"Slide {current + 1} of {count}: {titles[current]}")
-    c4.button("Exit present mode", icon=":material/close:", key="present_off", on_click=_set, args=(False,),
-              width="stretch")
+def viewport() -> tuple[int, int]:
+    """The browser window's size in CSS pixels, as last reported (a laptop's before that)."""
+    return tuple(st.session_state.get(SIZE_KEY) or DEFAULT_VIEWPORT)
 
 
-def scale_fonts(fig: go.Figure, factor: float = 1.35) -> go.Figure:
-    """A copy of ``fig`` with every font size (layout, title, annotations, trace text)
-    multiplied by ``factor``, for reading across a meeting room."""
-    fig = go.Figure(fig)
-    base = fig.layout.font.size or 14
-    fig.update_layout(font_size=round(base * factor))
-    if fig.layout.title.font.size:
-        fig.layout.title.font.size = round(fig.layout.title.font.size * factor)
+# Room the slide's chrome takes above and below the chart, in CSS pixels at the fonts above:
+# the navigation row, the slide title, the paddings, and per line of takeaway.
+_CHROME_PX, _TAKEAWAY_LINE_PX, _TAKEAWAY_CHAR_PX, _SIDE_PX = 175, 36, 11.5, 80
+
+
+def chart_size(window: tuple[int, int], takeaway: str) -> tuple[int, int]:
+    """Width and height a slide's chart gets so the whole slide fits ``window`` unscrolled."""
+    width, height = window
+    inner = max(width - _SIDE_PX, 480)
+    lines = max(1, math.ceil(len(takeaway) * _TAKEAWAY_CHAR_PX / inner))
+    return inner, max(height - _CHROME_PX - lines * _TAKEAWAY_LINE_PX, 300)
+
+
+def fitted_font_scale(height: int, comfortable: int = 620) -> float:
+    """Font scale for a chart that lays itself out in ``height`` pixels: 1 up to a laptop's
+    slide, growing with the room up to 1.5."""
+    return round(max(1.0, min(1.5, height / comfortable)), 2)
+
+
+def _subtitle_only(fig: go.Figure) -> None:
+    """Drop a chart's first title line (the slide's heading says it) and keep the second,
+    who and how many, as its title."""
+    text = fig.layout.title.text or ""
+    if "<br>" in text:
+        rest = text.split("<br>", 1)[1].replace("<sup>", "").replace("</sup>", "")
+        fig.update_layout(title=dict(text=rest, font=dict(size=round(15 * FONT_FACTOR))))
+
+
+@st.cache_resource(max_entries=48, show_spinner=False)
+def _built(key, index: int, window: tuple[int, int], _slide: Slide) -> tuple[str, go.Figure]:
+    """A slide's takeaway and finished figure, once per view, persona and window size."""
+    takeaway = _slide.takeaway() if callable(_slide.takeaway) else _slide.takeaway
+    width, height = chart_size(window, takeaway)
+    if _slide.fits:
+        fig = go.Figure(_slide.figure(width, height))
+        # The slide's heading and takeaway say what and for whom: the chart gets the room.
+        fig.update_layout(title_text=None, margin_t=10)
     else:
-        fig.layout.title.font.size = round(18 * factor)
-    for ann in fig.layout.annotations or ():
-        if ann.font and ann.font.size:
-            ann.font.size = round(ann.font.size * factor)
-    for trace in fig.data:
-        textfont = getattr(trace, "textfont", None)
-        if textfont is not None and textfont.size:
-            textfont.size = round(textfont.size * factor)
-    if fig.layout.height:
-        fig.update_layout(height=round(fig.layout.height * min(factor, 1.25)))
+        fig = slide_figure(_slide.figure(), height)
+    return takeaway, fig
+
+
+def slide_figure(fig: go.Figure, height: int, factor: float = FONT_FACTOR) -> go.Figure:
+    """A page's figure made into a slide: fonts ``factor`` times larger, the title's first
+    line dropped (the slide's heading says it), ``height`` pixels tall, and a legend laid
+    under the plot moved to the figure's foot with room for the grown axis text above it."""
+    fig = scale_fonts(fig, factor)
+    _subtitle_only(fig)
+    legend = fig.layout.legend
+    if legend.orientation == "h" and legend.y is not None and legend.y < 0:
+        base = fig.layout.font.size
+        # Tick labels, the axis title and one row of legend, each about 1.6 lines of text.
+        foot = round(5.5 * base)
+        fig.update_layout(legend=dict(yref="container", y=0, yanchor="bottom"),
+                          margin_b=max(fig.layout.margin.b or 0, foot))
+    fig.update_layout(height=height)
     return fig
+
+
+def show(slides: list[Slide], key, persona_choices: list[str], persona: str) -> None:
+    """Present mode: the slides one at a time, fitted to the window, with the persona picker.
+
+    ``key`` names what the slides show (view, persona, any other choice behind them); the
+    built slides are cached on it. Every slide's chart is drawn once, below the slide
+    area, and a style rule shows the current one only: moving to another slide reruns the
+    slide area (a fragment: buttons, heading, takeaway, that rule) and redraws no chart.
+    """
+    inject_css()
+    window = viewport()
+    current = step(len(slides))
+    complete = SIZE_KEY in st.session_state
+    _slide_area(slides, key, persona_choices, persona, window, complete)
+    with st.container(key="present_deck", gap=None):
+        places = [st.container(key=f"{DECK_SLIDE}{i}") for i in range(len(slides))]
+    # The slide on screen first, then the others, so moving on only shows them. Until the
+    # browser has said how large its window is, only the first: they would be built again.
+    others = [i for i in range(len(slides)) if i != current] if complete else []
+    for index in [current] + others:
+        _, fig = _built(key, index, window, slides[index])
+        places[index].plotly_chart(fig, theme=None, key=f"present_fig_{index}", width="stretch",
+                                   config={"displaylogo": False})
+
+
+def deck_css(current: int, count: int) -> str:
+    """The style rule that shows slide ``current``'s chart and keeps the others laid out at
+    full width but out of sight (so they need no redraw when their turn comes)."""
+    hidden = ", ".join(f".st-key-{DECK_SLIDE}{i}" for i in range(count) if i != current)
+    # Out of the flow, over the shown one, as wide as it: laid out, invisible, unclickable.
+    rule = ("{position: absolute !important; top: 0; left: 0; right: 0; visibility: hidden !important; "
+            "pointer-events: none !important;}")
+    return f"<style>{hidden} {rule}</style>" if hidden else "<style></style>"
+
+
+@st.fragment
+def _slide_area(slides: list[Slide], key, persona_choices: list[str], persona: str,
+                window: tuple[int, int], complete: bool) -> None:
+    count = len(slides)
+    if not is_on():  # "Exit" was pressed inside this fragment
+        st.rerun(scope="app")
+    _keys(key=KEYS_KEY, default={"viewport": None},
+          on_move_change=lambda: _on_key(count), on_viewport_change=_on_viewport)
+    if viewport() != window or (not complete and SIZE_KEY in st.session_state):
+        st.rerun(scope="app")  # the charts below were laid out for another window, or not all drawn
+    current = step(count)
+    if st.query_params.get(SLIDE_PARAM) != str(current + 1):
+        st.query_params[SLIDE_PARAM] = str(current + 1)
+    with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+        st.button("Previous", icon=":material/chevron_left:", key="present_prev", disabled=current == 0,
+                  on_click=_move, args=(-1, count), help="Left arrow, Page Up")
+        st.button("Next", icon=":material/chevron_right:", key="present_next", disabled=current >= count - 1,
+                  on_click=_move, args=(1, count), help="Right arrow, Page Down, Space")
+        st.caption(f"Slide {current + 1} of {count}: {slides[current].title}", width="stretch")
+        chosen = st.selectbox("Whose journey", persona_choices, label_visibility="collapsed", width=260,
+                              **filters.linked(PERSONA_KEY))
+        st.button("Exit", icon=":material/close:", key="present_off", on_click=_set, args=(False,),
+                  help="Back to the page")
+    if chosen != persona:  # the slides were built for the persona picked before
+        st.rerun(scope="app")
+    takeaway, _ = _built(key, current, window, slides[current])
+    st.header(slides[current].title, anchor=False)
+    st.markdown(md_escape(takeaway))
+    st.html(deck_css(current, count))
+
+
+def scale_fonts(fig: go.Figure, factor: float = FONT_FACTOR) -> go.Figure:
+    """A copy of ``fig`` with every font size multiplied by ``factor``, for reading across a
+    meeting room: the layout's, the title's, legends, axis ticks and titles, colour bars,
+    annotations and trace text, including sizes the figure inherits from its template."""
+    spec = fig.to_plotly_json()
+    layout = spec.setdefault("layout", {})
+    template_layout = (layout.get("template") or {}).get("layout", {})
+    # Plotly's own default is 12 px; text without a size of its own inherits this one.
+    base = (layout.get("font") or {}).get("size") or (template_layout.get("font") or {}).get("size") or 12
+    _scale_font_sizes(spec, factor)
+    layout.setdefault("font", {})["size"] = round(base * factor, 1)
+    margin = layout.get("margin") or template_layout.get("margin") or {}
+    if margin.get("t"):
+        layout.setdefault("margin", {})["t"] = round(margin["t"] * factor)
+    return go.Figure(spec)
+
+
+def _scale_font_sizes(node, factor: float) -> None:
+    """Multiply ``size`` inside every ``...font`` mapping below ``node`` (in place)."""
+    if isinstance(node, dict):
+        for name, value in node.items():
+            if name.endswith("font") and isinstance(value, dict) and "size" in value:
+                size = value["size"]
+                if isinstance(size, (int, float)):
+                    value["size"] = round(size * factor, 1)
+                elif isinstance(size, (list, tuple)):
+                    value["size"] = [round(s * factor, 1) if isinstance(s, (int, float)) else s for s in size]
+            _scale_font_sizes(value, factor)
+    elif isinstance(node, (list, tuple)):
+        for item in node:
+            _scale_font_sizes(item, factor)
 
 
 # ----------------------------------------------------------------------------- image downloads
@@ -204,11 +429,3 @@ def report_downloads(view: cache.View, persona: str | None, dataset_name: str) -
     )
     if not ok:
         st.caption(export.INSTALL_HINT)
-
-
-_MD_SPECIAL = "\\`*_{}[]<>()#+-.!|$~"
-
-
-def md_escape(text: str) -> str:
-    """Text shown through st.markdown exactly as written (user text may hold * _ [ ] $...)."""
-    return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in str(text))

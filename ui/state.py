@@ -1,5 +1,9 @@
 """Session state: the active dataset and the current view of it.
 
+A dataset is identified by its id everywhere: the sidebar's widget holds the active id,
+the URL carries it (``dataset=``), and the Data page opens, renames and deletes by it.
+Names are what people read; :func:`labels` keeps the names shown unique, because a
+selectbox sends back the label a user picked, so two equal labels would be one choice.
 The active dataset id lives in ``st.session_state``; the sidebar filters (ui.filters) live
 there too. Pages ask this module for what they show: :func:`current_view` (the cache key),
 :func:`current_data` (filtered JourneyData), :func:`current_personas`, :func:`persona_colors`
@@ -85,6 +89,17 @@ def all_datasets() -> list[workspace.DatasetInfo]:
     return [connect.info(c) for c in connect.connections().values()] + datasets()
 
 
+def labels(infos: list[workspace.DatasetInfo]) -> dict[str, str]:
+    """Dataset id -> the name shown for it, unique among ``infos`` (in their order)."""
+    from ui import connect
+
+    saved = workspace.distinct_names(i for i in infos if not connect.is_connected(i.id))
+    shown: dict[str, str] = {}
+    for info in infos:
+        shown[info.id] = saved.get(info.id) or workspace.unique_name(info.name or info.id, shown.values())
+    return shown
+
+
 def is_connected(info: workspace.DatasetInfo) -> bool:
     from ui import connect
 
@@ -114,11 +129,17 @@ def set_persona_names(info: workspace.DatasetInfo, names: dict[str, str]) -> Non
 
 def set_active(dataset_id: str) -> None:
     """Make a dataset active from anywhere (applied by the sidebar on the next run)."""
-    st.session_state[PENDING_KEY] = dataset_id
-    st.session_state[DURABLE[ACTIVE_KEY]] = dataset_id
+    keep_active(dataset_id)
     for key in FILTER_KEYS:
         st.session_state.pop(key, None)
         st.session_state.pop(DURABLE[key], None)
+
+
+def keep_active(dataset_id: str) -> None:
+    """Hold on to the active dataset through a change of its label (a rename): the next
+    run's sidebar sets its widget by id, not by the old label the browser sends back."""
+    st.session_state[PENDING_KEY] = dataset_id
+    st.session_state[DURABLE[ACTIVE_KEY]] = dataset_id
 
 
 def active_info() -> workspace.DatasetInfo:

@@ -70,6 +70,14 @@ def empty_text(filtered: bool, what: str, otherwise: str) -> str:
     return f"No {what} match the current filters." if filtered else otherwise
 
 
+_MD_SPECIAL = "\\`*_{}[]<>()#+-.!|$~"
+
+
+def md_escape(text: str) -> str:
+    """Text shown through st.markdown exactly as written (user text may hold * _ [ ] $...)."""
+    return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in str(text))
+
+
 def pct(x: float | None) -> str:
     return "–" if x is None or pd.isna(x) else f"{x:.0%}"
 

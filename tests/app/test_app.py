@@ -216,3 +216,81 @@ def test_persona_labels_reach_the_engine_when_the_dataset_opens(app, monkeypatch
     personas.set_value(list(personas.options)[:1]).run()
     no_exceptions(app)
     assert len(uploads) == 1
+
+
+def saved_names(at):
+    from journeylib import workspace
+
+    return sorted(i.name for i in workspace.list_datasets())
+
+
+def test_reupload_asks_and_replace_keeps_one_copy(app):
+    """A second upload of the same file says the name is taken; "Replace it" leaves one
+    dataset of that name, the new one, active."""
+    app.run()
+    upload_and_use(app, "shop_events.csv", combined_csv())
+    first = active_id(app)
+    app.switch_page("pages/data.py").run()
+    app.file_uploader(key="up_touchpoints_One").set_value(("shop_events.csv", combined_csv(), "text/csv")).run()
+    clash = next(r for r in app.radio if r.key and r.key.startswith("d_name_clash_"))
+    assert "“shop_events” already exists" in clash.label and clash.value == "Keep both"
+    clash.set_value("Replace it").run()
+    app.button(key="d_use").click().run()
+    no_exceptions(app)
+    assert active_id(app) != first
+    assert saved_names(app) == ["Sample data (bundled)", "shop_events"]
+    assert active_name(app) == "shop_events"
+
+
+def test_reupload_keep_both_gets_a_distinct_name(app):
+    import datetime as dt
+
+    app.run()
+    upload_and_use(app, "shop_events.csv", combined_csv())
+    first = active_id(app)
+    upload_and_use(app, "shop_events.csv", combined_csv())
+    second = f"shop_events (2, {dt.date.today().isoformat()})"
+    assert active_id(app) != first and active_name(app) == second
+    assert saved_names(app) == ["Sample data (bundled)", "shop_events", second]
+    # The sidebar's choices are the distinct names, so each one picks its own dataset.
+    app.switch_page("pages/journeys.py").run()
+    box = app.selectbox(key="dataset_id")
+    assert sorted(box.options) == sorted(saved_names(app))
+    assert box.value == active_id(app)
+
+
+def test_renaming_the_active_dataset_keeps_it_active(app):
+    app.run()
+    upload_and_use(app, "shop_events.csv", combined_csv())
+    chosen = active_id(app)
+    app.switch_page("pages/data.py").run()
+    app.text_input(key=f"rn_{chosen}").set_value("Spring shop").run()
+    app.button(key=f"rn_save_{chosen}").click().run()
+    no_exceptions(app)
+    assert active_id(app) == chosen and active_name(app) == "Spring shop"
+    app.switch_page("pages/journeys.py").run()
+    assert active_id(app) == chosen
+    assert metric(app, "Customers in view") == "4"
+
+
+def test_default_dataset_name_has_no_file_ending(app):
+    app.run()
+    app.switch_page("pages/data.py").run()
+    app.file_uploader(key="up_touchpoints_One").set_value(("spring.csv.gz", _gzipped(combined_csv()),
+                                                           "application/gzip")).run()
+    no_exceptions(app)
+    assert [t.value for t in app.text_input if t.label == "Dataset name"] == ["spring"]
+
+
+def _gzipped(payload: bytes) -> bytes:
+    import gzip
+
+    return gzip.compress(payload)
+
+
+def test_saved_datasets_show_file_names_not_server_paths(app, small_sample):
+    app.run()
+    app.switch_page("pages/data.py").run()
+    listed = "\n".join(m.value for m in app.markdown).replace("\\", "")  # markdown escapes
+    assert "Sample data (bundled)" in listed and "touchpoints.csv" in listed and "survey answers" in listed
+    assert str(small_sample) not in listed and "/" not in listed.split("from ", 1)[-1]

@@ -102,7 +102,9 @@ def test_present_mode_steps_through_the_key_charts(app):
     for _ in range(5):
         seen.append(at.header[0].value)
         assert len(at.get("plotly_chart")) == 1  # one chart at a time
-        assert not [s for s in at.selectbox if s.key == "jm_persona"]  # page controls hidden
+        # Page controls hidden; the persona picker (in the link) is present mode's own.
+        assert {s.key for s in at.selectbox} <= {"dataset_id", "jm_persona"}
+        assert not [b for b in at.button if b.key == "present_on"]
         if not at.button(key="present_next").disabled:
             at.button(key="present_next").click().run()
             no_exceptions(at)

@@ -23,14 +23,18 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def served_app(base: Path, n_customers: int):
-    """Start ``streamlit run app.py`` on a generated sample in ``base``; yield (url, process)."""
-    from journeylib.sample import write_sample
+def served_app(base: Path, n_customers: int | None):
+    """Start ``streamlit run app.py`` on a generated sample in ``base`` (the bundled sample
+    with ``n_customers=None``); yield (url, process)."""
+    env = {**os.environ, "JOURNEY_WORKSPACE": str(base / "workspace")}
+    env.pop("JOURNEY_SAMPLE_DIR", None)
+    if n_customers is not None:
+        from journeylib.sample import write_sample
 
-    sample = base / "sample"
-    write_sample(sample, n_customers=n_customers, seed=5)
+        sample = base / "sample"
+        write_sample(sample, n_customers=n_customers, seed=5)
+        env["JOURNEY_SAMPLE_DIR"] = str(sample)
     port = free_port()
-    env = {**os.environ, "JOURNEY_WORKSPACE": str(base / "workspace"), "JOURNEY_SAMPLE_DIR": str(sample)}
     log = open(base / "streamlit.log", "wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",

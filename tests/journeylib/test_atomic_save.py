@@ -89,8 +89,9 @@ def check_workspace(root: Path, engine: Engine, target: str, verified: set | Non
             target_name = info.name
         if (info.id, info.saved) in verified:
             continue
-        k = int(info.name.split()[-1])
-        assert info.name == f"version {k}"
+        # Names are unique in a workspace: a later save of "version 3" is "version 3 (2, <day>)".
+        k = int(info.name.split()[1])
+        assert info.name == f"version {k}" or info.name.startswith(f"version {k} (")
         assert info.row_counts == {"events": ROWS[k], "survey": k}
         data = ws.open_dataset(info.id, root=root, engine=engine)
         events = engine.execute(data.events.group_by("touchpoint").aggregate(n=data.events.count()))

@@ -292,7 +292,10 @@ def test_dataset_names_never_form_paths(name, engine, tmp_path):
                                                             "events.parquet", "meta.json"]
     assert info.name == ws.clean_name(name) and "\x00" not in info.name
     (again,) = ws.list_datasets(root)
-    assert again.name == info.name and again.source_names["touchpoints"] == "../../" + name + ".csv"
+    # The source file is kept by its name only: no path of the server is stored or shown.
+    stored = again.source_names["touchpoints"]
+    assert again.name == info.name and stored == ws.file_name("../../" + name + ".csv")
+    assert "/" not in stored and "\\" not in stored
     ws.rename_dataset(info.id, "../" + name, root=root)
     assert [p.name for p in root.iterdir()] == [info.id]
 

@@ -178,3 +178,78 @@ def test_stored_elements_equal_the_events_numbered_again(tmp_path, engine, data)
     assert stage["node"].tolist() == ["Awareness", "(no stage)", "Awareness"]
     (tmp_path / info.id / "elements_stage.parquet").unlink()
     assert ws.open_elements(info.id, "stage", root=tmp_path, engine=engine) is None
+
+
+def test_a_second_save_under_a_taken_name_gets_a_number_and_the_day(tmp_path, engine, data):
+    first = ws.save_dataset(data, "Shop", root=tmp_path, engine=engine)
+    second = ws.save_dataset(data, "shop ", root=tmp_path, engine=engine)
+    third = ws.save_dataset(data, "Shop", root=tmp_path, engine=engine)
+    today = pd.Timestamp.now().date().isoformat()
+    assert first.name == "Shop"
+    assert second.name == f"shop (2, {today})"
+    assert third.name == f"Shop (3, {today})"
+    assert len({i.name for i in ws.list_datasets(tmp_path)}) == 3
+    # Saving a dataset again under its own name keeps the name.
+    again = ws.save_dataset(data, "Shop", root=tmp_path, engine=engine, dataset_id=first.id)
+    assert again.name == "Shop"
+
+
+def test_unique_name_skips_numbers_in_use():
+    taken = ["Loans", "Loans (2, 2024-05-01)", "loans (3, 2024-05-01)"]
+    assert ws.unique_name("Loans", taken, day="2024-05-01") == "Loans (4, 2024-05-01)"
+    assert ws.unique_name("Loans", taken, day="2024-06-02") == "Loans (4, 2024-06-02)"
+    assert ws.unique_name("Other", taken) == "Other"
+    long = ws.unique_name("x" * ws.MAX_NAME_LENGTH, ["x" * ws.MAX_NAME_LENGTH], day="2024-05-01")
+    assert len(long) == ws.MAX_NAME_LENGTH and long.endswith(" (2, 2024-05-01)")
+
+
+def test_duplicate_names_from_an_older_workspace_are_shown_apart(tmp_path, engine, data):
+    ids = [ws.save_dataset(data, name, root=tmp_path, engine=engine).id for name in ("A", "B", "C")]
+    # Written before names were kept unique: three datasets called "BPIC".
+    for n, dataset_id in enumerate(ids):
+        meta_path = tmp_path / dataset_id / "meta.json"
+        meta = json.loads(meta_path.read_text())
+        meta.update(name="BPIC", created=f"2024-05-0{n + 1}T10:00:00+00:00")
+        meta_path.write_text(json.dumps(meta))
+    shown = ws.distinct_names(ws.list_datasets(tmp_path))
+    assert shown == {ids[0]: "BPIC", ids[1]: "BPIC (2, 2024-05-02)", ids[2]: "BPIC (3, 2024-05-03)"}
+
+
+def test_rename_to_a_taken_name_is_refused(tmp_path, engine, data):
+    first = ws.save_dataset(data, "First", root=tmp_path, engine=engine)
+    second = ws.save_dataset(data, "Second", root=tmp_path, engine=engine)
+    with pytest.raises(ws.WorkspaceError, match="already called “First”"):
+        ws.rename_dataset(second.id, " first", root=tmp_path)
+    assert ws.rename_dataset(first.id, "FIRST", root=tmp_path).name == "FIRST"  # its own name, recased
+
+
+def test_replace_gives_the_new_copy_the_old_name(tmp_path, engine, data):
+    old = ws.save_dataset(data, "Shop", root=tmp_path, engine=engine)
+    new = ws.save_dataset(data.filter(customer_ids=["a"]), "Shop", root=tmp_path, engine=engine)
+    assert new.name != "Shop"
+    kept = ws.replace_dataset(old.id, new.id, root=tmp_path)
+    assert kept.id == new.id and kept.name == "Shop"
+    assert [(i.id, i.name) for i in ws.list_datasets(tmp_path)] == [(new.id, "Shop")]
+    with pytest.raises(ws.WorkspaceError):
+        ws.replace_dataset(new.id, ws.new_id(), root=tmp_path)  # nothing deleted
+    assert ws.find_by_name("shop", root=tmp_path).id == new.id
+
+
+@pytest.mark.parametrize("file, name", [
+    ("BPIC_2012.csv.gz", "BPIC_2012"), ("shop events.CSV", "shop events"), ("survey.xlsx", "survey"),
+    ("/srv/uploads/log.tsv", "log"), ("C:\\Users\\ann\\export.parquet", "export"), ("report.2024", "report.2024"),
+    (".csv", ".csv"),
+])
+def test_default_name_has_no_file_ending_or_folder(file, name):
+    assert ws.default_name(file) == name
+
+
+def test_saved_source_names_hold_no_server_path(tmp_path, engine, data):
+    import dataclasses
+
+    with_paths = dataclasses.replace(data, source_names={"touchpoints": "/srv/app/data/sample/touchpoints.csv"})
+    info = ws.save_dataset(with_paths, "Paths", root=tmp_path, engine=engine)
+    assert info.source_names == {"touchpoints": "touchpoints.csv"}
+    # A dataset saved before names were stripped shows the file name only.
+    legacy = dataclasses.replace(info, source_names={"survey": "C:\\exports\\answers.csv"})
+    assert legacy.source_files == {"survey": "answers.csv"}

@@ -398,13 +398,13 @@ def _run(args: argparse.Namespace) -> None:
         )
         _write_csv(frame[["step", "source", "target", "customers"]], args.out)
     elif cmd == "funnel":
-        from journeylib.flows import funnel_table
+        from journeylib.flows import funnel
 
         if args.persona:
             data = data.filter(customer_ids=_persona_customers(_personas(data), args.persona))
         try:
-            frame = funnel_table(data)
-        except ValueError as exc:
+            frame = funnel(data)
+        except ValueError as exc:  # a GoalError too: what to set is in its words
             raise UsageError(f"funnel: {exc}") from None
         _write_csv(frame[["stage", "customers", "share", "conversion"]], args.out)
     elif cmd == "transitions":

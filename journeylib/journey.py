@@ -426,14 +426,24 @@ def goal_column_values(data: Any = None, tables: Sequence[ibis.Table] = (), excl
                   if t is not None]
     out: dict[str, list[str]] = {}
     for table in tables:
-        for name in table.columns:
-            col = table[name]
-            if name in fixed or name in out or not (col.type().is_string() or col.type().is_integer()
-                                                     or col.type().is_boolean()):
-                continue
-            got = execute(table.group_by(v=col.cast("string")).aggregate(n=table.count())
-                          .order_by([ibis.desc("n"), "v"]).limit(max_values + 1))
-            values = [str(v) for v in got["v"].dropna()]
+        names = [name for name in table.columns
+                 if name not in fixed and name not in out
+                 and (table[name].type().is_string() or table[name].type().is_integer()
+                      or table[name].type().is_boolean())]
+        if not names:
+            continue
+        # One query for every column (a wide survey has hundreds): each column's values
+        # counted, the most common max_values + 1 kept per column.
+        long = table.select(*[table[n].cast("string").name(n) for n in names]).pivot_longer(
+            names, names_to="_column", values_to="_value")
+        long = long.filter(long._value.notnull())
+        counts = long.group_by(["_column", "_value"]).aggregate(_n=long.count())
+        rank = ibis.row_number().over(group_by=counts._column, order_by=[ibis.desc(counts._n), counts._value])
+        got = execute(counts.mutate(_rank=rank).filter(lambda t: t._rank <= max_values + 1)
+                      .order_by(["_column", "_rank"]))
+        per_column = {str(k): [str(v) for v in rows["_value"]] for k, rows in got.groupby("_column")}
+        for name in names:
+            values = per_column.get(name, [])
             if 1 < len(values) <= max_values:
                 out[name] = values
     return dict(sorted(out.items(), key=lambda kv: not is_outcome_column(kv[0])))

@@ -220,8 +220,11 @@ def _per_customer_columns(ev: ibis.Table, columns: Sequence[str]) -> list[str]:
     ids = ev.select(customer_id=ev.customer_id.cast("string")).distinct()
     picked = first_by_key(ids, ATTRIBUTE_CHECK_CUSTOMERS, seed=0).rename(_cid="customer_id")
     sub = ev.join(picked, ev.customer_id.cast("string") == picked._cid)
-    per = sub.group_by("customer_id").aggregate(**{f"_c{i}": sub[c].nunique() for i, c in enumerate(columns)})
-    changing = execute(per.aggregate(**{f"_c{i}": (per[f"_c{i}"] > 1).cast("float64").mean()
+    # More than one value is min != max: a plain aggregate, where hundreds of count-distinct
+    # aggregates (a 500-column export) make the engine build a hash table per column.
+    per = sub.group_by("customer_id").aggregate(
+        **{f"_c{i}": (sub[c].max() != sub[c].min()).fill_null(False) for i, c in enumerate(columns)})
+    changing = execute(per.aggregate(**{f"_c{i}": per[f"_c{i}"].cast("float64").mean()
                                         for i in range(len(columns))}))
     return [c for i, c in enumerate(columns)
             if pd.notna(changing.iloc[0, i]) and float(changing.iloc[0, i]) <= MAX_CHANGING]

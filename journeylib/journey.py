@@ -457,3 +457,25 @@ def touchpoint_names(data: Any, limit: int = 500) -> list[str]:
     got = execute(table.group_by("touchpoint").aggregate(n=table.count())
                   .order_by([ibis.desc("n"), "touchpoint"]).limit(limit))
     return [str(t) for t in got["touchpoint"].dropna()]
+
+
+def touchpoint_stages_seen(data: Any, limit: int = 500) -> dict[str, str]:
+    """Where the events put each touchpoint: its most common stage (ties: the earlier stage
+    in the order), for the ``limit`` most frequent touchpoints. What the stage-map editor
+    starts from, so a file that named its stages shows them."""
+    from journeylib.engine import execute
+
+    table = data.events if data.has_events or data.survey is None else data.survey
+    if "stage" not in table.columns or "touchpoint" not in table.columns:
+        return {}
+    t = table.filter(table.touchpoint.notnull() & table.stage.notnull())
+    got = execute(t.group_by(["touchpoint", "stage"]).aggregate(n=t.count()))
+    if got.empty:
+        return {}
+    order = {s: i for i, s in enumerate(data.stages)}
+    got["_pos"] = got["stage"].map(order).fillna(len(order))
+    got["_total"] = got.groupby("touchpoint")["n"].transform("sum")
+    got = got.sort_values(["_total", "touchpoint", "n", "_pos"], ascending=[False, True, False, True])
+    first = got.drop_duplicates("touchpoint").head(limit)
+    return {str(tp): str(st) for tp, st in zip(first["touchpoint"], first["stage"])}
+

@@ -171,8 +171,9 @@ with saved_tab:
     with widgets.errors_shown("Could not read the dataset"):
         names = cache.touchpoint_names(state.root(), target.id, target.saved)
         outcomes = cache.goal_columns(state.root(), target.id, target.saved)
+        seen = cache.touchpoint_stages_seen(state.root(), target.id, target.saved)
         new_journey = journey_edit.controls(f"st_{target.id}_{target.saved}", target.journey, names, outcomes,
-                                            height=260)
+                                            height=260, seen=seen)
         all_events = st.checkbox("Let the rules win over the stage a file gave an event",
                                  key=f"st_all_{target.id}",
                                  help="Off: an event keeps the stage its file named, when that stage is in the "

@@ -432,6 +432,14 @@ def touchpoint_names(root: str, dataset_id: str, saved: str, limit: int = 500) -
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
+def touchpoint_stages_seen(root: str, dataset_id: str, saved: str) -> dict[str, str]:
+    """Where a dataset's events put each touchpoint (the stage-map editor's starting stages)."""
+    from journeylib.journey import touchpoint_stages_seen as seen
+
+    return seen(dataset(root, dataset_id, saved))
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
 def goal_columns(root: str, dataset_id: str, saved: str) -> dict[str, list[str]]:
     """Columns of a dataset that could hold an outcome, with their values (for a column goal)."""
     from journeylib.journey import goal_column_values

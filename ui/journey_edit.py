@@ -44,10 +44,12 @@ def parse_prefixes(text: str) -> list[tuple[str, str]]:
 
 
 def map_table(names: Sequence[str], current: Mapping[str, str], stages: Sequence[str],
-              model: JourneyModel | None = None) -> pd.DataFrame:
-    """touchpoint, stage rows for the editor: the saved table, else where the rules place it."""
+              model: JourneyModel | None = None, seen: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """touchpoint, stage rows for the editor: the saved table, else the stage the events
+    gave it (``seen``), else where the rules place it."""
     guess = model.touchpoint_stages(names) if model is not None else guess_stage_map(names, stages)
-    rows = [(n, (current.get(n) or guess.get(n))) for n in names]
+    seen = seen or {}
+    rows = [(n, (current.get(n) or seen.get(n) or guess.get(n))) for n in names]
     rows = [(n, s if s in stages else None) for n, s in rows]
     return pd.DataFrame(rows, columns=["touchpoint", "stage"]).astype({"touchpoint": "str", "stage": "object"})
 
@@ -64,9 +66,11 @@ def edited_map(frame: pd.DataFrame, stages: Sequence[str], placed: Mapping[str, 
 
 
 def controls(key: str, current: JourneyModel, touchpoints: Sequence[str],
-             columns: Mapping[str, Sequence[str]], height: int = 220) -> JourneyModel | None:
+             columns: Mapping[str, Sequence[str]], height: int = 220,
+             seen: Mapping[str, str] | None = None) -> JourneyModel | None:
     """Widgets for the journey model; the model they describe, or None (and an error shown)
-    when what was typed cannot be used. ``columns``: outcome columns and their values."""
+    when what was typed cannot be used. ``columns``: outcome columns and their values;
+    ``seen``: the stage the events gave each touchpoint, where they gave one."""
     c1, c2, c3 = st.columns([1, 1, 2])
     order_text = c1.text_area("Stage order (one per line)", "\n".join(current.stages), height=height,
                               key=f"{key}_order")
@@ -84,9 +88,9 @@ def controls(key: str, current: JourneyModel, touchpoints: Sequence[str],
     table = None
     with c3:
         if touchpoints:
-            st.markdown("**Touchpoint → stage**", help="Filled in from the prefixes and from stage names in "
-                        "touchpoint names; change a row to place that touchpoint by hand.")
-            shown = map_table(touchpoints, current.stage_map, stages, rules)
+            st.markdown("**Touchpoint → stage**", help="Filled in from the stages the file gave, the prefixes "
+                        "and stage names in touchpoint names; change a row to place that touchpoint by hand.")
+            shown = map_table(touchpoints, current.stage_map, stages, rules, seen)
             table = st.data_editor(
                 shown, hide_index=True, width="stretch", height=height, disabled=["touchpoint"],
                 key=f"{key}_map_{'|'.join(stages)}_{len(prefixes)}",

@@ -62,13 +62,15 @@ def test_changed_stage_map_changes_the_funnel(app, sample_events):
     # The most common touchpoint that is not a purchase step now counts as one, for every event.
     counts = sample_events.loc[sample_events["stage"] != "Purchase", "touchpoint"].value_counts()
     moved = counts.index[0]
-    table = next(d for d in app.data_editor if d.key.startswith("st_map_")).value
+    # The saved dataset's editor (its keys start with st_<id>_<saved>_; the upload's with d_).
+    editor = next(d for d in app.data_editor if d.key.startswith("st_") and "_map_" in d.key)
+    table = editor.value
     row = table.index[table["touchpoint"] == moved][0]
-    edit_cells(app, "st_map_", {str(row): {"stage": "Purchase"}})
+    edit_cells(app, editor.key, {str(row): {"stage": "Purchase"}})
     next(c for c in app.checkbox if (c.key or "").startswith("st_all_")).check()
     app.button(key=next(b.key for b in app.button if (b.key or "").startswith("st_apply_"))).click().run()
     assert not app.exception, [e.message for e in app.exception]
-    assert any("Stages of" in s.value for s in app.success), [e.value for e in app.error]
+    assert any("Journey of" in s.value for s in app.success), [e.value for e in app.error]
 
     # Every event of a touchpoint in the editor's table takes the table's stage ("apply to every event").
     shown = {t: s for t, s in zip(table["touchpoint"], table["stage"]) if isinstance(s, str) and s}

@@ -160,3 +160,22 @@ def test_apply_journey_drops_a_goal_whose_stage_left_the_order(engine):
     data = _data(engine, Goal("stage", "D"))
     new = apply_journey(data, JourneyModel(stages=("A", "B", "C"), goal=Goal("stage", "D")))
     assert new.goal is None
+
+
+def test_the_editor_starts_from_the_stage_the_events_gave_each_touchpoint(engine):
+    from journeylib.journey import touchpoint_stages_seen
+
+    events = pd.DataFrame({
+        "customer_id": ["a", "a", "b", "b", "c", "c"],
+        "timestamp": pd.to_datetime(["2024-01-01", "2024-01-02"] * 3),
+        "seq": range(6),
+        # Help sits at B twice and at D once; Visit at A and C once each (tie: the earlier stage).
+        "touchpoint": ["Help", "Visit", "Help", "Visit", "Help", None],
+        "stage": ["B", "C", "D", "A", "B", "A"],
+        "channel": pd.Series([None] * 6, dtype="str"),
+    })
+    data = JourneyData(events=engine.table(events), journey=JourneyModel(stages=("A", "B", "C", "D")))
+    seen = touchpoint_stages_seen(data)
+    assert seen == {"Help": "B", "Visit": "A"}
+    assert list(seen) == ["Help", "Visit"]  # most frequent first
+    assert touchpoint_stages_seen(data, limit=1) == {"Help": "B"}

@@ -1033,12 +1033,14 @@ def importance_performance_chart(result, *, subject: str | None = None, height: 
     return _finish(fig, figure_title(what, subject, result.n), height=h)
 
 
-_MAP_LANE_ORDER = ("doing", "channels", "emotion", "pains", "opportunities", "quotes")
-_MAP_LANE_TINT = {"doing": "#F3F7FB", "channels": "#FFFFFF", "emotion": "#F3F7FB", "pains": "#FDF3EE",
-                  "opportunities": "#F1F8F5", "quotes": "#FFFFFF"}
+_MAP_LANE_ORDER = ("doing", "channels", "emotion", "nps", "pains", "themes", "opportunities", "quotes", "changed")
+_MAP_LANE_TINT = {"doing": "#F3F7FB", "channels": "#FFFFFF", "emotion": "#F3F7FB", "nps": "#FFFFFF",
+                  "pains": "#FDF3EE", "themes": "#FFFFFF", "opportunities": "#F1F8F5", "quotes": "#FFFFFF",
+                  "changed": "#F5F3FA"}
 _MAP_GREY = "#5A5A5A"  # evidence text: lighter than the item, still 6.9:1 on the lane tints
 MAP_MIN_FONT = 12  # px: the smallest text the map draws in the app
 MAP_COUNT_RULE = "reached: customers who reached the stage or a later one"
+MAP_ANSWER_RULE = "answered: customers who rated the stage (a survey alone: no touchpoint events)"
 
 
 MAP_QUOTE_CHARS = 240  # a longer comment is a paragraph: the cell quotes its first sentence
@@ -1074,7 +1076,7 @@ def _map_cell_text(lane: str, items, width: float, size: float) -> tuple[str, in
             quote, note = _map_quote(item.text)
             add(quote, italic=True)
             add(item.evidence + (f" · {note}" if note else ""), grey=True)
-        elif lane == "pains":
+        elif lane in ("pains", "nps", "themes", "changed"):
             add(item.text, bold=True)
             if item.evidence:
                 add(item.evidence, grey=True)
@@ -1118,7 +1120,8 @@ def journey_map_figure(jm, *, height: int | None = None, width: int | None = Non
 
     fs = float(font_scale)
     size = max(float(font_size), MAP_MIN_FONT) * fs
-    title = _with_note(figure_title("Journey map", jm.group, jm.customers), MAP_COUNT_RULE) if show_title else None
+    rule = MAP_ANSWER_RULE if getattr(jm, "survey_only", False) else MAP_COUNT_RULE
+    title = _with_note(figure_title("Journey map", jm.group, jm.customers), rule) if show_title else None
     if not jm.stages:
         return empty_figure("No customer reached a stage of the stage order.", title or "")
     stages = list(jm.stages)
@@ -1149,7 +1152,7 @@ def journey_map_figure(jm, *, height: int | None = None, width: int | None = Non
     for st in stages:
         name = wrap_to_width(st, text_w, head_size, bold=True)
         n = jm.stage_customers.get(st)
-        sub = wrap_to_width(f"{n:,} reached", text_w, size) if n is not None else []
+        sub = wrap_to_width(f"{n:,} {jm.count_word}", text_w, size) if n is not None else []
         heads.append((name, sub))
         head_lines = max(head_lines, len(name) * head_size / size + len(sub))
     header_h = block(head_lines)
@@ -1226,7 +1229,7 @@ def journey_map_figure(jm, *, height: int | None = None, width: int | None = Non
 
 
 # The deck's map leaves out the opportunities: the pain-points slide lists them in full.
-DECK_MAP_LANES = ("doing", "channels", "emotion", "pains", "quotes")
+DECK_MAP_LANES = ("doing", "channels", "emotion", "nps", "pains", "themes", "quotes", "changed")
 
 
 def journey_map_pages(jm, *, width: int, height: int, first_height: int | None = None, font_size: float = 14,

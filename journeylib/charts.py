@@ -876,6 +876,31 @@ def pain_points_chart(frame: pd.DataFrame, *, subject: str | None = None, top: i
     return _finish(fig, figure_title(what, subject), height=h)
 
 
+def themes_chart(table: pd.DataFrame, *, subject: str | None = None, top: int = 8,
+                 height: int | None = None) -> go.Figure:
+    """Comment themes (rows of :func:`journeylib.voice.theme_table` with ``theme_id`` > 0)
+    as bars of their comments, the share and mean score beside each; themes whose
+    comments lean negative (``tone`` < 0) in the warm colour."""
+    what = "Comment themes"
+    df = table[table["theme_id"] > 0].head(top) if table is not None and len(table) else pd.DataFrame()
+    if df.empty:
+        return empty_figure("No themes formed in these comments.", figure_title(what, subject))
+    labels = [_wrap(str(t), 34, 2) for t in df["theme"]]
+    text = [f"{int(c):,} ({s:.0%})" + ("" if pd.isna(m) else f" · mean score {m:.1f}")
+            for c, s, m in zip(df["comments"], df["share"], df["mean_score"])]
+    tone = df["tone"] if "tone" in df else pd.Series(np.nan, index=df.index)
+    colors = [OKABE_ITO[4] if pd.notna(t) and t < 0 else OKABE_ITO[1] for t in tone]
+    fig = go.Figure(go.Bar(y=labels, x=df["comments"], orientation="h", marker_color=colors, text=text,
+                           textposition="outside", cliponaxis=False, textfont=dict(size=12, color="#333333"),
+                           hovertemplate="%{y}<br>%{x:,} comments<extra></extra>"))
+    fig.update_xaxes(title_text="Comments in the theme (warm: leaning negative)",
+                     range=[0, float(df["comments"].max()) * 1.8])
+    fig.update_yaxes(autorange="reversed", automargin=True)
+    fig.update_layout(showlegend=False, margin=dict(l=20, r=20, t=70, b=60))
+    h = height or max(300, 46 * len(df) + 170)
+    return _finish(fig, figure_title(what, subject, None), height=h)
+
+
 # Quadrant colours: fix first stands out; the others recede.
 QUADRANT_COLORS = {"Fix first": OKABE_ITO[4], "Keep up": OKABE_ITO[2], "Low priority": "#8C8C8C",
                    "Don't overinvest": OKABE_ITO[0], "Goes the other way": "#B0B0B0"}

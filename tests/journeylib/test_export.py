@@ -48,6 +48,7 @@ def test_report_sections_have_titles_takeaways_and_figures(report):
         f"How {EVIL} feel at each stage",
         "Journey map: All customers",
         "Pain points and opportunities",
+        f"Themes behind the worst pain point: {report.sections[8].title.split(': ', 1)[1]}",
         "Key drivers of Purchase",
     ]
     for sec in report.sections:

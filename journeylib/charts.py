@@ -853,9 +853,10 @@ def pain_points_chart(frame: pd.DataFrame, *, subject: str | None = None, top: i
         if r.left > 0:
             bits.append(f"{int(r.left):,} of {int(r.customers):,} left ({r.drop_off_rate:.0%})")
         if r.below_average:
-            bits.append(f"rated {r.mean_score:.2f} (95% CI {r.ci_low:.2f}-{r.ci_high:.2f}) "
-                        f"vs {r.overall_mean:.2f} average, n={int(r.score_n):,}")
-        evidence.append(_esc(" · ".join(bits)))
+            # Two lines: one long line beside a bar runs off a slide's narrow picture.
+            bits.append(f"rated {r.mean_score:.2f} vs {r.overall_mean:.2f} average\n"
+                        f"95% CI {r.ci_low:.2f}-{r.ci_high:.2f}, n={int(r.score_n):,}")
+        evidence.append("<br>".join(_esc(x) for x in " · ".join(bits).split("\n")))
     fig = go.Figure()
     # Each part appears (and is named in the legend) only when some pain point has it.
     fig.add_trace(go.Bar(y=labels, x=leave, orientation="h", name=_esc(f"customers who left without {goal}"),
@@ -867,8 +868,10 @@ def pain_points_chart(frame: pd.DataFrame, *, subject: str | None = None, top: i
                          cliponaxis=False, textfont=dict(size=12, color="#333333"),
                          hovertemplate="%{y}<br>rating part: %{x:,.0f}<extra></extra>"))
     # Room on the right for the evidence text.
-    fig.update_xaxes(title_text="Impact = customers lost + answers × gap below the average (share of the scale)",
-                     range=[0, float(df["impact"].max()) * 2.1])
+    lost = bool((leave > 0).any())
+    fig.update_xaxes(title_text=("Impact = customers lost + answers × gap below the average" if lost else
+                                 "Impact = answers × gap below the average"),
+                     range=[0, float(df["impact"].max()) * 2.6])
     fig.update_yaxes(autorange="reversed", automargin=True)
     fig.update_layout(barmode="stack", legend=dict(orientation="h", y=-0.16, x=0, yanchor="top"),
                       margin=dict(l=20, r=20, t=70, b=90))

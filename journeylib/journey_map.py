@@ -252,7 +252,7 @@ def build_journey_map(
     top_opportunities: int = 5,
     min_answers: int = 10,
     min_n: int = 30,
-    themes: bool = True,
+    themes=True,
     changed: pd.DataFrame | None = None,
     changed_labels: tuple[str, str] = ("a", "b"),
 ) -> JourneyMap:
@@ -266,7 +266,9 @@ def build_journey_map(
     stage: :func:`stage_nps`. Pain points and opportunities come from
     :func:`journeylib.insights.pain_points` and :func:`journeylib.insights.opportunities`.
     Themes (``themes=True`` and a comment column): the most negative and the most positive
-    theme per stage (:func:`journeylib.voice.theme_highlights`). ``changed``, a frame of
+    theme per stage (:func:`journeylib.voice.theme_highlights`); ``themes`` may also be
+    the :class:`journeylib.voice.Themes` by stage of this same data, found already (the
+    app's cache), or False to leave the lane out. ``changed``, a frame of
     :func:`journeylib.compare.what_changed` (b minus a, ``changed_labels`` naming a and b),
     fills the "what changed" lane.
     """
@@ -381,8 +383,9 @@ def build_journey_map(
                         float(score),
                     )
                 )
-        if themes and any(lanes["quotes"].values()):
-            found_themes = _theme_lane(data, shown, scale, lanes["themes"])
+        if themes is not False and themes is not None and any(lanes["quotes"].values()):
+            found_themes = _theme_lane(data, shown, scale, lanes["themes"],
+                                       None if themes is True else themes)
 
     if changed is not None and len(changed):
         _changed_lane(changed, changed_labels, lanes["changed"])
@@ -412,11 +415,12 @@ def build_journey_map(
     )
 
 
-def _theme_lane(data: JourneyData, stages, scale, lane: dict[str, list[MapItem]]):
+def _theme_lane(data: JourneyData, stages, scale, lane: dict[str, list[MapItem]], found=None):
     """The themes lane: per stage its most negative and most positive comment theme."""
     from journeylib.voice import comment_themes, theme_highlights
 
-    found = comment_themes(data.survey, by="stage", order=stages, scale=scale)
+    if found is None or getattr(found, "by", None) != "stage":
+        found = comment_themes(data.survey, by="stage", order=stages, scale=scale)
     table = found.table.set_index(["stage", "theme_id"])
     for h in theme_highlights(found).itertuples():
         if h.group not in lane:

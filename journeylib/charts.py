@@ -883,7 +883,7 @@ def themes_chart(table: pd.DataFrame, *, subject: str | None = None, top: int = 
                  height: int | None = None) -> go.Figure:
     """Comment themes (rows of :func:`journeylib.voice.theme_table` with ``theme_id`` > 0)
     as bars of their comments, the share and mean score beside each; themes whose
-    comments lean negative (``tone`` < 0) in the warm colour."""
+    comments lean negative (``tone`` < 0) in red (vermillion), the others blue."""
     what = "Comment themes"
     df = table[table["theme_id"] > 0].head(top) if table is not None and len(table) else pd.DataFrame()
     if df.empty:
@@ -892,11 +892,11 @@ def themes_chart(table: pd.DataFrame, *, subject: str | None = None, top: int = 
     text = [f"{int(c):,} ({s:.0%})" + ("" if pd.isna(m) else f" · mean score {m:.1f}")
             for c, s, m in zip(df["comments"], df["share"], df["mean_score"])]
     tone = df["tone"] if "tone" in df else pd.Series(np.nan, index=df.index)
-    colors = [OKABE_ITO[4] if pd.notna(t) and t < 0 else OKABE_ITO[1] for t in tone]
+    colors = [OKABE_ITO[4] if pd.notna(t) and t < 0 else OKABE_ITO[0] for t in tone]
     fig = go.Figure(go.Bar(y=labels, x=df["comments"], orientation="h", marker_color=colors, text=text,
                            textposition="outside", cliponaxis=False, textfont=dict(size=12, color="#333333"),
                            hovertemplate="%{y}<br>%{x:,} comments<extra></extra>"))
-    fig.update_xaxes(title_text="Comments in the theme (warm: leaning negative)",
+    fig.update_xaxes(title_text="Comments in the theme (red: they lean negative; blue: not)",
                      range=[0, float(df["comments"].max()) * 1.8])
     fig.update_yaxes(autorange="reversed", automargin=True)
     fig.update_layout(showlegend=False, margin=dict(l=20, r=20, t=70, b=60))

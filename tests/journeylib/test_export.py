@@ -447,3 +447,14 @@ def test_airline_survey_map_and_report(tmp_path):
     page = out.read_text()
     assert "Journey map: All customers" in page and "Key drivers of satisfaction" in page
     assert not re.search(r"\b0 (customers|reached)", page) and "Funnel towards" not in page
+
+
+def test_themes_chart_colours_negative_themes_and_counts_comments():
+    table = pd.DataFrame({"theme_id": [1, 2, 0], "theme": ["late / delivery", "friendly / staff", "(no theme)"],
+                          "comments": [12, 8, 3], "share": [0.52, 0.35, 0.13], "mean_score": [1.5, 4.5, 3.0],
+                          "tone": [-0.6, 0.5, 0.0]})
+    fig = charts.themes_chart(table, subject="comments at 'Delivery'")
+    bar = fig.data[0]
+    assert list(bar.x) == [12, 8] and list(bar.y) == ["late / delivery", "friendly / staff"]
+    assert list(bar.marker.color) == [charts.OKABE_ITO[4], charts.OKABE_ITO[0]]
+    assert bar.text[0] == "12 (52%) · mean score 1.5"

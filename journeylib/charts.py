@@ -853,9 +853,10 @@ def pain_points_chart(frame: pd.DataFrame, *, subject: str | None = None, top: i
         if r.left > 0:
             bits.append(f"{int(r.left):,} of {int(r.customers):,} left ({r.drop_off_rate:.0%})")
         if r.below_average:
-            bits.append(f"rated {r.mean_score:.2f} (95% CI {r.ci_low:.2f}-{r.ci_high:.2f}) "
-                        f"vs {r.overall_mean:.2f} average, n={int(r.score_n):,}")
-        evidence.append(_esc(" · ".join(bits)))
+            # Two lines: one long line beside a bar runs off a slide's narrow picture.
+            bits.append(f"rated {r.mean_score:.2f} vs {r.overall_mean:.2f} average\n"
+                        f"95% CI {r.ci_low:.2f}-{r.ci_high:.2f}, n={int(r.score_n):,}")
+        evidence.append("<br>".join(_esc(x) for x in " · ".join(bits).split("\n")))
     fig = go.Figure()
     # Each part appears (and is named in the legend) only when some pain point has it.
     fig.add_trace(go.Bar(y=labels, x=leave, orientation="h", name=_esc(f"customers who left without {goal}"),
@@ -867,13 +868,40 @@ def pain_points_chart(frame: pd.DataFrame, *, subject: str | None = None, top: i
                          cliponaxis=False, textfont=dict(size=12, color="#333333"),
                          hovertemplate="%{y}<br>rating part: %{x:,.0f}<extra></extra>"))
     # Room on the right for the evidence text.
-    fig.update_xaxes(title_text="Impact = customers lost + answers × gap below the average (share of the scale)",
-                     range=[0, float(df["impact"].max()) * 2.1])
+    lost = bool((leave > 0).any())
+    fig.update_xaxes(title_text=("Impact = customers lost + answers × gap below the average" if lost else
+                                 "Impact = answers × gap below the average"),
+                     range=[0, float(df["impact"].max()) * 2.6])
     fig.update_yaxes(autorange="reversed", automargin=True)
     fig.update_layout(barmode="stack", legend=dict(orientation="h", y=-0.16, x=0, yanchor="top"),
                       margin=dict(l=20, r=20, t=70, b=90))
     h = height or max(340, 46 * len(df) + 200)
     return _finish(fig, figure_title(what, subject), height=h)
+
+
+def themes_chart(table: pd.DataFrame, *, subject: str | None = None, top: int = 8,
+                 height: int | None = None) -> go.Figure:
+    """Comment themes (rows of :func:`journeylib.voice.theme_table` with ``theme_id`` > 0)
+    as bars of their comments, the share and mean score beside each; themes whose
+    comments lean negative (``tone`` < 0) in red (vermillion), the others blue."""
+    what = "Comment themes"
+    df = table[table["theme_id"] > 0].head(top) if table is not None and len(table) else pd.DataFrame()
+    if df.empty:
+        return empty_figure("No themes formed in these comments.", figure_title(what, subject))
+    labels = [_wrap(str(t), 34, 2) for t in df["theme"]]
+    text = [f"{int(c):,} ({s:.0%})" + ("" if pd.isna(m) else f" · mean score {m:.1f}")
+            for c, s, m in zip(df["comments"], df["share"], df["mean_score"])]
+    tone = df["tone"] if "tone" in df else pd.Series(np.nan, index=df.index)
+    colors = [OKABE_ITO[4] if pd.notna(t) and t < 0 else OKABE_ITO[0] for t in tone]
+    fig = go.Figure(go.Bar(y=labels, x=df["comments"], orientation="h", marker_color=colors, text=text,
+                           textposition="outside", cliponaxis=False, textfont=dict(size=12, color="#333333"),
+                           hovertemplate="%{y}<br>%{x:,} comments<extra></extra>"))
+    fig.update_xaxes(title_text="Comments in the theme (red: they lean negative; blue: not)",
+                     range=[0, float(df["comments"].max()) * 1.8])
+    fig.update_yaxes(autorange="reversed", automargin=True)
+    fig.update_layout(showlegend=False, margin=dict(l=20, r=20, t=70, b=60))
+    h = height or max(300, 46 * len(df) + 170)
+    return _finish(fig, figure_title(what, subject, None), height=h)
 
 
 # Quadrant colours: fix first stands out; the others recede.
@@ -1033,12 +1061,14 @@ def importance_performance_chart(result, *, subject: str | None = None, height: 
     return _finish(fig, figure_title(what, subject, result.n), height=h)
 
 
-_MAP_LANE_ORDER = ("doing", "channels", "emotion", "pains", "opportunities", "quotes")
-_MAP_LANE_TINT = {"doing": "#F3F7FB", "channels": "#FFFFFF", "emotion": "#F3F7FB", "pains": "#FDF3EE",
-                  "opportunities": "#F1F8F5", "quotes": "#FFFFFF"}
+_MAP_LANE_ORDER = ("doing", "channels", "emotion", "nps", "pains", "themes", "opportunities", "quotes", "changed")
+_MAP_LANE_TINT = {"doing": "#F3F7FB", "channels": "#FFFFFF", "emotion": "#F3F7FB", "nps": "#FFFFFF",
+                  "pains": "#FDF3EE", "themes": "#FFFFFF", "opportunities": "#F1F8F5", "quotes": "#FFFFFF",
+                  "changed": "#F5F3FA"}
 _MAP_GREY = "#5A5A5A"  # evidence text: lighter than the item, still 6.9:1 on the lane tints
 MAP_MIN_FONT = 12  # px: the smallest text the map draws in the app
 MAP_COUNT_RULE = "reached: customers who reached the stage or a later one"
+MAP_ANSWER_RULE = "answered: customers who rated the stage (a survey alone: no touchpoint events)"
 
 
 MAP_QUOTE_CHARS = 240  # a longer comment is a paragraph: the cell quotes its first sentence
@@ -1074,7 +1104,7 @@ def _map_cell_text(lane: str, items, width: float, size: float) -> tuple[str, in
             quote, note = _map_quote(item.text)
             add(quote, italic=True)
             add(item.evidence + (f" · {note}" if note else ""), grey=True)
-        elif lane == "pains":
+        elif lane in ("pains", "nps", "themes", "changed"):
             add(item.text, bold=True)
             if item.evidence:
                 add(item.evidence, grey=True)
@@ -1118,7 +1148,8 @@ def journey_map_figure(jm, *, height: int | None = None, width: int | None = Non
 
     fs = float(font_scale)
     size = max(float(font_size), MAP_MIN_FONT) * fs
-    title = _with_note(figure_title("Journey map", jm.group, jm.customers), MAP_COUNT_RULE) if show_title else None
+    rule = MAP_ANSWER_RULE if getattr(jm, "survey_only", False) else MAP_COUNT_RULE
+    title = _with_note(figure_title("Journey map", jm.group, jm.customers), rule) if show_title else None
     if not jm.stages:
         return empty_figure("No customer reached a stage of the stage order.", title or "")
     stages = list(jm.stages)
@@ -1149,7 +1180,7 @@ def journey_map_figure(jm, *, height: int | None = None, width: int | None = Non
     for st in stages:
         name = wrap_to_width(st, text_w, head_size, bold=True)
         n = jm.stage_customers.get(st)
-        sub = wrap_to_width(f"{n:,} reached", text_w, size) if n is not None else []
+        sub = wrap_to_width(f"{n:,} {jm.count_word}", text_w, size) if n is not None else []
         heads.append((name, sub))
         head_lines = max(head_lines, len(name) * head_size / size + len(sub))
     header_h = block(head_lines)
@@ -1226,7 +1257,7 @@ def journey_map_figure(jm, *, height: int | None = None, width: int | None = Non
 
 
 # The deck's map leaves out the opportunities: the pain-points slide lists them in full.
-DECK_MAP_LANES = ("doing", "channels", "emotion", "pains", "quotes")
+DECK_MAP_LANES = ("doing", "channels", "emotion", "nps", "pains", "themes", "quotes", "changed")
 
 
 def journey_map_pages(jm, *, width: int, height: int, first_height: int | None = None, font_size: float = 14,

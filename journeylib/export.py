@@ -530,6 +530,8 @@ def persona_overview(data: JourneyData, assignments: pd.DataFrame) -> pd.DataFra
 
 
 def _count_facts(data: JourneyData) -> tuple[int, int, int, str | None, str | None]:
+    """(customers, events, survey answers, first day, last day); for a survey alone the
+    customers are those who answered and the days are the answers' own."""
     from journeylib.engine import execute
 
     ev = data.events
@@ -537,9 +539,21 @@ def _count_facts(data: JourneyData) -> tuple[int, int, int, str | None, str | No
                                 first=ev.timestamp.min(), last=ev.timestamp.max())).iloc[0]
     answers = 0
     if data.survey is not None:
-        answers = int(execute(data.survey.count().as_table()).iloc[0, 0])
-    day = lambda t: None if pd.isna(t) else pd.Timestamp(t).date().isoformat()  # noqa: E731
+        sv = data.survey
+        metrics = dict(n=sv.count(), customers=sv.customer_id.nunique())
+        if "timestamp" in sv.columns:
+            metrics.update(first=sv.timestamp.min(), last=sv.timestamp.max())
+        got = execute(sv.aggregate(**metrics)).iloc[0]
+        answers = int(got["n"])
+        if int(row["events"]) == 0:
+            row = pd.Series({"customers": int(got["customers"]), "events": 0,
+                             "first": got.get("first"), "last": got.get("last")})
+    day = lambda t: None if t is None or pd.isna(t) else pd.Timestamp(t).date().isoformat()  # noqa: E731
     return int(row["customers"]), int(row["events"]), answers, day(row["first"]), day(row["last"])
+
+
+def _survey_only(data: JourneyData) -> bool:
+    return data.survey is not None and not data.has_events
 
 
 def _goal_fact(data: JourneyData) -> str:
@@ -550,6 +564,9 @@ def _goal_fact(data: JourneyData) -> str:
         return f"Goal: none set ({SET_GOAL})"
     rule = {"stage": f"reached the {goal.target} stage or a later one", "touchpoint": f"reached {goal.target}",
             "column": f"{goal.target} is {goal.value}"}[goal.kind]
+    if goal.kind != "column" and _survey_only(data):
+        return (f"Goal: {goal.label} ({rule}), which needs touchpoint events; with a survey alone name an "
+                "outcome column as the goal (e.g. --goal column:satisfaction=satisfied)")
     return f"Goal: {goal.label} ({rule})"
 
 
@@ -740,11 +757,12 @@ def _emotion_section(data: JourneyData, group: str, color: str | None = None) ->
     return Section(f"How {who} feel at each stage", emotion_takeaway(frame, scale), fig)
 
 
-def _map_sections(data: JourneyData, group: str) -> list[Section]:
+def _map_sections(data: JourneyData, group: str, changed: pd.DataFrame | None = None,
+                  changed_labels: tuple[str, str] = ("a", "b")) -> list[Section]:
     from journeylib import charts
     from journeylib.journey_map import build_journey_map
 
-    jm = build_journey_map(data, group=group)
+    jm = build_journey_map(data, group=group, changed=changed, changed_labels=changed_labels)
     pain_text = jm.pain_summary
     opp = jm.opportunities
     top = opp["sentence"].iloc[0] if len(opp) else pain_text
@@ -760,15 +778,97 @@ def _map_sections(data: JourneyData, group: str) -> list[Section]:
                         notes=list(jm.notes), deck_pages=pages)]
     pains = jm.pains
     goal = data.goal.label if data.goal is not None else None
-    pain_table = display_table(pains.head(50), [
-        ("stage", "Stage", "text"), ("touchpoint", "Touchpoint", "text"), ("customers", "Customers", "int"),
-        ("left", f"Left without {goal}" if goal else "Left", "int"), ("drop_off_rate", "Drop-off", "pct"),
-        ("mean_score", "Mean score", "score"), ("score_n", "Answers", "int"), ("impact", "Impact", "num")])
+    columns = [("stage", "Stage", "text"), ("touchpoint", "Touchpoint", "text")]
+    if not jm.survey_only:  # a survey alone has no customers seen leaving: no columns of zeros
+        columns += [("customers", "Customers", "int"), ("left", f"Left without {goal}" if goal else "Left", "int"),
+                    ("drop_off_rate", "Drop-off", "pct")]
+    columns += [("mean_score", "Mean score", "score"), ("score_n", "Answers", "int"), ("impact", "Impact", "num")]
+    pain_table = display_table(pains.head(50), columns)
     # With none, the chart says what was checked and what could not be, as the takeaway does.
     chart = charts.pain_points_chart(pains, subject=group, top=8, goal_label=goal, empty_text=pain_text)
     sections.append(Section("Pain points and opportunities", pain_text, chart, pain_table,
                             bullets=list(opp["sentence"])))
+    behind = pain_theme_section(data, pains, jm.scale)
+    if behind is not None:
+        sections.append(behind)
     return sections
+
+
+def pain_theme_section(data: JourneyData, pains: pd.DataFrame, scale=None) -> Section | None:
+    """"Themes behind the worst pain point": the comment themes of the answers at the top
+    pain point's touchpoint (its stage, for a stage-level one), by
+    :func:`journeylib.voice.comment_themes`. None without comments or pain points."""
+    from journeylib import charts
+    from journeylib.voice import comment_themes
+
+    survey = data.survey
+    if survey is None or "comment" not in survey.columns or pains is None or not len(pains):
+        return None
+    top = pains.iloc[0]
+    if top["level"] == "touchpoint" and "touchpoint" in survey.columns:
+        where, by, name = survey.touchpoint == str(top["touchpoint"]), "touchpoint", f"'{top['touchpoint']}'"
+    elif "stage" in survey.columns and pd.notna(top["stage"]):
+        where, by, name = survey.stage == str(top["stage"]), "stage", f"the {top['stage']} stage"
+    else:
+        return None
+    found = comment_themes(survey.filter(where), by=by, scale=scale)
+    table = found.table
+    title = f"Themes behind the worst pain point: {name}"
+    real = table[table["theme_id"] > 0]
+    if table.empty:
+        from journeylib.engine import execute
+
+        c = survey.comment.cast("string").strip()
+        if not bool(execute((c.notnull() & (c != "")).any())):
+            return None  # a survey without comments: the map's notes already have no quotes
+        return Section(title, f"No comment was left at {name}, so its themes cannot be shown.")
+    if real.empty:
+        return Section(title, str(found.groups["note"].iloc[0]))
+    n = int(found.groups["comments"].sum())
+    lead = real.iloc[0]
+    score = "" if pd.isna(lead["mean_score"]) else f", mean score {lead['mean_score']:.1f}"
+    takeaway = (f"{len(real)} themes in the {n:,} comments at {name}; the largest, '{lead['theme']}', holds "
+                f"{lead['share']:.0%} of them ({int(lead['comments']):,} comments{score}).")
+    shown = display_table(real, [("theme", "Theme", "text"), ("terms", "Terms", "text"),
+                                 ("comments", "Comments", "int"), ("share", "Share", "pct"),
+                                 ("mean_score", "Mean score", "score"), ("example", "Typical comment", "text")])
+    bullets = [f"{r.theme}: {int(r.comments):,} comments ({r.share:.0%})"
+               + ("" if pd.isna(r.mean_score) else f", mean score {r.mean_score:.1f}") for r in real.head(5).itertuples()]
+    fig = charts.themes_chart(real, subject=f"comments at {name}")
+    return Section(title, takeaway, fig, shown, bullets=bullets, notes=list(found.notes))
+
+
+def what_changed_section(changed: pd.DataFrame, label_a: str, label_b: str) -> Section:
+    """The report's "What changed" section from :func:`journeylib.compare.what_changed`:
+    every stage's differences (b minus a) with their intervals, the significant ones
+    (p < 0.05) first in the takeaway."""
+    from journeylib import charts
+    from journeylib.journey_map import changed_text
+
+    title = f"What changed: {label_b} against {label_a}"
+    if changed is None or not len(changed):
+        return Section(title, f"Nothing could be compared between {label_a} and {label_b}: neither has events at "
+                              "a stage of the stage order nor survey answers.")
+    sig = changed[changed["significant"].astype(bool)]
+    if len(sig):
+        big = sig.assign(_z=(sig["difference"].abs() / (sig["ci_high"] - sig["ci_low"]).abs())).sort_values(
+            "_z", ascending=False).iloc[0]
+        text, evidence = changed_text(big)
+        takeaway = (f"{len(sig)} of {len(changed)} differences are significant (p < 0.05); the clearest: "
+                    f"{big['stage']}, {text.lstrip('▲▼ ')} ({evidence}).")
+    else:
+        takeaway = (f"None of the {len(changed)} differences between {label_a} and {label_b} is significant "
+                    "(p < 0.05): nothing is shown to have changed.")
+    counts = changed.groupby("measure")["significant"].sum()
+    measure = counts.idxmax() if counts.max() > 0 else changed["measure"].value_counts().idxmax()
+    fig = charts.difference_chart(changed, measure=measure, label_a=label_a, label_b=label_b)
+    rows = changed.copy()
+    rows["change"], rows["evidence"] = zip(*[changed_text(r) for r in changed.itertuples()])
+    rows["p"] = ["no test" if pd.isna(p) else "< 0.001" if p < 0.001 else f"{p:.3f}" for p in rows["p_value"]]
+    table = display_table(rows, [("stage", "Stage", "text"), ("change", f"Change ({label_b} minus {label_a})", "text"),
+                                 ("evidence", f"{label_a} → {label_b}", "text"), ("p", "p-value", "text")])
+    bullets = [f"{r.stage}: {changed_text(r)[0]}" for r in (sig if len(sig) else changed).head(5).itertuples()]
+    return Section(title, takeaway, fig, table, bullets=bullets)
 
 
 def build_report(
@@ -777,6 +877,7 @@ def build_report(
     personas=None,
     dataset_name: str | None = None,
     filters: str | None = None,
+    comparison: tuple[JourneyData, JourneyData, str, str] | None = None,
 ) -> Report:
     """Everything the HTML report and the deck show, for ``data`` as given (already
     filtered by the caller) and optionally one persona (``personas``: a PersonaResult or
@@ -784,7 +885,11 @@ def build_report(
 
     Sections: personas overview; funnel towards the goal; Sankey and emotion curve per
     persona (only the chosen one when ``persona`` is given; everyone when there are no
-    personas); journey map; pain points with opportunities; key drivers. Each takeaway is
+    personas); journey map; pain points with opportunities; the themes behind the worst
+    pain point (when there are comments); what changed (when ``comparison`` = (a, b,
+    label_a, label_b) is given: :func:`journeylib.compare.what_changed`, b minus a, also a
+    lane of the map); key drivers. A survey alone (no events) has no funnel nor
+    journeys: the facts say so in one line. Each takeaway is
     computed from the data and names the goal (``data.goal.label``); where a number cannot
     be computed it says what is missing and what to set.
     """
@@ -806,6 +911,12 @@ def build_report(
         f"{customers:,} customers, {events:,} events" + (f", {answers:,} survey answers" if data.survey is not None else ""),
         _goal_fact(data),
     ]
+    survey_only = _survey_only(group_data)
+    if survey_only:
+        from journeylib.journey_map import NEEDS_EVENTS
+
+        facts[3] = f"{customers:,} customers who answered the survey, {answers:,} answers, no touchpoint events"
+        facts.append(NEEDS_EVENTS.replace("What customers do, channels", "Journeys, the funnel, channels"))
     sections: list[Section] = []
     colors = charts.persona_colors(names)
 
@@ -813,7 +924,8 @@ def build_report(
         overview = persona_section(data, assignments, colors)
         if overview is not None:
             sections.append(overview)
-    sections.append(_funnel_section(group_data, group))
+    if not survey_only:
+        sections.append(_funnel_section(group_data, group))
 
     groups = [(group, group_data)]
     if persona is None and names:
@@ -822,12 +934,21 @@ def build_report(
     for label, d in groups:
         if _count_facts(d)[0] == 0:
             continue
-        sections.append(_sankey_section(d, label))
+        if not _survey_only(d):
+            sections.append(_sankey_section(d, label))
         emo = _emotion_section(d, label, colors.get(label))
         if emo is not None:
             sections.append(emo)
 
-    sections += _map_sections(group_data, group)
+    changed, labels = None, ("a", "b")
+    if comparison is not None:
+        from journeylib.compare import what_changed
+
+        a, b, label_a, label_b = comparison
+        changed, labels = what_changed(a, b), (label_a, label_b)
+    sections += _map_sections(group_data, group, changed, labels)
+    if changed is not None:
+        sections.append(what_changed_section(changed, *labels))
 
     outcomes = driver_outcomes(group_data)
     if outcomes:

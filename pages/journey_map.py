@@ -5,7 +5,7 @@ import streamlit as st
 
 from journeylib import charts, export
 from journeylib.insights import outcome_label
-from ui import cache, filters, present, state, widgets
+from ui import cache, compare, filters, present, state, widgets
 
 view = state.current_view()
 info = state.active_info()
@@ -15,15 +15,16 @@ shown_for = filters.link_value("jm_persona", choices, present.EVERYONE)
 persona = None if shown_for == present.EVERYONE else shown_for
 subject = state.subject(view, persona)
 colors = state.persona_colors()
+pair = None  # a comparison (ui.compare.Pair), set by the controls below in normal mode
 
 
 def journey_map_figure(font_scale=1.0, fit_width=820, height=None):
-    return charts.journey_map_figure(present.journey_map(view, persona), font_scale=font_scale, fit_width=fit_width,
+    return charts.journey_map_figure(present.journey_map(view, persona, pair), font_scale=font_scale, fit_width=fit_width,
                                      height=height)
 
 
 def pains_figure():
-    return charts.pain_points_chart(present.journey_map(view, persona).pains, subject=subject, top=10)
+    return charts.pain_points_chart(present.journey_map(view, persona, pair).pains, subject=subject, top=10)
 
 
 def emotion_figure():
@@ -94,8 +95,14 @@ with st.container(border=True):
                  help="Everyone in the current filters, or one persona.")
     with c3:
         present.toggle()
+    with widgets.errors_shown("Cannot compare these views"):
+        pair = compare.controls(view)
+    if pair is not None:
+        compare.explain(pair, view)
+        st.caption("The map gains a “What changed” lane per stage (the second view minus the first), and the "
+                   "report and the deck a “What changed” section.")
 
-jm = present.journey_map(view, persona)
+jm = present.journey_map(view, persona, pair)
 if not jm.stages:
     st.info(widgets.empty_text(view.has_filters, "customers at a stage",
                                "No event or answer has a stage of the stage order: set touchpoint -> stage rules "
@@ -153,4 +160,4 @@ if box.open:
                     st.caption(note)
 
 st.subheader("Share", anchor=False)
-present.report_downloads(view, persona, info.name)
+present.report_downloads(view, persona, info.name, pair)

@@ -101,6 +101,12 @@ def comparison(view: cache.View, pair: Pair, level: str) -> compare.Comparison:
                            label_a=pair.label_a, label_b=pair.label_b)
 
 
+@st.cache_data(max_entries=16, show_spinner="Testing what changed…")
+def what_changed(view: cache.View, pair: Pair) -> pd.DataFrame:
+    """The journey map's "what changed" lane of a pair of views (b minus a)."""
+    return compare.what_changed(side(view, pair.a), side(view, pair.b))
+
+
 @st.cache_data(max_entries=16, show_spinner=False)
 def time_frame(view: cache.View, pair: Pair) -> pd.DataFrame:
     return compare.time_to_stage_pair(side(view, pair.a), side(view, pair.b), pair.label_a, pair.label_b)

@@ -361,11 +361,18 @@ def image_downloads(fig: go.Figure, name: str, key: str) -> None:
 
 
 @st.cache_data(max_entries=16, show_spinner="Building the journey map…")
-def journey_map(view: cache.View, persona: str | None):
-    """JourneyMap for the view, restricted to one persona (None: everyone in view)."""
+def journey_map(view: cache.View, persona: str | None, pair=None):
+    """JourneyMap for the view, restricted to one persona (None: everyone in view), with a
+    "what changed" lane when ``pair`` (a ui.compare.Pair) is given."""
     from journeylib.journey_map import build_journey_map
+    from ui import compare as compare_ui, voice
 
-    return build_journey_map(cache.filtered(view, persona), group=persona or EVERYONE)
+    # Everyone's themes are the Emotions page's, cached once; a persona's are its own.
+    themes = voice.themes(view) if persona is None else True
+    changed = compare_ui.what_changed(view, pair) if pair is not None else None
+    labels = (pair.label_a, pair.label_b) if pair is not None else ("a", "b")
+    return build_journey_map(cache.filtered(view, persona), group=persona or EVERYONE, themes=themes if
+                             themes is not None else True, changed=changed, changed_labels=labels)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -394,11 +401,17 @@ def _personas_or_none(view: cache.View):
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
-def report_file(view: cache.View, persona: str | None, kind: str, dataset_name: str) -> bytes:
-    """The HTML report or the PPTX deck for the view and persona, as bytes."""
+def report_file(view: cache.View, persona: str | None, kind: str, dataset_name: str, pair=None) -> bytes:
+    """The HTML report or the PPTX deck for the view and persona, as bytes; with a "What
+    changed" section when ``pair`` (a ui.compare.Pair) is given."""
+    comparison = None
+    if pair is not None:
+        from ui import compare as compare_ui
+
+        comparison = (compare_ui.side(view, pair.a), compare_ui.side(view, pair.b), pair.label_a, pair.label_b)
     report = export.build_report(
         cache.filtered(view), persona=persona, personas=_personas_or_none(view),
-        dataset_name=dataset_name, filters=_filters_text(view),
+        dataset_name=dataset_name, filters=_filters_text(view), comparison=comparison,
     )
     return export.report_pptx(report) if kind == "pptx" else export.report_html(report).encode("utf-8")
 
@@ -408,19 +421,19 @@ def _filters_text(view: cache.View) -> str | None:
     return None if text == EVERYONE else text
 
 
-def report_downloads(view: cache.View, persona: str | None, dataset_name: str) -> None:
+def report_downloads(view: cache.View, persona: str | None, dataset_name: str, pair=None) -> None:
     """'Download report' (HTML, always) and 'Download deck' (PPTX, needs a browser)."""
     ok = export.images_available()
     stem = widgets.safe_filename(f"journey_report_{persona or 'all'}", "x")[:-2]
     c1, c2 = st.columns(2)
     c1.download_button(
-        "Download report", data=lambda: report_file(view, persona, "html", dataset_name),
+        "Download report", data=lambda: report_file(view, persona, "html", dataset_name, pair),
         file_name=f"{stem}.html", mime="text/html", key="dl_report", icon=":material/description:",
         on_click="ignore", width="stretch",
         help="One HTML file with the key charts and tables for the current filters; interactive, works offline.",
     )
     c2.download_button(
-        "Download deck", data=lambda: report_file(view, persona, "pptx", dataset_name),
+        "Download deck", data=lambda: report_file(view, persona, "pptx", dataset_name, pair),
         file_name=f"{stem}.pptx", key="dl_deck", icon=":material/slideshow:", on_click="ignore",
         mime="application/vnd.openxmlformats-officedocument.presentationml.presentation",
         disabled=not ok, width="stretch",

@@ -126,3 +126,25 @@ def test_a_link_with_present_opens_in_present_mode(app):
     at = open_page(app)
     assert at.header[0].value == "Journey map"
     assert at.button(key="present_prev").disabled and not at.button(key="present_next").disabled
+
+
+def test_a_period_comparison_adds_the_what_changed_lane(app, small_sample):
+    from journeylib import compare
+    from journeylib.journey_map import changed_text
+
+    at = open_page(app)
+    at.selectbox(key="cmp").set_value("period").run()  # the user picks "Two periods"
+    no_exceptions(at)
+    (a0, a1), (b0, b1) = at.date_input(key="cmp_a_dates").value, at.date_input(key="cmp_b_dates").value
+    data = load_journey(**{k: str(small_sample / f"{k}.csv") for k in ("touchpoints", "survey", "customers")})
+    a = compare.apply_view(data, f"from={a0.isoformat()},to={a1.isoformat()}")
+    b = compare.apply_view(data, f"from={b0.isoformat()},to={b1.isoformat()}")
+    expected = compare.what_changed(a, b)
+    assert len(expected)
+    texts = " ".join(x.get("text", "") for x in figure_json(at, 0)["layout"]["annotations"])
+    assert "What changed" in texts
+    # One ▲/▼ per significant difference (p < 0.05), and every measure of the lane is named.
+    marks = sum(changed_text(r)[0][0] in "▲▼" for r in expected.itertuples())
+    assert texts.count("▲") + texts.count("▼") == marks == int(expected["significant"].sum())
+    flat = texts.replace("<br>", " ")
+    assert all(changed_text(r)[0].lstrip("▲▼ ").split()[0] in flat for r in expected.itertuples())

@@ -254,10 +254,10 @@ def test_pain_points_chart_shows_the_interval_and_hides_drop_off_it_cannot_count
     assert leaving.visible is False  # nobody could be counted as leaving
     assert list(rating.x) == pytest.approx([25163 * 0.117, 30 * 0.395])
     assert list(leaving.y) == ["Wifi", "Intent · Cart error"]
-    assert rating.text[0] == "rated 2.81 (95% CI 2.80-2.83) vs 3.28 average, n=25,163"
+    assert rating.text[0] == "rated 2.81 vs 3.28 average<br>95% CI 2.80-2.83, n=25,163"
     both = charts.pain_points_chart(pains_frame(left=(0, 12)), goal_label="Loan approved")
     assert both.data[0].visible is True and "without Loan approved" in both.data[0].name
-    assert both.data[1].text[1] == "12 of 40 left (30%) · rated 1.70 (95% CI 1.50-1.90) vs 3.28 average, n=30"
+    assert both.data[1].text[1] == "12 of 40 left (30%) · rated 1.70 vs 3.28 average<br>95% CI 1.50-1.90, n=30"
     empty = charts.pain_points_chart(pains_frame().iloc[0:0], empty_text="Nothing below average; set a goal.")
     assert empty.layout.annotations[0].text == "Nothing below average; set a goal."
 

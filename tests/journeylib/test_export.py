@@ -48,6 +48,7 @@ def test_report_sections_have_titles_takeaways_and_figures(report):
         f"How {EVIL} feel at each stage",
         "Journey map: All customers",
         "Pain points and opportunities",
+        f"Themes behind the worst pain point: {report.sections[8].title.split(': ', 1)[1]}",
         "Key drivers of Purchase",
     ]
     for sec in report.sections:
@@ -332,3 +333,128 @@ def test_emotion_and_path_sentences_that_cannot_differ():
     text = export.path_takeaway(paths, data, "All customers", "stage")
     assert text.startswith("The most common journey (80% of all customers) has no stage of the stage order")
     assert "Most common path with stages: Offer > (no stage) (20%" in text and "name one on the Data page" in text
+
+
+# --------------------------------------------------------------------------------------
+# A survey alone, a comparison, and the airline survey (realdata)
+
+from pathlib import Path  # noqa: E402
+
+from scipy import stats  # noqa: E402
+
+from journeylib.journey import JourneyModel, parse_goal  # noqa: E402
+from journeylib.journey_map import NEEDS_EVENTS  # noqa: E402
+
+
+def small_survey(shift: float = 0.0, n: int = 40, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n):
+        nps = float(rng.integers(0, 11))  # one answer per customer, repeated on each row
+        for stage, tp, mean in (("Awareness", "Ad", 4.0), ("Consideration", "Reviews", 2.5 + shift),
+                                ("Purchase", "Checkout", 4.2)):
+            rows.append({"customer_id": f"r{i}", "stage": stage, "touchpoint": tp,
+                         "score": float(np.clip(np.rint(rng.normal(mean, 0.8)), 1, 5)),
+                         "nps": nps})
+    return pd.DataFrame(rows)
+
+
+def survey_only(frame: pd.DataFrame):
+    return load_journey(survey=frame, journey=JourneyModel.default(("Awareness", "Consideration", "Purchase")))
+
+
+def test_survey_only_report_has_no_funnel_and_says_why():
+    frame = small_survey()
+    report = export.build_report(survey_only(frame), dataset_name="Survey")
+    titles = [s.title for s in report.sections]
+    assert titles[:3] == ["How customers feel at each stage", "Journey map: All customers",
+                          "Pain points and opportunities"]
+    assert not any(t.startswith(("Funnel", "Journeys step by step")) for t in titles)
+    assert report.facts[3] == f"40 customers who answered the survey, {len(frame):,} answers, no touchpoint events"
+    assert any(f.startswith("Journeys, the funnel, channels and drop-off need touchpoint events") for f in report.facts)
+    # The default stage goal cannot be judged without events, and the goal fact says what to do.
+    assert "needs touchpoint events" in report.facts[4] and "--goal column:" in report.facts[4]
+    pains = next(s for s in report.sections if s.title == "Pain points and opportunities")
+    assert "Consideration" in pains.takeaway and list(pains.table.columns) == \
+        ["Stage", "Touchpoint", "Mean score", "Answers", "Impact"]
+    page = export.report_html(report)
+    assert not re.search(r"\b0 (customers|reached)", page) and NEEDS_EVENTS.split(":")[0] in page
+
+
+def test_survey_only_map_items_carry_who_answered_and_nps():
+    frame = small_survey()
+    report = export.build_report(survey_only(frame))
+    items = next(s for s in report.sections if s.title.startswith("Journey map")).table
+    nps = items[items["Lane"] == "NPS"].set_index("Stage")
+    values = frame.drop_duplicates("customer_id")["nps"].to_numpy()
+    x = np.where(values >= 9, 100.0, np.where(values >= 7, 0.0, -100.0))
+    lo, hi = stats.t.interval(0.95, len(x) - 1, loc=x.mean(), scale=stats.sem(x))
+    # Every respondent answered every stage: each stage's NPS is everyone's.
+    assert nps.loc["Awareness", "Item"] == f"NPS {x.mean():+.0f}"
+    assert nps.loc["Awareness", "Evidence"].startswith(f"95% CI {lo:+.0f} to {hi:+.0f}, n=40")
+
+
+def test_what_changed_section_and_lane_when_a_comparison_is_given():
+    a, b = survey_only(small_survey(seed=1)), survey_only(small_survey(shift=-1.0, seed=2))
+    report = export.build_report(b, comparison=(a, b, "Last quarter", "This quarter"))
+    sec = next(s for s in report.sections if s.title.startswith("What changed"))
+    assert sec.title == "What changed: This quarter against Last quarter" and sec.figure is not None
+    assert "significant (p < 0.05)" in sec.takeaway and "Consideration" in sec.takeaway
+    row = sec.table[sec.table["Stage"] == "Consideration"].iloc[0]
+    x_a = small_survey(seed=1).query("stage == 'Consideration'")["score"]
+    x_b = small_survey(shift=-1.0, seed=2).query("stage == 'Consideration'")["score"]
+    assert row["Change (This quarter minus Last quarter)"] == f"▼ Mean score {x_b.mean() - x_a.mean():+.2f}"
+    p = stats.ttest_ind(x_b, x_a, equal_var=False).pvalue
+    assert row["p-value"] == ("< 0.001" if p < 0.001 else f"{p:.3f}")
+    items = next(s for s in report.sections if s.title.startswith("Journey map")).table
+    assert "What changed" in set(items["Lane"])
+    unchanged = export.what_changed_section(report_changed := __import__("journeylib.compare", fromlist=["x"])
+                                            .what_changed(a, a), "A", "A")
+    assert unchanged.takeaway.startswith(f"None of the {len(report_changed)} differences")
+
+
+AIRLINE = Path(__file__).resolve().parents[3] / "shared" / "realdata" / "airline_passenger_satisfaction_survey.csv.gz"
+AIRLINE_STAGES = {
+    "Booking": ["Ease of Online booking", "Departure/Arrival time convenient"],
+    "Airport": ["Checkin service", "Gate location", "Online boarding"],
+    "Flight": ["Seat comfort", "Leg room service", "Food and drink", "Inflight wifi service", "Inflight entertainment",
+               "On-board service", "Inflight service", "Cleanliness"],
+    "Arrival": ["Baggage handling"],
+}
+
+
+@pytest.mark.realdata
+def test_airline_survey_map_and_report(tmp_path):
+    if not AIRLINE.exists():
+        pytest.skip(f"no {AIRLINE}")
+    raw = pd.read_csv(AIRLINE)
+    journey = JourneyModel(stages=tuple(AIRLINE_STAGES), goal=parse_goal("column:satisfaction=satisfied"),
+                           stage_map={tp: st for st, tps in AIRLINE_STAGES.items() for tp in tps})
+    data = load_journey(survey=AIRLINE, not_rated=(0,), journey=journey)
+    jm = build_journey_map(data)
+    assert jm.survey_only and jm.customers == raw["id"].nunique()
+    for stage, tps in AIRLINE_STAGES.items():
+        rated = raw[tps].where(raw[tps] != 0)
+        assert jm.stage_customers[stage] == int(rated.notna().any(axis=1).sum())
+        x = pd.Series(rated.to_numpy().ravel()).dropna()
+        row = jm.emotion.set_index("stage").loc[stage]
+        lo, hi = stats.t.interval(0.95, len(x) - 1, loc=x.mean(), scale=stats.sem(x))
+        assert (row["mean"], row["n"], row["ci_low"], row["ci_high"]) == \
+            (pytest.approx(x.mean()), len(x), pytest.approx(lo), pytest.approx(hi))
+    assert jm.items("pains", "Flight")[0].text == "'Inflight wifi service'"
+    assert NEEDS_EVENTS in jm.notes
+    out = export.write_report(data, tmp_path / "r.html")
+    page = out.read_text()
+    assert "Journey map: All customers" in page and "Key drivers of satisfaction" in page
+    assert not re.search(r"\b0 (customers|reached)", page) and "Funnel towards" not in page
+
+
+def test_themes_chart_colours_negative_themes_and_counts_comments():
+    table = pd.DataFrame({"theme_id": [1, 2, 0], "theme": ["late / delivery", "friendly / staff", "(no theme)"],
+                          "comments": [12, 8, 3], "share": [0.52, 0.35, 0.13], "mean_score": [1.5, 4.5, 3.0],
+                          "tone": [-0.6, 0.5, 0.0]})
+    fig = charts.themes_chart(table, subject="comments at 'Delivery'")
+    bar = fig.data[0]
+    assert list(bar.x) == [12, 8] and list(bar.y) == ["late / delivery", "friendly / staff"]
+    assert list(bar.marker.color) == [charts.OKABE_ITO[4], charts.OKABE_ITO[0]]
+    assert bar.text[0] == "12 (52%) · mean score 1.5"

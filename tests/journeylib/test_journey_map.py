@@ -60,7 +60,7 @@ def test_columns_and_reach(jm):
     assert jm.stages == list(STAGES)
     assert jm.customers == 4
     assert jm.stage_customers == {"Awareness": 4, "Consideration": 3, "Purchase": 1}
-    assert list(LANES) == ["doing", "channels", "emotion", "pains", "opportunities", "quotes"]
+    assert list(LANES) == ["doing", "channels", "emotion", "nps", "pains", "themes", "opportunities", "quotes", "changed"]
 
 
 def test_touchpoints_and_channels_with_share_of_stage(jm):
@@ -198,8 +198,10 @@ def test_journey_map_figure_structure(jm):
     texts = " ".join(a.text for a in fig.layout.annotations)
     for stage in STAGES:
         assert stage in texts
-    for title in LANES.values():
-        assert title.split()[0] in texts
+    # Lanes this fixture fills (no NPS column, too few comments for themes, no comparison).
+    for lane, title in LANES.items():
+        if lane not in ("nps", "themes", "changed"):
+            assert title.split()[0] in texts
     # Headers count by the funnel rule, and the title says so.
     assert "4 reached" in texts and "3 reached" in texts and charts.MAP_COUNT_RULE in fig.layout.title.text
     # One continuous emotion line through the three stages; each point labelled with score and n.
@@ -252,7 +254,8 @@ def test_map_pages_for_slides_fit_their_height(jm):
     shown = " ".join(a.text for p in pages for a in p.layout.annotations)
     # Every lane the deck shows is on some page; opportunities are the pain slide's bullets.
     for lane in charts.DECK_MAP_LANES:
-        assert LANES[lane].split()[0] in shown
+        if lane not in ("nps", "themes", "changed"):  # not filled by this fixture
+            assert LANES[lane].split()[0] in shown
     assert LANES["opportunities"] not in shown
     assert all(a.font.size >= 14 for p in pages for a in p.layout.annotations)
 
@@ -279,3 +282,173 @@ def test_lanes_with_nothing_are_left_out_and_the_notes_say_why():
     for lane in ("emotion", "quotes"):
         assert LANES[lane] not in texts
     assert any("need a survey file" in n for n in jm.notes)
+
+
+# --------------------------------------------------------------------------------------
+# A survey alone (no touchpoint events), NPS per stage, themes, what changed
+
+import numpy as np  # noqa: E402
+from scipy import stats  # noqa: E402
+
+from journeylib.journey_map import NEEDS_EVENTS, nps_interval, stage_nps  # noqa: E402
+
+# customer, stage, touchpoint, score, nps (the same NPS on each of a customer's rows)
+SURVEY_ONLY = [
+    ("p1", "Awareness", "Ad", 4, 10), ("p1", "Consideration", "Reviews", 2, 10), ("p1", "Purchase", "Checkout", 5, 10),
+    ("p2", "Awareness", "Ad", 5, 9), ("p2", "Consideration", "Reviews", 1, 9),
+    ("p3", "Awareness", "Ad", 3, 3), ("p3", "Consideration", "Reviews", 2, 3), ("p3", "Purchase", "Checkout", 4, 3),
+    ("p4", "Awareness", "Ad", 4, 7), ("p4", "Consideration", "Reviews", 1, 7),
+    ("p5", "Awareness", "Ad", 5, 0),
+    ("p6", "Awareness", "Ad", 4, 8), ("p6", "Consideration", "Reviews", 2, 8), ("p6", "Purchase", "Checkout", 5, 8),
+]
+
+
+def survey_only_data(rows=SURVEY_ONLY):
+    from journeylib.ingest import load_journey
+
+    frame = pd.DataFrame(rows, columns=["customer_id", "stage", "touchpoint", "score", "nps"])
+    return load_journey(survey=frame, journey=JourneyModel.default(STAGES)), frame
+
+
+def nps_expected(values):
+    x = np.where(values >= 9, 100.0, np.where(values >= 7, 0.0, -100.0))
+    lo, hi = stats.t.interval(0.95, len(x) - 1, loc=x.mean(), scale=stats.sem(x))
+    return x.mean(), lo, hi
+
+
+def test_nps_interval_equals_scipy_on_the_customer_values():
+    nps, lo, hi = nps_interval([5], [3], [4])
+    x = np.array([100.0] * 5 + [0.0] * 3 + [-100.0] * 4)
+    want = stats.t.interval(0.95, len(x) - 1, loc=x.mean(), scale=stats.sem(x))
+    assert nps[0] == pytest.approx(100 * (5 - 4) / 12)
+    assert (lo[0], hi[0]) == (pytest.approx(want[0]), pytest.approx(want[1]))
+    one = nps_interval([1], [0], [0])
+    assert one[0][0] == 100 and np.isnan(one[1][0]) and np.isnan(one[2][0])
+
+
+def test_survey_only_map_is_filled_from_ratings():
+    data, frame = survey_only_data()
+    assert not data.has_events
+    jm = build_journey_map(data, min_answers=2, min_n=3)
+    assert jm.survey_only and jm.count_word == "answered"
+    assert jm.customers == frame["customer_id"].nunique() == 6
+    # A stage's customers: those who answered there (hand counts).
+    assert jm.stage_customers == {"Awareness": 6, "Consideration": 5, "Purchase": 3}
+    assert jm.stages == list(STAGES)
+    # No zeros for what needs events: the lanes are empty and one note says why.
+    for st in STAGES:
+        assert jm.items("doing", st) == [] and jm.items("channels", st) == []
+    assert NEEDS_EVENTS in jm.notes and not any("channel column" in n for n in jm.notes)
+    # Emotion: mean and t-interval per stage, as scipy computes them.
+    for st in STAGES:
+        x = frame.loc[frame["stage"] == st, "score"].astype(float)
+        row = jm.emotion.set_index("stage").loc[st]
+        lo, hi = stats.t.interval(0.95, len(x) - 1, loc=x.mean(), scale=stats.sem(x))
+        assert (row["mean"], row["n"]) == (pytest.approx(x.mean()), len(x))
+        assert (row["ci_low"], row["ci_high"]) == (pytest.approx(lo), pytest.approx(hi))
+    # Consideration (1.6 against 3.4 overall) is the rated pain point, counted in answers.
+    pains = jm.items("pains", "Consideration")
+    assert pains and pains[0].n == 5 and "rated 1.6 vs 3.4 overall (n=5)" in pains[0].evidence
+    assert all(not i.evidence.startswith("0 ") and "leave" not in i.evidence for st in STAGES
+               for i in jm.items("pains", st))
+    # NPS per stage: of the customers who answered there, one answer each.
+    nps = jm.nps.set_index("stage")
+    for st in STAGES:
+        ids = frame.loc[frame["stage"] == st, "customer_id"].unique()
+        values = frame.drop_duplicates("customer_id").set_index("customer_id").loc[ids, "nps"].to_numpy()
+        mean, lo, hi = nps_expected(values)
+        assert nps.loc[st, "n"] == len(ids)
+        assert (nps.loc[st, "nps"], nps.loc[st, "ci_low"], nps.loc[st, "ci_high"]) == \
+            (pytest.approx(mean), pytest.approx(lo), pytest.approx(hi))
+    item = jm.items("nps", "Awareness")[0]
+    assert item.text == "NPS +0" and item.n == 6 and "33% promoters, 33% detractors" in item.evidence
+    # The figure's headers count who answered, and the title says so.
+    fig = charts.journey_map_figure(jm)
+    texts = " ".join(a.text for a in fig.layout.annotations)
+    assert "6 answered" in texts and "5 answered" in texts and "reached" not in texts
+    assert "answered: customers who rated the stage" in fig.layout.title.text
+    assert "NPS +0" in texts and "What customers do" not in texts
+
+
+def test_stage_nps_with_events_follows_the_funnel_rule():
+    data = make_data()
+    sv = data.survey.execute()
+    values = {"a": 10, "b": 6, "c": 9, "d": 8}
+    sv["nps"] = sv["customer_id"].map(values).astype("float64")
+    eng = default_engine()
+    sv = pd.concat([sv, pd.DataFrame({"customer_id": ["d"], "stage": ["Awareness"], "score": [4.0], "nps": [8.0]})],
+                   ignore_index=True).astype({"customer_id": "string", "stage": "string"})
+    data = dataclasses.replace(data, survey=eng.table(sv))
+    got = stage_nps(data).set_index("stage")
+    # Reached (or a later stage): Awareness a, b, c, d; Consideration a, b, c; Purchase a.
+    for st, ids in {"Awareness": "abcd", "Consideration": "abc", "Purchase": "a"}.items():
+        mean, lo, hi = nps_expected(np.array([values[c] for c in ids], dtype=float))
+        assert got.loc[st, "n"] == len(ids) and got.loc[st, "nps"] == pytest.approx(mean)
+        if len(ids) > 1:
+            assert (got.loc[st, "ci_low"], got.loc[st, "ci_high"]) == (pytest.approx(lo), pytest.approx(hi))
+    assert stage_nps(make_data()).empty  # an NPS column with no answer
+
+
+def themed_survey():
+    rng = np.random.default_rng(3)
+    bad = ["delivery was late again", "late delivery and no update", "courier came late, delivery slow"]
+    good = ["friendly staff helped me", "staff were friendly and kind", "very friendly helpful staff"]
+    rows = []
+    for i in range(60):
+        neg = i % 2 == 0
+        rows.append({"customer_id": f"c{i}", "stage": "Purchase", "touchpoint": "Delivery",
+                     "score": float(rng.choice([1, 2])) if neg else float(rng.choice([4, 5])),
+                     "comment": (bad if neg else good)[i % 3]})
+    return pd.DataFrame(rows)
+
+
+def test_themes_lane_has_the_most_negative_and_positive_theme():
+    from journeylib.ingest import load_journey
+
+    frame = themed_survey()
+    data = load_journey(survey=frame, journey=JourneyModel.default(STAGES))
+    jm = build_journey_map(data, min_answers=2)
+    items = jm.items("themes", "Purchase")
+    assert [i.text.split(":")[0] for i in items] == ["Negative", "Positive"]
+    neg, pos = items
+    from journeylib.voice import theme_comments
+
+    table = jm.themes.table
+    bad, good = set(frame.loc[frame["score"] <= 2, "comment"]), set(frame.loc[frame["score"] >= 4, "comment"])
+    for item, planted in ((neg, bad), (pos, good)):
+        label = item.text.split(": ", 1)[1]
+        tid = int(table.loc[(table["stage"] == "Purchase") & (table["theme"] == label), "theme_id"].iloc[0])
+        members = theme_comments(jm.themes, "Purchase", tid, limit=None)
+        # A theme of planted complaints holds only complaints (and praise only praise), as many as it says.
+        assert set(members["comment"]) <= planted and len(members) == item.n
+        assert item.value == pytest.approx(frame.loc[frame["comment"].isin(members["comment"])
+                                                     & frame["customer_id"].isin(members["customer_id"]),
+                                                     "score"].mean())
+    assert neg.value < 2.5 < 4 <= pos.value
+    assert f"{neg.n:,} comments ({neg.share:.0%})" in neg.evidence
+    assert build_journey_map(data, themes=False).items("themes", "Purchase") == []
+
+
+def test_what_changed_lane_marks_significant_differences():
+    from journeylib.compare import what_changed
+
+    worse = [(c, s, t, max(1, sc - 2) if s == "Consideration" else sc, n) for c, s, t, sc, n in SURVEY_ONLY]
+    rows = [(f"{c}{k}", s, t, sc, n) for k in range(8) for c, s, t, sc, n in SURVEY_ONLY]
+    rows_b = [(f"{c}{k}", s, t, sc, n) for k in range(8) for c, s, t, sc, n in worse]
+    a, _ = survey_only_data(rows)
+    b, _ = survey_only_data(rows_b)
+    changed = what_changed(a, b)
+    jm = build_journey_map(b, changed=changed, changed_labels=("before", "after"))
+    cons = changed[(changed["stage"] == "Consideration") & (changed["measure"] == "score")].iloc[0]
+    item = jm.items("changed", "Consideration")[0]
+    assert bool(cons["significant"]) and item.text.startswith("▼ Mean score")
+    assert f"{cons['difference']:+.2f}" in item.text and "(significant)" in item.evidence
+    x_a = pd.Series([sc for c, s, t, sc, n in rows if s == "Consideration"], dtype=float)
+    x_b = pd.Series([sc for c, s, t, sc, n in rows_b if s == "Consideration"], dtype=float)
+    assert cons["difference"] == pytest.approx(x_b.mean() - x_a.mean())
+    assert cons["p_value"] == pytest.approx(stats.ttest_ind(x_b, x_a, equal_var=False).pvalue)
+    assert f"{x_a.mean():.2f} → {x_b.mean():.2f}" in item.evidence
+    same = jm.items("changed", "Awareness")[0]
+    assert same.text == "Mean score +0.00" and "(not significant)" in same.evidence
+    fig = charts.journey_map_figure(jm)
+    assert "What changed" in " ".join(a.text for a in fig.layout.annotations)

@@ -1,0 +1,86 @@
+"""Speed of a survey alone (issue #16): the airline passenger survey (25,976 respondents x
+14 ratings) loaded and its journey map built in process (target: load + map <= 10 s), and
+``python -m journeylib report --survey FILE --out r.html`` end to end as a subprocess
+(target <= 20 s, process start included). Needs ../shared/realdata.
+
+Run: python bench/survey_speed.py [--repeat 2] [--workdir bench/out]
+Stages are the airline's own (Booking, Airport, Flight, Arrival from a stage map); the goal is
+``column:satisfaction=satisfied``. The reference is pandas reading the same file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+AIRLINE = REPO.parent / "shared" / "realdata" / "airline_passenger_satisfaction_survey.csv.gz"
+STAGES = {
+    "Booking": ["Ease of Online booking", "Departure/Arrival time convenient"],
+    "Airport": ["Checkin service", "Gate location", "Online boarding"],
+    "Flight": ["Seat comfort", "Leg room service", "Food and drink", "Inflight wifi service", "Inflight entertainment",
+               "On-board service", "Inflight service", "Cleanliness"],
+    "Arrival": ["Baggage handling"],
+}
+GOAL = "column:satisfaction=satisfied"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--workdir", default=str(REPO / "bench" / "out"))
+    args = ap.parse_args()
+    if not AIRLINE.exists():
+        print(f"no {AIRLINE}: nothing to measure")
+        return 0
+    work = Path(args.workdir)
+    work.mkdir(parents=True, exist_ok=True)
+    stage_map = work / "airline_stages.csv"
+    pd.DataFrame([(tp, st) for st, tps in STAGES.items() for tp in tps],
+                 columns=["touchpoint", "stage"]).to_csv(stage_map, index=False)
+
+    from journeylib.ingest import load_journey
+    from journeylib.journey import JourneyModel, parse_goal
+    from journeylib.journey_map import build_journey_map
+
+    t = time.perf_counter()
+    pd.read_csv(AIRLINE)
+    reference = time.perf_counter() - t
+    journey = JourneyModel(stages=tuple(STAGES), goal=parse_goal(GOAL),
+                           stage_map={tp: st for st, tps in STAGES.items() for tp in tps})
+    rows = []
+    for i in range(args.repeat):
+        t = time.perf_counter()
+        data = load_journey(survey=AIRLINE, not_rated=(0,), journey=journey)
+        loaded = time.perf_counter() - t
+        t = time.perf_counter()
+        jm = build_journey_map(data)
+        mapped = time.perf_counter() - t
+        cmd = [sys.executable, "-m", "journeylib", "report", "--survey", str(AIRLINE), "--not-rated", "0",
+               "--stages", ",".join(STAGES), "--stage-map", str(stage_map), "--goal", GOAL,
+               "--out", str(work / "airline_report.html")]
+        t = time.perf_counter()
+        proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
+        report = time.perf_counter() - t
+        if proc.returncode:
+            print(proc.stderr[-2000:])
+            return 1
+        rows.append({"run": i + 1, "load_s": loaded, "map_s": mapped, "load_and_map_s": loaded + mapped,
+                     "report_cli_s": report, "pandas_read_s": reference})
+        assert jm.survey_only and len(jm.stages) == len(STAGES)
+    out = pd.DataFrame(rows)
+    print(out.round(2).to_string(index=False))
+    best = out.min(numeric_only=True)
+    print(f"best: load + map {best['load_and_map_s']:.1f} s (target 10 s), report {best['report_cli_s']:.1f} s "
+          f"(target 20 s); load = {best['load_s'] / reference:.1f}x pandas reading the file")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

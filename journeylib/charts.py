@@ -1591,3 +1591,48 @@ def time_to_stage_chart(frame: pd.DataFrame, *, subject: str | None = None, colo
                       margin=dict(l=20, r=20, t=70, b=110))
     h = height or max(360, 30 * len(order) * max(2, len(groups)) + 220)
     return _finish(fig, figure_title(what, subject), height=h)
+
+
+def measure_by_group(frame: pd.DataFrame, *, value: str, what: str, x_label: str, subject: str | None = None,
+                     share: bool = False, x_range: tuple[float, float] | None = None,
+                     reference: float | None = None, reference_label: str = "overall",
+                     empty_text: str | None = None, height: int | None = None,
+                     number: str | None = None) -> go.Figure:
+    """One measure per group (stage, touchpoint or persona) as a dot with its 95% interval:
+    the frames of :func:`journeylib.emotions.nps_by`, ``csat_by`` and ``outcome_by``
+    (columns group, n, ``value``, ci_low, ci_high). ``share``: values are 0-1 and shown as
+    percentages; ``number`` formats the labels ("{:+.0f}" for NPS). Groups of fewer than 30
+    are drawn open, as on the emotion curve."""
+    title = figure_title(what, subject)
+    if frame is None or frame.empty:
+        return empty_figure(empty_text or "Nothing to show.", title)
+    df = frame.reset_index(drop=True)
+    scale = 100.0 if share else 1.0
+    v = df[value].astype(float) * scale
+    lo, hi = df["ci_low"].astype(float) * scale, df["ci_high"].astype(float) * scale
+    unit = "%" if share else ""
+    text = [number.format(x) if number else f"{x:.0f}{unit}" if share else f"{x:.2f}" for x in v]
+    y = [f"{_esc(g)} (n={int(n):,})" for g, n in zip(df["group"], df["n"])]
+    small = df["n"].astype(int) < 30
+    hover = [f"<b>{_esc(g)}</b><br>{x:.1f}{unit}" + (f", 95% CI {a:.1f}{unit} to {b:.1f}{unit}" if pd.notna(a) else "")
+             + f"<br>n = {int(n):,}" for g, x, a, b, n in zip(df["group"], v, lo, hi, df["n"])]
+    fig = go.Figure(go.Scatter(
+        x=v, y=y, mode="markers+text", text=text, textposition="top center", cliponaxis=False,
+        marker=dict(size=11, color=OKABE_ITO[0], symbol=["circle-open" if s else "circle" for s in small],
+                    line=dict(width=2, color=OKABE_ITO[0])),
+        error_x=dict(type="data", symmetric=False, array=(hi - v).fillna(0), arrayminus=(v - lo).fillna(0),
+                     color="#777777", thickness=1.5, width=6),
+        customdata=hover, hovertemplate="%{customdata}<extra></extra>",
+    ))
+    if reference is not None and np.isfinite(reference):
+        fig.add_vline(x=reference * scale, line_color="#444444", line_width=1, line_dash="dot",
+                      annotation_text=f"{reference_label} " + (number.format(reference) if number else
+                                                               f"{reference * scale:.0f}{unit}" if share
+                                                               else f"{reference:.2f}"),
+                      annotation_position="top")
+    if x_range is not None:
+        fig.update_xaxes(range=[x_range[0] * scale, x_range[1] * scale])
+    fig.update_xaxes(title_text=x_label, ticksuffix=unit, zeroline=not share)
+    fig.update_yaxes(autorange="reversed", automargin=True)
+    fig.update_layout(showlegend=False, margin=dict(l=20, r=30, t=100, b=60))
+    return _finish(fig, title, height=height or max(280, 44 * len(df) + 170))

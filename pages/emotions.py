@@ -3,7 +3,7 @@
 import streamlit as st
 
 from journeylib import charts, voice
-from ui import cache, filters, gaps, state, widgets
+from ui import cache, filters, gaps, outcomes, state, widgets
 from ui import voice as voice_ui
 from ui.present import md_escape
 
@@ -57,6 +57,8 @@ nps = cache.nps_frame(view)
 if not nps.empty:
     st.subheader("Net Promoter Score")
     widgets.chart(charts.nps_bar(nps, subject=state.subject(view)), key="nps", frame=nps, file_name="nps")
+
+outcomes.section(view)
 
 st.subheader("What customers said")
 f1, f2, f3 = st.columns([1, 1, 1.4])

@@ -112,6 +112,10 @@ if reach["table"].empty:
     st.info("Answers cannot be placed at stages: the survey has no stage for its answers.")
 else:
     voice_ui.show_coverage(reach)
-    st.caption("Reached: customers with events at the stage. Answered: customers with a score or a comment there. "
-               "Effect: Cohen's h for shares, Cohen's d for journey length; above 0.2 the people who answered "
-               "differ from those who did not.")
+    if data.has_events:
+        st.caption("Reached: customers with events at the stage. Answered: customers with a score or a comment "
+                   "there. Effect: Cohen's h for shares, Cohen's d for journey length; above 0.2 the people who "
+                   "answered differ from those who did not.")
+    else:
+        st.caption("Answered: customers with a score or a comment at the stage. How many reached each stage, and "
+                   "whether those who answered are like those who did not, needs touchpoint events.")

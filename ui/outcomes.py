@@ -23,7 +23,7 @@ def measures(view: cache.View) -> dict[str, str]:
     if data.survey is None:
         return {}
     out = {}
-    if "nps" in data.survey.columns:
+    if data.has_nps:
         out[NPS] = "NPS (promoters minus detractors)"
     if data.score_scale is not None:
         out[CSAT] = f"CSAT (share scoring {emotions.top_box(data.score_scale):g} or more of {data.score_scale.label})"
@@ -88,11 +88,12 @@ def section(view: cache.View) -> None:
 def _how(measure: str, label: str, by: str) -> str:
     each = {"stage": "who answered at each stage", "touchpoint": "who rated each touchpoint",
             "persona": "of each persona"}[by]
+    answers = {"stage": "at each stage", "touchpoint": "about each touchpoint", "persona": "of each persona"}[by]
     if measure == NPS:
         return (f"NPS of the customers {each}: % promoters (9-10) minus % detractors (0-6), one answer per customer; "
                 "the bar is the 95% interval from the variance of that difference. Open markers: fewer than 30.")
     if measure == CSAT:
-        return (f"CSAT of the answers {each}: the share in the top two points of the scale, with a 95% Wilson "
+        return (f"CSAT of the answers {answers}: the share in the top two points of the scale, with a 95% Wilson "
                 "interval. Open markers: fewer than 30 answers.")
     return (f"{label} of the customers {each} (each customer once), with a 95% interval (Wilson for a share, "
             "t for a mean). Open markers: fewer than 30.")

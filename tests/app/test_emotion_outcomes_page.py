@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pandas as pd
 
-from tests.app.test_app import active_id, no_exceptions, upload_and_use
+from tests.app.test_app import active_id, no_exceptions
 
 
 def values(arr):
@@ -43,3 +43,48 @@ def test_nps_per_stage_on_the_sample(app, small_sample):
     value = 100 * ((at >= 9).mean() - (at <= 6).mean())
     row = next(i for i, y in enumerate(trace["y"]) if y.startswith(f"{first} (n={len(at):,})"))
     assert abs(values(trace["x"])[row] - value) < 1e-6
+
+
+def survey_only_csv() -> bytes:
+    """A wide survey with no events: one 1-5 rating column per service and a yes/no outcome."""
+    rng = np.random.default_rng(3)
+    n = 60
+    frame = pd.DataFrame({"id": range(1000, 1000 + n), "Class": rng.choice(["Eco", "Business"], n),
+                          "Age": rng.integers(18, 80, n)})
+    for name in ("Online booking", "Checkin service", "Seat comfort", "Baggage handling"):
+        frame[name] = rng.integers(1, 6, n)
+    frame["satisfaction"] = np.where(frame["Seat comfort"] >= 4, "satisfied", "neutral or dissatisfied")
+    return frame.to_csv(index=False).encode()
+
+
+def test_survey_only_upload_fills_emotions_and_personas(app):
+    app.run()
+    app.switch_page("pages/data.py").run()
+    app.radio(key="d_mode").set_value("Separate files").run()
+    app.file_uploader(key="up_survey_Sep").set_value(("passengers.csv", survey_only_csv(), "text/csv")).run()
+    no_exceptions(app)
+    app.button(key="d_use").click().run()
+    no_exceptions(app)
+    assert not app.error, [e.value for e in app.error]
+    app.switch_page("pages/emotions.py").run()
+    no_exceptions(app)
+    curve = figures(app)[0]
+    ys = [y for t in curve["data"] if t.get("mode") == "lines+markers" for y in values(t["y"])]
+    assert ys and all(1 <= y <= 5 for y in ys if y == y)
+    options = app.selectbox(key="e_outcome").options
+    # No NPS question in this survey: no NPS offered.
+    assert options == ["CSAT (share scoring 4 or more of 1 to 5)", "satisfaction"], options
+    app.selectbox(key="e_outcome").set_value("col:satisfaction").run()
+    no_exceptions(app)
+    sat = titled(app, "satisfaction")
+    frame = pd.read_csv(__import__("io").BytesIO(survey_only_csv()))
+    share = 100 * (frame["satisfaction"] == "satisfied").mean()  # everyone answered at every stage shown
+    got = values(sat[0]["data"][0]["x"])
+    assert got and all(abs(x - share) < 1e-9 for x in got), (got, share)
+    captions = [c.value for c in app.caption]
+    assert "In view: **240 survey answers**" in captions and not any("0 customers" in c for c in captions)
+    assert any("needs touchpoint events" in c for c in captions)
+    app.switch_page("pages/personas.py").run()
+    no_exceptions(app)
+    text = " ".join(m.value for m in app.markdown)
+    assert "of customers" in text and "(0)" not in text

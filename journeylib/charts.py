@@ -456,8 +456,10 @@ def emotion_curve(
     y_range: tuple[float, float] | None = None,
     height: int = 500,
     empty_text: str | None = None,
+    legend_title: str = "Persona",
 ) -> go.Figure:
-    """Mean score per stage (or touchpoint), one line per persona with its 95% band.
+    """Mean score per stage (or touchpoint), one line per persona with its 95% band
+    (``persona`` may hold any group, e.g. the two views of a comparison: ``legend_title``).
 
     Points with few answers (``low_n``) get open markers and a note, so they are shown
     but read as uncertain. ``y_range`` (the score scale) keeps a wide band from a tiny
@@ -525,7 +527,7 @@ def emotion_curve(
     if y_range is not None:
         pad = (y_range[1] - y_range[0]) * 0.04
         fig.update_yaxes(range=[y_range[0] - pad, y_range[1] + pad])
-    fig.update_layout(legend=dict(title_text="Persona"), hovermode="closest",
+    fig.update_layout(legend=dict(title_text=_esc(legend_title)), hovermode="closest",
                       margin=dict(l=20, r=20, t=70, b=90))
     title = f"{what}<br><sup>{_esc(subject) + ' · ' if subject else ''}"
     title += f"up to {total_n:,} answers per {x_col}</sup>" if total_n is not None else "</sup>"

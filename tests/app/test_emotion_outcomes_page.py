@@ -88,3 +88,27 @@ def test_survey_only_upload_fills_emotions_and_personas(app):
     no_exceptions(app)
     text = " ".join(m.value for m in app.markdown)
     assert "of customers" in text and "(0)" not in text
+
+
+def test_period_comparison_on_emotions_is_restored_from_the_link(app, small_sample):
+    survey = pd.read_csv(small_sample / "survey.csv", parse_dates=["timestamp"])
+    day = survey["timestamp"].dt.date
+    periods = {"a": ("2026-03-01", "2026-04-30"), "b": ("2026-05-01", "2026-06-30")}
+    app.query_params["cmp"] = "Two periods"
+    app.query_params["cmp_a_dates"] = list(periods["a"])
+    app.query_params["cmp_b_dates"] = list(periods["b"])
+    app.switch_page("pages/emotions.py").run()
+    no_exceptions(app)
+    assert app.selectbox(key="cmp").value == "period"
+    curves = titled(app, "How customers feel")[0]
+    lines = {t["name"]: t for t in curves["data"] if t.get("mode") == "lines+markers"}
+    assert set(lines) == {f"{lo} to {hi}" for lo, hi in periods.values()}, set(lines)
+    # Each period's mean per stage equals pandas on the answers of those days.
+    for lo, hi in periods.values():
+        part = survey[(day >= pd.Timestamp(lo).date()) & (day <= pd.Timestamp(hi).date())]
+        means = part.dropna(subset=["score"]).groupby("stage")["score"].mean()
+        line = lines[f"{lo} to {hi}"]
+        got = dict(zip(line["x"], values(line["y"])))
+        shown = {k: v for k, v in got.items() if v == v}
+        assert shown and all(abs(v - means[k]) < 1e-9 for k, v in shown.items()), (shown, means.to_dict())
+    assert titled(app, "Mean score")

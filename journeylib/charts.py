@@ -1638,3 +1638,31 @@ def measure_by_group(frame: pd.DataFrame, *, value: str, what: str, x_label: str
     fig.update_yaxes(autorange="reversed", automargin=True)
     fig.update_layout(showlegend=False, margin=dict(l=20, r=30, t=100, b=60))
     return _finish(fig, title, height=height or max(280, 44 * len(df) + 170))
+
+
+def persona_share_compare(table: pd.DataFrame, *, label_a: str = "A", label_b: str = "B",
+                          subject: str | None = None, height: int | None = None) -> go.Figure:
+    """Each persona's share of two views' customers (:func:`journeylib.compare.persona_shares`)
+    as pairs of bars; a share that differs significantly (p < 0.05) carries ▲/▼ and the
+    difference in points on the second view's bar. Trace 0 is the first view."""
+    what = "Share of each persona"
+    title = figure_title(what, subject or f"{label_a} against {label_b}")
+    if table is None or table.empty:
+        return empty_figure("No customers in either view.", title)
+    df = table.reset_index(drop=True)
+    y = [_esc(p) for p in df["persona"]]
+    marks = [f"{_mark(r)} {100 * r['difference']:+.1f} pts" if bool(r["significant"]) else ""
+             for _, r in df.iterrows()]
+    fig = go.Figure()
+    for i, (col, label, n) in enumerate((("a", label_a, "n_a"), ("b", label_b, "n_b"))):
+        text = [f"{v:.0%}" + (f"  {m}" if i == 1 and m else "") for v, m in zip(df[col], marks)]
+        fig.add_trace(go.Bar(
+            y=y, x=df[col], name=f"{_esc(label)} (n={int(df[n].iloc[0]):,})", orientation="h",
+            marker_color=OKABE_ITO[i], text=text, textposition="outside", cliponaxis=False,
+            hovertemplate="%{y}: %{x:.1%}<extra>" + _esc(label) + "</extra>"))
+    top = float(np.nanmax(df[["a", "b"]].to_numpy())) if len(df) else 1.0
+    fig.update_layout(barmode="group", legend=dict(orientation="h", x=0, y=1.0, yanchor="bottom"),
+                      margin=dict(l=20, r=40, t=110, b=60))
+    fig.update_xaxes(tickformat=".0%", range=[0, min(1.0, top * 1.35 + 0.02)], title_text="Share of the view's customers")
+    fig.update_yaxes(autorange="reversed", automargin=True, ticksuffix="  ")
+    return _finish(fig, title, height=height or max(300, 70 * len(df) + 190))

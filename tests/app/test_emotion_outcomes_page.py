@@ -112,3 +112,23 @@ def test_period_comparison_on_emotions_is_restored_from_the_link(app, small_samp
         shown = {k: v for k, v in got.items() if v == v}
         assert shown and all(abs(v - means[k]) < 1e-9 for k, v in shown.items()), (shown, means.to_dict())
     assert titled(app, "Mean score")
+
+
+def test_persona_shares_of_two_periods(app, small_sample):
+    app.query_params["cmp"] = "Two periods"
+    app.query_params["cmp_a_dates"] = ["2026-03-01", "2026-04-30"]
+    app.query_params["cmp_b_dates"] = ["2026-05-01", "2026-06-30"]
+    app.switch_page("pages/personas.py").run()
+    no_exceptions(app)
+    assert app.selectbox(key="cmp").value == "period"
+    fig = titled(app, "Share of each persona")[0]
+    a, b = fig["data"][0], fig["data"][1]
+    shares_a, shares_b = values(a["x"]), values(b["x"])
+    assert abs(sum(shares_a) - 1) < 1e-9 and abs(sum(shares_b) - 1) < 1e-9
+    # The first view's customers: those with events in March-April, by hand.
+    events = pd.read_csv(small_sample / "touchpoints.csv", parse_dates=["timestamp"])
+    day = events["timestamp"].dt.date
+    n_a = events.loc[(day >= pd.Timestamp("2026-03-01").date()) & (day <= pd.Timestamp("2026-04-30").date()),
+                     "customer_id"].nunique()
+    assert a["name"].endswith(f"(n={n_a:,})"), a["name"]
+    assert any("differs significantly" in c.value or "Significant" in c.value for c in app.caption)

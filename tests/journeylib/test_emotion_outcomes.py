@@ -126,3 +126,28 @@ def test_outcome_by_group(survey):
 def test_unknown_grouping_is_refused(survey):
     with pytest.raises(ValueError, match="by must be"):
         emotions.nps_by(survey, "channel")
+
+
+def test_measure_by_group_chart_scales_shares_and_opens_small_groups():
+    from journeylib import charts
+
+    frame = pd.DataFrame({"group": ["Awareness", "Purchase"], "n": [12, 80], "value": [0.25, 0.6],
+                          "ci_low": [0.1, 0.5], "ci_high": [0.5, 0.7]})
+    fig = charts.measure_by_group(frame, value="value", what="CSAT by stage", x_label="CSAT", share=True)
+    dots = fig.data[0]
+    assert list(dots.x) == [25.0, 60.0] and list(dots.text) == ["25%", "60%"]
+    assert list(dots.error_x.arrayminus) == pytest.approx([15.0, 10.0])
+    assert list(dots.marker.symbol) == ["circle-open", "circle"]
+    assert list(dots.y) == ["Awareness (n=12)", "Purchase (n=80)"]
+
+
+def test_persona_share_chart_marks_only_significant_changes():
+    from journeylib import charts
+
+    table = pd.DataFrame({"persona": ["X", "Y"], "a": [0.7, 0.3], "b": [0.4, 0.6], "difference": [-0.3, 0.3],
+                          "ci_low": [-0.4, 0.2], "ci_high": [-0.2, 0.4], "p_value": [0.001, 0.2],
+                          "significant": [True, False], "n_a": [100, 100], "n_b": [90, 90]})
+    fig = charts.persona_share_compare(table, label_a="spring", label_b="summer")
+    assert list(fig.data[0].x) == [0.7, 0.3] and list(fig.data[1].x) == [0.4, 0.6]
+    assert fig.data[1].text[0].endswith("▼ -30.0 pts") and "▲" not in fig.data[1].text[1]
+    assert fig.data[0].name == "spring (n=100)"

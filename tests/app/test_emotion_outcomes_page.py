@@ -43,6 +43,15 @@ def test_nps_per_stage_on_the_sample(app, small_sample):
     value = 100 * ((at >= 9).mean() - (at <= 6).mean())
     row = next(i for i, y in enumerate(trace["y"]) if y.startswith(f"{first} (n={len(at):,})"))
     assert abs(values(trace["x"])[row] - value) < 1e-6
+    # Per persona: one dot per persona, their answers adding up to everyone's.
+    app.segmented_control(key="e_outcome_by").set_value("persona").run()
+    no_exceptions(app)
+    dots = titled(app, "NPS by persona")[0]["data"][0]
+    personas = app.multiselect(key="flt_personas").options
+    named = [y.rsplit(" (n=", 1)[0] for y in dots["y"]]
+    assert set(named) <= set(personas) | {"(unassigned)"} and len(named) >= 2
+    answered = survey.groupby("customer_id")["nps"].size().size
+    assert sum(int(y.rsplit("(n=", 1)[1].rstrip(")").replace(",", "")) for y in dots["y"]) == answered
 
 
 def survey_only_csv() -> bytes:

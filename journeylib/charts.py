@@ -456,8 +456,10 @@ def emotion_curve(
     y_range: tuple[float, float] | None = None,
     height: int = 500,
     empty_text: str | None = None,
+    legend_title: str = "Persona",
 ) -> go.Figure:
-    """Mean score per stage (or touchpoint), one line per persona with its 95% band.
+    """Mean score per stage (or touchpoint), one line per persona with its 95% band
+    (``persona`` may hold any group, e.g. the two views of a comparison: ``legend_title``).
 
     Points with few answers (``low_n``) get open markers and a note, so they are shown
     but read as uncertain. ``y_range`` (the score scale) keeps a wide band from a tiny
@@ -525,7 +527,7 @@ def emotion_curve(
     if y_range is not None:
         pad = (y_range[1] - y_range[0]) * 0.04
         fig.update_yaxes(range=[y_range[0] - pad, y_range[1] + pad])
-    fig.update_layout(legend=dict(title_text="Persona"), hovermode="closest",
+    fig.update_layout(legend=dict(title_text=_esc(legend_title)), hovermode="closest",
                       margin=dict(l=20, r=20, t=70, b=90))
     title = f"{what}<br><sup>{_esc(subject) + ' · ' if subject else ''}"
     title += f"up to {total_n:,} answers per {x_col}</sup>" if total_n is not None else "</sup>"
@@ -1622,3 +1624,76 @@ def time_to_stage_chart(frame: pd.DataFrame, *, subject: str | None = None, colo
                       margin=dict(l=20, r=20, t=70, b=110))
     h = height or max(360, 30 * len(order) * max(2, len(groups)) + 220)
     return _finish(fig, figure_title(what, subject), height=h)
+
+
+def measure_by_group(frame: pd.DataFrame, *, value: str, what: str, x_label: str, subject: str | None = None,
+                     share: bool = False, x_range: tuple[float, float] | None = None,
+                     reference: float | None = None, reference_label: str = "overall",
+                     empty_text: str | None = None, height: int | None = None,
+                     number: str | None = None) -> go.Figure:
+    """One measure per group (stage, touchpoint or persona) as a dot with its 95% interval:
+    the frames of :func:`journeylib.emotions.nps_by`, ``csat_by`` and ``outcome_by``
+    (columns group, n, ``value``, ci_low, ci_high). ``share``: values are 0-1 and shown as
+    percentages; ``number`` formats the labels ("{:+.0f}" for NPS). Groups of fewer than 30
+    are drawn open, as on the emotion curve."""
+    title = figure_title(what, subject)
+    if frame is None or frame.empty:
+        return empty_figure(empty_text or "Nothing to show.", title)
+    df = frame.reset_index(drop=True)
+    scale = 100.0 if share else 1.0
+    v = df[value].astype(float) * scale
+    lo, hi = df["ci_low"].astype(float) * scale, df["ci_high"].astype(float) * scale
+    unit = "%" if share else ""
+    text = [number.format(x) if number else f"{x:.0f}{unit}" if share else f"{x:.2f}" for x in v]
+    y = [f"{_esc(g)} (n={int(n):,})" for g, n in zip(df["group"], df["n"])]
+    small = df["n"].astype(int) < 30
+    hover = [f"<b>{_esc(g)}</b><br>{x:.1f}{unit}" + (f", 95% CI {a:.1f}{unit} to {b:.1f}{unit}" if pd.notna(a) else "")
+             + f"<br>n = {int(n):,}" for g, x, a, b, n in zip(df["group"], v, lo, hi, df["n"])]
+    fig = go.Figure(go.Scatter(
+        x=v, y=y, mode="markers+text", text=text, textposition="top center", cliponaxis=False,
+        marker=dict(size=11, color=OKABE_ITO[0], symbol=["circle-open" if s else "circle" for s in small],
+                    line=dict(width=2, color=OKABE_ITO[0])),
+        error_x=dict(type="data", symmetric=False, array=(hi - v).fillna(0), arrayminus=(v - lo).fillna(0),
+                     color="#777777", thickness=1.5, width=6),
+        customdata=hover, hovertemplate="%{customdata}<extra></extra>",
+    ))
+    if reference is not None and np.isfinite(reference):
+        fig.add_vline(x=reference * scale, line_color="#444444", line_width=1, line_dash="dot",
+                      annotation_text=f"{reference_label} " + (number.format(reference) if number else
+                                                               f"{reference * scale:.0f}{unit}" if share
+                                                               else f"{reference:.2f}"),
+                      annotation_position="top")
+    if x_range is not None:
+        fig.update_xaxes(range=[x_range[0] * scale, x_range[1] * scale])
+    fig.update_xaxes(title_text=x_label, ticksuffix=unit, zeroline=not share)
+    fig.update_yaxes(autorange="reversed", automargin=True)
+    fig.update_layout(showlegend=False, margin=dict(l=20, r=30, t=100, b=60))
+    return _finish(fig, title, height=height or max(280, 44 * len(df) + 170))
+
+
+def persona_share_compare(table: pd.DataFrame, *, label_a: str = "A", label_b: str = "B",
+                          subject: str | None = None, height: int | None = None) -> go.Figure:
+    """Each persona's share of two views' customers (:func:`journeylib.compare.persona_shares`)
+    as pairs of bars; a share that differs significantly (p < 0.05) carries ▲/▼ and the
+    difference in points on the second view's bar. Trace 0 is the first view."""
+    what = "Share of each persona"
+    title = figure_title(what, subject or f"{label_a} against {label_b}")
+    if table is None or table.empty:
+        return empty_figure("No customers in either view.", title)
+    df = table.reset_index(drop=True)
+    y = [_esc(p) for p in df["persona"]]
+    marks = [f"{_mark(r)} {100 * r['difference']:+.1f} pts" if bool(r["significant"]) else ""
+             for _, r in df.iterrows()]
+    fig = go.Figure()
+    for i, (col, label, n) in enumerate((("a", label_a, "n_a"), ("b", label_b, "n_b"))):
+        text = [f"{v:.0%}" + (f"  {m}" if i == 1 and m else "") for v, m in zip(df[col], marks)]
+        fig.add_trace(go.Bar(
+            y=y, x=df[col], name=f"{_esc(label)} (n={int(df[n].iloc[0]):,})", orientation="h",
+            marker_color=OKABE_ITO[i], text=text, textposition="outside", cliponaxis=False,
+            hovertemplate="%{y}: %{x:.1%}<extra>" + _esc(label) + "</extra>"))
+    top = float(np.nanmax(df[["a", "b"]].to_numpy())) if len(df) else 1.0
+    fig.update_layout(barmode="group", legend=dict(orientation="h", x=0, y=1.0, yanchor="bottom"),
+                      margin=dict(l=20, r=40, t=110, b=60))
+    fig.update_xaxes(tickformat=".0%", range=[0, min(1.0, top * 1.35 + 0.02)], title_text="Share of the view's customers")
+    fig.update_yaxes(autorange="reversed", automargin=True, ticksuffix="  ")
+    return _finish(fig, title, height=height or max(300, 70 * len(df) + 190))

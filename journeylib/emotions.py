@@ -278,3 +278,155 @@ def comments(
         if c not in df.columns:
             df[c] = None
     return df[list(COMMENT_COLUMNS)]
+
+
+# ----------------------------------------------------------------------------- outcomes per group
+
+GROUPS = ("stage", "touchpoint", "persona")
+OUTCOME_COLUMNS = ("group", "n", "value", "ci_low", "ci_high")
+
+
+def _z() -> float:
+    return float(stats.norm.ppf(0.5 + CONFIDENCE / 2))
+
+
+def _check_by(by: str, survey: ibis.Table) -> None:
+    if by not in GROUPS:
+        raise ValueError(f"by must be one of {', '.join(GROUPS)}; got {by!r}")
+    if by != "persona" and by not in survey.columns:
+        raise ValueError(f"survey has no {by} column to group by")
+
+
+def _group_order(df: pd.DataFrame, by: str, stages: Sequence[str]) -> pd.DataFrame:
+    if by == "persona":
+        order = _persona_order(df["group"])
+    elif by == "stage":
+        order = _order(df["group"].tolist(), [str(s) for s in stages])
+    else:
+        order = sorted(df["group"].unique())
+    rank = {v: i for i, v in enumerate(order)}
+    return df.assign(_g=df["group"].map(rank)).sort_values("_g").drop(columns="_g").reset_index(drop=True)
+
+
+def nps_interval(promoters, detractors, n) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """NPS = 100 (p_promoters - p_detractors) and its 95% normal interval.
+
+    The variance of the difference of two shares of one multinomial sample is
+    (p_P + p_D - (p_P - p_D)^2) / n; the interval is NPS +/- 100 z(0.975) sqrt(that).
+    n == 0 gives NaN; n == 1 an interval of width 0 (read with care, as any tiny group).
+    """
+    p, d, n = (np.asarray(x, dtype="float64") for x in (promoters, detractors, n))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pp, pd_ = np.where(n > 0, p / n, np.nan), np.where(n > 0, d / n, np.nan)
+        value = 100.0 * (pp - pd_)
+        half = 100.0 * _z() * np.sqrt(np.maximum(pp + pd_ - (pp - pd_) ** 2, 0.0) / n)
+    return value, value - half, value + half
+
+
+def nps_by(survey: ibis.Table, by: str = "persona", personas: pd.DataFrame | ibis.Table | None = None,
+           stages: Sequence[str] = ()) -> pd.DataFrame:
+    """NPS per stage, touchpoint or persona, with its 95% interval (:func:`nps_interval`).
+
+    A customer counts once per group, with their latest NPS answer there by timestamp (the
+    lowest when undated or tied): a wide survey that repeats one NPS on every row gives the
+    NPS of the customers who answered at each stage. DataFrame[group, n, promoters,
+    passives, detractors, nps, ci_low, ci_high]; stages in ``stages`` order.
+    """
+    _check_by(by, survey)
+    if "nps" not in survey.columns:
+        raise ValueError("survey has no nps column (a 0-10 'how likely to recommend' answer)")
+    s = _valid_scores(_with_persona(survey, personas), "nps")
+    s = s.mutate(_group=s[by].cast("string"))
+    s = s.filter(s._group.notnull())
+    order = [ibis.desc(s.timestamp), s.nps] if "timestamp" in survey.columns else [s.nps]
+    w = ibis.window(group_by=[s.customer_id, s._group], order_by=order)
+    s = s.mutate(_answer=ibis.row_number().over(w))
+    s = s.filter(s._answer == 0)
+    agg = s.group_by(group=s._group).agg(
+        n=s.count(), promoters=(s.nps >= 9).sum(), passives=((s.nps >= 7) & (s.nps < 9)).sum(),
+        detractors=(s.nps < 7).sum())
+    df = execute(agg)
+    counts = ["n", "promoters", "passives", "detractors"]
+    columns = ["group", *counts, "nps", "ci_low", "ci_high"]
+    if df.empty:
+        return pd.DataFrame({c: pd.Series([], dtype="str" if c == "group" else "int64" if c in counts
+                                          else "float64") for c in columns})
+    df[counts] = df[counts].fillna(0).astype("int64")
+    df["nps"], df["ci_low"], df["ci_high"] = nps_interval(df["promoters"], df["detractors"], df["n"])
+    df["group"] = df["group"].astype("str")
+    return _group_order(df[columns], by, stages)
+
+
+def top_box(scale) -> float:
+    """The lowest score of the top-2 box of a score scale: the two highest whole points
+    (4-5 on 1-5, 9-10 on 0-10)."""
+    return float(scale.high) - 1.0
+
+
+def wilson_interval(x, n) -> tuple[np.ndarray, np.ndarray]:
+    """95% Wilson score interval of the share x / n (the same as scipy's
+    ``binomtest(x, n).proportion_ci(method="wilson")``, vectorised); n == 0 gives NaN."""
+    x, n = np.asarray(x, dtype="float64"), np.asarray(n, dtype="float64")
+    z = _z()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = x / n
+        centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
+        half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)
+    lo, hi = np.where(n > 0, np.clip(centre - half, 0, 1), np.nan), np.where(n > 0, np.clip(centre + half, 0, 1), np.nan)
+    return lo, hi
+
+
+def csat_by(survey: ibis.Table, scale, by: str = "stage", personas: pd.DataFrame | ibis.Table | None = None,
+            stages: Sequence[str] = ()) -> pd.DataFrame:
+    """CSAT per stage, touchpoint or persona: the share of answers in the top-2 box of the
+    score scale (:func:`top_box`), with a 95% Wilson interval (:func:`wilson_interval`).
+
+    Every valid score counts (a customer rating four touchpoints of a stage gives four
+    answers). DataFrame[group, n, satisfied, csat, ci_low, ci_high] with csat in 0-1.
+    """
+    _check_by(by, survey)
+    if scale is None:
+        raise ValueError("CSAT needs the score scale (e.g. 1-5) to know its top two points")
+    s = _valid_scores(_with_persona(survey, personas))
+    s = s.mutate(_group=s[by].cast("string"))
+    s = s.filter(s._group.notnull())
+    df = execute(s.group_by(group=s._group).agg(n=s.count(), satisfied=(s.score >= top_box(scale)).sum()))
+    columns = ["group", "n", "satisfied", "csat", "ci_low", "ci_high"]
+    if df.empty:
+        return pd.DataFrame({c: pd.Series([], dtype="str" if c == "group" else "int64" if c in ("n", "satisfied")
+                                          else "float64") for c in columns})
+    df[["n", "satisfied"]] = df[["n", "satisfied"]].fillna(0).astype("int64")
+    df["csat"] = df["satisfied"] / df["n"]
+    df["ci_low"], df["ci_high"] = wilson_interval(df["satisfied"], df["n"])
+    df["group"] = df["group"].astype("str")
+    return _group_order(df[columns], by, stages)
+
+
+def outcome_by(survey: ibis.Table, values: pd.DataFrame, binary: bool, by: str = "persona",
+               personas: pd.DataFrame | ibis.Table | None = None, stages: Sequence[str] = ()) -> pd.DataFrame:
+    """An outcome (one value ``y`` per customer, as :func:`journeylib.insights.outcome_values`
+    gives it) per stage, touchpoint or persona of the survey's respondents.
+
+    A customer counts once per group they answered in (per persona: once). Yes/no outcomes
+    (``binary``): the share with 1 and a 95% Wilson interval; numbers: the mean and a 95%
+    t-interval. DataFrame[group, n, value, ci_low, ci_high].
+    """
+    _check_by(by, survey)
+    s = _with_persona(survey, personas)
+    s = s.mutate(_group=s[by].cast("string"), _cid=s.customer_id.cast("string"))
+    s = s.filter(s._group.notnull()).select("_cid", "_group").distinct()
+    v = values.dropna(subset=["y"])
+    lookup = ibis.memtable(pd.DataFrame({"_vid": v["customer_id"].astype(str), "_y": v["y"].astype("float64")}))
+    j = s.join(lookup, s._cid == lookup._vid)
+    df = execute(j.group_by(group=j._group).agg(n=j.count(), total=j._y.sum(), sd=j._y.std(how="sample")))
+    if df.empty:
+        return pd.DataFrame({c: pd.Series([], dtype="str" if c == "group" else "int64" if c == "n" else "float64")
+                             for c in OUTCOME_COLUMNS})
+    df["n"] = df["n"].astype("int64")
+    df["value"] = df["total"].astype("float64") / df["n"]
+    if binary:
+        df["ci_low"], df["ci_high"] = wilson_interval(df["total"].round(), df["n"])
+    else:
+        df["ci_low"], df["ci_high"] = _t_interval(df["value"], df["sd"], df["n"])
+    df["group"] = df["group"].astype("str")
+    return _group_order(df[list(OUTCOME_COLUMNS)], by, stages)

@@ -1151,3 +1151,11 @@ def _purchase_frame(data: JourneyData) -> pd.DataFrame:
     except GoalError:
         ev = data.events
         return execute(ev.select("customer_id").distinct()).assign(purchased=0)
+
+
+def outcome_values(data: JourneyData, outcome: str) -> tuple[pd.DataFrame, bool, str]:
+    """One value per customer of an outcome of :func:`driver_outcomes`: DataFrame[customer_id,
+    y], whether y is yes/no (1 = the positive value), and the outcome's label ("satisfaction
+    = satisfied"). The same reading key drivers use. Raises InsightError when it cannot be read."""
+    frame, binary, label, _ = _outcome_frame(data, outcome)
+    return frame, binary, label

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from journeylib import charts, voice
-from ui import cache, filters, gaps, state, widgets
+from ui import cache, compare, filters, gaps, outcomes, state, widgets
 from ui import voice as voice_ui
 from ui.present import md_escape
 
@@ -25,6 +25,35 @@ c1, c2 = st.columns([1, 1])
 level = c1.segmented_control("Along", ["stage", "touchpoint"], default="stage", **filters.linked("e_level"),
                              format_func=str.capitalize) or "stage"
 by_persona = c2.toggle("One line per persona", value=bool(personas), **filters.linked("e_by_persona"), disabled=not personas)
+
+with widgets.errors_shown("Cannot compare these views"):
+    pair = compare.controls(view)
+if pair is not None:
+    with widgets.errors_shown("Cannot compare these views"):
+        compare.explain(pair, view)
+        both = compare.emotion_frame(view, pair, level)
+        both_drawn = gaps.with_gaps(both, data.stages) if level == "stage" and not both.empty else both
+        side_colors = {pair.label_a: charts.OKABE_ITO[0], pair.label_b: charts.OKABE_ITO[1]}
+        fig = charts.emotion_curve(both_drawn, subject=state.subject(view), colors=side_colors,
+                                   score_label=f"Mean score ({scale_text})",
+                                   y_range=(scale.low, scale.high) if scale else None,
+                                   empty_text=f"No survey answer names a {level} in either view.",
+                                   legend_title="View")
+        widgets.chart(fig, key="emotion_compare", frame=both, file_name="emotion_curves_compared")
+        result = compare.comparison(view, pair, level)
+        widgets.chart(charts.difference_chart(result.table, measure="score", label_a=pair.label_a,
+                                              label_b=pair.label_b), key="emotion_diff_score")
+        if (result.table["measure"] == "nps").any():
+            widgets.chart(charts.difference_chart(result.table, measure="nps", label_a=pair.label_a,
+                                                  label_b=pair.label_b), key="emotion_diff_nps")
+        for note in result.notes:
+            if note.startswith(("score", "nps")):
+                st.caption(note[0].upper() + note[1:] + ".")
+        st.caption("One line and band (the 95% interval of the mean) per view. Below, each difference is the second "
+                   "view minus the first with its 95% interval; ▲/▼ mark those significant at p < 0.05 "
+                   "(Welch's t-test; NPS: bootstrap).")
+    st.divider()
+    st.caption("The rest of the page shows everyone in view (the sidebar filters), not one side.")
 
 curve = cache.emotion_frame(view, level, by_persona and bool(personas))
 drawn = gaps.with_gaps(curve, data.stages) if level == "stage" else curve
@@ -57,6 +86,8 @@ nps = cache.nps_frame(view)
 if not nps.empty:
     st.subheader("Net Promoter Score")
     widgets.chart(charts.nps_bar(nps, subject=state.subject(view)), key="nps", frame=nps, file_name="nps")
+
+outcomes.section(view)
 
 st.subheader("What customers said")
 f1, f2, f3 = st.columns([1, 1, 1.4])
@@ -110,6 +141,10 @@ if reach["table"].empty:
     st.info("Answers cannot be placed at stages: the survey has no stage for its answers.")
 else:
     voice_ui.show_coverage(reach)
-    st.caption("Reached: customers with events at the stage. Answered: customers with a score or a comment there. "
-               "Effect: Cohen's h for shares, Cohen's d for journey length; above 0.2 the people who answered "
-               "differ from those who did not.")
+    if data.has_events:
+        st.caption("Reached: customers with events at the stage. Answered: customers with a score or a comment "
+                   "there. Effect: Cohen's h for shares, Cohen's d for journey length; above 0.2 the people who "
+                   "answered differ from those who did not.")
+    else:
+        st.caption("Answered: customers with a score or a comment at the stage. How many reached each stage, and "
+                   "whether those who answered are like those who did not, needs touchpoint events.")

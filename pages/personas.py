@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from journeylib import charts
-from ui import cache, state, widgets
+from ui import cache, compare, state, widgets
 
 
 def _card_lines(card: dict, scale) -> list[str]:
@@ -84,6 +84,26 @@ with widgets.errors_shown("Personas cannot be found for this dataset"):
                     st.markdown("**Top channels:** " + ", ".join(card["top_channels"]))
                 if card["traits"]:
                     st.markdown("**Stands out by:**\n" + "\n".join(f"- {t}" for t in card["traits"]))
+
+    st.subheader("Compare two views")
+    view = state.current_view()
+    with widgets.errors_shown("Cannot compare these views"):
+        pair = compare.controls(view)
+        if pair is not None:
+            compare.explain(pair, view)
+            if st.session_state.get("cmp") == "persona":
+                st.info("Each side is one persona, so its share is 100% there: compare periods, channels or "
+                        "datasets to see how the mix of personas moved.", icon=":material/info:")
+            shares = compare.persona_share_frame(view, pair)
+            widgets.chart(charts.persona_share_compare(shares, label_a=pair.label_a, label_b=pair.label_b),
+                          key="persona_shares", frame=shares, file_name="persona_shares_compared")
+            moved = shares[shares["significant"]]
+            st.caption(("Significant (two-proportion z-test, p < 0.05): " + "; ".join(
+                f"{r.persona} {100 * r.a:.0f}% → {100 * r.b:.0f}% ({100 * r.difference:+.1f} points, "
+                f"95% CI {100 * r.ci_low:+.1f} to {100 * r.ci_high:+.1f})" for r in moved.itertuples())
+                        if not moved.empty else "No persona's share differs significantly between the two views "
+                        "(two-proportion z-test, p < 0.05).")
+                       + " Customers are those with events in each view (with survey answers, for answers alone).")
 
     widgets.chart(charts.persona_map(result.embedding, subject=info.name, colors=colors), key="persona_map")
     widgets.csv_download(result.assignments[["customer_id", "persona"]], "Download customer → persona (CSV)",

@@ -331,6 +331,12 @@ def _persona_labels(view: View) -> ibis.Table | None:
         return None
 
 
+def persona_labels(view: View) -> ibis.Table | None:
+    """The fitted personas (customer_id, persona) as a table on the engine, or None when the
+    dataset has none (too small to fit)."""
+    return _persona_labels(view)
+
+
 def persona_labels_ready(view: View) -> None:
     """Put the persona labels on the engine now (once per fit, while the dataset opens):
     the first persona filter then does not wait for the upload (0.4 s at 1M customers).

@@ -112,6 +112,26 @@ def time_frame(view: cache.View, pair: Pair) -> pd.DataFrame:
     return compare.time_to_stage_pair(side(view, pair.a), side(view, pair.b), pair.label_a, pair.label_b)
 
 
+@st.cache_data(max_entries=32, show_spinner="Averaging scores…")
+def emotion_frame(view: cache.View, pair: Pair, level: str) -> pd.DataFrame:
+    """Both sides' emotion curves (journeylib.emotions.emotion_curve) in one frame, ``persona``
+    holding each side's label, so the emotion chart draws one line and band per side."""
+    from journeylib.emotions import emotion_curve
+
+    parts = []
+    for text, label in ((pair.a, pair.label_a), (pair.b, pair.label_b)):
+        data = side(view, text)
+        if data.survey is not None and level in data.survey.columns:
+            parts.append(emotion_curve(data.survey, data.stages, level=level).assign(persona=label))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+@st.cache_data(max_entries=16, show_spinner="Testing the differences…")
+def persona_share_frame(view: cache.View, pair: Pair) -> pd.DataFrame:
+    """Each persona's share of both sides (journeylib.compare.persona_shares)."""
+    return compare.persona_shares(side(view, pair.a), side(view, pair.b), cache.personas(view).assignments)
+
+
 def counts(view: cache.View, text: str) -> dict:
     """Customers and events of one side."""
     if text == EVERYONE:

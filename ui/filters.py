@@ -127,7 +127,9 @@ def sidebar() -> cache.View:
                      help="Upload, rename or delete datasets on the Data page.")
         base = state.base_view()
         facts = cache.facts(base.root, base.dataset_id, base.saved)
-        st.caption(f"{facts['customers']:,} customers · {facts['events']:,} events"
+        survey_only = not facts["events"] and facts["has_survey"]
+        st.caption(("Survey answers only, no events" if survey_only else
+                    f"{facts['customers']:,} customers · {facts['events']:,} events")
                    + (f" · {facts['first']} to {facts['last']}" if facts["first"] else ""))
         st.markdown("**Filters**")
         personas = state.persona_names()
@@ -146,7 +148,10 @@ def sidebar() -> cache.View:
         state.remember()
         view = state.current_view()
         n = cache.counts(view)
-        st.caption(f"In view: **{n['customers']:,} customers**, {n['events']:,} events"
-                   + (f", {n['answers']:,} survey answers" if facts["has_survey"] else ""))
+        if survey_only:
+            st.caption(f"In view: **{n['answers']:,} survey answers**")
+        else:
+            st.caption(f"In view: **{n['customers']:,} customers**, {n['events']:,} events"
+                       + (f", {n['answers']:,} survey answers" if facts["has_survey"] else ""))
     _write_query(view)
     return view

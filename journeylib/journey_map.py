@@ -177,32 +177,15 @@ def _quotes(survey, stages) -> pd.DataFrame:
 NPS_COLUMNS = ["stage", "n", "promoters", "passives", "detractors", "nps", "ci_low", "ci_high"]
 
 
-def nps_interval(promoters, passives, detractors, confidence: float = 0.95):
-    """NPS (100 x (promoters - detractors) / n) with its t-interval: NPS is the mean of one
-    value per customer (+100 promoter, 0 passive, -100 detractor), so the interval is
-    that mean's, mean +/- t(0.975, n-1) x sd / sqrt(n) with the sample sd (NaN for n < 2).
-    Arrays in, arrays (nps, ci_low, ci_high) out."""
-    import numpy as np
-    from scipy import stats
-
-    p, q, d = (np.asarray(x, dtype="float64") for x in (promoters, passives, detractors))
-    n = p + q + d
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mean = np.where(n > 0, (p - d) / n, np.nan)
-        # Sample variance of the +1/0/-1 values: (sum x^2 - n mean^2) / (n - 1).
-        var = np.where(n > 1, ((p + d) - n * mean**2) / (n - 1), np.nan)
-        half = stats.t.ppf(0.5 + confidence / 2, np.where(n > 1, n - 1, np.nan)) * np.sqrt(var / n)
-    return 100 * mean, 100 * (mean - half), 100 * (mean + half)
-
-
 def stage_nps(data: JourneyData, stages=None) -> pd.DataFrame:
     """NPS per stage: of the customers reaching the stage or a later one (the funnel rule,
     as :func:`journeylib.compare.what_changed` counts it) or, for a survey alone, of those
     who answered at the stage. One NPS answer per customer
-    (:func:`journeylib.emotions.nps_answers`); interval by :func:`nps_interval`.
+    (:func:`journeylib.emotions.nps_answers`); interval by
+    :func:`journeylib.emotions.nps_interval`.
     DataFrame[:data:`NPS_COLUMNS`], stages in order, only stages with answers; empty when
     the survey has no NPS column."""
-    from journeylib.emotions import DETRACTOR, PASSIVE, PROMOTER, nps_answers
+    from journeylib.emotions import DETRACTOR, PASSIVE, PROMOTER, nps_answers, nps_interval
     from journeylib.reach import furthest_stage, stage_index
 
     stages = [str(x) for x in (stages if stages is not None else data.stages)]
@@ -238,7 +221,7 @@ def stage_nps(data: JourneyData, stages=None) -> pd.DataFrame:
     counts["n"] = counts[["promoters", "passives", "detractors"]].sum(axis=1).astype("int64")
     counts = counts[counts["n"] > 0].reset_index(drop=True)
     counts["nps"], counts["ci_low"], counts["ci_high"] = nps_interval(
-        counts["promoters"], counts["passives"], counts["detractors"])
+        counts["promoters"], counts["detractors"], counts["n"])
     counts["stage"] = counts["stage"].astype("str")
     return counts[NPS_COLUMNS]
 

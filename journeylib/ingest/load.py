@@ -177,10 +177,13 @@ def _text_or_null(t: ibis.Table, cols: Mapping[str, Any], fld: str) -> ibis.Valu
 
 
 def _dups(work: _Work, t: ibis.Table, checked: ibis.Table, columns: Sequence[str]) -> ibis.Table:
-    """The file rows that repeat an earlier row exactly (a small engine table)."""
+    """The file rows that repeat an earlier row exactly (a small engine table); ``checked``
+    holds every row's ROW and :func:`~journeylib.ingest.rules.row_hash` ``_jl_h``."""
     twins = checked.group_by("_jl_h").aggregate(_jl_n=checked.count())
     twins = twins.filter(twins._jl_n > 1).select("_jl_h")
-    cand = checked.semi_join(twins, "_jl_h").select(ROW)
+    cand = work.materialize(checked.semi_join(twins, "_jl_h").select(ROW), "twins")
+    if not _count(work, cand):  # (comparing every column costs a compile of them all)
+        return cand.select(_jl_dup_row=cand[ROW])
     return work.materialize(duplicate_rows(t.semi_join(cand, ROW), columns), "dups")
 
 
@@ -236,7 +239,9 @@ def _header_rows(work: _Work, raw: RawTable, kind: str):
     they said), or None for a file without such rows."""
     if raw.database or kind == "customers":
         return None
-    first = work.run(raw.table.order_by(ROW).select(*raw.columns, ROW).limit(2))
+    t = raw.table
+    first = work.run((t if list(t.columns) == [*raw.columns, ROW] else t.select(*raw.columns, ROW))
+                     .order_by(ROW).limit(2))
     found = header_rows(raw.columns, raw.header, first)
     if found is None:
         return None
@@ -485,6 +490,12 @@ def _events(work: _Work, raw: RawTable, cols: dict[str, Any], journey: JourneyMo
     extras = _extras(raw, used, EVENT_COLUMNS + ("stage_label",))
     kinds = extra_kinds(t, extras, work.run)
     whole = _whole_float_ids(work, t, cols["customer_id"])
+    # A file's rules run on its mapped columns only (Ibis compiles every column an
+    # expression carries, and a survey export has hundreds); its other columns are joined
+    # back by row once, at the end. A table has no row numbers to join by: they ride along.
+    carried = extras if raw.database else []
+    if not raw.database:
+        t = t.select(ROW, *[c for c in raw.columns if c in used])
     t2 = _times(work, t, ts_col, raw)
     ts, raw_ts = t2._jl_ts, t2[ts_col]
     latest = latest_plausible()
@@ -499,12 +510,11 @@ def _events(work: _Work, raw: RawTable, cols: dict[str, Any], journey: JourneyMo
         "_jl_ts_blank": raw_ts.isnull(),
         "_jl_ts_text": ibis.ifelse(odd, raw_ts.cast("string"), ibis.null("string")),
         **({"_jl_order": t2[order_column]} if order_column else {}),
-        **typed_extras(t2, kinds),
+        **typed_extras(t2, {c: kinds[c] for c in carried}),
     }
-    if not raw.database:
-        select["_jl_h"] = row_hash(t2, raw.columns)
     checked = work.materialize(t2.select(**select), "events_checked")
-    dups = _duplicates(work, raw, t, checked, keep_duplicates)
+    hashes = None if raw.database else raw.table.select(ROW, _jl_h=row_hash(raw.table, raw.columns))
+    dups = _duplicates(work, raw, raw.table, hashes, keep_duplicates)
     narrow = checked.select(ROW, "customer_id", "timestamp", "touchpoint", "_jl_stage_label", "_jl_ts_blank",
                             "_jl_ts_text")
     narrow, stage_map = _stages(work, _with_dups(narrow, dups), journey, "stage" in cols)
@@ -531,9 +541,17 @@ def _events(work: _Work, raw: RawTable, cols: dict[str, Any], journey: JourneyMo
         out["stage_label"] = kept._jl_stage_label
     # A process log's case attributes (XES, or a log flattened from one) describe the customer.
     case_cols = [c for c in extras if c.startswith(CASE_PREFIX)]
-    out.update({c: kept[c] for c in extras if c not in case_cols})
     if order_column:
         out["_jl_order"] = kept._jl_order
+    joined = bool(extras) and not raw.database
+    if joined:
+        typed = raw.table.select(_jl_xrow=raw.table[ROW], **typed_extras(raw.table, kinds))
+        narrow_kept = kept.select(ROW, **out)
+        kept = narrow_kept.join(typed, narrow_kept[ROW] == typed._jl_xrow)
+        out = {c: kept[c] for c in out}
+    out.update({c: kept[c] for c in extras if c not in case_cols})
+    if order_column:  # last, as the order of the columns is the events' own
+        out["_jl_order"] = out.pop("_jl_order")
     events = kept.select(**out)
     attributes = _first_per_customer(kept, case_cols) if case_cols else None
     if raw.database:
@@ -544,7 +562,14 @@ def _events(work: _Work, raw: RawTable, cols: dict[str, Any], journey: JourneyMo
         events = events.mutate(seq=ibis.row_number().over(w).cast("int64"))
     if order_column:
         events = events.drop("_jl_order")
-    return _Events(work.view(events, "events"), stage_map, applied.kept.select(ROW, "customer_id"), attributes)
+    if joined:
+        # One engine table: a view would read the raw file table, which is dropped after the check.
+        events = work.materialize(events, "events")
+        if attributes is not None:
+            attributes = work.materialize(attributes, "case_attributes")
+    else:
+        events = work.view(events, "events")
+    return _Events(events, stage_map, applied.kept.select(ROW, "customer_id"), attributes)
 
 
 # --------------------------------------------------------------------------- survey

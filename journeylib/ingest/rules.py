@@ -78,37 +78,33 @@ def duplicate_rows(t: ibis.Table, columns: Sequence[str]) -> ibis.Table:
 # --------------------------------------------------------------------------- extra columns
 
 
-_NUMBER_RE = r"^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$"
-_INTEGER_RE = r"^-?\d{1,18}$"
-_LEADING_ZERO_RE = r"^-?0\d"
+# The same numbers without a leading zero ("0", "0.5" and "12" but not "007" or "-01.5"):
+# a column is of a kind when every value matches, so one test per value and kind does.
+_INTEGER_NO_LEAD_RE = r"^-?(0|[1-9]\d{0,17})$"
+_NUMBER_NO_LEAD_RE = r"^-?((0|[1-9]\d*)(\.\d*)?|\.\d+)([eE][-+]?\d+)?$"
 
 
 def extra_kinds(t: ibis.Table, columns: Sequence[str], run: Callable[[Any], pd.DataFrame]) -> dict[str, str]:
     """How to type each extra column: ``int`` or ``float`` when every value is such a
     number and none has a leading zero (codes such as "007" stay text), else ``text``.
-    Text columns are looked at in one grouped pass over all of them at once."""
+    Text columns are looked at in one aggregate over all of them (two per column: does
+    every value match; a column without values has none and is text)."""
     texts = [c for c in columns if t[c].type().is_string()]
     kinds = {c: "as is" for c in columns if c not in texts}
     if not texts:
         return kinds
-    long = t.select(*texts).pivot_longer(ibis.selectors.all(), names_to="_jl_col", values_to="_jl_v")
-    v = long._jl_v
-    got = run(long.group_by("_jl_col").aggregate(
-        n=v.count(), num=v.re_search(_NUMBER_RE).cast("int64").sum(),
-        int=v.re_search(_INTEGER_RE).cast("int64").sum(), lead0=v.re_search(_LEADING_ZERO_RE).cast("int64").sum()))
-    stats = {row["_jl_col"]: row for _, row in got.iterrows()}
-    for c in texts:
-        row = stats.get(c)
-        n = int(row["n"] or 0) if row is not None else 0
-        if n == 0 or int(row["lead0"] or 0):
-            kinds[c] = "text"
-        elif int(row["int"] or 0) == n:
-            kinds[c] = "int"
-        elif int(row["num"] or 0) == n:
-            kinds[c] = "float"
-        else:
-            kinds[c] = "text"
+    aggs = {}
+    for i, c in enumerate(texts):
+        aggs[f"i{i}"] = t[c].re_search(_INTEGER_NO_LEAD_RE).min()
+        aggs[f"n{i}"] = t[c].re_search(_NUMBER_NO_LEAD_RE).min()
+    got = run(t.aggregate(**aggs)).iloc[0]
+    for i, c in enumerate(texts):
+        kinds[c] = "int" if _true(got[f"i{i}"]) else "float" if _true(got[f"n{i}"]) else "text"
     return kinds
+
+
+def _true(value: Any) -> bool:
+    return value is not None and not pd.isna(value) and bool(value)
 
 
 def typed_extras(t: ibis.Table, kinds: Mapping[str, str]) -> dict[str, ibis.Value]:

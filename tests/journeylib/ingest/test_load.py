@@ -1185,3 +1185,40 @@ def test_a_long_series_of_validations_leaves_nothing_behind(tmp_path):
     assert _containers() == state_before
     assert keep.count().execute() == 1
     engine.con.disconnect()
+
+
+def test_wide_file_extra_columns_keep_their_values_and_types(engine, wh):
+    """300 extra columns (as a survey export has) come through with each kept row's own
+    values, typed by their values, on both roads, after a duplicate and a row without an
+    id are dropped."""
+    base = text_frame("customer_id,timestamp,touchpoint",
+                      "a,2024-01-01 10:00,Home", "a,2024-01-01 11:00,Cart", "a,2024-01-01 11:00,Cart",
+                      ",2024-01-02 09:00,Home", "b,2024-01-03 09:00,Home")
+    cells = {}
+    for i in range(300):
+        kind = i % 5
+        cells[f"q{i}"] = [str(i * 10 + r) if kind == 0 else f"{i + r / 4:g}" if kind == 1 else
+                          f"{r:03d}" if kind == 2 else f"w{i}-{r}" if kind == 3 else "x" if r == 0 else None
+                          for r in range(5)]
+    frame = pd.concat([base, pd.DataFrame(cells, dtype=object)], axis=1)
+    frame.iloc[2] = frame.iloc[1]  # an exact copy
+    f, _ = both(engine, wh, touchpoints=frame)
+    ev = f.events.execute().sort_values("seq").reset_index(drop=True)
+    kept = [0, 1, 4]  # row 2 repeats row 1, row 3 has no id
+    assert ev["customer_id"].tolist() == ["a", "a", "b"] and ev["touchpoint"].tolist() == ["Home", "Cart", "Home"]
+    assert list(ev.columns) == ["customer_id", "timestamp", "seq", "touchpoint", "stage", "channel",
+                                *[f"q{i}" for i in range(300)]]
+    schema = f.events.schema()
+    for i in range(300):
+        col, kind = f"q{i}", i % 5
+        want = [frame[col].iloc[r] for r in kept]
+        if kind == 0:
+            assert schema[col].is_integer() and ev[col].tolist() == [int(v) for v in want], col
+        elif kind == 1:
+            assert schema[col].is_floating() and ev[col].tolist() == [float(v) for v in want], col
+        elif kind in (2, 3):  # codes with leading zeros stay text, as do words
+            assert schema[col].is_string() and ev[col].tolist() == want, col
+        else:  # mostly empty
+            assert schema[col].is_string() and ev[col].iloc[0] == "x" and ev[col].iloc[1:].isna().all(), col
+    assert [w.message.split(";")[0] for w in f.warnings] == ["1 rows dropped: exact duplicates of an earlier row",
+                                                             "1 rows dropped: no customer id"]

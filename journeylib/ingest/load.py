@@ -214,7 +214,7 @@ def _distinct_table(work: _Work, raw: RawTable, keep_duplicates: bool) -> ibis.T
         work.warn(raw.label, None, f"{n - m} rows are exact duplicates of an earlier row; kept (keep duplicates "
                   "is on)", n - m)
     elif n > m:
-        work.warn(raw.label, None, f"{n - m} rows dropped: exact duplicates of an earlier row", n - m)
+        work.warn(raw.label, None, dropped("exact duplicates of an earlier row")(n - m, ""), n - m)
         return unique.mutate(**{ROW: ibis.null("int64")})
     return t
 

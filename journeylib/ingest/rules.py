@@ -136,9 +136,9 @@ class Rule:
 
 
 def dropped(what: str) -> Callable[[int, str], str]:
-    """The wording of a drop rule: "N rows dropped: what (e.g. ...)"."""
+    """The wording of a drop rule: "N rows dropped: what (e.g. ...)" ("1 row" for one)."""
     def text(n: int, ex: str) -> str:
-        return f"{n} rows dropped: {what}" + (f" (e.g. {ex})" if ex else "")
+        return f"{n:,} {'row' if n == 1 else 'rows'} dropped: {what}" + (f" (e.g. {ex})" if ex else "")
     return text
 
 

@@ -129,11 +129,11 @@ def test_event_rules_same_rows_and_warnings_on_both_roads(engine, wh):
     assert ev["stage"].tolist() == ["Awareness", "Purchase", "Purchase", "Purchase", "Purchase"]
     assert ev["stage_label"].iloc[2] == "Wonderland"  # the team's own label is kept beside it
     assert keys(f) == [
-        (None, "1 rows dropped: exact duplicates of an earlier row", 1),
+        (None, "1 row dropped: exact duplicates of an earlier row", 1),
         ("customer_id", "2 rows dropped: no customer id", 2),
-        ("timestamp", "1 rows dropped: no timestamp", 1),
-        ("timestamp", "1 rows dropped: unparseable timestamp (e.g. 'not a date')", 1),
-        ("touchpoint", "1 rows dropped: no touchpoint", 1),
+        ("timestamp", "1 row dropped: no timestamp", 1),
+        ("timestamp", "1 row dropped: unparseable timestamp (e.g. 'not a date')", 1),
+        ("touchpoint", "1 row dropped: no touchpoint", 1),
         ("timestamp", f"1 timestamps are in the future (after {latest_day()}); kept, check the dates "
                       "(e.g. '2999-01-01')", 1),
         ("timestamp", "1 timestamps are before 1900; kept, check the dates (e.g. '1850-05-05')", 1),
@@ -219,7 +219,7 @@ def test_keep_duplicates_in_a_survey_and_a_customers_file_on_both_roads(engine, 
     assert customers(f).values.tolist() == [["a", "gold"], ["b", "basic"]]
     kept = "1 rows are exact duplicates of an earlier row; kept (keep duplicates is on)"
     assert keys(f) == [(None, kept, 1), (None, kept, 1),
-                       ("customer_id", "1 rows dropped: customer id repeated (first row kept)", 1)]
+                       ("customer_id", "1 row dropped: customer id repeated (first row kept)", 1)]
     assert [w.file for w in f.warnings] == ["survey.csv", "customers.csv", "customers.csv"]
 
 
@@ -279,13 +279,13 @@ def test_survey_row_and_score_rules_on_both_roads(engine, wh):
     assert pd.isna(sv["stage"].iloc[1]) and sv["stage"].iloc[2] == "Purchase"
     assert f.score_scale == ScoreScale(1, 5)
     assert keys(f) == [
-        (None, "1 rows dropped: exact duplicates of an earlier row", 1),
-        ("customer_id", "1 rows dropped: no customer id", 1),
+        (None, "1 row dropped: exact duplicates of an earlier row", 1),
+        ("customer_id", "1 row dropped: no customer id", 1),
         ("timestamp", "1 unparseable timestamps left empty (e.g. 'not a date')", 1),
         ("nps", "1 NPS values are not numbers and were left empty (e.g. 'ten')", 1),
         ("nps", "1 NPS values outside 0-10 left empty", 1),
         ("stage", f"1 rows have a stage not in the stage order ({STAGES}): 'Moon'; their stage is left empty", 1),
-        ("score", "1 rows dropped: score is not a number (e.g. 'good')", 1),
+        ("score", "1 row dropped: score is not a number (e.g. 'good')", 1),
         ("score", "1 scores coded as not rated (0) treated as missing", 1),
         ("score", "1 answers have a comment but no score; kept for their comment (they count in comment themes, "
                   "not in scores)", 1),
@@ -332,10 +332,10 @@ def test_wide_survey_on_both_roads(engine, wh):
         assert customers(data).values.tolist() == [["1", "F"], ["2", "M"], ["3", "F"], ["4", "M"]]
     # One warning per score column and rule, the columns in the order they were given.
     assert keys(f) == [
-        (None, "1 rows dropped: exact duplicates of an earlier row", 1),
-        ("Seat comfort", "1 rows dropped: no score", 1),
+        (None, "1 row dropped: exact duplicates of an earlier row", 1),
+        ("Seat comfort", "1 row dropped: no score", 1),
         ("Awareness", "2 rows dropped: no score", 2),
-        ("Booking", "1 rows dropped: score is not a number (e.g. 'x')", 1),
+        ("Booking", "1 row dropped: score is not a number (e.g. 'x')", 1),
         ("Booking", "1 scores coded as not rated (0) treated as missing", 1),
         ("Seat comfort", "1 scores coded as not rated (0) treated as missing", 1),
     ]
@@ -356,9 +356,9 @@ def test_combined_file_on_both_roads(engine, wh):
     assert survey(f)[["customer_id", "touchpoint", "score"]].values.tolist() == [
         ["u1", "Checkout", 2.0], ["u2", "Home", 5.0]]
     assert survey(f)["comment"].iloc[0] == "too slow" and pd.isna(survey(f)["comment"].iloc[1])
-    assert keys(f) == [(None, "1 rows dropped: exact duplicates of an earlier row", 1),
-                       ("user_id", "1 rows dropped: no customer id", 1),
-                       ("rating", "1 rows dropped: score is not a number (e.g. 'bad')", 1)]
+    assert keys(f) == [(None, "1 row dropped: exact duplicates of an earlier row", 1),
+                       ("user_id", "1 row dropped: no customer id", 1),
+                       ("rating", "1 row dropped: score is not a number (e.g. 'bad')", 1)]
     assert [w.rows for w in f.warnings] == [[3], [4], [6]]
 
 
@@ -376,9 +376,9 @@ def test_combined_file_rules_reported_once_on_both_roads(engine, wh):
         ["u1", "Checkout", 2.0, -1], ["u2", "Cart", 4.0, 0.0], ["u2", "Home", 5.0, -1]]
     assert survey(f)["stage"].tolist() == ["Purchase", "Purchase", "Awareness"]  # Moon emptied, then from Checkout
     assert keys(f) == [
-        ("timestamp", "1 rows dropped: no timestamp", 1),
-        ("timestamp", "1 rows dropped: unparseable timestamp (e.g. 'not a date')", 1),
-        ("event", "1 rows dropped: no touchpoint", 1),
+        ("timestamp", "1 row dropped: no timestamp", 1),
+        ("timestamp", "1 row dropped: unparseable timestamp (e.g. 'not a date')", 1),
+        ("event", "1 row dropped: no touchpoint", 1),
         ("stage", f"1 rows have a stage not in the stage order ({STAGES}): 'Moon'; their stage is left empty", 1),
         ("nps", "1 NPS values are not numbers and were left empty (e.g. 'ten')", 1),
         ("nps", "1 NPS values outside 0-10 left empty", 1),
@@ -405,8 +405,8 @@ def test_customer_rules_on_both_roads(engine, wh):
     f = by_file(engine, {"touchpoints": SURVEY_EVENTS, "customers": CUSTOMERS_FRAME})
     t = by_table(wh, {"touchpoints": SURVEY_EVENTS, "customers": CUSTOMERS_FRAME})
     assert keys(f) == keys(t) == [
-        (None, "1 rows dropped: exact duplicates of an earlier row", 1),
-        ("customer_id", "1 rows dropped: no customer id", 1),
+        (None, "1 row dropped: exact duplicates of an earlier row", 1),
+        ("customer_id", "1 row dropped: no customer id", 1),
         ("customer_id", "2 rows dropped: customer id repeated (first row kept)", 2),
     ]
     assert [w.rows for w in f.warnings] == [[2], [3], [5, 6]]
@@ -485,7 +485,7 @@ def test_messy_file_counted_by_hand(engine, wh):
     assert pd.isna(by_seq.loc[8, "channel"])  # "NA" is missing
     assert by_seq.loc[8, "timestamp"] == pd.Timestamp("2024-03-03 08:00:00")  # trimmed
     assert ev["amount"].dtype == "int64" and ev["amount"].tolist() == [5, 6, 4, 8, 9, 10, 11, 12]
-    dropped = [(i.count, i.rows) for i in data.warnings if "rows dropped" in i.message]
+    dropped = [(i.count, i.rows) for i in data.warnings if " dropped: " in i.message]
     assert dropped == [(1, [3]), (1, [4]), (1, [5]), (1, [6]), (1, [8])]
     assert any("not in the stage order" in i.message and i.rows == [9] for i in data.warnings)
     assert any("in the future" in i.message and i.rows == [11] for i in data.warnings)
@@ -540,17 +540,17 @@ def test_messy_survey_and_customers_counted_by_hand(engine, wh):
     data = load_journey(**_messy_sources(), not_rated=(0,), engine=engine)
     got = {(i.file, i.message.split(";")[0]): i.rows for i in data.warnings}
     # 1-based data rows of the survey file
-    assert got[("survey.csv", "1 rows dropped: exact duplicates of an earlier row")] == [2]
-    assert got[("survey.csv", "1 rows dropped: no customer id")] == [3]
+    assert got[("survey.csv", "1 row dropped: exact duplicates of an earlier row")] == [2]
+    assert got[("survey.csv", "1 row dropped: no customer id")] == [3]
     assert got[("survey.csv", "1 unparseable timestamps left empty (e.g. 'not a date')")] == [4]
     assert got[("survey.csv", "1 NPS values outside 0-10 left empty")] == [4]
     assert got[("survey.csv", "1 answers have a comment but no score")] == [6]  # kept for its comment
     assert got[("survey.csv", "1 scores coded as not rated (0) treated as missing")] == [7]
     assert any(i.rows == [5, 10] and "stage not in the stage order" in i.message for i in data.warnings)
     assert any(i.rows == [8] and "1 survey customers have no events (e.g. 'c9')" in i.message for i in data.warnings)
-    assert got[("customers.csv", "1 rows dropped: exact duplicates of an earlier row")] == [2]
-    assert got[("customers.csv", "1 rows dropped: no customer id")] == [3]
-    assert got[("customers.csv", "1 rows dropped: customer id repeated (first row kept)")] == [5]
+    assert got[("customers.csv", "1 row dropped: exact duplicates of an earlier row")] == [2]
+    assert got[("customers.csv", "1 row dropped: no customer id")] == [3]
+    assert got[("customers.csv", "1 row dropped: customer id repeated (first row kept)")] == [5]
 
     sv = data.survey.execute()
     assert sv["customer_id"].tolist() == ["c1", "c2", "c2", "c3", "c9", "c4", "c4"]
@@ -1007,12 +1007,12 @@ def test_load_tables_builds_canonical_tables(typed):
     assert data.source_names == {"touchpoints": "web_events", "survey": "answers", "customers": "people"}
 
     texts = [str(w) for w in data.warnings]
-    assert any("web_events" in t and "'user_id'" in t and "1 rows dropped: no customer id" in t for t in texts)
-    assert any("'event_time'" in t and "1 rows dropped: no timestamp" in t for t in texts)
+    assert any("web_events" in t and "'user_id'" in t and "1 row dropped: no customer id" in t for t in texts)
+    assert any("'event_time'" in t and "1 row dropped: no timestamp" in t for t in texts)
     assert any("'phase'" in t and "'weird'" in t for t in texts)
     # The blank rating and the one that is no number, each by its own rule, as for a file.
-    assert any("answers" in t and "'rating'" in t and "1 rows dropped: no score" in t for t in texts)
-    assert any("answers" in t and "'rating'" in t and "1 rows dropped: score is not a number (e.g. 'n/a')" in t
+    assert any("answers" in t and "'rating'" in t and "1 row dropped: no score" in t for t in texts)
+    assert any("answers" in t and "'rating'" in t and "1 row dropped: score is not a number (e.g. 'n/a')" in t
                for t in texts)
 
 
@@ -1220,5 +1220,5 @@ def test_wide_file_extra_columns_keep_their_values_and_types(engine, wh):
             assert schema[col].is_string() and ev[col].tolist() == want, col
         else:  # mostly empty
             assert schema[col].is_string() and ev[col].iloc[0] == "x" and ev[col].iloc[1:].isna().all(), col
-    assert [w.message.split(";")[0] for w in f.warnings] == ["1 rows dropped: exact duplicates of an earlier row",
-                                                             "1 rows dropped: no customer id"]
+    assert [w.message.split(";")[0] for w in f.warnings] == ["1 row dropped: exact duplicates of an earlier row",
+                                                             "1 row dropped: no customer id"]

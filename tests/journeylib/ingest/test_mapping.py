@@ -196,7 +196,7 @@ def test_mapping_overrides_and_schema_qualified_names(tmp_path):
     assert ev["stage"].tolist()[1] == "Purchase"  # the given map, normalised
     assert data.touchpoint_stage_map == {"Buy now": "Purchase"}
     texts = [str(w) for w in data.warnings]
-    assert any("unparseable timestamp" in t and "'happened'" in t and "1 rows" in t for t in texts)
+    assert any("unparseable timestamp" in t and "'happened'" in t and "1 row dropped" in t for t in texts)
     assert any("'nonsense'" in t for t in texts)
     # Epoch seconds and milliseconds told apart by magnitude.
     ep = load_tables(eng, "epoch_log").events.execute()

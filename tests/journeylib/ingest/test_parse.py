@@ -216,7 +216,7 @@ def test_epoch_seconds_and_milliseconds(engine, wh, unit, scale):
     ev = f.events.execute().sort_values("seq").reset_index(drop=True)
     assert ev["timestamp"].iloc[0] == pd.Timestamp("2024-03-01 10:00:00")
     assert ev["timestamp"].iloc[11] == pd.Timestamp("2024-03-01 10:11:00")
-    assert [(w.message, w.count, w.rows) for w in f.warnings] == [("1 rows dropped: no timestamp; rows 13", 1, [13])]
+    assert [(w.message, w.count, w.rows) for w in f.warnings] == [("1 row dropped: no timestamp; rows 13", 1, [13])]
 
 
 def test_yyyymmdd_in_a_float_column_is_read(engine, wh, tmp_path):
@@ -229,7 +229,7 @@ def test_yyyymmdd_in_a_float_column_is_read(engine, wh, tmp_path):
     t = by_table(wh, {"touchpoints": frame}, mapping={"timestamp": "event_date"})
     for data in (f, t):
         assert events(data)["timestamp"].tolist() == [pd.Timestamp("2024-01-31"), pd.Timestamp("2024-02-01")]
-        assert [warning_key(w) for w in data.warnings] == [("event_date", "1 rows dropped: no timestamp", 1)]
+        assert [warning_key(w) for w in data.warnings] == [("event_date", "1 row dropped: no timestamp", 1)]
 
 
 def test_no_parseable_timestamp_on_both_roads(engine, wh):

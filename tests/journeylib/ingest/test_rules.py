@@ -97,7 +97,7 @@ def test_rules_by_group_come_in_the_order_of_the_groups(engine):
     applied = apply_rules(t, [Rule("none", "drop", lambda t: t.v.isnull(), dropped("no v"))], "f", engine, findings,
                           by="g")
     assert [(w.column, w.message, w.count) for w in findings.warnings] == [
-        ("a", "2 rows dropped: no v; rows 2, 5", 2), ("c", "1 rows dropped: no v; rows 3", 1)]
+        ("a", "2 rows dropped: no v; rows 2, 5", 2), ("c", "1 row dropped: no v; rows 3", 1)]
     assert applied.dropped == 3
 
 
@@ -107,6 +107,8 @@ def test_no_rule_fires_no_warning(engine):
     applied = apply_rules(t, [Rule("no_x", "drop", lambda t: t.x.isnull(), dropped("no x"))], "f", engine, findings)
     assert findings.warnings == [] and applied.dropped == 0 and applied.kept.count().execute() == 2
     assert dropped("nothing")(3, "") == "3 rows dropped: nothing"
+    assert dropped("nothing")(1, "") == "1 row dropped: nothing"
+    assert dropped("nothing")(12345, "") == "12,345 rows dropped: nothing"
 
 
 # --------------------------------------------------------------------------- cleaning expressions

@@ -1129,6 +1129,29 @@ def _map_cell_text(lane: str, items, width: float, size: float) -> tuple[str, in
     return "<br>".join(parts), len(parts)
 
 
+# Lanes a slide that must fit its window leaves out first (the page and the deck keep them).
+_MAP_LANES_TO_SPARE = ("quotes", "themes", "channels", "changed", "nps", "opportunities", "doing")
+
+
+def journey_map_fitting(jm, height: int, **kwargs) -> tuple[go.Figure, list[str]]:
+    """The journey map no taller than ``height`` pixels where leaving out lanes can make it
+    so: lanes go in :data:`_MAP_LANES_TO_SPARE` order until it fits (emotion and pain
+    points always stay). Returns the figure and the names of the lanes left out."""
+    from journeylib.journey_map import LANES
+
+    lanes = list(_MAP_LANE_ORDER)
+    left_out: list[str] = []
+    fig = journey_map_figure(jm, height=height, lanes=lanes, **kwargs)
+    for lane in _MAP_LANES_TO_SPARE:
+        if (fig.layout.height or 0) <= height:
+            break
+        if lane in lanes and (lane == "emotion" or any(jm.items(lane, s) for s in jm.stages)):
+            lanes.remove(lane)
+            left_out.append(LANES[lane])
+            fig = journey_map_figure(jm, height=height, lanes=lanes, **kwargs)
+    return fig, left_out
+
+
 def journey_map_figure(jm, *, height: int | None = None, width: int | None = None,
                        fit_width: int = 1100, font_scale: float = 1.0, font_size: float = MAP_MIN_FONT,
                        lanes: Sequence[str] | None = None, ranks: slice | None = None,

@@ -23,6 +23,18 @@ def journey_map_figure(font_scale=1.0, fit_width=820, height=None):
                                      height=height)
 
 
+def fitted_map(width, height):
+    """The map for a slide of this size: lanes that do not fit are left out, and said so."""
+    fig, left_out = charts.journey_map_fitting(present.journey_map(view, persona, pair), height,
+                                               font_scale=present.fitted_font_scale(height), fit_width=width)
+    if left_out:
+        fig.add_annotation(text="Not shown to fit the screen: " + ", ".join(left_out) + " (on the Journey map page).",
+                           xref="paper", yref="paper", x=0, y=0, yanchor="top", yshift=-4, showarrow=False,
+                           font=dict(size=13, color="#5A5A5A"))
+        fig.update_layout(margin=dict(b=(fig.layout.margin.b or 0) + 26))
+    return fig
+
+
 def pains_figure():
     return charts.pain_points_chart(present.journey_map(view, persona, pair).pains, subject=subject, top=10)
 
@@ -70,8 +82,7 @@ if present.is_on():
 
     slides = [
         present.Slide("Journey map", f"{jm.group}: {jm.customers:,} customers.",
-                      lambda w, h: journey_map_figure(font_scale=present.fitted_font_scale(h), fit_width=w,
-                                                      height=h), fits=True),
+                      lambda w, h: fitted_map(w, h), fits=True),
         present.Slide("How customers feel", "Mean score per stage with its 95% band; n in the hover.", emotion_figure),
         present.Slide("How customers move", "Each band is customers going from one stage to the next.",
                       sankey_figure),

@@ -162,7 +162,8 @@ def test_chart_text_fits_on_every_page(server, tmp_path, width, height):
         # Two personas side by side: the narrow Sankeys, funnels and paths.
         page.get_by_role("link", name="Journeys", exact=True).click()
         settle(page)
-        page.get_by_text("Compare two personas side by side").click()
+        page.get_by_role("combobox", name="Compare").click()
+        page.get_by_role("option", name="Two personas", exact=True).click()
         settle(page)
         figures = page.evaluate(MEASURE)
         assert len([f for f in figures if f["title"].startswith("Customer journeys")]) == 2

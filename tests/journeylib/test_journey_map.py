@@ -444,3 +444,21 @@ def test_what_changed_lane_marks_significant_differences():
     assert same.text == "Mean score +0.00" and "(not significant)" in same.evidence
     fig = charts.journey_map_figure(jm)
     assert "What changed" in " ".join(a.text for a in fig.layout.annotations)
+
+
+def test_a_map_that_must_fit_leaves_out_lanes_in_order(jm):
+    from journeylib import charts
+
+    full = charts.journey_map_figure(jm, height=200, fit_width=1000)
+    roomy, none_left = charts.journey_map_fitting(jm, int(full.layout.height) + 50, fit_width=1000)
+    assert none_left == [] and roomy.layout.height == int(full.layout.height) + 50
+    # Just under the full height: only the first spare lane that has items goes.
+    spare = [l for l in ("quotes", "themes", "channels", "changed", "nps", "opportunities", "doing")
+             if any(jm.items(l, s) for s in jm.stages)]
+    _, left = charts.journey_map_fitting(jm, int(full.layout.height) - 1, fit_width=1000)
+    assert left == [LANES[spare[0]]]
+    # A tiny window: every spare lane goes, emotion and pain points stay.
+    tiny, left = charts.journey_map_fitting(jm, 100, fit_width=1000)
+    assert left == [LANES[l] for l in spare]
+    texts = " ".join(str(a.text) for a in tiny.layout.annotations)
+    assert LANES["emotion"] in texts and LANES["pains"] in texts

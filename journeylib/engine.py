@@ -16,6 +16,7 @@ import threading
 import weakref
 
 import ibis
+import pyarrow as pa
 import pandas as pd
 
 BACKEND_URL_ENV = "JOURNEY_BACKEND_URL"
@@ -69,7 +70,8 @@ class Engine:
                 self.con = _spark_backend(self.url)
             else:
                 self.con = ibis.connect(self.url)
-        self._lock = threading.RLock()
+        # Public: ingest runs its own DuckDB calls (reads, Arrow hand-overs) under it too.
+        self.lock = threading.RLock()
         self._names = itertools.count()
         _engines[id(self.con)] = self
 
@@ -84,19 +86,19 @@ class Engine:
         lives as long as the Spark session, like a temporary table does elsewhere.
         """
         name = name or f"journey_{next(self._names)}"
-        with self._lock:
+        with self.lock:
             if self.backend_name == "pyspark":
                 return self.con.create_view(name, ibis.memtable(frame), overwrite=True)
             return self.con.create_table(name, frame, temp=True, overwrite=True)
 
     def read_parquet(self, path: str, name: str | None = None) -> ibis.Table:
         """Expose a Parquet file as a table without copying it into Python."""
-        with self._lock:
+        with self.lock:
             return self.con.read_parquet(path, table_name=name or f"parquet_{next(self._names)}")
 
     def execute(self, expr: ibis.Expr) -> pd.DataFrame:
         """Run an expression on this engine and return pandas."""
-        with self._lock:
+        with self.lock:
             return self.con.execute(expr)
 
 
@@ -136,6 +138,19 @@ def default_engine() -> Engine:
         return _default
 
 
+def _engine_of(expr: ibis.Expr) -> "Engine | None":
+    """The engine holding ``expr``'s tables (the default one for in-memory tables only), or
+    None when they sit on a backend no engine of ours made."""
+    try:
+        backend = expr._find_backend()
+    except Exception:  # only memtables: not bound to a backend yet
+        backend = None
+    engine = _engines.get(id(backend)) if backend is not None else default_engine()
+    if engine is None or (backend is not None and engine.con is not backend):
+        return None
+    return engine
+
+
 def execute(expr: ibis.Expr) -> pd.DataFrame:
     """Run an expression under the lock of the engine that holds its tables.
 
@@ -143,14 +158,18 @@ def execute(expr: ibis.Expr) -> pd.DataFrame:
     sessions in threads), so every query goes through its engine's lock. Expressions over
     in-memory tables only run on the default engine.
     """
-    try:
-        backend = expr._find_backend()
-    except Exception:  # only memtables: not bound to a backend yet
-        backend = None
-    engine = _engines.get(id(backend)) if backend is not None else default_engine()
-    if engine is None or (backend is not None and engine.con is not backend):
-        return expr.execute()
-    return engine.execute(expr)
+    engine = _engine_of(expr)
+    return expr.execute() if engine is None else engine.execute(expr)
+
+
+def execute_arrow(expr: ibis.Expr) -> pa.Table:
+    """:func:`execute` returning Arrow: Ibis's pandas conversion turns any column holding a
+    NULL into Python objects row by row, which at a million rows costs more than the query."""
+    engine = _engine_of(expr)
+    if engine is None:
+        return expr.to_pyarrow()
+    with engine.lock:
+        return engine.con.to_pyarrow(expr)
 
 
 # Above this many values a lookup joins a small in-memory table instead of a CASE.

@@ -396,7 +396,6 @@ def apply_journey(data: Any, model: JourneyModel, all_rows: bool = False) -> Any
     the rules win wherever they place the touchpoint. A goal whose stage left the order is
     dropped (the default goal applies when the new order has one).
     """
-    from dataclasses import replace as _replace
 
     goal = model.goal
     if goal is not None and goal.kind == "stage" and goal.target not in model.stages:
@@ -407,7 +406,7 @@ def apply_journey(data: Any, model: JourneyModel, all_rows: bool = False) -> Any
     names = _distinct(data.events, "touchpoint") if "touchpoint" in data.events.columns else []
     if survey is not None and "touchpoint" in survey.columns:
         names += [n for n in _distinct(data.survey, "touchpoint") if n not in names]
-    return _replace(data, events=events, survey=survey, journey=model,
+    return replace(data, events=events, survey=survey, journey=model,
                     touchpoint_stage_map=model.touchpoint_stages(names))
 
 

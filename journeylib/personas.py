@@ -38,7 +38,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 from scipy.stats import skew
 
-from journeylib.engine import execute
+from journeylib.engine import execute, execute_arrow
 from journeylib.journey import goal_columns, is_outcome_column
 from journeylib.schema import EVENT_COLUMNS, JourneyData
 from journeylib.words import looks_like_code, readable
@@ -72,23 +72,6 @@ ENTRY = "entry_channel="
 
 # ----------------------------------------------------------------------------------------
 # Features
-
-
-def _to_arrow(expr: ibis.Expr) -> pa.Table:
-    """Run an expression under its engine's lock (as :func:`journeylib.engine.execute` does)
-    and return Arrow: Ibis's pandas conversion turns any column holding a NULL into Python
-    objects row by row, which at a million customers costs more than the query."""
-    from journeylib import engine as _engine
-
-    try:
-        backend = expr._find_backend()
-    except Exception:  # only memtables: they run on the default engine
-        backend = None
-    eng = _engine._engines.get(id(backend)) if backend is not None else _engine.default_engine()
-    if eng is None or (backend is not None and eng.con is not backend):
-        return expr.to_pyarrow()
-    with eng._lock:
-        return eng.con.to_pyarrow(expr)
 
 
 def _real(value: ibis.Value) -> ibis.Value:
@@ -383,7 +366,7 @@ def customer_features(data: JourneyData, *, touchpoints: Sequence[str] | None = 
                             else _real(per[c].ifelse(1, 0) if per[c].type().is_boolean() else per[c])
                             for c in attr_cols})
 
-    table = _to_arrow(per.order_by("customer_id"))
+    table = execute_arrow(per.order_by("customer_id"))
     numbers: dict[str, np.ndarray] = {}
     texts: dict[str, tuple[int, np.ndarray]] = {}  # column -> (position, values)
     if with_events:

@@ -77,7 +77,7 @@ class Checked:
 
     def release(self) -> None:
         """Drop every engine table and view this check made (safe to call twice)."""
-        with self.engine._lock:
+        with self.engine.lock:
             for kind, name in sorted(self.owned, key=lambda o: o[0] != "view"):
                 if kind == "view":
                     self.engine.con.drop_view(name, force=True)
@@ -101,12 +101,12 @@ class _Work:
         return f"_jl_{what}_{os.getpid()}_{next(_names)}"
 
     def run(self, expr) -> pd.DataFrame:
-        with self.engine._lock:
+        with self.engine.lock:
             return expr.to_pyarrow().to_pandas()
 
     def materialize(self, expr: ibis.Table, what: str) -> ibis.Table:
         name = self.name(what)
-        with self.engine._lock:
+        with self.engine.lock:
             if self.engine.backend_name == "pyspark":
                 t = self.engine.con.create_view(name, expr, overwrite=True)
                 self.owned.append(("view", name))
@@ -117,7 +117,7 @@ class _Work:
 
     def view(self, expr: ibis.Table, what: str) -> ibis.Table:
         name = self.name(what)
-        with self.engine._lock:
+        with self.engine.lock:
             v = self.engine.con.create_view(name, expr)
         self.owned.append(("view", name))
         return v

@@ -365,7 +365,7 @@ def detect_score_scale(scores: pd.Series) -> ScoreScale | None:
 
 
 def _run(engine: Any, expr) -> pd.DataFrame:
-    with engine._lock:
+    with engine.lock:
         return expr.to_pyarrow().to_pandas()
 
 

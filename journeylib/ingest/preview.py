@@ -23,7 +23,7 @@ def read_table(source: Any, name: str | None = None, engine: Engine | None = Non
         t = t.select(*raw.columns)
         if limit is not None:
             t = t.limit(limit)
-        with raw.engine._lock:
+        with raw.engine.lock:
             df = t.to_pyarrow().to_pandas()
     finally:
         raw.release()

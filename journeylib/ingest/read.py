@@ -44,6 +44,7 @@ __all__ = [
     "ROW",
     "NULL_MARKERS",
     "clean_text",
+    "from_arrow",
 ]
 
 ROW = "_jl_row"  # the file-order column every raw table carries
@@ -165,12 +166,12 @@ class RawTable:
         t = self.table
         if not self.database:
             t = t.order_by(ROW)
-        with self.engine._lock:
+        with self.engine.lock:
             return t.select(*self.columns).limit(n).to_pyarrow().to_pandas()
 
     def release(self) -> None:
         """Drop the engine tables made for this input (safe to call twice)."""
-        with self.engine._lock:
+        with self.engine.lock:
             for name in self.owned:
                 self.engine.con.drop_table(name, force=True)
         self.owned = []
@@ -474,7 +475,7 @@ def _duckdb_csv(label: str, path: Path, names: list[str], delim: str, quoted: bo
         finally:
             spool.close()
     try:
-        with engine._lock:
+        with engine.lock:
             raw = con.read_csv(
                 str(path), table_name=view, columns={f"c{i}": "VARCHAR" for i in range(len(names))},
                 header=True, delim=delim, quote='"', escape='"', auto_detect=False, strict_mode=True,
@@ -490,12 +491,12 @@ def _duckdb_csv(label: str, path: Path, names: list[str], delim: str, quoted: bo
             table = con.create_table(name, raw, temp=True)
             lost = con.table(rejects).select("line", "error_type", "csv_line").order_by("line").to_pyarrow()
     except Exception as exc:  # noqa: BLE001 - the reader's own words, on one line
-        with engine._lock:
+        with engine.lock:
             con.drop_table(name, force=True)
         message = " ".join(str(exc).split())
         raise InputError(label, f"cannot parse as a delimited table ({message[:300]})") from None
     finally:
-        with engine._lock:
+        with engine.lock:
             con.drop_view(view, force=True)
             con.drop_table(rejects, force=True)
             con.drop_table(scans, force=True)
@@ -584,12 +585,12 @@ def _read_xlsx(label: str, data: bytes, engine: Engine) -> RawTable:
         notes.append(Issue(label, None, f"read sheet {chosen!r}{why}; other sheets ignored: "
                            f"{', '.join(map(repr, others))}", len(others), []))
     text = pa.table({n: pa.array(df[n].where(df[n].notna(), None).tolist(), type=pa.string()) for n in names})
-    raw = _from_arrow(label, text, engine, notes, kind="excel")
+    raw = from_arrow(label, text, engine, notes, kind="excel")
     raw.header = [None if _blank(h) else str(h).strip() for h in header]
     return raw
 
 
-def _from_arrow(label: str, table: pa.Table, engine: Engine, notes: list[Issue], kind: str) -> RawTable:
+def from_arrow(label: str, table: pa.Table, engine: Engine, notes: list[Issue], kind: str) -> RawTable:
     """Arrow data handed to the engine, numbered in order."""
     names = [str(c) for c in table.column_names]
     if any(n == ROW for n in names):
@@ -598,7 +599,7 @@ def _from_arrow(label: str, table: pa.Table, engine: Engine, notes: list[Issue],
     name = _table_name("raw")
     duck = engine.backend_name == "duckdb"
     mem = ibis.memtable(table)
-    with engine._lock:
+    with engine.lock:
         if engine.backend_name == "pyspark":
             t = engine.con.create_view(name, mem.select(ROW, **_cleaned(mem, names, duck)), overwrite=True)
         else:
@@ -615,7 +616,7 @@ def _read_parquet(label: str, src: _Bytes, engine: Engine) -> RawTable:
     name = _table_name("raw")
     view = _table_name("pq")
     try:
-        with engine._lock:
+        with engine.lock:
             pq = engine.con.read_parquet(str(path), table_name=view)
             names = [str(c) for c in pq.columns]
             if ROW in names:
@@ -624,11 +625,11 @@ def _read_parquet(label: str, src: _Bytes, engine: Engine) -> RawTable:
     except InputError:
         raise
     except Exception as exc:  # noqa: BLE001 - the reader's own words
-        with engine._lock:
+        with engine.lock:
             engine.con.drop_table(name, force=True)
         raise InputError(label, f"cannot read Parquet ({' '.join(str(exc).split())[:300]})") from None
     finally:
-        with engine._lock:
+        with engine.lock:
             engine.con.drop_view(view, force=True)
         if spool is not None:
             spool.close()
@@ -645,7 +646,7 @@ def _from_frame(label: str, frame: pd.DataFrame, engine: Engine) -> RawTable:
     except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed-type object columns: read them as text
         table = pa.Table.from_pandas(frame.astype({c: "str" for c in frame.columns
                                                     if frame[c].dtype == object}), preserve_index=False)
-    return _from_arrow(label, table, engine, notes, kind="frame")
+    return from_arrow(label, table, engine, notes, kind="frame")
 
 
 # --------------------------------------------------------------------------- the entry points
@@ -664,7 +665,7 @@ def read_source(source: Any, name: str | None = None, engine: Engine | None = No
     if isinstance(source, pd.DataFrame):
         return _from_frame(name or "table", source, engine)
     if isinstance(source, pa.Table):
-        return _from_arrow(name or "table", source, engine, [], kind="frame")
+        return from_arrow(name or "table", source, engine, [], kind="frame")
     src = _open_source(source, name)
     label = src.label
     if src.size() == 0:
@@ -720,7 +721,7 @@ def source_table(engine: Engine, name: str | Sequence[str]) -> RawTable:
     table, database = _split_name(name)
     label = ".".join([*database, table])
     try:
-        with engine._lock:
+        with engine.lock:
             if database:
                 db = database[0] if len(database) == 1 else database
                 t = engine.con.table(table, database=db)

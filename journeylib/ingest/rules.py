@@ -143,7 +143,7 @@ def dropped(what: str) -> Callable[[int, str], str]:
 
 
 def _run(engine: Engine, expr) -> pd.DataFrame:
-    with engine._lock:
+    with engine.lock:
         return expr.to_pyarrow().to_pandas()
 
 

@@ -49,7 +49,7 @@ def _attributes(element: ET.Element, prefix: str = "") -> dict[str, str]:
 
 def read_xes(label: str, data: bytes, engine: Any):
     """An XES log (bytes) as a raw engine table; InputError when it is no readable XES."""
-    from journeylib.ingest.read import _from_arrow
+    from journeylib.ingest.read import from_arrow
 
     rows: list[dict[str, str]] = []
     traces = 0
@@ -82,4 +82,4 @@ def read_xes(label: str, data: bytes, engine: Any):
         raise InputError(label, "the XES log has no events")
     columns = list(dict.fromkeys(k for r in rows for k in r))
     table = pa.table({c: pa.array([r.get(c) for r in rows], type=pa.string()) for c in columns})
-    return _from_arrow(label, table, engine, [], kind="xes")
+    return from_arrow(label, table, engine, [], kind="xes")

@@ -334,7 +334,7 @@ def test_every_query_on_the_shared_engine_holds_its_lock(monkeypatch):
         real = getattr(duck.Backend, method)
 
         def wrapped(self, *args, _real=real, _name=method, **kwargs):
-            if self is eng.con and not eng._lock._is_owned():
+            if self is eng.con and not eng.lock._is_owned():
                 import traceback
 
                 caller = [f for f in traceback.extract_stack()[:-1] if "/journeylib/" in f.filename or "/ui/" in f.filename]

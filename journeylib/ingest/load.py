@@ -652,6 +652,10 @@ def _survey(work: _Work, raw: RawTable, cols: dict[str, Any], journey: JourneyMo
     if "nps" in cols:
         blanks["nps"] = ibis.ifelse(rows._flag_nps_text | rows._flag_nps_out, ibis.null("float64"), rows.nps)
     rows = rows.mutate(**blanks) if blanks else rows
+    if wide:
+        # Each score column becomes a select over these rows: kept as a table, the union of
+        # them compiles in milliseconds instead of repeating the checks once per column.
+        rows = work.materialize(rows, "survey_rows")
 
     def answers_of(i: int, col: str) -> ibis.Table:
         if wide:
@@ -669,6 +673,8 @@ def _survey(work: _Work, raw: RawTable, cols: dict[str, Any], journey: JourneyMo
 
     parts = [answers_of(i, c) for i, c in enumerate(score_cols)]
     answers = ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
+    if wide:
+        answers = work.materialize(answers, "survey_answers")
     by = "_jl_col" if wide else None
     rules = score_rules(cols, not_rated, combined is not None)
     if combined is not None:

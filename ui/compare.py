@@ -150,10 +150,11 @@ def _side_counts(view: cache.View, text: str) -> dict:
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def attribute_values(view: cache.View) -> dict[str, list[str]]:
-    """Customer attributes with a few values each (what an attribute comparison offers)."""
+    """Customer attributes with a few values each (what an attribute comparison offers);
+    give it the unfiltered view, so a filter change finds them cached."""
     from journeylib.engine import execute
 
-    data = cache.filtered(view.unfiltered())
+    data = cache.filtered(view)
     c = data.customers
     if c is None:
         return {}
@@ -196,7 +197,7 @@ def controls(view: cache.View) -> Pair | None:
     facts = cache.facts(view.root, view.dataset_id, view.saved)
     personas = state.persona_names()
     others = _other_datasets(view)
-    attributes = attribute_values(view)
+    attributes = attribute_values(view.unfiltered())
     available = {
         "none": True,
         "period": bool(facts["first"] and facts["last"] and facts["first"] != facts["last"]),

@@ -205,9 +205,24 @@ def pain_rows(view: cache.View, side: str) -> pd.DataFrame:
 
 
 def pain_picker(view: cache.View, *, side: str, key: str) -> None:
-    """The top pain points (journeylib.insights.pain_points); picking one drills into them."""
+    """The top pain points (journeylib.insights.pain_points), in an expander whose content
+    is computed when it is opened (a filter change need not wait for them); picking one
+    drills into them."""
+    spec = current()
+    if spec is not None and spec.kind.startswith("pain_") and spec.side == side:
+        st.session_state[f"{key}_open"] = True  # a link to a pain point's customers shows its pick
+    with st.expander("Or drill into a pain point", icon=":material/troubleshoot:", key=f"{key}_open",
+                     on_change="rerun") as box:
+        if box.open:
+            _pain_select(view, spec, side, key)
+
+
+def _pain_select(view: cache.View, spec: "Spec | None", side: str, key: str) -> None:
     rows = pain_rows(view, side)
     if rows.empty:
+        st.caption("No pain points in this view: no stage or touchpoint loses customers or is rated below "
+                   "the average." if compare.side(view, side).has_events else
+                   "Pain points to drill into need touchpoint events; this dataset has none.")
         return
     options = [""] + [f"{r.level}\t{r.touchpoint if r.level == 'touchpoint' else r.stage}"
                       for r in rows.itertuples(index=False)]
@@ -215,7 +230,6 @@ def pain_picker(view: cache.View, *, side: str, key: str) -> None:
     for o, r in zip(options[1:], rows.itertuples(index=False)):
         what = f"'{r.touchpoint}' ({r.stage or 'no stage'})" if r.level == "touchpoint" else f"the {r.stage} stage"
         labels[o] = f"{what}: {int(r.customers):,} customers, {r.drop_off_rate:.0%} leave after it"
-    spec = current()
     wanted = ""
     if spec is not None and spec.kind.startswith("pain_") and spec.side == side:
         wanted = f"{spec.kind.removeprefix('pain_')}\t{spec.node}"
@@ -227,7 +241,7 @@ def pain_picker(view: cache.View, *, side: str, key: str) -> None:
             level, name = value.split("\t", 1)
             choose(Spec(f"pain_{level}", side, 0, name))
 
-    st.selectbox("Or a pain point", options, key=key, on_change=picked, format_func=labels.get,
+    st.selectbox("Pain point", options, key=key, on_change=picked, format_func=labels.get,
                  help="Stages and touchpoints ranked by how many customers they touch and how badly "
                       "(drop-off and low scores).")
 

@@ -76,10 +76,13 @@ def flows_single(view: cache.View, settings: drill.SankeySettings, node_stage: d
         widgets.csv_download(funnel_all, "Download data (CSV)", "funnel", key="funnel_csv")
         st.caption("A customer counts at a stage once they reach it or any later stage; the percentage is of the "
                    "first stage. Click a bar to see who these customers are.")
-        with st.expander("Why these numbers differ", icon=":material/help:"):
-            for line in cache.count_notes(view, state.subject(view), settings.level, settings.max_steps,
-                                          settings.start, settings.collapse):
-                st.markdown(f"- {md_escape(line)}")
+        # Computed only when opened: four queries a filter change need not wait for.
+        with st.expander("Why these numbers differ", icon=":material/help:", key="j_why_differ",
+                         on_change="rerun") as why_box:
+            if why_box.open:
+                for line in cache.count_notes(view, state.subject(view), settings.level, settings.max_steps,
+                                              settings.start, settings.collapse):
+                    st.markdown(f"- {md_escape(line)}")
     drill.pain_picker(view, side=SINGLE, key="pick_pain")
     if _drill_here(spec, ("funnel", "dropped", "pain_stage", "pain_touchpoint"), (SINGLE,)):
         drill.panel(view, spec, settings, None)

@@ -116,3 +116,23 @@ def test_picking_a_node_and_a_funnel_step(app, sample_events):
     no_exceptions(app)
     furthest = ev["stage"].map({s: i for i, s in enumerate(STAGES)}).groupby(ev["customer_id"]).max()
     assert metric(app, "Customers") == f"{int((furthest == STAGES.index('Intent')).sum()):,}"
+
+
+def test_pain_points_are_listed_once_their_expander_is_opened(app):
+    app.run()
+    no_exceptions(app)
+    assert not [s for s in app.selectbox if s.key == "pick_pain"]  # closed: not computed
+    assert any(e.label == "Or drill into a pain point" for e in app.expander)
+    app.session_state["pick_pain_open"] = True
+    app.run()
+    box = app.selectbox(key="pick_pain")
+    first = box.options[1]
+    assert first != "Pick a pain point…"
+    what = first.split(": ", 1)[0]
+    raw = f"stage\t{what[4:-6]}" if what.startswith("the ") else f"touchpoint\t{what[1:what.rindex(' (') - 1]}"
+    box.set_value(raw).run()
+    no_exceptions(app)
+    assert app.query_params["drill"].startswith("pain_")
+    # The panel counts the customers the picker named.
+    named = first.split(": ", 1)[1].split(" customers", 1)[0]
+    assert metric(app, "Customers") == named

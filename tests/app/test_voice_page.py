@@ -115,6 +115,10 @@ def test_journeys_page_explains_why_the_numbers_differ(app, small_sample):
     app.run()
     no_exceptions(app)
     assert any(e.label == "Why these numbers differ" for e in app.expander)
+    # Its notes are computed once it is opened.
+    assert not any("The Sankey counts each customer once" in m.value for m in app.markdown)
+    app.session_state["j_why_differ"] = True
+    app.run()
     data = sample_data(small_sample)
     # The note speaks of the funnel drawn beside it.
     figures = [json.loads(c.proto.spec) for c in app.get("plotly_chart")]

@@ -48,6 +48,7 @@ from journeylib.ingest.rules import (
     extra_kinds,
     id_text,
     latest_plausible,
+    row_count,
     row_hash,
     typed_extras,
 )
@@ -196,10 +197,14 @@ def _duplicates(work: _Work, raw: RawTable, t: ibis.Table, checked: ibis.Table,
     if keep_duplicates:
         n = _count(work, dups)
         if n:
-            work.warn(raw.label, None, f"{n} rows are exact duplicates of an earlier row; kept (keep duplicates "
-                      "is on)", n)
+            work.warn(raw.label, None, _kept_duplicates(n), n)
         return None
     return dups
+
+
+def _kept_duplicates(n: int) -> str:
+    return f"{row_count(n, 'is an exact duplicate', 'are exact duplicates')} of an earlier row; kept (keep " \
+           "duplicates is on)"
 
 
 def _distinct_table(work: _Work, raw: RawTable, keep_duplicates: bool) -> ibis.Table:
@@ -211,8 +216,7 @@ def _distinct_table(work: _Work, raw: RawTable, keep_duplicates: bool) -> ibis.T
     unique = t.select(*raw.columns).distinct()
     m = _count(work, unique)
     if n > m and keep_duplicates:  # counted as for a file
-        work.warn(raw.label, None, f"{n - m} rows are exact duplicates of an earlier row; kept (keep duplicates "
-                  "is on)", n - m)
+        work.warn(raw.label, None, _kept_duplicates(n - m), n - m)
     elif n > m:
         work.warn(raw.label, None, dropped("exact duplicates of an earlier row")(n - m, ""), n - m)
         return unique.mutate(**{ROW: ibis.null("int64")})
@@ -368,7 +372,7 @@ def event_rules(cols: Mapping[str, Any], journey: JourneyModel) -> list[Rule]:
 
 def _unknown_stage_rule(cols: Mapping[str, Any], journey: JourneyModel) -> Rule:
     return Rule("unknown_stage", "blank", lambda t: t._jl_stage_label.notnull() & t._jl_label_stage.isnull(),
-                lambda n, ex: f"{n} rows have a stage not in the stage order ({', '.join(journey.stages)}): "
+                lambda n, ex: f"{row_count(n, 'has', 'have')} a stage not in the stage order ({', '.join(journey.stages)}): "
                               f"{ex}; their stage is left empty", column=cols.get("stage"),
                 example="_jl_stage_label", n_examples=5)
 
@@ -471,7 +475,7 @@ def _id_spec(raw: RawTable, cols: dict[str, Any], work: _Work) -> None:
     empty = int(got["empty"].iloc[0] or 0)
     if empty:  # else the fallback column stays an attribute (Amplitude's device_id)
         cols["customer_id"] = [spec, fallback]
-        work.warn(raw.label, spec, f"{empty} of {int(got['n'].iloc[0]):,} rows have no {spec!r}; their customer id "
+        work.warn(raw.label, spec, f"{empty:,} of {int(got['n'].iloc[0]):,} rows {'has' if empty == 1 else 'have'} no {spec!r}; their customer id "
                   f"is taken from {fallback!r}", empty)
 
 

@@ -31,6 +31,7 @@ __all__ = [
     "apply_rules",
     "id_text",
     "duplicate_rows",
+    "row_count",
     "row_hash",
     "typed_extras",
     "extra_kinds",
@@ -135,10 +136,17 @@ class Rule:
     n_examples: int = 3
 
 
+def row_count(n: int, one: str = "", many: str = "") -> str:
+    """ "1 row" or "1,234 rows", with the verb that agrees (``one`` for one row, ``many``
+    for more): ``row_count(n, "has", "have")``."""
+    verb = one if n == 1 else many
+    return f"{n:,} {'row' if n == 1 else 'rows'}" + (f" {verb}" if verb else "")
+
+
 def dropped(what: str) -> Callable[[int, str], str]:
     """The wording of a drop rule: "N rows dropped: what (e.g. ...)" ("1 row" for one)."""
     def text(n: int, ex: str) -> str:
-        return f"{n:,} {'row' if n == 1 else 'rows'} dropped: {what}" + (f" (e.g. {ex})" if ex else "")
+        return f"{row_count(n)} dropped: {what}" + (f" (e.g. {ex})" if ex else "")
     return text
 
 

@@ -137,7 +137,7 @@ def test_event_rules_same_rows_and_warnings_on_both_roads(engine, wh):
         ("timestamp", f"1 timestamps are in the future (after {latest_day()}); kept, check the dates "
                       "(e.g. '2999-01-01')", 1),
         ("timestamp", "1 timestamps are before 1900; kept, check the dates (e.g. '1850-05-05')", 1),
-        ("stage", f"1 rows have a stage not in the stage order ({STAGES}): 'Wonderland'; their stage is left "
+        ("stage", f"1 row has a stage not in the stage order ({STAGES}): 'Wonderland'; their stage is left "
                   "empty", 1),
     ]
     assert [w.rows for w in f.warnings] == [[2], [3, 11], [4], [5], [6], [7], [8], [9]]
@@ -217,7 +217,7 @@ def test_keep_duplicates_in_a_survey_and_a_customers_file_on_both_roads(engine, 
     assert survey(f)[["customer_id", "score"]].values.tolist() == [["a", 4.0], ["a", 4.0], ["b", 2.0]]
     # A customer is one row all the same: the copy is a repeated id.
     assert customers(f).values.tolist() == [["a", "gold"], ["b", "basic"]]
-    kept = "1 rows are exact duplicates of an earlier row; kept (keep duplicates is on)"
+    kept = "1 row is an exact duplicate of an earlier row; kept (keep duplicates is on)"
     assert keys(f) == [(None, kept, 1), (None, kept, 1),
                        ("customer_id", "1 row dropped: customer id repeated (first row kept)", 1)]
     assert [w.file for w in f.warnings] == ["survey.csv", "customers.csv", "customers.csv"]
@@ -284,7 +284,7 @@ def test_survey_row_and_score_rules_on_both_roads(engine, wh):
         ("timestamp", "1 unparseable timestamps left empty (e.g. 'not a date')", 1),
         ("nps", "1 NPS values are not numbers and were left empty (e.g. 'ten')", 1),
         ("nps", "1 NPS values outside 0-10 left empty", 1),
-        ("stage", f"1 rows have a stage not in the stage order ({STAGES}): 'Moon'; their stage is left empty", 1),
+        ("stage", f"1 row has a stage not in the stage order ({STAGES}): 'Moon'; their stage is left empty", 1),
         ("score", "1 row dropped: score is not a number (e.g. 'good')", 1),
         ("score", "1 scores coded as not rated (0) treated as missing", 1),
         ("score", "1 answers have a comment but no score; kept for their comment (they count in comment themes, "
@@ -379,7 +379,7 @@ def test_combined_file_rules_reported_once_on_both_roads(engine, wh):
         ("timestamp", "1 row dropped: no timestamp", 1),
         ("timestamp", "1 row dropped: unparseable timestamp (e.g. 'not a date')", 1),
         ("event", "1 row dropped: no touchpoint", 1),
-        ("stage", f"1 rows have a stage not in the stage order ({STAGES}): 'Moon'; their stage is left empty", 1),
+        ("stage", f"1 row has a stage not in the stage order ({STAGES}): 'Moon'; their stage is left empty", 1),
         ("nps", "1 NPS values are not numbers and were left empty (e.g. 'ten')", 1),
         ("nps", "1 NPS values outside 0-10 left empty", 1),
     ]

@@ -250,7 +250,7 @@ def _header_rows(work: _Work, raw: RawTable, kind: str):
     if found is None:
         return None
     rows = found.rows
-    work.warn(raw.label, None, f"read as {found.note}; {len(rows)} rows under the header skipped", len(rows),
+    work.warn(raw.label, None, f"read as {found.note}; {row_count(len(rows))} under the header skipped", len(rows),
               [r + 1 for r in rows])
     kept = work.materialize(raw.table.filter(~raw.table[ROW].isin(rows)), "export")
     return replace(raw, table=kept, owned=[]), found

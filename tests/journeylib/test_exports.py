@@ -86,7 +86,7 @@ def test_surveymonkey_answer_option_row_labels_the_columns(engine):
     assert sorted(set(sv["customer_id"])) == ["114", "115", "116"]  # the option row is no respondent
     assert sv[sv["touchpoint"] == "Vertigo"].set_index("customer_id")["score"].to_dict() == {
         "114": 2.0, "115": 1.0, "116": 3.0}
-    assert "1 rows under the header skipped" in notes(checked)
+    assert "1 row under the header skipped" in notes(checked)
     checked.release()
 
 

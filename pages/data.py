@@ -57,6 +57,7 @@ with add_tab:
         else:
             title = f"**{file.name}**: {len(frame):,} rows, {frame.shape[1]} columns"
         guess = upload.detected(frame, kind)
+        found = upload.survey_preview(file, frame, {}) if kind == "survey" else None
         required, optional = upload.fields_for(kind, combined=mode == "One combined file" and kind == "touchpoints")
         with st.expander(title, expanded=True):
             left, right = st.columns([1, 2])
@@ -68,9 +69,12 @@ with add_tab:
                     text = field.replace("_", " ") + (" *" if field in required else "")
                     if field == "score":
                         default = guess.get(field)
-                        chosen = st.multiselect(text, options[1:], default=[default] if default else [], key=key,
+                        # A wide survey's rating columns, as the check finds them, are the default.
+                        start = list(found.ratings) if found is not None else [default] if default else []
+                        chosen = st.multiselect(text, options[1:], default=start, key=key,
                                                 help="Pick several columns for a wide survey (one column per "
-                                                     "touchpoint or stage).")
+                                                     "touchpoint or stage)." + (" Filled with the columns that "
+                                                     "hold ratings." if found is not None else ""))
                         if chosen:
                             mapping[f"{kind}.score"] = chosen[0] if len(chosen) == 1 else chosen
                     else:

@@ -94,7 +94,8 @@ def controls(key: str, current: JourneyModel, touchpoints: Sequence[str],
             table = st.data_editor(
                 shown, hide_index=True, width="stretch", height=height, disabled=["touchpoint"],
                 key=f"{key}_map_{'|'.join(stages)}_{len(prefixes)}",
-                column_config={"stage": st.column_config.SelectboxColumn("stage", options=stages)})
+                column_config={"touchpoint": st.column_config.TextColumn("touchpoint", width="medium"),
+                               "stage": st.column_config.SelectboxColumn("stage", options=stages, width="large")})
     stage_map = dict(current.stage_map)
     if table is not None:
         stage_map = {k: v for k, v in stage_map.items() if k not in set(table["touchpoint"])}

@@ -5,7 +5,7 @@ import streamlit as st
 
 from journeylib import ingest as jio
 from journeylib import workspace
-from journeylib.journey import JourneyModel, apply_journey
+from journeylib.journey import JourneyModel, apply_journey, place_ratings
 from ui import cache, connect, datasets, journey_edit, state, upload, widgets
 
 st.title("Data")
@@ -75,6 +75,9 @@ with add_tab:
                                                 help="Pick several columns for a wide survey (one column per "
                                                      "touchpoint or stage)." + (" Filled with the columns that "
                                                      "hold ratings." if found is not None else ""))
+                        if len(chosen) > 1:  # the box shows the first few only
+                            st.caption(f"{len(chosen)} rating columns, one touchpoint each: "
+                                       + ", ".join(chosen[:4]) + (" …" if len(chosen) > 4 else ""))
                         if chosen:
                             mapping[f"{kind}.score"] = chosen[0] if len(chosen) == 1 else chosen
                     else:
@@ -104,10 +107,15 @@ with add_tab:
         if preview is not None:
             # The survey's ratings in the stage table, where the check would place them.
             loose += [t for t in preview.ratings.values() if t not in loose]
-            start, journey_key = preview.places.model, f"d_journey_{sources['survey'].file_id}"
+            if preview.places.grouped:  # a stage named for the survey: the editor starts from it
+                start, journey_key = preview.places.model, f"d_journey_{sources['survey'].file_id}"
         journey = journey_edit.controls(journey_key, start, loose, outcome_values)
-        if preview is not None and preview.places.note():
-            st.caption(preview.places.note()[:1].upper() + preview.places.note()[1:] + ".")
+        if preview is not None and journey is not None:
+            # What the stages hold now: the survey's own stage as proposed, or the user's rules.
+            said = preview.places.note() if journey == start else \
+                place_ratings(journey, preview.ratings, sources["survey"].name, "touchpoints" in frames).note()
+            if said:
+                st.caption(said[:1].upper() + said[1:] + ".")
         if journey is None:
             problems = True
         if "touchpoints" in frames and frames["touchpoints"].attrs.get(upload.HEAD_OF):
@@ -170,7 +178,8 @@ with add_tab:
             else:
                 st.success("No problems found.", icon=":material/check_circle:")
             if report.errors or report.warnings:
-                st.dataframe(upload.report_frame(report), hide_index=True, width="stretch")
+                st.dataframe(upload.report_frame(report), hide_index=True, width="stretch",
+                             column_config=upload.REPORT_COLUMNS)
             if use_clicked and report.ok:
                 with widgets.errors_shown("Could not use this data"):
                     info = upload.save(checked, name, {"keep_duplicates": keep_dups, "where": where or {},

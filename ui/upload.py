@@ -163,6 +163,13 @@ def show_recognised(checked: ingest.Checked, names: Mapping[str, str]) -> None:
                                         if str(t).strip()}
 
 
+# The message says what happened: it gets the room, a long file name and column do not.
+REPORT_COLUMNS = {"severity": st.column_config.TextColumn("severity", width="small"),
+                  "file": st.column_config.TextColumn("file", width="small"),
+                  "column": st.column_config.TextColumn("column", width="medium"),
+                  "message": st.column_config.TextColumn("message", width="large")}
+
+
 def report_frame(report: ingest.ValidationReport) -> pd.DataFrame:
     return report.to_frame().rename(columns={"rows": "example rows"})
 

@@ -846,7 +846,9 @@ def preview_survey(frame: pd.DataFrame, mapping: Mapping[str, Any] | None = None
     cols: dict[str, Any] = dict(detect_mapping(frame, "survey"))
     cols.update({k: v for k, v in (mapping or {}).items() if v is not None})
     columns = [str(c) for c in frame.columns]
-    t = ibis.memtable(frame.rename(columns=str))
+    plain = frame.rename(columns=str)
+    plain.attrs = {}  # a read's notes are for the check, not for the table
+    t = ibis.memtable(plain)
     run = lambda expr: expr.to_pyarrow().to_pandas()  # noqa: E731 - an in-memory frame, no engine
     score = cols.get("score")
     if isinstance(score, str):

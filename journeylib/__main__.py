@@ -31,6 +31,16 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}")
 
 
+def _not_rated_value(text: str) -> float | None:
+    """A --not-rated value: a number, or 'none' (no value means not rated)."""
+    if str(text).strip().lower() == "none":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or 'none', got {text!r}") from None
+
+
 def _add_inputs(p: argparse.ArgumentParser) -> None:
     p.add_argument("--touchpoints", metavar="FILE", help="touchpoint events (or one combined file)")
     p.add_argument("--survey", metavar="FILE", help="survey answers (a survey alone is a journey too)")
@@ -45,10 +55,11 @@ def _add_inputs(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--not-rated",
         action="append",
-        type=float,
-        default=[],
+        type=_not_rated_value,
+        default=None,
         metavar="VALUE",
-        help="a score value meaning 'not rated' (e.g. 0), treated as missing and counted",
+        help="a score value meaning 'not rated' (e.g. 0), treated as missing and counted; 'none' counts every "
+             "value as a score (default: the codes the ratings propose, such as a rare 0 beside 1-5)",
     )
     p.add_argument("--keep-duplicates", action="store_true",
                    help="keep rows that repeat an earlier row exactly (dropped and counted by default)")
@@ -220,7 +231,7 @@ def _load(args: argparse.Namespace):
         survey=args.survey,
         customers=args.customers,
         mapping=mapping or None,
-        not_rated=tuple(args.not_rated),
+        not_rated=None if args.not_rated is None else tuple(v for v in args.not_rated if v is not None),
         keep_duplicates=args.keep_duplicates,
         where=where or None,
         journey=journey,

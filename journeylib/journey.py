@@ -39,6 +39,9 @@ __all__ = [
     "goal_column_values",
     "touchpoint_names",
     "value_matches",
+    "RatingPlaces",
+    "place_ratings",
+    "survey_stage_name",
 ]
 
 GOAL_KINDS = ("stage", "touchpoint", "column")
@@ -195,6 +198,17 @@ class JourneyModel:
             return got
         return self._by_prefix(str(label).strip())
 
+    @property
+    def is_default(self) -> bool:
+        """Whether this is the journey nobody has set: the default stages and no rules of
+        the team's own (no touchpoint table, no prefixes)."""
+        return self.stages == tuple(DEFAULT_STAGES) and not self.stage_map and not self.stage_prefixes
+
+    def rating_stage(self, column: Any, label: Any) -> str | None:
+        """The stage of a wide survey's rating column: the column named as a stage, else its
+        touchpoint ``label`` (then the column name) placed by the rules."""
+        return self.stage_name(column) or self.stage_of(label) or self.stage_of(column)
+
     def _by_prefix(self, name: str) -> str | None:
         for prefix, stage in sorted(self.stage_prefixes, key=lambda r: -len(r[0])):
             if name.startswith(prefix) and stage in self.stages:
@@ -263,6 +277,85 @@ class JourneyModel:
             goal=Goal.from_dict(goal) if goal else None,
             guess_stages=bool(raw.get("guess_stages", True)),
         )
+
+
+_FILE_SUFFIXES = re.compile(r"(\.(csv|tsv|tab|txt|gz|zip|xlsx|xls|parquet|json))+$", re.IGNORECASE)
+
+
+def survey_stage_name(source: Any) -> str:
+    """The stage named for a survey file ("airline_survey.csv.gz" -> "Airline survey"),
+    "Survey" when its name has no word in it."""
+    from journeylib.words import label
+
+    stem = _FILE_SUFFIXES.sub("", str(source or "").strip().rsplit("/", 1)[-1])
+    text = re.sub(r"[_\-.]+", " ", stem).strip()
+    if not any(w.isalpha() and len(w) >= 3 for w in text.split()):
+        return "Survey"
+    text = label(text)
+    return text[:60].strip()
+
+
+@dataclass(frozen=True)
+class RatingPlaces:
+    """Where a wide survey's ratings sit: the journey to load them with (``model``), each
+    touchpoint label's stage (None: no stage), the labels put in the survey's own stage
+    (``grouped``, in ``survey_stage``) and those left at no stage (``unplaced``)."""
+
+    model: JourneyModel
+    stages: Mapping[str, str | None]
+    grouped: tuple[str, ...] = ()
+    unplaced: tuple[str, ...] = ()
+    survey_stage: str | None = None
+
+    def note(self) -> str | None:
+        """What a user is told about the placement, with how to change it (None: every
+        rating sits at a stage the team's rules chose)."""
+        how = ("place them at your own stages: set the stage order and Touchpoint \u2192 stage in the Journey section "
+               "of the Data page, or give --stages and --stage-map FILE.csv (touchpoint,stage rows)")
+        if self.grouped:
+            ruled = [s for s in self.model.stages if s != self.survey_stage]
+            n = len(self.stages) - len(self.grouped)
+            named = (f"the default stages name {n} of the {len(self.stages)} ratings (at {', '.join(ruled)}, by a "
+                     "stage word in their names); the other" if n else
+                     f"the default stages name none of the {len(self.stages)} ratings; all")
+            return (f"no stage map: {named} {len(self.grouped)} ({_listed(self.grouped)}) are in one stage "
+                    f"{self.survey_stage!r}. To {how}")
+        if self.unplaced:
+            return (f"{len(self.unplaced)} of {len(self.stages)} ratings sit at no stage: {_listed(self.unplaced)}; "
+                    f"they count per touchpoint but in no stage lane. To {how}")
+        return None
+
+
+def _listed(names: Sequence[str], most: int = 6) -> str:
+    shown = ", ".join(repr(n) for n in names[:most])
+    return shown + (f" and {len(names) - most} more" if len(names) > most else "")
+
+
+def place_ratings(model: JourneyModel, ratings: Mapping[str, str], survey: Any = "",
+                  has_events: bool = False) -> RatingPlaces:
+    """Where a wide survey's ratings (score column -> touchpoint label) sit: by the rules
+    (:meth:`JourneyModel.rating_stage`). When nobody set the journey (the default stages,
+    no rules of the team's own) and the survey is the only input, the ratings the default
+    stages do not name go to one stage named for the survey (:func:`survey_stage_name`),
+    and the stage order becomes the stages that hold a rating: a survey alone has no
+    events to fill the others. Otherwise ratings the rules do not place stay at no stage
+    (``unplaced``); :meth:`RatingPlaces.note` says which and how to place them."""
+    stages = {str(label): model.rating_stage(col, label) for col, label in ratings.items()}
+    loose = tuple(label for label, stage in stages.items() if stage is None)
+    if not loose or has_events or not model.is_default:
+        return RatingPlaces(model, stages, unplaced=loose)
+    name = survey_stage_name(survey)
+    held = [s for s in model.stages if s in set(stages.values())]
+    if name in held:
+        name = f"{name} (other ratings)"
+    order = (*held, name)
+    goal = model.goal
+    if goal is not None and goal.kind == "stage" and goal.target not in order:
+        goal = default_goal(order)
+    table = {label: name for label in loose}
+    placed = replace(model, stages=order, stage_map=table, goal=goal)
+    return RatingPlaces(placed, {label: stage or name for label, stage in stages.items()}, grouped=loose,
+                        survey_stage=name)
 
 
 # Words that name an outcome rather than a touchpoint rating: what personas are compared

@@ -5,7 +5,7 @@ import streamlit as st
 
 from journeylib import ingest as jio
 from journeylib import workspace
-from journeylib.journey import JourneyModel, apply_journey
+from journeylib.journey import JourneyModel, apply_journey, place_ratings
 from ui import cache, connect, datasets, journey_edit, state, upload, widgets
 
 st.title("Data")
@@ -31,7 +31,7 @@ with add_tab:
 
     # frames: what the page shows and maps (a large file's first rows); the whole files are
     # read and checked once, on "Check data" or "Use this data".
-    frames, labels, mapping, problems = {}, {}, {}, False
+    frames, labels, mapping, problems, sources = {}, {}, {}, False, {}
     for kind, file in uploaded.items():
         if file is None:
             continue
@@ -41,7 +41,13 @@ with add_tab:
             st.error(f"{exc}", icon=":material/error:")
             problems = True
             continue
-        frames[kind], labels[kind] = frame, file.name
+        read_as = upload.kind_of(file, frame, kind, combined=mode == "One combined file")
+        if read_as != kind:
+            st.info(f"**{file.name}** has no time column and one rating column per question: it is read as a "
+                    "survey alone (one row per respondent), as under **Separate files** → Survey answers.",
+                    icon=":material/info:")
+            kind = read_as
+        frames[kind], labels[kind], sources[kind] = frame, file.name, file
         size_of_whole = frame.attrs.get(upload.HEAD_OF)
         if size_of_whole:
             shown = ("all its rows are shown" if size_of_whole <= upload.PREVIEW_BYTES else
@@ -51,7 +57,8 @@ with add_tab:
         else:
             title = f"**{file.name}**: {len(frame):,} rows, {frame.shape[1]} columns"
         guess = upload.detected(frame, kind)
-        required, optional = upload.fields_for(kind, combined=mode == "One combined file")
+        found = upload.survey_preview(file, frame, {}) if kind == "survey" else None
+        required, optional = upload.fields_for(kind, combined=mode == "One combined file" and kind == "touchpoints")
         with st.expander(title, expanded=True):
             left, right = st.columns([1, 2])
             with left:
@@ -62,9 +69,15 @@ with add_tab:
                     text = field.replace("_", " ") + (" *" if field in required else "")
                     if field == "score":
                         default = guess.get(field)
-                        chosen = st.multiselect(text, options[1:], default=[default] if default else [], key=key,
+                        # A wide survey's rating columns, as the check finds them, are the default.
+                        start = list(found.ratings) if found is not None else [default] if default else []
+                        chosen = st.multiselect(text, options[1:], default=start, key=key,
                                                 help="Pick several columns for a wide survey (one column per "
-                                                     "touchpoint or stage).")
+                                                     "touchpoint or stage)." + (" Filled with the columns that "
+                                                     "hold ratings." if found is not None else ""))
+                        if len(chosen) > 1:  # the box shows the first few only
+                            st.caption(f"{len(chosen)} rating columns, one touchpoint each: "
+                                       + ", ".join(chosen[:4]) + (" …" if len(chosen) > 4 else ""))
                         if chosen:
                             mapping[f"{kind}.score"] = chosen[0] if len(chosen) == 1 else chosen
                     else:
@@ -87,7 +100,22 @@ with add_tab:
         loose = upload.unstaged_touchpoints(frames["touchpoints"], tp_fields) if "touchpoints" in frames else []
         used = {str(v) for v in mapping.values() if isinstance(v, str)}
         outcome_values = journey_edit.outcome_columns(frames, used)
-        journey = journey_edit.controls("d_journey", JourneyModel.default(), loose, outcome_values)
+        sv_fields = {k.split(".", 1)[1]: v for k, v in mapping.items() if k.startswith("survey.")}
+        preview = (upload.survey_preview(sources["survey"], frames["survey"], sv_fields, "touchpoints" in frames)
+                   if "survey" in frames else None)
+        start, journey_key = JourneyModel.default(), "d_journey"
+        if preview is not None:
+            # The survey's ratings in the stage table, where the check would place them.
+            loose += [t for t in preview.ratings.values() if t not in loose]
+            if preview.places.grouped:  # a stage named for the survey: the editor starts from it
+                start, journey_key = preview.places.model, f"d_journey_{sources['survey'].file_id}"
+        journey = journey_edit.controls(journey_key, start, loose, outcome_values)
+        if preview is not None and journey is not None:
+            # What the stages hold now: the survey's own stage as proposed, or the user's rules.
+            said = preview.places.note() if journey == start else \
+                place_ratings(journey, preview.ratings, sources["survey"].name, "touchpoints" in frames).note()
+            if said:
+                st.caption(said[:1].upper() + said[1:] + ".")
         if journey is None:
             problems = True
         if "touchpoints" in frames and frames["touchpoints"].attrs.get(upload.HEAD_OF):
@@ -112,8 +140,13 @@ with add_tab:
         n1, n2 = st.columns([2, 1])
         name_choice = datasets.name_input(n1, list(labels.values()))
         name = name_choice.name
-        not_rated_text = n2.text_input("Score values meaning “not rated”", "", key="d_not_rated",
+        proposed = ", ".join(f"{v:g}" for v in preview.proposed) if preview is not None else ""
+        not_rated_text = n2.text_input("Score values meaning “not rated”", proposed,
+                                       key=f"d_not_rated_{sources['survey'].file_id}" if proposed else "d_not_rated",
                                        help="For example 0 in a 1–5 survey where 0 means the question was skipped.")
+        if proposed:
+            n2.caption(f"{proposed} proposed: {preview.not_rated_why}. Clear the box to count "
+                       f"{'it' if len(preview.proposed) == 1 else 'them'} as a score.")
         try:
             not_rated = tuple(float(v) for v in not_rated_text.replace(";", ",").split(",") if v.strip())
         except ValueError:
@@ -126,7 +159,7 @@ with add_tab:
         use_clicked = b2.button("Use this data", type="primary", icon=":material/check:", key="d_use",
                                 disabled=problems)
         if (check_clicked or use_clicked) and journey is not None:
-            chosen = {kind: f for kind, f in uploaded.items() if f is not None and kind in frames}
+            chosen = {kind: f for kind, f in sources.items() if kind in frames}
             with st.spinner("Reading and checking the files…"):
                 checked = upload.check(chosen, mapping, journey, not_rated, keep_dups, where,
                                        st.session_state.get("d_labels"))
@@ -135,13 +168,18 @@ with add_tab:
             if report.errors:
                 st.error(f"{len(report.errors)} problem(s) must be fixed before this data can be used. "
                          f"The active dataset is still “{active.name}”.", icon=":material/error:")
+                why = upload.combined_problem(labels.get("touchpoints", ""), report) \
+                    if mode == "One combined file" else None
+                if why:
+                    st.error(why, icon=":material/help:")
             elif any(w.severity == "warning" for w in report.warnings):
                 st.warning(f"{sum(w.severity == 'warning' for w in report.warnings)} warning(s): the data can be "
                            "used; these rows were changed or skipped.", icon=":material/warning:")
             else:
                 st.success("No problems found.", icon=":material/check_circle:")
             if report.errors or report.warnings:
-                st.dataframe(upload.report_frame(report), hide_index=True, width="stretch")
+                st.dataframe(upload.report_frame(report), hide_index=True, width="stretch",
+                             column_config=upload.REPORT_COLUMNS)
             if use_clicked and report.ok:
                 with widgets.errors_shown("Could not use this data"):
                     info = upload.save(checked, name, {"keep_duplicates": keep_dups, "where": where or {},

@@ -65,13 +65,19 @@ def edited_map(frame: pd.DataFrame, stages: Sequence[str], placed: Mapping[str, 
     return out
 
 
+def _px(names: Sequence[str]) -> int:
+    """A table column's width in pixels that shows its longest name whole (up to 320)."""
+    longest = max((len(str(n)) for n in names), default=10)
+    return int(min(max(longest * 6.8 + 28, 100), 320))
+
+
 def controls(key: str, current: JourneyModel, touchpoints: Sequence[str],
              columns: Mapping[str, Sequence[str]], height: int = 220,
              seen: Mapping[str, str] | None = None) -> JourneyModel | None:
     """Widgets for the journey model; the model they describe, or None (and an error shown)
     when what was typed cannot be used. ``columns``: outcome columns and their values;
     ``seen``: the stage the events gave each touchpoint, where they gave one."""
-    c1, c2, c3 = st.columns([1, 1, 2])
+    c1, c2, c3 = st.columns([1, 1, 3])
     order_text = c1.text_area("Stage order (one per line)", "\n".join(current.stages), height=height,
                               key=f"{key}_order")
     prefix_text = c2.text_area("Name prefixes (PREFIX=STAGE)", "\n".join(f"{p}={s}" for p, s in current.stage_prefixes),
@@ -86,7 +92,9 @@ def controls(key: str, current: JourneyModel, touchpoints: Sequence[str],
         return None
     rules = JourneyModel(stages=tuple(stages), stage_prefixes=tuple(prefixes))
     table = None
-    with c3:
+    # Long names get the table its own row, so that neither column cuts them.
+    wide = _px(touchpoints) + _px(stages) + 24 > 470
+    with (st.container() if wide else c3):
         if touchpoints:
             st.markdown("**Touchpoint → stage**", help="Filled in from the stages the file gave, the prefixes "
                         "and stage names in touchpoint names; change a row to place that touchpoint by hand.")
@@ -94,7 +102,9 @@ def controls(key: str, current: JourneyModel, touchpoints: Sequence[str],
             table = st.data_editor(
                 shown, hide_index=True, width="stretch", height=height, disabled=["touchpoint"],
                 key=f"{key}_map_{'|'.join(stages)}_{len(prefixes)}",
-                column_config={"stage": st.column_config.SelectboxColumn("stage", options=stages)})
+                column_config={"touchpoint": st.column_config.TextColumn("touchpoint", width=_px(touchpoints)),
+                               "stage": st.column_config.SelectboxColumn("stage", options=stages,
+                                                                         width=_px(stages) + 24)})
     stage_map = dict(current.stage_map)
     if table is not None:
         stage_map = {k: v for k, v in stage_map.items() if k not in set(table["touchpoint"])}

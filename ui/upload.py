@@ -74,6 +74,43 @@ def unstaged_touchpoints(frame: pd.DataFrame, mapping: Mapping[str, Any], limit:
     return [str(n) for n in names[:limit]]
 
 
+@st.cache_data(max_entries=8, show_spinner=False)
+def _survey_preview(file_id: str, name: str, fields: str, has_events: bool, _frame: pd.DataFrame):
+    return ingest.preview_survey(_frame, json.loads(fields), name=name, has_events=has_events)
+
+
+def survey_preview(file: Any, frame: pd.DataFrame, fields: Mapping[str, Any],
+                   has_events: bool = False) -> ingest.SurveyPreview | None:
+    """What a check would make of an uploaded wide survey (its ratings, their stages, the
+    codes proposed as not rated), from the rows previewed; cached per upload and mapping."""
+    return _survey_preview(file.file_id, file.name, json.dumps(dict(fields), sort_keys=True, default=str),
+                           has_events, frame)
+
+
+def kind_of(file: Any, frame: pd.DataFrame, kind: str, combined: bool) -> str:
+    """The kind a file is read as: a "combined" file with no timestamp column that holds a
+    wide survey's ratings is a survey alone (one row per respondent), not events."""
+    if not combined or kind != "touchpoints" or "timestamp" in detected(frame, "touchpoints"):
+        return kind
+    return "survey" if survey_preview(file, frame, {}) is not None else kind
+
+
+def combined_problem(name: str, report: ingest.ValidationReport) -> str | None:
+    """In words, why a file cannot be one combined file (it lacks a column every event
+    needs), and which mode to choose instead; None when that is not the problem."""
+    missing = [e.column for e in report.errors if e.file == name and e.column in ("timestamp", "touchpoint",
+                                                                                  "customer_id")
+               and e.message.startswith("no column for required field")]
+    if not missing:
+        return None
+    words = {"timestamp": "a time column (when each event happened)", "touchpoint": "a touchpoint column "
+             "(what happened)", "customer_id": "a customer id column"}
+    return (f"“One combined file” means one row per event, and every event needs "
+            f"{' and '.join(words[c] for c in missing)}: **{name}** has none, or none was chosen under Columns. "
+            "If it is a survey (one row per respondent), choose **Separate files** and drop it under "
+            "**Survey answers**; if it is an event log, pick the column under Columns.")
+
+
 def default_stage_map(touchpoints: list[str], stages: list[str]) -> dict[str, str]:
     return guess_stage_map(touchpoints, stages)
 
@@ -124,6 +161,13 @@ def show_recognised(checked: ingest.Checked, names: Mapping[str, str]) -> None:
         edited = st.data_editor(table, hide_index=True, width="stretch", disabled=["column"], key="d_labels_table")
         st.session_state["d_labels"] = {c: str(t).strip() for c, t in zip(edited["column"], edited["touchpoint"])
                                         if str(t).strip()}
+
+
+# The message says what happened: it gets the room, a long file name and column do not.
+REPORT_COLUMNS = {"severity": st.column_config.TextColumn("severity", width="small"),
+                  "file": st.column_config.TextColumn("file", width="small"),
+                  "column": st.column_config.TextColumn("column", width="medium"),
+                  "message": st.column_config.TextColumn("message", width="large")}
 
 
 def report_frame(report: ingest.ValidationReport) -> pd.DataFrame:

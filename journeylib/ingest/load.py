@@ -26,10 +26,11 @@ from journeylib.engine import MAX_INLINE_VALUES, Engine, default_engine, map_val
 from journeylib.ingest.errors import Findings, InputError, Issue, ValidationReport, examples
 from journeylib.ingest.mapping import (
     comment_column,
+    rating_columns,
+    survey_ratings,
     form_id_column,
     id_fallback,
     kind_fields,
-    rating_columns,
     recognise_export,
     require,
     resolve_mapping,
@@ -52,11 +53,12 @@ from journeylib.ingest.rules import (
     row_hash,
     typed_extras,
 )
-from journeylib.journey import JourneyModel
+from journeylib.journey import JourneyModel, place_ratings
 from journeylib.words import label as label_words
 from journeylib.schema import EVENT_COLUMNS, FIELDS, SURVEY_COLUMNS, JourneyData
 
-__all__ = ["Checked", "check", "validate", "load_journey", "load_tables", "release", "parse_where"]
+__all__ = ["Checked", "check", "validate", "load_journey", "load_tables", "release", "parse_where",
+           "SurveyPreview", "preview_survey"]
 
 _names = itertools.count()
 
@@ -97,6 +99,7 @@ class _Work:
         self.labels: dict[str, str] = {}  # a wide survey's score column -> its touchpoint label
         self.exports: dict[str, str] = {}
         self.questions: list[str] = []
+        self.ratings: list[tuple[str, Any]] = []  # (file, mapping.Ratings) of each wide survey
 
     def name(self, what: str) -> str:
         return f"_jl_{what}_{os.getpid()}_{next(_names)}"
@@ -268,19 +271,23 @@ def _form_survey(work: _Work, raw: RawTable, kind: str, cols: dict[str, Any], ex
         if own is not None:
             cols["customer_id"] = own
     if "score" not in cols:
-        used = used_columns(cols)
-        candidates = [c for c in raw.columns if c not in used]
-        found = rating_columns(raw.table.select(*candidates), candidates, work.run) if candidates else None
+        found = survey_ratings(raw.table, raw.columns, cols, work.run)
         if found is not None and found.columns:
             cols["score"] = list(found.columns)
             shown = ", ".join(repr(work.labels_for(c)) for c in found.columns[:6])
             more = f" and {len(found.columns) - 6} more" if len(found.columns) > 6 else ""
             work.note(raw.label, None, f"{len(found.columns)} rating columns found, one question each: "
                       f"{shown}{more}; set others with --map score=COLUMN (one per question)", len(found.columns))
-            for col, codes in found.codes.items():
-                work.note(raw.label, col, f"values {', '.join(f'{v:g}' for v in codes)} in {col!r} look like "
-                          "'not applicable' codes, not ratings; count them as not rated with --not-rated "
-                          f"{codes[0]:g} (on the Data page: score values meaning not rated)", len(codes))
+    elif isinstance(cols["score"], list):  # mapped by hand: read for their codes only
+        found = rating_columns(raw.table.select(*cols["score"]), cols["score"], work.run)
+    else:
+        found = None
+    if found is not None and found.columns:
+        work.ratings.append((raw.label, found))
+        for col, codes in found.codes.items():
+            work.note(raw.label, col, f"values {', '.join(f'{v:g}' for v in codes)} in {col!r} look like "
+                      "'not applicable' codes, not ratings; count them as not rated with --not-rated "
+                      f"{codes[0]:g} (on the Data page: score values meaning not rated)", len(codes))
     if "comment" not in cols:
         used = used_columns(cols)
         candidates = [c for c in raw.columns if c not in used]
@@ -293,6 +300,24 @@ def _form_survey(work: _Work, raw: RawTable, kind: str, cols: dict[str, Any], ex
         cols["customer_id"] = None  # numbered below: each row is one respondent
         work.note(raw.label, None, "no respondent id column: each row is one respondent, numbered by its row",
                   0)
+
+
+def _not_rated(work: _Work, not_rated: Sequence[float] | None) -> tuple[float, ...]:
+    """The score values to count as not rated: those given, or (None) the codes the wide
+    surveys' ratings propose; a 0 read as "not applicable" is said either way."""
+    auto = not_rated is None
+    if auto:
+        not_rated = tuple(sorted({v for _, found in work.ratings for v in found.proposed}))
+    for label, found in work.ratings:
+        why = found.zero_note()
+        if why is not None and auto:
+            work.note(label, None, f"{why}: 0 counts as not rated (proposed); to count 0 as a score give "
+                      "--not-rated none (on the Data page: clear 'Score values meaning not rated')",
+                      len(found.zeros))
+        elif why is not None and 0 not in not_rated:
+            work.note(label, None, f"{why}; 0 counts as a score here: to count it as not rated give --not-rated 0 "
+                      "(on the Data page: 'Score values meaning not rated')", len(found.zeros))
+    return tuple(float(v) for v in not_rated)
 
 
 def _kept_rows(work: _Work, checked: ibis.Table, applied, rules: Sequence[Rule] = (),
@@ -664,7 +689,7 @@ def _survey(work: _Work, raw: RawTable, cols: dict[str, Any], journey: JourneyMo
     def answers_of(i: int, col: str) -> ibis.Table:
         if wide:
             name = work.labels_for(col)
-            stage = journey.stage_name(col) or journey.stage_of(name) or journey.stage_of(col)
+            stage = journey.rating_stage(col, name)
             place = {"stage": ibis.literal(stage, type="string"), "touchpoint": ibis.literal(name, type="string")}
         else:
             place = {"stage": rows.stage.cast("string"), "touchpoint": rows.touchpoint.cast("string")}
@@ -798,6 +823,53 @@ def _empty_events(work: _Work) -> ibis.Table:
     return work.frame(frame, "no_events")
 
 
+# --------------------------------------------------------------------------- a survey's first rows
+
+
+@dataclass(frozen=True)
+class SurveyPreview:
+    """What a check would make of a wide survey, from its first rows: its rating columns
+    (column -> touchpoint label), where they sit (``places``), the score values proposed
+    as not rated and why (``not_rated_why``, None when nothing is proposed)."""
+
+    ratings: dict[str, str]
+    places: Any  # journey.RatingPlaces
+    proposed: tuple[float, ...]
+    not_rated_why: str | None
+
+
+def preview_survey(frame: pd.DataFrame, mapping: Mapping[str, Any] | None = None,
+                   journey: JourneyModel | None = None, name: str = "", has_events: bool = False,
+                   labels: Mapping[str, str] | None = None) -> SurveyPreview | None:
+    """A survey file's rating columns, stages and proposed "not rated" codes as
+    :func:`check` finds them (the same rules), from a frame of its first rows; ``mapping``
+    is field -> column as the user set it. None when the file is not a wide survey."""
+    from journeylib.ingest.mapping import detect_mapping
+    from journeylib.journey import place_ratings
+
+    cols: dict[str, Any] = dict(detect_mapping(frame, "survey"))
+    cols.update({k: v for k, v in (mapping or {}).items() if v is not None})
+    columns = [str(c) for c in frame.columns]
+    plain = frame.rename(columns=str)
+    plain.attrs = {}  # a read's notes are for the check, not for the table
+    t = ibis.memtable(plain)
+    run = lambda expr: expr.to_pyarrow().to_pandas()  # noqa: E731 - an in-memory frame, no engine
+    score = cols.get("score")
+    if isinstance(score, str):
+        return None
+    found = (rating_columns(t.select(*score), list(score), run) if isinstance(score, (list, tuple))
+             else survey_ratings(t, columns, cols, run))
+    if found is None or not found.columns:
+        return None
+    named = {c: (labels or {}).get(c) or label_words(c) for c in found.columns}
+    places = place_ratings(journey or JourneyModel.default(), named, name, has_events)
+    why = found.zero_note()
+    codes = ", ".join(f"{v:g}" for v in found.proposed if v != 0)
+    if codes:
+        why = (f"{why}; " if why else "") + f"{codes} look like 'not applicable' codes, not ratings"
+    return SurveyPreview(named, places, found.proposed, why)
+
+
 # --------------------------------------------------------------------------- where
 
 
@@ -865,7 +937,7 @@ def _read_all(work: _Work, sources: Mapping[str, Any], errors: list[Issue]) -> t
 
 def check(touchpoints: Any = None, survey: Any = None, customers: Any = None, *,
           mapping: Mapping[str, Any] | None = None, journey: JourneyModel | None = None,
-          not_rated: Sequence[float] = (), keep_duplicates: bool = False,
+          not_rated: Sequence[float] | None = (), keep_duplicates: bool = False,
           where: Mapping[str, Sequence[str]] | None = None, engine: Engine | None = None,
           order_column: str | None = None, labels: Mapping[str, str] | None = None) -> Checked:
     """Read, map and check the inputs once: the data (None on errors) and the report.
@@ -874,7 +946,8 @@ def check(touchpoints: Any = None, survey: Any = None, customers: Any = None, *,
     :class:`~journeylib.ingest.read.RawTable` (already read: it is left for its owner to
     release) or a database table from :func:`journeylib.ingest.read.source_table`.
     ``mapping`` sets field -> column (``"survey.timestamp"`` for one file only; a list for
-    ``score`` melts a wide survey). ``not_rated`` score values are treated as missing.
+    ``score`` melts a wide survey). ``not_rated`` score values are treated as missing; None
+    takes the codes the wide surveys' ratings propose (a rare 0 beside a 1-5 scale, -99).
     Exact duplicate rows are dropped and counted unless ``keep_duplicates``. ``where`` keeps
     only rows whose column holds one of the values (column -> values). ``labels`` names a
     wide survey's score columns as touchpoints (column -> label; an export's question text
@@ -936,6 +1009,15 @@ def _check(work: _Work, raws: dict[str, RawTable], errors: list[Issue], mapping,
         score = cols[kind].get("score")
         if isinstance(score, list):
             work.questions += [c for c in score if c not in work.questions]
+            if kind == "survey":
+                places = place_ratings(journey, {c: work.labels_for(c) for c in score}, raw.label,
+                                       has_events="touchpoints" in raws)
+                journey = places.model
+                said = places.note()
+                if said:
+                    (work.warn if places.unplaced else work.note)(raw.label, None, said, len(places.grouped)
+                                                                  or len(places.unplaced))
+    not_rated = _not_rated(work, not_rated)
     if "touchpoints" in raws:
         _id_spec(raws["touchpoints"], cols["touchpoints"], work)
     for kind in ("survey", "customers"):

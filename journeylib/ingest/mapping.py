@@ -10,7 +10,7 @@ then ``anonymousId``).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
 import pandas as pd
@@ -248,20 +248,48 @@ def form_id_column(columns: Sequence[str], export: str | None) -> str | None:
 @dataclass
 class Ratings:
     """A wide survey's rating columns (one question each) and the codes found in them that
-    look like "not applicable" rather than a rating (e.g. -99)."""
+    look like "not applicable" rather than a rating: ``codes`` (e.g. -99) per column, and
+    ``zeros``, the share of answers that are 0 in each column where 0 sits beside a 1-4 to
+    1-7 scale and is rare (:func:`rating_columns` says when)."""
 
     columns: list[str]
     codes: dict[str, list[float]]
+    zeros: dict[str, float] = field(default_factory=dict)
+    top: float = 0.0  # the highest rating given (the scale's top)
+
+    @property
+    def proposed(self) -> tuple[float, ...]:
+        """The values to propose as not rated: every code found, and 0 when it reads as one."""
+        found = {v for vs in self.codes.values() for v in vs} | ({0.0} if self.zeros else set())
+        return tuple(sorted(found))
+
+    def zero_note(self) -> str | None:
+        """Why 0 is proposed as not rated, in words (None when it is not)."""
+        if not self.zeros:
+            return None
+        def pct(x: float) -> str:
+            return "under 0.1%" if 0 < x < 0.0005 else f"{x:.1%}"
+
+        lo, hi = min(self.zeros.values()), max(self.zeros.values())
+        share = pct(lo) if pct(lo) == pct(hi) else f"{pct(lo)} to {pct(hi)}"
+        return (f"0 reads as 'not applicable' in {len(self.zeros)} of {len(self.columns)} rating columns: the other "
+                f"answers are 1 to {self.top:g} and 0 is given by {share} of answers, far fewer than any rating")
 
 
 _WHOLE = r"^-?\d{1,6}(\.0+)?$"
+# 0 beside a 1-k scale reads as "not applicable" when k is 4 to 7 (a 0-10 scale is a real
+# 11-point scale) and 0 is rarer than half the least-given rating, and at most 10% of answers.
+ZERO_CODE_SCALES = (4, 7)
+ZERO_CODE_SHARE = 0.10
 
 
 def rating_columns(t: Any, candidates: Sequence[str], run: Any) -> Ratings:
     """Columns of ``t`` that hold ratings: every value a whole number on a small scale
     (-3 to 10), at least three different values. Values of -9 or below (survey tools'
     codes for "seen but not answered") do not stop a column being a rating: they are
-    listed, to be set as not rated."""
+    listed, to be set as not rated. A 0 in columns rated 1 to 4..7 everywhere else, given by
+    at most 10% of a column's answers and by fewer than half as many as its least-given
+    rating, is listed too (``zeros``), when no rating column goes above 7."""
     import ibis
 
     from journeylib.journey import is_outcome_column
@@ -275,13 +303,15 @@ def rating_columns(t: Any, candidates: Sequence[str], run: Any) -> Ratings:
     v = long._jl_v
     x = v.try_cast("float64")
     code = x <= -9
+    real = ibis.ifelse(code | (x == 0), ibis.null("float64"), x)
     got = run(long.group_by("_jl_col").aggregate(
         n=v.count(), whole=v.re_search(_WHOLE).cast("int64").sum(),
         lo=ibis.ifelse(code, ibis.null("float64"), x).min(), hi=ibis.ifelse(code, ibis.null("float64"), x).max(),
         distinct=ibis.ifelse(code, ibis.null("float64"), x).nunique(),
-        codes=ibis.ifelse(code, x, ibis.null("float64")).collect()))
+        codes=ibis.ifelse(code, x, ibis.null("float64")).collect(),
+        zeros=(x == 0).cast("int64").sum(), real_lo=real.min()))
     stats = {r["_jl_col"]: r for _, r in got.iterrows()}
-    columns, codes = [], {}
+    columns, codes, at = [], {}, {}
     for i, c in enumerate(names):
         r = stats.get(f"c{i}")
         if r is None or not int(r["n"] or 0) or int(r["whole"] or 0) != int(r["n"]):
@@ -291,10 +321,35 @@ def rating_columns(t: Any, candidates: Sequence[str], run: Any) -> Ratings:
         if int(r["distinct"] or 0) < 3:
             continue  # two values are as likely a yes/no code as a rating
         columns.append(c)
+        at[c] = (f"c{i}", r)
         found = sorted({float(v) for v in (r["codes"] if r["codes"] is not None else [])})
         if found:
             codes[c] = found
-    return Ratings(columns, codes)
+    zeros: dict[str, float] = {}
+    top = max((float(r["hi"]) for _, r in at.values()), default=0.0)
+    low_ok = all(pd.isna(r["real_lo"]) or float(r["real_lo"]) >= 1 for _, r in at.values())
+    if columns and low_ok and ZERO_CODE_SCALES[0] <= top <= ZERO_CODE_SCALES[1]:
+        with_zero = {key: c for c, (key, r) in at.items() if int(r["zeros"] or 0)}
+        if with_zero:
+            part = long.filter(long._jl_col.isin(list(with_zero)) & x.notnull() & (x >= 0))
+            counts = run(part.group_by(["_jl_col", part._jl_v.try_cast("float64").name("_jl_x")])
+                         .aggregate(_jl_n=part.count()))
+            for key, c in with_zero.items():
+                mine = counts[counts["_jl_col"] == key]
+                n_zero = int(mine.loc[mine["_jl_x"] == 0, "_jl_n"].sum())
+                rest = mine.loc[mine["_jl_x"] != 0, "_jl_n"]
+                total = int(mine["_jl_n"].sum())
+                if len(rest) and n_zero <= ZERO_CODE_SHARE * total and n_zero < 0.5 * int(rest.min()):
+                    zeros[c] = n_zero / total
+    return Ratings(columns, codes, zeros, top)
+
+
+def survey_ratings(t: Any, columns: Sequence[str], cols: Mapping[str, Any], run: Any) -> Ratings | None:
+    """The rating columns of a wide survey :func:`rating_columns` finds among ``columns``
+    not mapped to another field (``cols``); None when every column is mapped."""
+    used = used_columns(cols)
+    candidates = [c for c in columns if c not in used]
+    return rating_columns(t.select(*candidates), candidates, run) if candidates else None
 
 
 def comment_column(t: Any, candidates: Sequence[str], run: Any) -> str | None:

@@ -1,0 +1,53 @@
+"""A survey alone uploaded on the Data page (issue #16): in "One combined file" mode it is
+read as a survey; a file that is neither events nor a survey is told which column is
+missing and which mode to choose; a rare 0 is proposed as not rated."""
+
+from journeylib import workspace
+from tests.app.test_app import active_id, no_exceptions
+from tests.journeylib.test_survey_stages import RATINGS, wide_survey
+
+
+def upload(app, name, payload, key="up_touchpoints_One"):
+    app.switch_page("pages/data.py").run()
+    app.file_uploader(key=key).set_value((name, payload, "text/csv")).run()
+    no_exceptions(app)
+
+
+def test_a_survey_in_one_combined_file_mode_is_read_as_a_survey(app):
+    app.run()
+    frame = wide_survey(zero_every=20)
+    zeros = int((frame[RATINGS] == 0).sum().sum())
+    upload(app, "cabin_survey.csv", frame.to_csv(index=False).encode())
+    assert any("read as a survey alone" in i.value for i in app.info), [i.value for i in app.info]
+    # The ratings are in the stage table where the check places them; the 0 is proposed as not rated.
+    table = next(d for d in app.data_editor if d.key.startswith("d_journey_") and "_map_" in d.key).value
+    assert dict(zip(table["touchpoint"], table["stage"])) == {
+        "Checkout ease": "Purchase", "Support chat": "Retention", "Seat comfort": "Cabin survey",
+        "Wifi": "Cabin survey", "Gate location": "Cabin survey"}
+    box = next(t for t in app.text_input if t.label == "Score values meaning “not rated”")
+    assert box.value == "0"
+    assert any("0 reads as 'not applicable' in 1 of 5 rating columns" in c.value for c in app.caption)
+    app.button(key="d_check").click().run()
+    no_exceptions(app)
+    assert not app.error, [e.value for e in app.error]
+    app.button(key="d_use").click().run()
+    no_exceptions(app)
+    info = workspace.get_info(active_id(app))
+    assert info.name == "cabin_survey"
+    assert info.row_counts["survey"] == 5 * len(frame) - zeros
+    for page in ("pages/journey_map.py", "pages/emotions.py", "pages/journeys.py", "pages/personas.py"):
+        app.switch_page(page).run()
+        no_exceptions(app)
+
+
+def test_a_file_that_is_neither_events_nor_a_survey_is_told_what_is_missing(app):
+    app.run()
+    text = "customer,page,device\nc1,Home,mobile\nc2,Cart,desktop\n"
+    upload(app, "pages.csv", text.encode())
+    assert not any("read as a survey alone" in i.value for i in app.info)
+    app.button(key="d_check").click().run()
+    no_exceptions(app)
+    said = [e.value for e in app.error]
+    assert any("1 problem(s) must be fixed" in e for e in said), said
+    assert any("a time column (when each event happened)" in e and "**pages.csv** has none" in e
+               and "choose **Separate files**" in e for e in said), said

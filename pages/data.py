@@ -99,7 +99,7 @@ with add_tab:
         tp_fields = {k.split(".", 1)[1]: v for k, v in mapping.items() if k.startswith("touchpoints.")}
         loose = upload.unstaged_touchpoints(frames["touchpoints"], tp_fields) if "touchpoints" in frames else []
         used = {str(v) for v in mapping.values() if isinstance(v, str)}
-        outcome_values = journey_edit.outcome_columns(frames, used)
+        outcome_values = journey_edit.outcome_columns(sources, frames, used)
         sv_fields = {k.split(".", 1)[1]: v for k, v in mapping.items() if k.startswith("survey.")}
         preview = (upload.survey_preview(sources["survey"], frames["survey"], sv_fields, "touchpoints" in frames)
                    if "survey" in frames else None)

@@ -3,7 +3,7 @@ order, name prefixes, the touchpoint -> stage table and the goal."""
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import pandas as pd
 import streamlit as st
@@ -160,10 +160,18 @@ def goal_controls(key: str, current: Goal | None, stages: Sequence[str], touchpo
         return None
 
 
-def outcome_columns(frames: Mapping[str, pd.DataFrame], used: set[str]) -> dict[str, list[str]]:
-    """Columns of the uploads' first rows that could hold an outcome, with their values."""
+def outcome_columns(sources: Mapping[str, Any], frames: Mapping[str, pd.DataFrame],
+                    used: set[str]) -> dict[str, list[str]]:
+    """Columns of the uploads' first rows that could hold an outcome, with their values;
+    cached per upload and mapped columns (the Data page reruns at every widget change)."""
+    files = tuple(sorted((kind, sources[kind].file_id) for kind in frames))
+    return _outcome_columns(files, tuple(sorted(used)), frames)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _outcome_columns(files: tuple, used: tuple, _frames: Mapping[str, pd.DataFrame]) -> dict[str, list[str]]:
     import ibis
 
     from journeylib.journey import goal_column_values
 
-    return goal_column_values(tables=[ibis.memtable(f) for f in frames.values()], exclude=sorted(used))
+    return goal_column_values(tables=[ibis.memtable(f) for f in _frames.values()], exclude=list(used))

@@ -306,6 +306,7 @@ class RatingPlaces:
     grouped: tuple[str, ...] = ()
     unplaced: tuple[str, ...] = ()
     survey_stage: str | None = None
+    named_few: int = 0  # ratings a default stage word named, grouped with the rest as too few
 
     def note(self) -> str | None:
         """What a user is told about the placement, with how to change it (None: every
@@ -317,7 +318,9 @@ class RatingPlaces:
             n = len(self.stages) - len(self.grouped)
             named = (f"the default stages name {n} of the {len(self.stages)} ratings (at {', '.join(ruled)}, by a "
                      "stage word in their names); the other" if n else
-                     f"the default stages name none of the {len(self.stages)} ratings; all")
+                     f"the default stages name none of the {len(self.stages)} ratings; all" if not self.named_few else
+                     f"the default stages name only {self.named_few} of the {len(self.stages)} ratings by a stage "
+                     f"word, too few to be the journey; all")
             return (f"no stage map: {named} {len(self.grouped)} ({_listed(self.grouped)}) are in one stage "
                     f"{self.survey_stage!r}. To {how}")
         if self.unplaced:
@@ -338,12 +341,24 @@ def place_ratings(model: JourneyModel, ratings: Mapping[str, str], survey: Any =
     no rules of the team's own) and the survey is the only input, the ratings the default
     stages do not name go to one stage named for the survey (:func:`survey_stage_name`),
     and the stage order becomes the stages that hold a rating: a survey alone has no
-    events to fill the others. Otherwise ratings the rules do not place stay at no stage
+    events to fill the others; when the default stages name fewer than half the ratings,
+    all but those named after a stage itself go to that one stage. Otherwise ratings the rules do not place stay at no stage
     (``unplaced``); :meth:`RatingPlaces.note` says which and how to place them."""
     stages = {str(label): model.rating_stage(col, label) for col, label in ratings.items()}
     loose = tuple(label for label, stage in stages.items() if stage is None)
     if not loose or has_events or not model.is_default:
         return RatingPlaces(model, stages, unplaced=loose)
+    placed = {label: stage for label, stage in stages.items() if stage is not None}
+    if 2 * len(placed) < len(stages):
+        # A stage word in a minority of the names is a coincidence more often than a
+        # journey ("Inflight service" is no Retention rating): those stay with the rest.
+        # A rating named after a stage itself ("Awareness") keeps it.
+        own = {label for label, stage in placed.items() if _key(label) == _key(stage)}
+        stages = {label: stage if label in own else None for label, stage in stages.items()}
+        loose = tuple(label for label, stage in stages.items() if stage is None)
+        few = len(placed) - len(own)
+    else:
+        few = 0
     name = survey_stage_name(survey)
     held = [s for s in model.stages if s in set(stages.values())]
     if name in held:
@@ -355,7 +370,7 @@ def place_ratings(model: JourneyModel, ratings: Mapping[str, str], survey: Any =
     table = {label: name for label in loose}
     placed = replace(model, stages=order, stage_map=table, goal=goal)
     return RatingPlaces(placed, {label: stage or name for label, stage in stages.items()}, grouped=loose,
-                        survey_stage=name)
+                        survey_stage=name, named_few=few)
 
 
 # Words that name an outcome rather than a touchpoint rating: what personas are compared

@@ -443,8 +443,8 @@ def score_rules(cols: Mapping[str, Any], not_rated: Sequence[float], combined: b
                       column=column, example="_jl_score_text"))
     if codes:
         rules.append(Rule("not_rated", "drop", lambda t: t.score.isin(codes),
-                          lambda n, ex: f"{n} scores coded as not rated ({', '.join(f'{v:g}' for v in codes)}) "
-                                        "treated as missing", column=column))
+                          lambda n, ex: f"{n:,} {'score' if n == 1 else 'scores'} coded as not rated "
+                                        f"({', '.join(f'{v:g}' for v in codes)}) treated as missing", column=column))
     if combined:  # a combined file's rows without a score are events, not answers
         rules[0] = Rule("no_score", "drop", lambda t: t.score.isnull() & t._jl_score_text.isnull(),
                         dropped("no score"), column=column)

@@ -286,7 +286,7 @@ def test_survey_row_and_score_rules_on_both_roads(engine, wh):
         ("nps", "1 NPS values outside 0-10 left empty", 1),
         ("stage", f"1 row has a stage not in the stage order ({STAGES}): 'Moon'; their stage is left empty", 1),
         ("score", "1 row dropped: score is not a number (e.g. 'good')", 1),
-        ("score", "1 scores coded as not rated (0) treated as missing", 1),
+        ("score", "1 score coded as not rated (0) treated as missing", 1),
         ("score", "1 answers have a comment but no score; kept for their comment (they count in comment themes, "
                   "not in scores)", 1),
         ("customer_id", "2 survey customers have no events (e.g. 'c', 'z'); their answers count in scores but not "
@@ -340,8 +340,8 @@ def test_wide_survey_on_both_roads(engine, wh):
         ("Seat comfort", "1 row dropped: no score", 1),
         ("Awareness", "2 rows dropped: no score", 2),
         ("Booking", "1 row dropped: score is not a number (e.g. 'x')", 1),
-        ("Booking", "1 scores coded as not rated (0) treated as missing", 1),
-        ("Seat comfort", "1 scores coded as not rated (0) treated as missing", 1),
+        ("Booking", "1 score coded as not rated (0) treated as missing", 1),
+        ("Seat comfort", "1 score coded as not rated (0) treated as missing", 1),
     ]
     assert [w.rows for w in f.warnings] == [[], [4], [5], [2, 5], [5], [2], [1]]
 
@@ -549,7 +549,7 @@ def test_messy_survey_and_customers_counted_by_hand(engine, wh):
     assert got[("survey.csv", "1 unparseable timestamps left empty (e.g. 'not a date')")] == [4]
     assert got[("survey.csv", "1 NPS values outside 0-10 left empty")] == [4]
     assert got[("survey.csv", "1 answers have a comment but no score")] == [6]  # kept for its comment
-    assert got[("survey.csv", "1 scores coded as not rated (0) treated as missing")] == [7]
+    assert got[("survey.csv", "1 score coded as not rated (0) treated as missing")] == [7]
     assert any(i.rows == [5, 10] and "stage not in the stage order" in i.message for i in data.warnings)
     assert any(i.rows == [8] and "1 survey customers have no events (e.g. 'c9')" in i.message for i in data.warnings)
     assert got[("customers.csv", "1 row dropped: exact duplicates of an earlier row")] == [2]

@@ -95,7 +95,7 @@ def main() -> None:
         def flows_of_both():
             frames = [flows.step_sankey(v.events, max_steps=5, top=6) for v in (a, b)]
             for v in (a, b):
-                flows.funnel(v.events, v.stages)
+                flows.funnel(v)
             return compare.sankey_differences(*frames)
 
         t_flows, _ = timed(flows_of_both)

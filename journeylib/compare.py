@@ -54,6 +54,8 @@ __all__ = [
     "sankey_differences",
     "time_to_stage_pair",
     "two_proportions",
+    "view_counts",
+    "ViewCounts",
     "welch",
     "what_changed",
     "WHAT_CHANGED_COLUMNS",
@@ -397,8 +399,10 @@ def nps_bootstrap(counts_a, counts_b, n_boot: int = N_BOOT, seed: int = 0) -> Di
 
 
 @dataclass(frozen=True)
-class _Counts:
-    """What one view's tests need, from two queries.
+class ViewCounts:
+    """What one view's tests need, from two queries (:func:`view_counts`); small frames, so
+    an app can keep them per view and compare a changed view with an unchanged one without
+    counting the unchanged one again.
 
     ``customers``: DataFrame[furthest, converted, nps_group, n], customers counted by the
     furthest stage index their events reach (NaN: no event at a known stage; has_events
@@ -473,7 +477,7 @@ def _same_backend(tables: list[ibis.Table]) -> bool:
     return len(backends) == 1
 
 
-def _counts_of(views: Sequence[JourneyData]) -> list[_Counts]:
+def _counts_of(views: Sequence[JourneyData]) -> list[ViewCounts]:
     """The counts of several views; views on one backend are counted together (two queries
     in all), so the query is built and sent once rather than once per view."""
     if len(views) > 1 and not _same_backend([v.events for v in views]):
@@ -504,11 +508,20 @@ def _counts_of(views: Sequence[JourneyData]) -> list[_Counts]:
         mine = counted[counted["_v"] == i].drop(columns="_v").reset_index(drop=True)
         has_scores = v.survey is not None and "score" in v.survey.columns
         theirs = scores[scores["_v"] == i].drop(columns="_v").reset_index(drop=True) if has_scores else None
-        out.append(_Counts(mine, theirs, notes[i]))
+        out.append(ViewCounts(mine, theirs, notes[i]))
     return out
 
 
-def _has_known_stage(*counts: _Counts) -> bool:
+def view_counts(data: JourneyData) -> ViewCounts:
+    """The counts :func:`compare` and :func:`what_changed` test one view with."""
+    return _counts_of([data])[0]
+
+
+def _pair_counts(a: JourneyData, b: JourneyData, counts) -> list[ViewCounts]:
+    return list(counts) if counts is not None else _counts_of([a, b])
+
+
+def _has_known_stage(*counts: ViewCounts) -> bool:
     """Whether any event of the views carries a stage of the stage order."""
     return any(bool(c.customers["furthest"].notna().any()) for c in counts)
 
@@ -581,7 +594,8 @@ class Comparison:
 
 
 def compare(a: JourneyData, b: JourneyData, level: str = "stage", seed: int = 0, n_boot: int = N_BOOT,
-            label_a: str = "a", label_b: str = "b") -> Comparison:
+            label_a: str = "a", label_b: str = "b",
+            counts: tuple[ViewCounts, ViewCounts] | None = None) -> Comparison:
     """The differences b minus a, one row per measure and stage (see DESIGN.md).
 
     - ``reached``: share of customers with events who reach each stage of the funnel (up to
@@ -594,11 +608,12 @@ def compare(a: JourneyData, b: JourneyData, level: str = "stage", seed: int = 0,
       :data:`ALL_STAGES`; seeded bootstrap of ``n_boot`` resamples.
 
     a and b are shares (0-1), mean scores on the survey's own scale, or NPS (-100 to 100);
-    n_a and n_b are the customers (or answers, for scores) behind each.
+    n_a and n_b are the customers (or answers, for scores) behind each. ``counts``: each
+    view's :func:`view_counts`, when already at hand (else counted here, both in one query).
     """
     if level not in LEVELS:
         raise ValueError(f"level must be one of {', '.join(LEVELS)}; got {level!r}")
-    ca, cb = _counts_of([a, b])
+    ca, cb = _pair_counts(a, b, counts)
     notes: list[str] = []
     frames = []
     stages = tuple(a.stages)
@@ -656,16 +671,20 @@ WHAT_CHANGED_COLUMNS = ("stage", "measure", "a", "b", "difference", "ci_low", "c
                         "significant", "n_a", "n_b", "top_a", "top_b")
 
 
-def _top_pains(data: JourneyData) -> pd.DataFrame:
-    from journeylib.insights import pain_points
+def _top_pains(data: JourneyData, pains: pd.DataFrame | None = None) -> pd.DataFrame:
+    if pains is None:
+        from journeylib.insights import pain_points
 
-    pains = pain_points(data, level="touchpoint")
+        pains = pain_points(data, level="touchpoint")
     if pains.empty:
         return pains
-    return pains[pains["stage"].notna()]
+    # Filtering keeps pain_points' order: its touchpoint rows ranked as at level "touchpoint".
+    return pains[(pains["level"] == "touchpoint") & pains["stage"].notna()]
 
 
-def what_changed(a: JourneyData, b: JourneyData, seed: int = 0, n_boot: int = N_BOOT) -> pd.DataFrame:
+def what_changed(a: JourneyData, b: JourneyData, seed: int = 0, n_boot: int = N_BOOT,
+                 counts: tuple[ViewCounts, ViewCounts] | None = None,
+                 pains: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> pd.DataFrame:
     """The journey map's "what changed" lane: per stage of the stage order, b against a.
 
     One row per (stage, measure), measure one of:
@@ -681,9 +700,12 @@ def what_changed(a: JourneyData, b: JourneyData, seed: int = 0, n_boot: int = N_
       (``left / customers``) for b's top pain point (a's when b has none) in each view.
 
     Columns :data:`WHAT_CHANGED_COLUMNS`; ``significant`` is p < 0.05 by the same tests as
-    :func:`compare`. A measure that cannot be computed for a stage has no row.
+    :func:`compare`. A measure that cannot be computed for a stage has no row. ``counts``
+    (each view's :func:`view_counts`) and ``pains`` (each view's
+    :func:`journeylib.insights.pain_points`, level "touchpoint" or "both") may be given when
+    already at hand.
     """
-    ca, cb = _counts_of([a, b])
+    ca, cb = _pair_counts(a, b, counts)
     stages = tuple(a.stages)
     frames = []
     # Reach (and conversion and NPS by stage reached) needs events at known stages.
@@ -721,7 +743,7 @@ def what_changed(a: JourneyData, b: JourneyData, seed: int = 0, n_boot: int = N_
         frames.append(_rows("score", rated, welch(ra["n"], ra["mean"], ra["var"], rb["n"], rb["mean"], rb["var"]),
                             ra["n"].fillna(0), rb["n"].fillna(0)))
     if has_events:
-        pa, pb = _top_pains(a), _top_pains(b)
+        pa, pb = (_top_pains(v, p) for v, p in zip((a, b), pains or (None, None)))
         for stage in stages:
             top = {}
             for name, pains in (("a", pa), ("b", pb)):

@@ -14,7 +14,7 @@ drop-off) are left out with one note saying so.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import ibis
 from ibis import _
@@ -370,14 +370,11 @@ def build_journey_map(
             found_themes = _theme_lane(data, shown, scale, lanes["themes"],
                                        None if themes is True else themes)
 
-    if changed is not None and len(changed):
-        _changed_lane(changed, changed_labels, lanes["changed"])
-
     if data.survey is None:
         notes.append("No survey answers: how customers feel, rated pain points and quotes need a survey file.")
     if not survey_only and ("channel" not in ev.columns or not any(lanes["channels"].values())):
         notes.append("No channels: map a channel column on the Data page to see them.")
-    return JourneyMap(
+    return with_changes(JourneyMap(
         group=group,
         customers=customers,
         stages=shown,
@@ -393,9 +390,19 @@ def build_journey_map(
         survey_only=survey_only,
         nps=nps_frame,
         themes=found_themes,
-        changed=changed,
-        changed_labels=tuple(changed_labels),
-    )
+    ), changed, changed_labels)
+
+
+def with_changes(jm: JourneyMap, changed: pd.DataFrame | None, labels: tuple[str, str] = ("a", "b")) -> JourneyMap:
+    """A copy of ``jm`` whose "what changed" lane holds ``changed`` (a frame of
+    :func:`journeylib.compare.what_changed`, b minus a, ``labels`` naming a and b; None or
+    empty: the lane is left empty). The map itself is not built again, so an app can keep
+    one map per view and lay each comparison over it."""
+    lanes = {lane: dict(by_stage) for lane, by_stage in jm.lanes.items()}
+    lanes["changed"] = {stage: [] for stage in jm.stages}
+    if changed is not None and len(changed):
+        _changed_lane(changed, labels, lanes["changed"])
+    return replace(jm, lanes=lanes, changed=changed, changed_labels=tuple(labels))
 
 
 def _theme_lane(data: JourneyData, stages, scale, lane: dict[str, list[MapItem]], found=None):

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from journeylib import cohort, flows, insights
+from journeylib import cohort, flows
 from ui import cache, compare, widgets
 
 SPEC_KEY = "_drill_spec"
@@ -106,6 +106,7 @@ def keep_in_url() -> None:
 # ----------------------------------------------------------------------------- pickers
 
 
+@st.cache_data(max_entries=64, show_spinner=False)
 def _sankey_options(frame: pd.DataFrame, backward: bool) -> dict[str, str]:
     """Links first (by customers), then nodes; each as tab-separated step, node[, target],
     with the words shown for it."""
@@ -196,12 +197,8 @@ def funnel_mode() -> None:
                          "who reached it and went no further")
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
 def pain_rows(view: cache.View, side: str) -> pd.DataFrame:
-    data = compare.side(view, side)
-    if not data.has_events:
-        return pd.DataFrame()
-    return insights.pain_points(data).head(15)
+    return compare.side_pains(view, side).head(15)
 
 
 def pain_picker(view: cache.View, *, side: str, key: str) -> None:

@@ -361,18 +361,27 @@ def image_downloads(fig: go.Figure, name: str, key: str) -> None:
 
 
 @st.cache_data(max_entries=16, show_spinner="Building the journey map…")
-def journey_map(view: cache.View, persona: str | None, pair=None):
-    """JourneyMap for the view, restricted to one persona (None: everyone in view), with a
-    "what changed" lane when ``pair`` (a ui.compare.Pair) is given."""
+def _base_map(view: cache.View, persona: str | None):
     from journeylib.journey_map import build_journey_map
-    from ui import compare as compare_ui, voice
+    from ui import voice
 
     # Everyone's themes are the Emotions page's, cached once; a persona's are its own.
     themes = voice.themes(view) if persona is None else True
-    changed = compare_ui.what_changed(view, pair) if pair is not None else None
-    labels = (pair.label_a, pair.label_b) if pair is not None else ("a", "b")
-    return build_journey_map(cache.filtered(view, persona), group=persona or EVERYONE, themes=themes if
-                             themes is not None else True, changed=changed, changed_labels=labels)
+    return build_journey_map(cache.filtered(view, persona), group=persona or EVERYONE,
+                             themes=themes if themes is not None else True)
+
+
+def journey_map(view: cache.View, persona: str | None, pair=None):
+    """JourneyMap for the view, restricted to one persona (None: everyone in view), with a
+    "what changed" lane when ``pair`` (a ui.compare.Pair) is given. The map is cached per
+    view and persona, the lane per pair: a new comparison does not build the map again."""
+    from journeylib.journey_map import with_changes
+    from ui import compare as compare_ui
+
+    jm = _base_map(view, persona)
+    if pair is None:
+        return jm
+    return with_changes(jm, compare_ui.what_changed(view, pair), (pair.label_a, pair.label_b))
 
 
 @st.cache_data(max_entries=16, show_spinner=False)

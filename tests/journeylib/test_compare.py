@@ -322,6 +322,22 @@ def test_what_changed_lane(engine):
     assert set(lane["measure"]) >= {"reached", "converted", "score", "nps"}
 
 
+def test_counts_and_pains_kept_per_view_give_the_same_tables(engine):
+    """The app counts each side once (view_counts) and ranks its pain points once (level
+    "both"): compare and what_changed from those equal what they count themselves."""
+    from journeylib.insights import pain_points
+
+    va, vb, _ = hand_views(engine)
+    counts = (C.view_counts(va), C.view_counts(vb))
+    for level in ("stage", "touchpoint"):
+        pd.testing.assert_frame_equal(C.compare(va, vb, level=level, counts=counts).table,
+                                      C.compare(va, vb, level=level).table)
+    lane = C.what_changed(va, vb, seed=1)
+    given = C.what_changed(va, vb, seed=1, counts=counts, pains=(pain_points(va), pain_points(vb)))
+    pd.testing.assert_frame_equal(given, lane)
+    assert (lane["measure"] == "pain").any()  # the pains given are read, not skipped
+
+
 def test_a_survey_only_comparison_says_what_it_cannot_compute(engine):
     empty = pd.DataFrame({"customer_id": pd.Series([], dtype="str"), "timestamp": pd.Series([], dtype="datetime64[us]"),
                           "seq": pd.Series([], dtype="int64"), "touchpoint": pd.Series([], dtype="str"),

@@ -71,6 +71,10 @@ def main() -> None:
     info = workspace.save_dataset(raw, "bench compare", engine=default_engine())
     data = workspace.open_dataset(info.id, engine=default_engine())
     personas = find_personas(data).assignments
+    # As the app passes them to a drill-down: the labels as a table on the engine.
+    from journeylib.persona_sampling import labels_table
+
+    persona_table = labels_table(default_engine(), personas[["customer_id", "persona"]].astype({"customer_id": "str"}))
     ev = data.events
     row = execute(ev.aggregate(n=ev.count(), c=ev.customer_id.nunique(), lo=ev.timestamp.min(),
                                hi=ev.timestamp.max())).iloc[0]
@@ -128,7 +132,7 @@ def main() -> None:
 
         def drill():
             found = flows.flow_customers(data, pick, sankey=frame, elements=els)
-            return cohort.profile(data, found, personas=personas, flow=pick, elements=els)
+            return cohort.profile(data, found, personas=persona_table, flow=pick, elements=els)
 
         t, p = timed(drill)
         print(f"| {name} | {p.customers:,} | {t:.2f} s |", flush=True)

@@ -581,6 +581,14 @@ def driver_outcomes(data: JourneyData) -> list[str]:
     return out
 
 
+def outcome_columns(data: JourneyData) -> list[str]:
+    """The outcome columns of :func:`driver_outcomes` (satisfaction, recommended ...; the
+    goal's own column too): the survey's or customers' columns an outcome is read from,
+    without the goal reached and NPS, which have measures of their own."""
+    return [name for name in driver_outcomes(data)
+            if name not in (GOAL_OUTCOME, "nps") and is_outcome_column(name, data.goal)]
+
+
 def outcome_label(data: JourneyData, outcome: str | None) -> str:
     """What a key-driver outcome is called on screen: the goal's name, "NPS", or the column."""
     if outcome in (None, GOAL_OUTCOME):

@@ -427,20 +427,22 @@ def _theme_lane(data: JourneyData, stages, scale, lane: dict[str, list[MapItem]]
 
 
 CHANGED_WORDS = {"reached": "Reach", "converted": "Conversion", "score": "Mean score", "nps": "NPS",
-                 "pain": "Top pain point"}
+                 "csat": "CSAT", "pain": "Top pain point"}
 
 
 def changed_text(r) -> tuple[str, str]:
     """One "what changed" row (of :func:`journeylib.compare.what_changed`) as (text,
     evidence): the difference b minus a, marked ▲/▼ when significant (p < 0.05, the
     comparison's own rule), with both values and the interval."""
-    share = r.measure in ("reached", "converted", "pain")
+    from journeylib.compare import is_share, outcome_column
+
+    share = is_share(r.measure)
     unit = (lambda v: f"{100 * v:+.0f} pts") if share else (lambda v: f"{v:+.0f}") if r.measure == "nps" else \
         (lambda v: f"{v:+.2f}")
     value = (lambda v: f"{v:.0%}") if share else (lambda v: f"{v:+.0f}") if r.measure == "nps" else \
         (lambda v: f"{v:.2f}")
     mark = ("▲ " if r.difference > 0 else "▼ ") if bool(r.significant) else ""
-    word = CHANGED_WORDS.get(r.measure, r.measure)
+    word = CHANGED_WORDS.get(r.measure) or outcome_column(r.measure) or r.measure
     if r.measure == "pain":
         same = r.top_a == r.top_b
         word = f"'{r.top_b or r.top_a}' leaving" if same or not r.top_a or not r.top_b else \

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from journeylib import charts, voice
+from journeylib import compare as comparing
 from ui import cache, compare, filters, gaps, outcomes, state, widgets
 from ui import voice as voice_ui
 from ui.present import md_escape
@@ -43,15 +44,19 @@ if pair is not None:
         result = compare.comparison(view, pair, level)
         widgets.chart(charts.difference_chart(result.table, measure="score", label_a=pair.label_a,
                                               label_b=pair.label_b), key="emotion_diff_score")
-        if (result.table["measure"] == "nps").any():
-            widgets.chart(charts.difference_chart(result.table, measure="nps", label_a=pair.label_a,
-                                                  label_b=pair.label_b), key="emotion_diff_nps")
+        # NPS, CSAT and each outcome column both views have, in the table's order.
+        others = [m for m in dict.fromkeys(result.table["measure"])
+                  if m in ("nps", comparing.CSAT) or comparing.outcome_column(m) is not None]
+        for measure in others:
+            widgets.chart(charts.difference_chart(result.table, measure=measure, label_a=pair.label_a,
+                                                  label_b=pair.label_b), key=f"emotion_diff_{measure}")
+        outcome_names = tuple(f"{comparing.outcome_column(m)}:" for m in others if comparing.outcome_column(m))
         for note in result.notes:
-            if note.startswith(("score", "nps")):
+            if note.startswith(("score", "nps", "csat") + outcome_names):
                 st.caption(note[0].upper() + note[1:] + ".")
         st.caption("One line and band (the 95% interval of the mean) per view. Below, each difference is the second "
                    "view minus the first with its 95% interval; ▲/▼ mark those significant at p < 0.05 "
-                   "(Welch's t-test; NPS: bootstrap).")
+                   "(means: Welch's t-test; NPS: bootstrap; CSAT and yes/no outcomes: two-proportion z-test).")
     st.divider()
     st.caption("The rest of the page shows everyone in view (the sidebar filters), not one side.")
 

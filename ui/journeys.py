@@ -172,7 +172,8 @@ def flows_compared(view: cache.View, pair: compare.Pair, settings: drill.SankeyS
 
     st.divider()
     st.subheader("What changed")
-    measures = [m for m in ("reached", "converted", "score", "nps") if (table["measure"] == m).any()]
+    measures = [m for m in ("reached", "converted", "score", comparing.CSAT, "nps") if (table["measure"] == m).any()]
+    measures += [m for m in dict.fromkeys(table["measure"]) if comparing.outcome_column(m) is not None]
     for measure in measures:
         widgets.chart(cache.figure("difference_chart", table, measure=measure, label_a=pair.label_a,
                                    label_b=pair.label_b), key=f"diff_{measure}")

@@ -7,7 +7,6 @@ import pandas as pd
 import streamlit as st
 
 from journeylib import charts, emotions, insights
-from journeylib.journey import is_outcome_column
 from ui import cache, filters, state, widgets
 
 NPS, CSAT = "nps", "csat"
@@ -27,9 +26,8 @@ def measures(view: cache.View) -> dict[str, str]:
         out[NPS] = "NPS (promoters minus detractors)"
     if data.score_scale is not None:
         out[CSAT] = f"CSAT (share scoring {emotions.top_box(data.score_scale):g} or more of {data.score_scale.label})"
-    for name in insights.driver_outcomes(data):
-        if name not in (insights.GOAL_OUTCOME, "nps") and is_outcome_column(name, data.goal):
-            out[f"col:{name}"] = name
+    for name in insights.outcome_columns(data):
+        out[f"col:{name}"] = name
     return out
 
 

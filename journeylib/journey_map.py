@@ -284,7 +284,7 @@ def build_journey_map(
         shown = [s for s in stages_all if answered.get(s, 0) > 0 or s in set(emotion["stage"])]
         stage_customers = {s: int(answered.get(s, 0)) for s in shown}
     else:
-        reach = customer_reach(ev, stages_all)
+        reach = customer_reach(ev, stages_all, journey=data.journey)
         customers = reach.customers
         # Customers at a stage by the funnel rule (reached it or a later one), as the funnel,
         # the report and the deck count them; a stage is shown when someone had an event in it.

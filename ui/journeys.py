@@ -158,7 +158,7 @@ def flows_compared(view: cache.View, pair: compare.Pair, settings: drill.SankeyS
     # (or a pain point is being drilled into), not on every change of a period.
     pain_spec = spec is not None and spec.kind.startswith("pain_") and spec.side in (pair.a, pair.b)
     box = st.expander("Drill into a pain point of either view", key="cmp_pains_open", on_change="rerun",
-                      expanded=pain_spec, icon=":material/person_search:")
+                      icon=":material/person_search:")
     if box.open or pain_spec:
         with box:
             c1, c2 = st.columns(2)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from journeylib import charts, emotions, insights
+from journeylib import emotions, insights
 from ui import cache, filters, state, widgets
 
 NPS, CSAT = "nps", "csat"
@@ -74,8 +74,8 @@ def section(view: cache.View) -> None:
         overall = frame(view, measure or keys[0], "all")[0]
         reference = float(overall["value"].iloc[0]) if len(overall) == 1 else None
         nps_range = (-100.0, 100.0) if measure == NPS else None
-        fig = charts.measure_by_group(
-            got, value="value", what=f"{label} by {by}", subject=state.subject(view),
+        fig = cache.figure(
+            "measure_by_group", got, value="value", what=f"{label} by {by}", subject=state.subject(view),
             x_label=f"{label} with its 95% interval", share=share,
             x_range=(0.0, 1.0) if share else nps_range, reference=reference, reference_label="everyone",
             empty_text=f"No answers name a {by}.", number="{:+.0f}" if measure == NPS else None)

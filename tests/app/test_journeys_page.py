@@ -116,3 +116,29 @@ def test_picking_a_node_and_a_funnel_step(app, sample_events):
     no_exceptions(app)
     furthest = ev["stage"].map({s: i for i, s in enumerate(STAGES)}).groupby(ev["customer_id"]).max()
     assert metric(app, "Customers") == f"{int((furthest == STAGES.index('Intent')).sum()):,}"
+
+
+def test_a_pain_point_of_the_second_period_drills_into_its_customers(app, sample_events):
+    periods = {"a": ("2026-03-01", "2026-04-30"), "b": ("2026-05-01", "2026-06-30")}
+    app.query_params["cmp"] = "Two periods"
+    app.query_params["cmp_a_dates"] = list(periods["a"])
+    app.query_params["cmp_b_dates"] = list(periods["b"])
+    app.run()
+    no_exceptions(app)
+    # Each side's pain points are ranked only once the list is opened.
+    assert not [s for s in app.selectbox if s.key in ("pick_pain_a", "pick_pain_b")]
+    app.session_state["cmp_pains_open"] = True
+    app.run()
+    no_exceptions(app)
+    picker = app.selectbox(key="pick_pain_b")
+    option = next(o for o in picker.options if o.startswith("'"))  # a touchpoint pain point
+    value = next(v for v in ["", *[f"touchpoint\t{n}" for n in sample_events["touchpoint"].dropna().unique()]]
+                 if v and picker.format_func(v) == option)
+    name = value.split("\t", 1)[1]
+    picker.set_value(value).run()
+    no_exceptions(app)
+    ev = ordered(sample_events)
+    day = ev["timestamp"].dt.date
+    lo, hi = (dt.date.fromisoformat(x) for x in periods["b"])
+    part = ev[(day >= lo) & (day <= hi)]
+    assert metric(app, "Customers") == f"{part.loc[part['touchpoint'] == name, 'customer_id'].nunique():,}"

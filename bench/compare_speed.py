@@ -15,8 +15,8 @@ the app holds it; personas are fitted once. "Loaded" ends there. Then, uncached 
   and the top stage and touchpoint pain points, with the dataset's stored journey
   elements where the app passes them (a view without date or channel filters).
 
-With --app the Journeys page is also driven with Streamlit's AppTest: one rerun after the
-second period changes (the page's own caching as a user meets it).
+With --app the Journeys, Journey map and Emotions pages are also driven with Streamlit's
+AppTest: reruns after the second period changes (the pages' own caching as a user meets it).
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--workdir", default=str(REPO / "bench" / "out"))
-    parser.add_argument("--app", action="store_true", help="also time a Journeys page rerun through AppTest")
+    parser.add_argument("--app", action="store_true", help="also time page reruns through AppTest")
     args = parser.parse_args()
     workspace_dir = tempfile.mkdtemp(prefix="bench_cmp_ws_")
     os.environ["JOURNEY_WORKSPACE"] = workspace_dir
@@ -71,6 +71,10 @@ def main() -> None:
     info = workspace.save_dataset(raw, "bench compare", engine=default_engine())
     data = workspace.open_dataset(info.id, engine=default_engine())
     personas = find_personas(data).assignments
+    # As the app passes them to a drill-down: the labels as a table on the engine.
+    from journeylib.persona_sampling import labels_table
+
+    persona_table = labels_table(default_engine(), personas[["customer_id", "persona"]].astype({"customer_id": "str"}))
     ev = data.events
     row = execute(ev.aggregate(n=ev.count(), c=ev.customer_id.nunique(), lo=ev.timestamp.min(),
                                hi=ev.timestamp.max())).iloc[0]
@@ -95,7 +99,7 @@ def main() -> None:
         def flows_of_both():
             frames = [flows.step_sankey(v.events, max_steps=5, top=6) for v in (a, b)]
             for v in (a, b):
-                flows.funnel(v.events, v.stages)
+                flows.funnel(v)
             return compare.sankey_differences(*frames)
 
         t_flows, _ = timed(flows_of_both)
@@ -128,7 +132,7 @@ def main() -> None:
 
         def drill():
             found = flows.flow_customers(data, pick, sankey=frame, elements=els)
-            return cohort.profile(data, found, personas=personas, flow=pick, elements=els)
+            return cohort.profile(data, found, personas=persona_table, flow=pick, elements=els)
 
         t, p = timed(drill)
         print(f"| {name} | {p.customers:,} | {t:.2f} s |", flush=True)
@@ -148,26 +152,29 @@ def app_rerun(dataset_id: str, first: dt.date, last: dt.date) -> None:
         PagesManager.uses_pages_directory = False
 
     PagesManager.__init__ = init
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=1800)
-    at.query_params["dataset"] = dataset_id
-    at.query_params["cmp"] = "Two periods"
-    t0 = time.perf_counter()
-    at.run()
-    assert not at.exception, at.exception
-    print(f"\nAppTest: first load with a period comparison: {time.perf_counter() - t0:.1f} s")
     middle = first + (last - first) // 2
-    rows = []
-    for k, end in enumerate((middle + dt.timedelta(days=20), middle + dt.timedelta(days=40), last)):
-        at.date_input(key="cmp_b_dates").set_value((middle + dt.timedelta(days=1 + k), end))
+    for page in ("journeys", "journey_map", "emotions"):
+        at = AppTest.from_file(str(REPO / "app.py"), default_timeout=1800)
+        at.query_params["dataset"] = dataset_id
+        at.query_params["cmp"] = "Two periods"
+        if page != "journeys":
+            at.switch_page(f"pages/{page}.py")
         t0 = time.perf_counter()
         at.run()
         assert not at.exception, at.exception
-        rows.append(time.perf_counter() - t0)
-    t0 = time.perf_counter()
-    at.run()
-    cached = time.perf_counter() - t0
-    print("AppTest: Journeys rerun after the second period changes: "
-          + ", ".join(f"{x:.2f} s" for x in rows) + f" (cached rerun, no change: {cached:.2f} s)")
+        print(f"\nAppTest {page}: first load with a period comparison: {time.perf_counter() - t0:.1f} s")
+        rows = []
+        for k, end in enumerate((middle + dt.timedelta(days=20), middle + dt.timedelta(days=40), last)):
+            at.date_input(key="cmp_b_dates").set_value((middle + dt.timedelta(days=1 + k), end))
+            t0 = time.perf_counter()
+            at.run()
+            assert not at.exception, at.exception
+            rows.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        at.run()
+        cached = time.perf_counter() - t0
+        print(f"AppTest {page}: rerun after the second period changes: "
+              + ", ".join(f"{x:.2f} s" for x in rows) + f" (cached rerun, no change: {cached:.2f} s)", flush=True)
 
 
 if __name__ == "__main__":

@@ -1409,12 +1409,12 @@ def persona_overview_chart(frame: pd.DataFrame, *, colors: Mapping[str, str] | N
 
 UP_MARK, DOWN_MARK = "▲", "▼"
 UP_COLOR, DOWN_COLOR, SAME_COLOR = OKABE_ITO[0], OKABE_ITO[4], "#8C8C8C"
-_SHARE_MEASURES = ("reached", "converted", "pain", "node")
 _MEASURE_WORDS = {
     "reached": "Reach of each stage",
     "converted": "Conversion to the goal",
     "score": "Mean score",
     "nps": "NPS",
+    "csat": "CSAT (share of answers in the top two points of the scale)",
     "pain": "Leaving after the top pain point",
     "node": "Share of customers at each node",
 }
@@ -1432,10 +1432,25 @@ def format_duration(seconds: float | None) -> str:
     return f"{s / (7 * 86400):.1f} wk"
 
 
+def _is_share(measure: str) -> bool:
+    from journeylib.compare import is_share
+
+    return is_share(measure)
+
+
+def _measure_words(measure: str) -> str:
+    from journeylib.compare import MEAN_PREFIX, outcome_column
+
+    column = outcome_column(measure)
+    if column is not None:
+        return f"{column}: mean" if measure.startswith(MEAN_PREFIX) else f"{column}: share with the positive answer"
+    return _MEASURE_WORDS.get(measure, measure)
+
+
 def _difference_text(measure: str, value: float) -> str:
     if pd.isna(value):
         return "–"
-    if measure in _SHARE_MEASURES:
+    if _is_share(measure):
         return f"{100 * value:+.1f} pts"
     return f"{value:+.2f}" if measure == "score" else f"{value:+.1f}"
 
@@ -1450,12 +1465,12 @@ def difference_chart(table: pd.DataFrame, *, measure: str = "reached", label_a: 
                      subject: str | None = None, height: int | None = None) -> go.Figure:
     """One measure of :func:`journeylib.compare.compare` (b minus a) per stage: a dot with its
     95% interval; significant differences (p < 0.05) in colour with ▲/▼, others grey."""
-    what = _MEASURE_WORDS.get(measure, measure)
+    what = _measure_words(measure)
     subject = subject or f"{label_b} minus {label_a}"
     rows = table[table["measure"] == measure] if table is not None and len(table) else pd.DataFrame()
     if rows.empty:
         return empty_figure("Nothing to compare for this measure.", figure_title(what, subject))
-    scale = 100.0 if measure in _SHARE_MEASURES else 1.0
+    scale = 100.0 if _is_share(measure) else 1.0
     diff = rows["difference"].astype(float) * scale
     lo = rows["ci_low"].astype(float) * scale
     hi = rows["ci_high"].astype(float) * scale
@@ -1464,7 +1479,7 @@ def difference_chart(table: pd.DataFrame, *, measure: str = "reached", label_a: 
     labels = [f"{_difference_text(measure, d / scale)} {_mark(r)}".strip()
               + ("" if bool(r["significant"]) else " (no test)" if pd.isna(r["p_value"]) else " (n.s.)")
               for d, (_, r) in zip(diff, rows.iterrows())]
-    fmt = (lambda v: f"{v:.1%}") if measure in _SHARE_MEASURES else (lambda v: f"{v:.2f}")
+    fmt = (lambda v: f"{v:.1%}") if _is_share(measure) else (lambda v: f"{v:.2f}")
     hover = [
         f"<b>{_esc(r['stage'])}</b><br>{_esc(label_a)}: {fmt(r['a']) if pd.notna(r['a']) else '–'} (n={int(r['n_a']):,})"
         f"<br>{_esc(label_b)}: {fmt(r['b']) if pd.notna(r['b']) else '–'} (n={int(r['n_b']):,})"
@@ -1483,7 +1498,8 @@ def difference_chart(table: pd.DataFrame, *, measure: str = "reached", label_a: 
         customdata=hover, hovertemplate="%{customdata}<extra></extra>", cliponaxis=False,
     ))
     fig.add_vline(x=0, line_color="#444444", line_width=1)
-    unit = {"score": "points on the score scale", "nps": "NPS points"}.get(measure, "percentage points")
+    unit = "percentage points" if _is_share(measure) else \
+        {"score": "points on the score scale", "nps": "NPS points"}.get(measure, "of the means")
     span = float(np.nanmax(np.abs(np.concatenate([lo.to_numpy(), hi.to_numpy(), diff.to_numpy()])))) if len(rows) else 1
     span = span if np.isfinite(span) and span > 0 else 1.0
     fig.update_xaxes(title_text=f"Difference ({unit}) with its 95% interval", range=[-1.15 * span, 1.15 * span],

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from journeylib.emotions import DETRACTOR, PASSIVE, PROMOTER, nps_answers
+from journeylib.emotions import DETRACTOR, PASSIVE, PROMOTER, nps_answers, top_box
 from journeylib.engine import execute
 from journeylib.journey import GoalError, goal_event, goal_outcomes, value_matches
 from journeylib.reach import stage_index
@@ -42,6 +42,11 @@ __all__ = [
     "ALPHA",
     "ALL_STAGES",
     "COMPARE_COLUMNS",
+    "CSAT",
+    "MEAN_PREFIX",
+    "SHARE_PREFIX",
+    "is_share",
+    "outcome_column",
     "Comparison",
     "Difference",
     "View",
@@ -54,6 +59,8 @@ __all__ = [
     "sankey_differences",
     "time_to_stage_pair",
     "two_proportions",
+    "view_counts",
+    "ViewCounts",
     "welch",
     "what_changed",
     "WHAT_CHANGED_COLUMNS",
@@ -67,10 +74,27 @@ LEVELS = ("stage", "touchpoint")
 ALL_STAGES = "(all stages)"
 NO_STAGE = "(no stage)"
 N_BOOT = 2000
+CSAT = "csat"
+# Outcome columns' measures: ``share:COLUMN`` for a yes/no outcome, ``mean:COLUMN`` for a number.
+SHARE_PREFIX, MEAN_PREFIX = "share:", "mean:"
+SHARE_MEASURES = ("reached", "converted", "pain", "node", "persona", CSAT)
 
 VIEW_FORMS = ("persona=NAME, from=YYYY-MM-DD, to=YYYY-MM-DD, channel=NAME or attribute:COLUMN=VALUE "
               "(a comma joins conditions), or dataset=FILE")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def is_share(measure: str) -> bool:
+    """Whether a measure's a and b are shares (0-1; differences in percentage points)."""
+    return measure in SHARE_MEASURES or str(measure).startswith(SHARE_PREFIX)
+
+
+def outcome_column(measure: str) -> str | None:
+    """The outcome column a ``share:`` or ``mean:`` measure compares (None for other measures)."""
+    for prefix in (SHARE_PREFIX, MEAN_PREFIX):
+        if str(measure).startswith(prefix):
+            return str(measure)[len(prefix):]
+    return None
 
 
 class ViewError(ValueError):
@@ -397,8 +421,10 @@ def nps_bootstrap(counts_a, counts_b, n_boot: int = N_BOOT, seed: int = 0) -> Di
 
 
 @dataclass(frozen=True)
-class _Counts:
-    """What one view's tests need, from two queries.
+class ViewCounts:
+    """What one view's tests need, from two queries (:func:`view_counts`); small frames, so
+    an app can keep them per view and compare a changed view with an unchanged one without
+    counting the unchanged one again.
 
     ``customers``: DataFrame[furthest, converted, nps_group, n], customers counted by the
     furthest stage index their events reach (NaN: no event at a known stage; has_events
@@ -457,11 +483,16 @@ def _score_rows(data: JourneyData, view: int) -> ibis.Table | None:
         return None
     s = data.survey
     s = s.filter(s.score.notnull() & ~s.score.isnan())
+    # CSAT: an answer in the top-2 box of the view's own scale (emotions.top_box); unknown
+    # without a scale.
+    top = (s.score >= top_box(data.score_scale)).cast("int64") if data.score_scale is not None \
+        else ibis.null("int64")
     return s.select(
         _v=ibis.literal(view, "int64"),
         stage=s.stage.cast("string") if "stage" in s.columns else ibis.null("string"),
         touchpoint=s.touchpoint.cast("string") if "touchpoint" in s.columns else ibis.null("string"),
         score=s.score.cast("float64"),
+        top=top,
     )
 
 
@@ -473,7 +504,7 @@ def _same_backend(tables: list[ibis.Table]) -> bool:
     return len(backends) == 1
 
 
-def _counts_of(views: Sequence[JourneyData]) -> list[_Counts]:
+def _counts_of(views: Sequence[JourneyData]) -> list[ViewCounts]:
     """The counts of several views; views on one backend are counted together (two queries
     in all), so the query is built and sent once rather than once per view."""
     if len(views) > 1 and not _same_backend([v.events for v in views]):
@@ -495,8 +526,8 @@ def _counts_of(views: Sequence[JourneyData]) -> list[_Counts]:
     if scored:
         s = ibis.union(*scored) if len(scored) > 1 else scored[0]
         scores = execute(s.group_by(["_v", "stage", "touchpoint"]).agg(
-            n=s.count(), total=s.score.sum(), squares=(s.score * s.score).sum()))
-        scores = scores.astype({"n": "int64", "total": "float64", "squares": "float64"})
+            n=s.count(), total=s.score.sum(), squares=(s.score * s.score).sum(), satisfied=s.top.sum()))
+        scores = scores.astype({"n": "int64", "total": "float64", "squares": "float64", "satisfied": "float64"})
         for c in ("stage", "touchpoint"):
             scores[c] = scores[c].astype("object").where(scores[c].notna(), None)
     out = []
@@ -504,11 +535,20 @@ def _counts_of(views: Sequence[JourneyData]) -> list[_Counts]:
         mine = counted[counted["_v"] == i].drop(columns="_v").reset_index(drop=True)
         has_scores = v.survey is not None and "score" in v.survey.columns
         theirs = scores[scores["_v"] == i].drop(columns="_v").reset_index(drop=True) if has_scores else None
-        out.append(_Counts(mine, theirs, notes[i]))
+        out.append(ViewCounts(mine, theirs, notes[i]))
     return out
 
 
-def _has_known_stage(*counts: _Counts) -> bool:
+def view_counts(data: JourneyData) -> ViewCounts:
+    """The counts :func:`compare` and :func:`what_changed` test one view with."""
+    return _counts_of([data])[0]
+
+
+def _pair_counts(a: JourneyData, b: JourneyData, counts) -> list[ViewCounts]:
+    return list(counts) if counts is not None else _counts_of([a, b])
+
+
+def _has_known_stage(*counts: ViewCounts) -> bool:
     """Whether any event of the views carries a stage of the stage order."""
     return any(bool(c.customers["furthest"].notna().any()) for c in counts)
 
@@ -530,16 +570,17 @@ def _nps_counts(frame: pd.DataFrame) -> np.ndarray:
 
 
 def _score_stats(scores: pd.DataFrame | None, key: str) -> pd.DataFrame:
-    """n, mean, sample variance per stage or touchpoint, from counts, sums and squares."""
+    """n, mean, sample variance per stage or touchpoint, from counts, sums and squares, and
+    ``satisfied`` (answers in the top-2 box; NaN without a score scale)."""
     if scores is None or scores.empty:
-        return pd.DataFrame(columns=["n", "mean", "var"], dtype="float64")
+        return pd.DataFrame(columns=["n", "mean", "var", "satisfied"], dtype="float64")
     part = scores[scores[key].notna()]
-    g = part.groupby(key)[["n", "total", "squares"]].sum()
+    g = part.groupby(key)[["n", "total", "squares", "satisfied"]].sum(min_count=1)
     n = g["n"].astype("float64")
     mean = g["total"] / n
     with np.errstate(divide="ignore", invalid="ignore"):
         var = ((g["squares"] - n * mean**2) / (n - 1)).where(n > 1).clip(lower=0)
-    return pd.DataFrame({"n": g["n"].astype("int64"), "mean": mean, "var": var})
+    return pd.DataFrame({"n": g["n"].astype("int64"), "mean": mean, "var": var, "satisfied": g["satisfied"]})
 
 
 def _score_order(scores_a, scores_b, key: str, stages: Sequence[str]) -> list[str]:
@@ -569,6 +610,59 @@ def _rows(measure: str, names: Sequence[str], d: Difference, n_a, n_b) -> pd.Dat
     })
 
 
+def _csat_rows(names: list[str], ra: pd.DataFrame, rb: pd.DataFrame) -> pd.DataFrame | None:
+    """CSAT per name: answers in the top-2 box out of all valid answers, two-proportion test.
+    None when neither view has a score scale."""
+    if ra["satisfied"].isna().all() and rb["satisfied"].isna().all():
+        return None
+    na, nb = ra["n"].fillna(0), rb["n"].fillna(0)
+    # A view without a scale has no CSAT: its side is left empty (n = 0), not counted as 0%.
+    na = na.where(ra["satisfied"].notna(), 0)
+    nb = nb.where(rb["satisfied"].notna(), 0)
+    return _rows(CSAT, names, two_proportions(ra["satisfied"].fillna(0), na, rb["satisfied"].fillna(0), nb), na, nb)
+
+
+def _outcome_rows(a: JourneyData, b: JourneyData, key: str, names: Sequence[str] | None,
+                  notes: list[str]) -> list[pd.DataFrame]:
+    """Each outcome column both views have (journeylib.insights.outcome_columns), per stage or
+    touchpoint: the customers who answered there, each once (emotions.outcome_by). Yes/no
+    outcomes by the two-proportion test (``share:COLUMN``), numbers by Welch (``mean:COLUMN``)."""
+    from journeylib.emotions import outcome_by
+    from journeylib.insights import InsightError, outcome_columns, outcome_values
+
+    if a.survey is None or b.survey is None or key not in a.survey.columns or key not in b.survey.columns:
+        return []
+    frames = []
+    theirs = outcome_columns(b)
+    for column in [c for c in outcome_columns(a) if c in theirs]:
+        try:
+            got = [outcome_values(v, column) for v in (a, b)]
+        except InsightError as exc:
+            notes.append(f"{column}: {exc}")
+            continue
+        if got[0][1] != got[1][1]:
+            notes.append(f"{column}: a yes/no outcome in one view and a number in the other; not compared")
+            continue
+        binary = got[0][1]
+        per = [outcome_by(v.survey, values, binary, by=key, stages=v.stages).set_index("group")
+               for v, (values, _, _) in zip((a, b), got)]
+        order = list(names) if names else []
+        order += [g for p in per for g in p.index if g not in order]
+        order = [g for g in order if g in per[0].index or g in per[1].index]
+        if not order:
+            continue
+        ra, rb = per[0].reindex(order), per[1].reindex(order)
+        na, nb = ra["n"].fillna(0), rb["n"].fillna(0)
+        if binary:
+            d = two_proportions((ra["value"] * ra["n"]).round().fillna(0), na,
+                                (rb["value"] * rb["n"]).round().fillna(0), nb)
+            frames.append(_rows(SHARE_PREFIX + column, order, d, na, nb))
+        else:
+            d = welch(ra["n"], ra["value"], ra["sd"] ** 2, rb["n"], rb["value"], rb["sd"] ** 2)
+            frames.append(_rows(MEAN_PREFIX + column, order, d, na, nb))
+    return frames
+
+
 @dataclass(frozen=True)
 class Comparison:
     """Two views side by side: ``table`` has :data:`COMPARE_COLUMNS` plus ``significant``
@@ -581,7 +675,8 @@ class Comparison:
 
 
 def compare(a: JourneyData, b: JourneyData, level: str = "stage", seed: int = 0, n_boot: int = N_BOOT,
-            label_a: str = "a", label_b: str = "b") -> Comparison:
+            label_a: str = "a", label_b: str = "b",
+            counts: tuple[ViewCounts, ViewCounts] | None = None) -> Comparison:
     """The differences b minus a, one row per measure and stage (see DESIGN.md).
 
     - ``reached``: share of customers with events who reach each stage of the funnel (up to
@@ -592,13 +687,23 @@ def compare(a: JourneyData, b: JourneyData, level: str = "stage", seed: int = 0,
       Welch's t-test.
     - ``nps``: NPS of each view's respondents (one answer per customer), stage
       :data:`ALL_STAGES`; seeded bootstrap of ``n_boot`` resamples.
+    - ``csat``: per stage (or touchpoint), the share of valid answers in the top-2 box of
+      the view's score scale (:func:`journeylib.emotions.top_box`; every answer counts, as
+      :func:`journeylib.emotions.csat_by` counts them); two-proportion test. Left out, with
+      a note, when no scale is known.
+    - ``share:COLUMN`` / ``mean:COLUMN``: each outcome column both views have
+      (:func:`journeylib.insights.outcome_columns`, read by
+      :func:`journeylib.insights.outcome_values`) per stage (or touchpoint), among the
+      customers who answered there, each once (:func:`journeylib.emotions.outcome_by`): the
+      share with the positive value by the two-proportion test, or the mean by Welch's t-test.
 
     a and b are shares (0-1), mean scores on the survey's own scale, or NPS (-100 to 100);
-    n_a and n_b are the customers (or answers, for scores) behind each.
+    n_a and n_b are the customers (or answers, for scores) behind each. ``counts``: each
+    view's :func:`view_counts`, when already at hand (else counted here, both in one query).
     """
     if level not in LEVELS:
         raise ValueError(f"level must be one of {', '.join(LEVELS)}; got {level!r}")
-    ca, cb = _counts_of([a, b])
+    ca, cb = _pair_counts(a, b, counts)
     notes: list[str] = []
     frames = []
     stages = tuple(a.stages)
@@ -637,6 +742,12 @@ def compare(a: JourneyData, b: JourneyData, level: str = "stage", seed: int = 0,
         frames.append(_rows("score", names,
                             welch(ra["n"], ra["mean"], ra["var"], rb["n"], rb["mean"], rb["var"]),
                             ra["n"].fillna(0), rb["n"].fillna(0)))
+        csat = _csat_rows(names, ra, rb)
+        if csat is not None:
+            frames.append(csat)
+        else:
+            notes.append("csat: the scores fit no known scale (such as 1-5 or 0-10), so the top two points of "
+                         "the scale, which CSAT counts, cannot be named")
     elif a.survey is None and b.survey is None:
         notes.append("score: no survey answers; add a survey file to compare scores")
     else:
@@ -645,6 +756,7 @@ def compare(a: JourneyData, b: JourneyData, level: str = "stage", seed: int = 0,
     if npa.sum() or npb.sum():
         frames.append(_rows("nps", [ALL_STAGES], nps_bootstrap(npa, npb, n_boot=n_boot, seed=seed),
                             [npa.sum()], [npb.sum()]))
+    frames += _outcome_rows(a, b, key, names, notes)
     table = pd.concat(frames, ignore_index=True) if frames else _rows("reached", [], Difference(*[[]] * 6), [], [])
     return Comparison(table, tuple(notes), label_a, label_b)
 
@@ -656,16 +768,20 @@ WHAT_CHANGED_COLUMNS = ("stage", "measure", "a", "b", "difference", "ci_low", "c
                         "significant", "n_a", "n_b", "top_a", "top_b")
 
 
-def _top_pains(data: JourneyData) -> pd.DataFrame:
-    from journeylib.insights import pain_points
+def _top_pains(data: JourneyData, pains: pd.DataFrame | None = None) -> pd.DataFrame:
+    if pains is None:
+        from journeylib.insights import pain_points
 
-    pains = pain_points(data, level="touchpoint")
+        pains = pain_points(data, level="touchpoint")
     if pains.empty:
         return pains
-    return pains[pains["stage"].notna()]
+    # Filtering keeps pain_points' order: its touchpoint rows ranked as at level "touchpoint".
+    return pains[(pains["level"] == "touchpoint") & pains["stage"].notna()]
 
 
-def what_changed(a: JourneyData, b: JourneyData, seed: int = 0, n_boot: int = N_BOOT) -> pd.DataFrame:
+def what_changed(a: JourneyData, b: JourneyData, seed: int = 0, n_boot: int = N_BOOT,
+                 counts: tuple[ViewCounts, ViewCounts] | None = None,
+                 pains: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> pd.DataFrame:
     """The journey map's "what changed" lane: per stage of the stage order, b against a.
 
     One row per (stage, measure), measure one of:
@@ -675,15 +791,22 @@ def what_changed(a: JourneyData, b: JourneyData, seed: int = 0, n_boot: int = N_
       from a stage goal on, where everyone who reaches the stage has converted);
     - ``score``: mean survey score given to the stage (Welch);
     - ``nps``: NPS of the customers reaching the stage or a later one (bootstrap);
+    - ``csat``: share of the stage's answers in the top-2 box of the score scale (when the
+      scale is known; two-proportion test);
+    - ``share:COLUMN`` / ``mean:COLUMN``: each outcome column both views have, among the
+      customers who answered at the stage (as :func:`compare` counts it);
     - ``pain``: the top pain point of the stage in each view (``top_a``, ``top_b``, by
       :func:`journeylib.insights.pain_points` at touchpoint level, placed at the stage most
       of its events carry); a and b are the share of its customers who leave after it
       (``left / customers``) for b's top pain point (a's when b has none) in each view.
 
     Columns :data:`WHAT_CHANGED_COLUMNS`; ``significant`` is p < 0.05 by the same tests as
-    :func:`compare`. A measure that cannot be computed for a stage has no row.
+    :func:`compare`. A measure that cannot be computed for a stage has no row. ``counts``
+    (each view's :func:`view_counts`) and ``pains`` (each view's
+    :func:`journeylib.insights.pain_points`, level "touchpoint" or "both") may be given when
+    already at hand.
     """
-    ca, cb = _counts_of([a, b])
+    ca, cb = _pair_counts(a, b, counts)
     stages = tuple(a.stages)
     frames = []
     # Reach (and conversion and NPS by stage reached) needs events at known stages.
@@ -720,8 +843,13 @@ def what_changed(a: JourneyData, b: JourneyData, seed: int = 0, n_boot: int = N_
         ra, rb = sa.reindex(rated), sb.reindex(rated)
         frames.append(_rows("score", rated, welch(ra["n"], ra["mean"], ra["var"], rb["n"], rb["mean"], rb["var"]),
                             ra["n"].fillna(0), rb["n"].fillna(0)))
+        csat = _csat_rows(rated, ra, rb)
+        if csat is not None:
+            frames.append(csat)
+    for rows in _outcome_rows(a, b, "stage", stages, []):
+        frames.append(rows[rows["stage"].isin(stages)])
     if has_events:
-        pa, pb = _top_pains(a), _top_pains(b)
+        pa, pb = (_top_pains(v, p) for v, p in zip((a, b), pains or (None, None)))
         for stage in stages:
             top = {}
             for name, pains in (("a", pa), ("b", pb)):
@@ -747,8 +875,10 @@ def what_changed(a: JourneyData, b: JourneyData, seed: int = 0, n_boot: int = N_
     out["top_a"] = out["top_a"].astype("object").where(out["top_a"].notna(), None)
     out["top_b"] = out["top_b"].astype("object").where(out["top_b"].notna(), None)
     rank = {s: i for i, s in enumerate(stages)}
-    measures = {m: i for i, m in enumerate(("reached", "converted", "score", "nps", "pain"))}
-    out = out.assign(_s=out["stage"].map(rank), _m=out["measure"].map(measures))
+    measures = {m: i for i, m in enumerate(("reached", "converted", "score", CSAT, "nps"))}
+    # Outcome columns after NPS, the top pain point last.
+    order = out["measure"].map(measures).fillna(len(measures)).where(out["measure"] != "pain", len(measures) + 1)
+    out = out.assign(_s=out["stage"].map(rank), _m=order)
     out = out.sort_values(["_s", "_m"], kind="stable").reset_index(drop=True)
     return out[list(WHAT_CHANGED_COLUMNS)]
 

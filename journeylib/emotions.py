@@ -409,7 +409,8 @@ def outcome_by(survey: ibis.Table, values: pd.DataFrame, binary: bool, by: str =
 
     A customer counts once per group they answered in (per persona: once). Yes/no outcomes
     (``binary``): the share with 1 and a 95% Wilson interval; numbers: the mean and a 95%
-    t-interval. DataFrame[group, n, value, ci_low, ci_high].
+    t-interval. DataFrame[group, n, value, ci_low, ci_high, sd] (``sd``: the sample
+    standard deviation of the values, what a test of two groups' means needs).
     """
     _check_by(by, survey)
     s = _with_persona(survey, personas)
@@ -421,12 +422,13 @@ def outcome_by(survey: ibis.Table, values: pd.DataFrame, binary: bool, by: str =
     df = execute(j.group_by(group=j._group).agg(n=j.count(), total=j._y.sum(), sd=j._y.std(how="sample")))
     if df.empty:
         return pd.DataFrame({c: pd.Series([], dtype="str" if c == "group" else "int64" if c == "n" else "float64")
-                             for c in OUTCOME_COLUMNS})
+                             for c in (*OUTCOME_COLUMNS, "sd")})
     df["n"] = df["n"].astype("int64")
+    df["sd"] = df["sd"].astype("float64")
     df["value"] = df["total"].astype("float64") / df["n"]
     if binary:
         df["ci_low"], df["ci_high"] = wilson_interval(df["total"].round(), df["n"])
     else:
         df["ci_low"], df["ci_high"] = _t_interval(df["value"], df["sd"], df["n"])
     df["group"] = df["group"].astype("str")
-    return _group_order(df[list(OUTCOME_COLUMNS)], by, stages)
+    return _group_order(df[[*OUTCOME_COLUMNS, "sd"]], by, stages)

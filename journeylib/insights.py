@@ -225,14 +225,18 @@ def pain_points(data: JourneyData, level: str = "both", min_answers: int = 10,
         raise InsightError(f"level must be 'stage', 'touchpoint' or 'both', got {level!r}")
     stages = tuple(data.stages)
     has_events = data.has_events
+    counted = _drop_off_goal(data) is None
     if reach is None and has_events:
-        reach = customer_reach(data.events, stages)
+        # Who converted is read in the same pass as where each journey ended.
+        reach = customer_reach(data.events, stages, journey=data.journey if counted else None)
     scale = score_scale(data)
     if data.survey is not None and (scores is None or (scale is not None and scores.low_at is None)):
         scores = survey_scores(data.survey, scale)
     total = reach.customers if reach is not None else 0
     overall = scores.overall if scores is not None else None
-    ends = _journey_ends(data, stages) if _drop_off_goal(data) is None else None
+    ends = None
+    if counted:
+        ends = reach.ends if "converted" in reach.ends.columns else _journey_ends(data, stages)
     goal = data.goal
     goal_idx = data.journey.goal_stage_index()
 
@@ -250,7 +254,6 @@ def pain_points(data: JourneyData, level: str = "both", min_answers: int = 10,
     for col in ("mean_score", "ci_low", "ci_high"):
         out[col] = out[col].astype("float64")
     out["share"] = out["customers"] / total if total else np.nan
-    counted = ends is not None
     out["drop_off_rate"] = (out["left"] / out["customers"].where(out["customers"] > 0)) if counted else np.nan
     # Where a customer can still leave without the goal: before a stage goal, not at the goal touchpoint.
     pos = out["stage"].map({s: i for i, s in enumerate(stages)})
@@ -566,10 +569,16 @@ def driver_outcomes(data: JourneyData) -> list[str]:
     goal can be judged (someone reached it and someone did not), then ``"nps"``, numeric
     survey columns and the customers' outcome columns (satisfaction, recommended ...)."""
     out = [GOAL_OUTCOME] if _goal_usable(data) else []
+    if data.survey is not None and data.has_nps:
+        out.append("nps")
+    return out + [name for name in _column_outcomes(data) if name not in out]
+
+
+def _column_outcomes(data: JourneyData) -> list[str]:
+    """Numeric survey columns, then the customers' outcome columns (no query: schemas only)."""
+    out: list[str] = []
     skip = set(goal_columns(data.goal))
     if data.survey is not None:
-        if data.has_nps:
-            out.append("nps")
         schema = data.survey.schema()
         for name in data.survey.columns:
             if name not in SURVEY_COLUMNS and name not in skip and schema[name].is_numeric():
@@ -579,6 +588,14 @@ def driver_outcomes(data: JourneyData) -> list[str]:
             if name != "customer_id" and name not in skip and name not in out and is_outcome_column(name):
                 out.append(name)
     return out
+
+
+def outcome_columns(data: JourneyData) -> list[str]:
+    """The outcome columns of :func:`driver_outcomes` (satisfaction, recommended ...): the
+    survey's or customers' columns an outcome is read from, without the goal reached and
+    NPS, which have measures of their own. Read from the schemas alone (no query)."""
+    return [name for name in _column_outcomes(data)
+            if name not in (GOAL_OUTCOME, "nps") and is_outcome_column(name, data.goal)]
 
 
 def outcome_label(data: JourneyData, outcome: str | None) -> str:

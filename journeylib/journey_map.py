@@ -14,7 +14,7 @@ drop-off) are left out with one note saying so.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import ibis
 from ibis import _
@@ -284,7 +284,7 @@ def build_journey_map(
         shown = [s for s in stages_all if answered.get(s, 0) > 0 or s in set(emotion["stage"])]
         stage_customers = {s: int(answered.get(s, 0)) for s in shown}
     else:
-        reach = customer_reach(ev, stages_all)
+        reach = customer_reach(ev, stages_all, journey=data.journey)
         customers = reach.customers
         # Customers at a stage by the funnel rule (reached it or a later one), as the funnel,
         # the report and the deck count them; a stage is shown when someone had an event in it.
@@ -370,14 +370,11 @@ def build_journey_map(
             found_themes = _theme_lane(data, shown, scale, lanes["themes"],
                                        None if themes is True else themes)
 
-    if changed is not None and len(changed):
-        _changed_lane(changed, changed_labels, lanes["changed"])
-
     if data.survey is None:
         notes.append("No survey answers: how customers feel, rated pain points and quotes need a survey file.")
     if not survey_only and ("channel" not in ev.columns or not any(lanes["channels"].values())):
         notes.append("No channels: map a channel column on the Data page to see them.")
-    return JourneyMap(
+    return with_changes(JourneyMap(
         group=group,
         customers=customers,
         stages=shown,
@@ -393,9 +390,19 @@ def build_journey_map(
         survey_only=survey_only,
         nps=nps_frame,
         themes=found_themes,
-        changed=changed,
-        changed_labels=tuple(changed_labels),
-    )
+    ), changed, changed_labels)
+
+
+def with_changes(jm: JourneyMap, changed: pd.DataFrame | None, labels: tuple[str, str] = ("a", "b")) -> JourneyMap:
+    """A copy of ``jm`` whose "what changed" lane holds ``changed`` (a frame of
+    :func:`journeylib.compare.what_changed`, b minus a, ``labels`` naming a and b; None or
+    empty: the lane is left empty). The map itself is not built again, so an app can keep
+    one map per view and lay each comparison over it."""
+    lanes = {lane: dict(by_stage) for lane, by_stage in jm.lanes.items()}
+    lanes["changed"] = {stage: [] for stage in jm.stages}
+    if changed is not None and len(changed):
+        _changed_lane(changed, labels, lanes["changed"])
+    return replace(jm, lanes=lanes, changed=changed, changed_labels=tuple(labels))
 
 
 def _theme_lane(data: JourneyData, stages, scale, lane: dict[str, list[MapItem]], found=None):
@@ -420,20 +427,22 @@ def _theme_lane(data: JourneyData, stages, scale, lane: dict[str, list[MapItem]]
 
 
 CHANGED_WORDS = {"reached": "Reach", "converted": "Conversion", "score": "Mean score", "nps": "NPS",
-                 "pain": "Top pain point"}
+                 "csat": "CSAT", "pain": "Top pain point"}
 
 
 def changed_text(r) -> tuple[str, str]:
     """One "what changed" row (of :func:`journeylib.compare.what_changed`) as (text,
     evidence): the difference b minus a, marked ▲/▼ when significant (p < 0.05, the
     comparison's own rule), with both values and the interval."""
-    share = r.measure in ("reached", "converted", "pain")
+    from journeylib.compare import is_share, outcome_column
+
+    share = is_share(r.measure)
     unit = (lambda v: f"{100 * v:+.0f} pts") if share else (lambda v: f"{v:+.0f}") if r.measure == "nps" else \
         (lambda v: f"{v:+.2f}")
     value = (lambda v: f"{v:.0%}") if share else (lambda v: f"{v:+.0f}") if r.measure == "nps" else \
         (lambda v: f"{v:.2f}")
     mark = ("▲ " if r.difference > 0 else "▼ ") if bool(r.significant) else ""
-    word = CHANGED_WORDS.get(r.measure, r.measure)
+    word = CHANGED_WORDS.get(r.measure) or outcome_column(r.measure) or r.measure
     if r.measure == "pain":
         same = r.top_a == r.top_b
         word = f"'{r.top_b or r.top_a}' leaving" if same or not r.top_a or not r.top_b else \

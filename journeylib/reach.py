@@ -44,7 +44,9 @@ class Reach:
     events], event counts of every (touchpoint, stage) label pair, unknown stages included.
     ``ends``: DataFrame[furthest, last_tp, n], customers by furthest stage index reached
     (NaN when none of their events has a known stage) and touchpoint of their last event
-    (by timestamp, then file order).
+    (by timestamp, then file order); with a ``converted`` column too (whether any of their
+    events reaches the goal, :func:`journeylib.journey.goal_event`) when counted for a
+    journey with a stage or touchpoint goal.
     """
 
     customers: int
@@ -98,9 +100,28 @@ def _last_touchpoint(ev: ibis.Table) -> ibis.Value:
     return ev.touchpoint.argmax(ibis.struct({"t": ev.timestamp, "s": ev.seq}))
 
 
-def customer_reach(events: ibis.Table, stages: Sequence[str]) -> Reach:
-    """Count who reached each stage, pair and touchpoint of ``events`` (see :class:`Reach`)."""
+def _goal_hit(journey):
+    """A function of an events table giving journey.goal_event on it, or None (no stage or
+    touchpoint goal, or one these stages cannot judge)."""
+    if journey is None:
+        return None
+    from journeylib.journey import GoalError, goal_event
+
+    try:
+        if goal_event(ibis.table({"stage": "string", "touchpoint": "string"}, name="_probe"), journey) is None:
+            return None
+    except GoalError:
+        return None
+    return lambda t: goal_event(t, journey)
+
+
+def customer_reach(events: ibis.Table, stages: Sequence[str], journey=None) -> Reach:
+    """Count who reached each stage, pair and touchpoint of ``events`` (see :class:`Reach`).
+
+    With ``journey`` (a JourneyModel with a stage or touchpoint goal) each journey's end
+    also says whether it converted, in the same pass (``Reach.ends["converted"]``)."""
     stages = tuple(str(s) for s in stages)
+    hit = _goal_hit(journey)
     ev = events.filter(events.customer_id.notnull())
     has_channel = "channel" in ev.columns
     keys = ["stage", "touchpoint"] + (["channel"] if has_channel else [])
@@ -112,9 +133,9 @@ def customer_reach(events: ibis.Table, stages: Sequence[str]) -> Reach:
     kinds = _kinds(combos, stages, has_channel)
     words = sum(-(-len(values) // BITS_PER_WORD) for values in kinds.values())
     if words <= MAX_WORDS and _has_bit_or(events):
-        counted = _one_pass(ev, combos, keys, kinds, stages)
+        counted = _one_pass(ev, combos, keys, kinds, stages, hit)
     else:
-        counted = _one_by_one(ev, stages, has_channel)
+        counted = _one_by_one(ev, stages, has_channel, hit)
     customers, per_kind, ends = counted
     return Reach(
         customers=customers,
@@ -163,7 +184,7 @@ def _key_of(kind: str, row) -> object:
     return None if row.stage is None or value is None else (row.stage, value)
 
 
-def _one_pass(ev, combos: pd.DataFrame, keys: list[str], kinds: dict[str, list], stages):
+def _one_pass(ev, combos: pd.DataFrame, keys: list[str], kinds: dict[str, list], stages, hit=None):
     """Every count from one group-by per customer; bits say what each customer reached."""
     position = {kind: {v: i for i, v in enumerate(values)} for kind, values in kinds.items()}
     stage_pos = {s: i for i, s in enumerate(stages)}
@@ -192,24 +213,25 @@ def _one_pass(ev, combos: pd.DataFrame, keys: list[str], kinds: dict[str, list],
         name: ibis.ifelse(j[f"_w_{kind}"] == w, j[f"_b_{kind}"], ibis.null("int64")).bit_or()
         for kind, name, w in word_cols
     }
+    conv = {} if hit is None else {"converted": hit(j).any()}
     per = j.group_by("customer_id").aggregate(
-        furthest=j._stage_idx.max(), last_tp=_last_touchpoint(j), **masks
+        furthest=j._stage_idx.max(), last_tp=_last_touchpoint(j), **conv, **masks
     )
     bit_sums = {}
     for kind, name, w in word_cols:
         for i in range(w * BITS_PER_WORD, min(len(kinds[kind]), (w + 1) * BITS_PER_WORD)):
             bit = 1 << (i % BITS_PER_WORD)
             bit_sums[f"_c_{kind}_{i}"] = ((per[name] & bit) != 0).fill_null(False).cast("int64").sum()
-    out = execute(per.group_by(["furthest", "last_tp"]).aggregate(n=per.count(), **bit_sums))
+    out = execute(per.group_by(["furthest", "last_tp", *conv]).aggregate(n=per.count(), **bit_sums))
     per_kind = {
         kind: {v: int(out[f"_c_{kind}_{i}"].sum()) for i, v in enumerate(values)}
         for kind, values in kinds.items()
     }
-    ends = _ends_frame(out[["furthest", "last_tp", "n"]])
+    ends = _ends_frame(out[["furthest", "last_tp", *conv, "n"]])
     return int(ends["n"].sum()), per_kind, ends
 
 
-def _one_by_one(ev, stages, has_channel: bool):
+def _one_by_one(ev, stages, has_channel: bool, hit=None):
     """The same counts as :func:`_one_pass`, one distinct count per query."""
     ev = ev.mutate(_stage_idx=stage_index(ev.stage, stages))
     known = ev.filter(ev._stage_idx.notnull())
@@ -227,14 +249,17 @@ def _one_by_one(ev, stages, has_channel: bool):
     }
     if has_channel:
         per_kind["stage_channel"] = count(known.filter(known.channel.notnull()), ["stage", "channel"])
-    per = ev.group_by("customer_id").aggregate(furthest=ev._stage_idx.max(), last_tp=_last_touchpoint(ev))
-    ends = _ends_frame(execute(per.group_by(["furthest", "last_tp"]).aggregate(n=per.count())))
+    conv = {} if hit is None else {"converted": hit(ev).any()}
+    per = ev.group_by("customer_id").aggregate(furthest=ev._stage_idx.max(), last_tp=_last_touchpoint(ev), **conv)
+    ends = _ends_frame(execute(per.group_by(["furthest", "last_tp", *conv]).aggregate(n=per.count())))
     return int(ends["n"].sum()), per_kind, ends
 
 
 def _ends_frame(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.astype({"furthest": "float64", "n": "int64"}).reset_index(drop=True)
     out["last_tp"] = out["last_tp"].astype("object").where(out["last_tp"].notna(), None)
+    if "converted" in out.columns:
+        out["converted"] = out["converted"].fillna(False).astype(bool)
     return out
 
 

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from journeylib import charts, voice
+from journeylib import compare as comparing
 from ui import cache, compare, filters, gaps, outcomes, state, widgets
 from ui import voice as voice_ui
 from ui.present import md_escape
@@ -34,35 +35,39 @@ if pair is not None:
         both = compare.emotion_frame(view, pair, level)
         both_drawn = gaps.with_gaps(both, data.stages) if level == "stage" and not both.empty else both
         side_colors = {pair.label_a: charts.OKABE_ITO[0], pair.label_b: charts.OKABE_ITO[1]}
-        fig = charts.emotion_curve(both_drawn, subject=state.subject(view), colors=side_colors,
-                                   score_label=f"Mean score ({scale_text})",
-                                   y_range=(scale.low, scale.high) if scale else None,
-                                   empty_text=f"No survey answer names a {level} in either view.",
-                                   legend_title="View")
+        fig = cache.figure("emotion_curve", both_drawn, subject=state.subject(view), colors=side_colors,
+                           score_label=f"Mean score ({scale_text})",
+                           y_range=(scale.low, scale.high) if scale else None,
+                           empty_text=f"No survey answer names a {level} in either view.",
+                           legend_title="View")
         widgets.chart(fig, key="emotion_compare", frame=both, file_name="emotion_curves_compared")
         result = compare.comparison(view, pair, level)
-        widgets.chart(charts.difference_chart(result.table, measure="score", label_a=pair.label_a,
-                                              label_b=pair.label_b), key="emotion_diff_score")
-        if (result.table["measure"] == "nps").any():
-            widgets.chart(charts.difference_chart(result.table, measure="nps", label_a=pair.label_a,
-                                                  label_b=pair.label_b), key="emotion_diff_nps")
+        widgets.chart(cache.figure("difference_chart", result.table, measure="score", label_a=pair.label_a,
+                                   label_b=pair.label_b), key="emotion_diff_score")
+        # NPS, CSAT and each outcome column both views have, in the table's order.
+        others = [m for m in dict.fromkeys(result.table["measure"])
+                  if m in ("nps", comparing.CSAT) or comparing.outcome_column(m) is not None]
+        for measure in others:
+            widgets.chart(cache.figure("difference_chart", result.table, measure=measure, label_a=pair.label_a,
+                                       label_b=pair.label_b), key=f"emotion_diff_{measure}")
+        outcome_names = tuple(f"{comparing.outcome_column(m)}:" for m in others if comparing.outcome_column(m))
         for note in result.notes:
-            if note.startswith(("score", "nps")):
+            if note.startswith(("score", "nps", "csat") + outcome_names):
                 st.caption(note[0].upper() + note[1:] + ".")
         st.caption("One line and band (the 95% interval of the mean) per view. Below, each difference is the second "
                    "view minus the first with its 95% interval; ▲/▼ mark those significant at p < 0.05 "
-                   "(Welch's t-test; NPS: bootstrap).")
+                   "(means: Welch's t-test; NPS: bootstrap; CSAT and yes/no outcomes: two-proportion z-test).")
     st.divider()
     st.caption("The rest of the page shows everyone in view (the sidebar filters), not one side.")
 
 curve = cache.emotion_frame(view, level, by_persona and bool(personas))
 drawn = gaps.with_gaps(curve, data.stages) if level == "stage" else curve
 no_answers = widgets.empty_text(view.has_filters, "survey answers", "No survey answer names a stage of the stage order.")
-fig = charts.emotion_curve(drawn, subject=state.subject(view), colors=state.persona_colors(),
-                           score_label=f"Mean score ({scale_text})",
-                           y_range=(scale.low, scale.high) if scale else None,
-                           empty_text=no_answers if level == "stage" else
-                           widgets.empty_text(view.has_filters, "survey answers", "No survey answer names a touchpoint."))
+fig = cache.figure("emotion_curve", drawn, subject=state.subject(view), colors=state.persona_colors(),
+                   score_label=f"Mean score ({scale_text})",
+                   y_range=(scale.low, scale.high) if scale else None,
+                   empty_text=no_answers if level == "stage" else
+                   widgets.empty_text(view.has_filters, "survey answers", "No survey answer names a touchpoint."))
 widgets.chart(fig, key="emotion_curve", frame=curve, file_name="emotion_curve")
 if level == "stage":
     missing = gaps.missing_stages(curve, data.stages)
@@ -75,17 +80,17 @@ for line in voice_ui.coverage(view)["warnings"]:
 
 st.subheader("Where it hurts: touchpoint by stage")
 grid = cache.heatmap_frame(view)
-widgets.chart(charts.heatmap(grid, stages=data.stages, subject=state.subject(view),
-                             midpoint=scale.midpoint if scale else None,
-                             empty_text=widgets.empty_text(view.has_filters, "survey answers",
-                                                           "No survey answer names both a touchpoint and a stage.")),
+widgets.chart(cache.figure("heatmap", grid, stages=data.stages, subject=state.subject(view),
+                           midpoint=scale.midpoint if scale else None,
+                           empty_text=widgets.empty_text(view.has_filters, "survey answers",
+                                                         "No survey answer names both a touchpoint and a stage.")),
               key="heatmap", frame=grid, file_name="touchpoint_stage_scores")
 st.caption(f"Mean score per touchpoint and stage ({scale_text}); red is below the middle of the scale, blue above.")
 
 nps = cache.nps_frame(view)
 if not nps.empty:
     st.subheader("Net Promoter Score")
-    widgets.chart(charts.nps_bar(nps, subject=state.subject(view)), key="nps", frame=nps, file_name="nps")
+    widgets.chart(cache.figure("nps_bar", nps, subject=state.subject(view)), key="nps", frame=nps, file_name="nps")
 
 outcomes.section(view)
 

@@ -73,7 +73,19 @@ def drivers_figure():
 # ----------------------------------------------------------------------------- present mode
 
 if present.is_on():
-    jm = present.journey_map(view, persona)
+    # The page's comparison controls, drawn out of sight: the comparison set on the page (or in
+    # the link) holds in present mode, and their link parameters stay.
+    why_not = None
+    with st.container(key=present.HIDDEN_CONTROLS):
+        try:
+            pair = compare.controls(view)
+        except ValueError as exc:  # a view that cannot be applied: said on its slide
+            why_not = str(exc)
+    try:
+        jm = present.journey_map(view, persona, pair)
+    except ValueError as exc:
+        why_not, pair = str(exc), None
+        jm = present.journey_map(view, persona)
     top = jm.opportunities["sentence"].iloc[0] if len(jm.opportunities) else jm.pain_summary
 
     def drivers_takeaway():
@@ -83,6 +95,11 @@ if present.is_on():
     slides = [
         present.Slide("Journey map", f"{jm.group}: {jm.customers:,} customers.",
                       lambda w, h: fitted_map(w, h), fits=True),
+    ]
+    if pair is not None or why_not:
+        changed = present.changed_section(view, pair, why_not)
+        slides.append(present.Slide("What changed", changed.takeaway, lambda: changed.figure))
+    slides += [
         present.Slide("How customers feel", "Mean score per stage with its 95% band; n in the hover.", emotion_figure),
         present.Slide("How customers move", "Each band is customers going from one stage to the next.",
                       sankey_figure),
@@ -90,7 +107,7 @@ if present.is_on():
         # Key drivers are estimated when the deck is built, after the first slide is shown.
         present.Slide("Key drivers", drivers_takeaway, drivers_figure),
     ]
-    present.show(slides, key=(view, persona, st.session_state.get("jm_outcome")), persona_choices=choices,
+    present.show(slides, key=(view, persona, st.session_state.get("jm_outcome"), pair, why_not), persona_choices=choices,
                  persona=shown_for)
     st.stop()
 

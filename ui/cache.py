@@ -466,3 +466,13 @@ def count_notes(view: View, subject: str, level: str, max_steps: int, start: str
     stages = [s for s in funnel_frame(view)[0]["stage"].astype(str) if s in data.stages]
     return notes(data.events, stages, level=level, max_steps=max_steps, start=start,
                  collapse_repeats=collapse, filters=filters)
+
+
+@st.cache_resource(max_entries=48, show_spinner=False)
+def figure(name: str, *args, **kwargs):
+    """The figure ``journeylib.charts.<name>(*args, **kwargs)``, kept per inputs and shared, so
+    a rerun with the same frames draws it without building it again. A resource, not data:
+    unpickling a Plotly figure costs more than building it. Callers must not change it."""
+    from journeylib import charts
+
+    return getattr(charts, name)(*args, **kwargs)

@@ -89,22 +89,52 @@ def sankey_frame(view: cache.View, text: str, level: str, max_steps: int, top: i
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
+def sankey_differences(view: cache.View, pair: Pair, level: str, max_steps: int, top: int, collapse: bool,
+                       start: str | None) -> pd.DataFrame:
+    """Which Sankey nodes moved between the two sides (journeylib.compare.sankey_differences)."""
+    frames = [sankey_frame(view, text, level, max_steps, top, collapse, start) for text in (pair.a, pair.b)]
+    return compare.sankey_differences(*frames)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
 def funnel_frame(view: cache.View, text: str) -> pd.DataFrame:
     if text == EVERYONE:
         return cache.funnel_frame(view)[0]
     return cache.goal_funnel(side(view, text))[0]
 
 
+@st.cache_data(max_entries=32, show_spinner=False)
+def side_counts(view: cache.View, text: str) -> compare.ViewCounts:
+    """One side's counts for the tests (journeylib.compare.view_counts), kept per side: when
+    one period changes, the other side is not counted again."""
+    return compare.view_counts(side(view, text))
+
+
+@st.cache_data(max_entries=32, show_spinner="Ranking pain points…")
+def side_pains(view: cache.View, text: str) -> pd.DataFrame:
+    """One side's pain points (journeylib.insights.pain_points, stages and touchpoints): the
+    drill-down's picker and the "what changed" lane read the same frame."""
+    from journeylib import insights
+
+    data = side(view, text)
+    return insights.pain_points(data) if data.has_events else pd.DataFrame(columns=insights.PAIN_COLUMNS)
+
+
+def _pair_counts(view: cache.View, pair: Pair) -> tuple[compare.ViewCounts, compare.ViewCounts]:
+    return side_counts(view, pair.a), side_counts(view, pair.b)
+
+
 @st.cache_data(max_entries=32, show_spinner="Testing the differences…")
 def comparison(view: cache.View, pair: Pair, level: str) -> compare.Comparison:
     return compare.compare(side(view, pair.a), side(view, pair.b), level=level,
-                           label_a=pair.label_a, label_b=pair.label_b)
+                           label_a=pair.label_a, label_b=pair.label_b, counts=_pair_counts(view, pair))
 
 
 @st.cache_data(max_entries=16, show_spinner="Testing what changed…")
 def what_changed(view: cache.View, pair: Pair) -> pd.DataFrame:
     """The journey map's "what changed" lane of a pair of views (b minus a)."""
-    return compare.what_changed(side(view, pair.a), side(view, pair.b))
+    return compare.what_changed(side(view, pair.a), side(view, pair.b), counts=_pair_counts(view, pair),
+                                pains=(side_pains(view, pair.a), side_pains(view, pair.b)))
 
 
 @st.cache_data(max_entries=16, show_spinner=False)

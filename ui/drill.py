@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from journeylib import cohort, flows, insights
+from journeylib import cohort, flows
 from ui import cache, compare, widgets
 
 SPEC_KEY = "_drill_spec"
@@ -106,6 +106,7 @@ def keep_in_url() -> None:
 # ----------------------------------------------------------------------------- pickers
 
 
+@st.cache_data(max_entries=64, show_spinner=False)
 def _sankey_options(frame: pd.DataFrame, backward: bool) -> dict[str, str]:
     """Links first (by customers), then nodes; each as tab-separated step, node[, target],
     with the words shown for it."""
@@ -196,12 +197,8 @@ def funnel_mode() -> None:
                          "who reached it and went no further")
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
 def pain_rows(view: cache.View, side: str) -> pd.DataFrame:
-    data = compare.side(view, side)
-    if not data.has_events:
-        return pd.DataFrame()
-    return insights.pain_points(data).head(15)
+    return compare.side_pains(view, side).head(15)
 
 
 def pain_picker(view: cache.View, *, side: str, key: str) -> None:
@@ -214,10 +211,13 @@ def pain_picker(view: cache.View, *, side: str, key: str) -> None:
     with st.expander("Or drill into a pain point", icon=":material/troubleshoot:", key=f"{key}_open",
                      on_change="rerun") as box:
         if box.open:
-            _pain_select(view, spec, side, key)
+            pain_select(view, side=side, key=key)
 
 
-def _pain_select(view: cache.View, spec: "Spec | None", side: str, key: str) -> None:
+def pain_select(view: cache.View, *, side: str, key: str) -> None:
+    """The pain-point pick itself (inside an expander of the caller's, which decides when
+    the pain points are worth ranking)."""
+    spec = current()
     rows = pain_rows(view, side)
     if rows.empty:
         st.caption("No pain points in this view: no stage or touchpoint loses customers or is rated below "
@@ -277,10 +277,8 @@ def describe(spec: Spec, settings: SankeySettings) -> str:
 
 
 def _personas(view: cache.View):
-    try:
-        return cache.personas(view).assignments
-    except Exception:  # noqa: BLE001 - a dataset too small for personas still has profiles
-        return None
+    # The labels already on the engine: a join there, not 100,000 rows uploaded twice per drill-down.
+    return cache.persona_labels(view)
 
 
 @st.cache_data(max_entries=16, show_spinner="Finding these customers…")

@@ -128,7 +128,8 @@ def flows_compared(view: cache.View, pair: compare.Pair, settings: drill.SankeyS
     spec = drill.current()
     frames = [compare.sankey_frame(view, text, settings.level, settings.max_steps, settings.top, settings.collapse,
                                    settings.start) for text in (pair.a, pair.b)]
-    differences = comparing.sankey_differences(frames[0], frames[1])
+    differences = compare.sankey_differences(view, pair, settings.level, settings.max_steps, settings.top,
+                                             settings.collapse, settings.start)
     kw = dict(level=settings.level, stages=data.stages, node_stage=node_stage, height=520)
     layout = st.segmented_control("Sankeys", ["stacked", "side by side"], default="stacked", key="cmp_layout",
                                   bind="query-params", format_func=str.capitalize,
@@ -137,8 +138,8 @@ def flows_compared(view: cache.View, pair: compare.Pair, settings: drill.SankeyS
     for i, (col, text) in enumerate(zip(places, (pair.a, pair.b))):
         with col:
             subject = compare.with_label(view, pair, text)
-            fig = (charts.sankey(frames[0], subject=subject, **kw) if i == 0
-                   else charts.sankey_compare(frames[1], differences, subject=subject, **kw))
+            fig = (cache.figure("sankey", frames[0], subject=subject, **kw) if i == 0
+                   else cache.figure("sankey_compare", frames[1], differences, subject=subject, **kw))
             widgets.chart(fig, key=f"sankey_{'ab'[i]}", frame=frames[i], file_name=f"flows_{'ab'[i]}")
             drill.sankey_picker(frames[i], side=text, key=f"pick_sankey_{'ab'[i]}")
     st.caption(f"▲/▼ on the second chart: a node holds a significantly larger/smaller share of customers in "
@@ -150,27 +151,35 @@ def flows_compared(view: cache.View, pair: compare.Pair, settings: drill.SankeyS
     st.divider()
     funnels = [compare.funnel_frame(view, text) for text in (pair.a, pair.b)]
     drill.funnel_mode()
-    fig = charts.funnel_compare(funnels[0], funnels[1], table, label_a=pair.label_a, label_b=pair.label_b,
-                                subject=state.subject(view) if state.subject(view) != "All customers" else None)
+    fig = cache.figure("funnel_compare", funnels[0], funnels[1], table, label_a=pair.label_a, label_b=pair.label_b,
+                       subject=state.subject(view) if state.subject(view) != "All customers" else None)
     drill.funnel_chart(fig, key="funnel_pick_ab", stages_by_curve=[f["stage"].astype(str).tolist() for f in funnels],
                        sides=[pair.a, pair.b])
     st.caption("Click a bar to see who these customers are. ▲/▼ on a bar of the second view: its share reaching "
                "the stage differs significantly from the first view's.")
-    c1, c2 = st.columns(2)
-    with c1:
-        drill.pain_picker(view, side=pair.a, key="pick_pain_a")
-    with c2:
-        drill.pain_picker(view, side=pair.b, key="pick_pain_b")
+    # Ranking each side's pain points is a pass over its journeys: done while this is open
+    # (or a pain point is being drilled into), not on every change of a period.
+    pain_spec = spec is not None and spec.kind.startswith("pain_") and spec.side in (pair.a, pair.b)
+    box = st.expander("Drill into a pain point of either view", key="cmp_pains_open", on_change="rerun",
+                      icon=":material/person_search:")
+    if box.open or pain_spec:
+        with box:
+            c1, c2 = st.columns(2)
+            with c1:
+                drill.pain_select(view, side=pair.a, key="pick_pain_a")
+            with c2:
+                drill.pain_select(view, side=pair.b, key="pick_pain_b")
     for text, label in ((pair.a, pair.label_a), (pair.b, pair.label_b)):
         if _drill_here(spec, ("funnel", "dropped", "pain_stage", "pain_touchpoint"), (text,)):
             drill.panel(view, spec, settings, None, side_label=label)
 
     st.divider()
     st.subheader("What changed")
-    measures = [m for m in ("reached", "converted", "score", "nps") if (table["measure"] == m).any()]
+    measures = [m for m in ("reached", "converted", "score", comparing.CSAT, "nps") if (table["measure"] == m).any()]
+    measures += [m for m in dict.fromkeys(table["measure"]) if comparing.outcome_column(m) is not None]
     for measure in measures:
-        widgets.chart(charts.difference_chart(table, measure=measure, label_a=pair.label_a, label_b=pair.label_b),
-                      key=f"diff_{measure}")
+        widgets.chart(cache.figure("difference_chart", table, measure=measure, label_a=pair.label_a,
+                                   label_b=pair.label_b), key=f"diff_{measure}")
     for note in result.notes:
         st.caption(note[0].upper() + note[1:] + ".")
     with st.expander("All differences as a table"):

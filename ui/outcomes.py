@@ -6,8 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from journeylib import charts, emotions, insights
-from journeylib.journey import is_outcome_column
+from journeylib import emotions, insights
 from ui import cache, filters, state, widgets
 
 NPS, CSAT = "nps", "csat"
@@ -27,9 +26,8 @@ def measures(view: cache.View) -> dict[str, str]:
         out[NPS] = "NPS (promoters minus detractors)"
     if data.score_scale is not None:
         out[CSAT] = f"CSAT (share scoring {emotions.top_box(data.score_scale):g} or more of {data.score_scale.label})"
-    for name in insights.driver_outcomes(data):
-        if name not in (insights.GOAL_OUTCOME, "nps") and is_outcome_column(name, data.goal):
-            out[f"col:{name}"] = name
+    for name in insights.outcome_columns(data):
+        out[f"col:{name}"] = name
     return out
 
 
@@ -76,8 +74,8 @@ def section(view: cache.View) -> None:
         overall = frame(view, measure or keys[0], "all")[0]
         reference = float(overall["value"].iloc[0]) if len(overall) == 1 else None
         nps_range = (-100.0, 100.0) if measure == NPS else None
-        fig = charts.measure_by_group(
-            got, value="value", what=f"{label} by {by}", subject=state.subject(view),
+        fig = cache.figure(
+            "measure_by_group", got, value="value", what=f"{label} by {by}", subject=state.subject(view),
             x_label=f"{label} with its 95% interval", share=share,
             x_range=(0.0, 1.0) if share else nps_range, reference=reference, reference_label="everyone",
             empty_text=f"No answers name a {by}.", number="{:+.0f}" if measure == NPS else None)

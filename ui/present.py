@@ -16,6 +16,7 @@ The journey map, key drivers and report files are cached here too, keyed on the 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Callable
@@ -35,6 +36,7 @@ PERSONA_KEY = "jm_persona"  # the journey map's "whose journey" control (in the 
 KEYS_KEY = "present_keys"
 DECK_SLIDE = "present_slide_"  # container keys of the slides' charts: present_slide_0, ...
 SIZE_KEY = "_present_viewport"
+HIDDEN_CONTROLS = "present_hidden_controls"  # the page's comparison controls, kept but not shown
 EVERYONE = "All customers"
 FONT_FACTOR = 1.35
 # What the browser window reports before it has reported anything (a small laptop).
@@ -56,6 +58,7 @@ header[data-testid="stHeader"], [data-testid="stToolbar"] {background: transpare
   line-height: 1.45 !important;}
 [data-testid="stCaptionContainer"] p {font-size: 1.15rem !important;}
 h1 {font-size: 2.8rem !important;}
+.st-key-present_hidden_controls {display: none !important;}
 .st-key-present_deck {position: relative; overflow: hidden;}
 h2, h3 {font-size: 2.1rem !important; padding: 0.2rem 0 !important;}
 button p {font-size: 1.15rem !important;}
@@ -361,18 +364,50 @@ def image_downloads(fig: go.Figure, name: str, key: str) -> None:
 
 
 @st.cache_data(max_entries=16, show_spinner="Building the journey map…")
-def journey_map(view: cache.View, persona: str | None, pair=None):
-    """JourneyMap for the view, restricted to one persona (None: everyone in view), with a
-    "what changed" lane when ``pair`` (a ui.compare.Pair) is given."""
+def _base_map(view: cache.View, persona: str | None):
     from journeylib.journey_map import build_journey_map
-    from ui import compare as compare_ui, voice
+    from ui import voice
 
     # Everyone's themes are the Emotions page's, cached once; a persona's are its own.
     themes = voice.themes(view) if persona is None else True
-    changed = compare_ui.what_changed(view, pair) if pair is not None else None
-    labels = (pair.label_a, pair.label_b) if pair is not None else ("a", "b")
-    return build_journey_map(cache.filtered(view, persona), group=persona or EVERYONE, themes=themes if
-                             themes is not None else True, changed=changed, changed_labels=labels)
+    return build_journey_map(cache.filtered(view, persona), group=persona or EVERYONE,
+                             themes=themes if themes is not None else True)
+
+
+def journey_map(view: cache.View, persona: str | None, pair=None):
+    """JourneyMap for the view, restricted to one persona (None: everyone in view), with a
+    "what changed" lane when ``pair`` (a ui.compare.Pair) is given. The map is cached per
+    view and persona, the lane per pair: a new comparison does not build the map again."""
+    from journeylib.journey_map import with_changes
+    from ui import compare as compare_ui
+
+    jm = _base_map(view, persona)
+    if pair is None:
+        return jm
+    return with_changes(jm, compare_ui.what_changed(view, pair), (pair.label_a, pair.label_b))
+
+
+def changed_section(view: cache.View, pair, why_not: str | None = None) -> export.Section:
+    """The "What changed" slide of present mode: the deck's section
+    (journeylib.export.what_changed_section) for ``pair``, or, when the views cannot be
+    compared, a slide that says why."""
+    from journeylib import charts
+    from ui import compare as compare_ui
+
+    if pair is None:
+        text = f"The two views cannot be compared: {why_not}."
+        return export.Section("What changed", text, charts.empty_figure(text, "What changed"))
+    section = export.what_changed_section(compare_ui.what_changed(view, pair), pair.label_a, pair.label_b)
+    if section.figure is None:  # nothing could be compared: the slide says so
+        return export.Section(section.title, section.takeaway, charts.empty_figure(section.takeaway, "What changed"))
+    # A slide shows a chart's second title line only (its heading says the first); here the
+    # heading is "What changed", so the measure the chart draws goes into that line too.
+    fig = go.Figure(section.figure)
+    what, _, who = (fig.layout.title.text or "").partition("<br>")
+    who = who.replace("<sup>", "").replace("</sup>", "")
+    if what and who:
+        fig.update_layout(title_text=f"{what}<br><sup>{what}: {who}</sup>")
+    return dataclasses.replace(section, figure=fig)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)

@@ -123,6 +123,38 @@ def test_period_comparison_on_emotions_is_restored_from_the_link(app, small_samp
     assert titled(app, "Mean score")
 
 
+def test_csat_of_two_periods_on_emotions_equals_pandas_and_scipy(app, small_sample):
+    from scipy import stats
+
+    survey = pd.read_csv(small_sample / "survey.csv", parse_dates=["timestamp"])
+    day = survey["timestamp"].dt.date
+    periods = [("2026-03-01", "2026-04-30"), ("2026-05-01", "2026-06-30")]
+    app.query_params["cmp"] = "Two periods"
+    app.query_params["cmp_a_dates"] = list(periods[0])
+    app.query_params["cmp_b_dates"] = list(periods[1])
+    app.switch_page("pages/emotions.py").run()
+    no_exceptions(app)
+    chart = titled(app, "CSAT")
+    assert len(chart) == 1, "one CSAT difference chart"
+    points = chart[0]["data"][0]
+    diffs = dict(zip(points["y"], values(points["x"])))  # percentage points, b minus a
+    p_values = {}
+    counts = []
+    for lo, hi in periods:
+        part = survey[(day >= pd.Timestamp(lo).date()) & (day <= pd.Timestamp(hi).date())].dropna(subset=["score"])
+        counts.append(part.groupby("stage")["score"].agg(n="size", top=lambda s: int((s >= 4).sum())))
+    (ca, cb) = counts
+    for stage in diffs:
+        xa, na = ca.loc[stage, "top"], ca.loc[stage, "n"]
+        xb, nb = cb.loc[stage, "top"], cb.loc[stage, "n"]
+        assert abs(diffs[stage] - 100 * (xb / nb - xa / na)) < 1e-9
+        p_values[stage] = stats.chi2_contingency([[xa, na - xa], [xb, nb - xb]], correction=False).pvalue
+    assert set(diffs) == set(ca.index) & set(cb.index)
+    # Marked where the test says so, and only there.
+    for stage, label in zip(points["y"], points["text"]):
+        assert (("▲" in label) or ("▼" in label)) == (p_values[stage] < 0.05), (stage, label, p_values[stage])
+
+
 def test_persona_shares_of_two_periods(app, small_sample):
     app.query_params["cmp"] = "Two periods"
     app.query_params["cmp_a_dates"] = ["2026-03-01", "2026-04-30"]

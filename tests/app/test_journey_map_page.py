@@ -6,6 +6,7 @@ import pytest
 
 from journeylib.ingest import load_journey
 from journeylib.journey_map import build_journey_map
+from ui import present
 from ui.present import md_escape
 
 PAGE = "pages/journey_map.py"
@@ -102,8 +103,10 @@ def test_present_mode_steps_through_the_key_charts(app):
     for _ in range(5):
         seen.append(at.header[0].value)
         assert len(at.get("plotly_chart")) == 1  # one chart at a time
-        # Page controls hidden; the persona picker (in the link) is present mode's own.
-        assert {s.key for s in at.selectbox} <= {"dataset_id", "jm_persona"}
+        # Page controls hidden; the persona picker (in the link) is present mode's own. The
+        # comparison control is kept, out of sight, so a comparison set on the page holds.
+        assert {s.key for s in at.selectbox} <= {"dataset_id", "jm_persona", "cmp"}
+        assert f".st-key-{present.HIDDEN_CONTROLS} {{display: none !important;}}" in css
         assert not [b for b in at.button if b.key == "present_on"]
         if not at.button(key="present_next").disabled:
             at.button(key="present_next").click().run()

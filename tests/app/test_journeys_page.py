@@ -136,3 +136,29 @@ def test_pain_points_are_listed_once_their_expander_is_opened(app):
     # The panel counts the customers the picker named.
     named = first.split(": ", 1)[1].split(" customers", 1)[0]
     assert metric(app, "Customers") == named
+
+
+def test_a_pain_point_of_the_second_period_drills_into_its_customers(app, sample_events):
+    periods = {"a": ("2026-03-01", "2026-04-30"), "b": ("2026-05-01", "2026-06-30")}
+    app.query_params["cmp"] = "Two periods"
+    app.query_params["cmp_a_dates"] = list(periods["a"])
+    app.query_params["cmp_b_dates"] = list(periods["b"])
+    app.run()
+    no_exceptions(app)
+    # Each side's pain points are ranked only once the list is opened.
+    assert not [s for s in app.selectbox if s.key in ("pick_pain_a", "pick_pain_b")]
+    app.session_state["cmp_pains_open"] = True
+    app.run()
+    no_exceptions(app)
+    picker = app.selectbox(key="pick_pain_b")
+    option = next(o for o in picker.options if o.startswith("'"))  # a touchpoint pain point
+    value = next(v for v in ["", *[f"touchpoint\t{n}" for n in sample_events["touchpoint"].dropna().unique()]]
+                 if v and picker.format_func(v) == option)
+    name = value.split("\t", 1)[1]
+    picker.set_value(value).run()
+    no_exceptions(app)
+    ev = ordered(sample_events)
+    day = ev["timestamp"].dt.date
+    lo, hi = (dt.date.fromisoformat(x) for x in periods["b"])
+    part = ev[(day >= lo) & (day <= hi)]
+    assert metric(app, "Customers") == f"{part.loc[part['touchpoint'] == name, 'customer_id'].nunique():,}"

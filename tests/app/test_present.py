@@ -8,6 +8,7 @@ import pytest
 
 from journeylib import charts
 from ui import present
+from ui.present import md_escape
 
 PAGE = "pages/journey_map.py"
 
@@ -82,3 +83,73 @@ def test_a_present_link_opens_its_slide_for_its_persona(app):
     again.button(key="present_next").click().run()
     assert again.header[0].value == "Pain points"
     assert again.query_params.get("slide") in ("4", ["4"])
+
+
+def _halves(sample_events):
+    """The comparison controls' default periods: the first half of the days and the rest."""
+    import datetime as dt
+
+    import pandas as pd
+
+    days = pd.to_datetime(sample_events["timestamp"]).dt.date
+    first, last = days.min(), days.max()
+    middle = first + (last - first) // 2
+    return (first, middle), (middle + dt.timedelta(days=1), last)
+
+
+def _expected_changes(small_sample, sample_events):
+    from journeylib import compare
+    from journeylib.ingest import load_journey
+
+    data = load_journey(**{k: str(small_sample / f"{k}.csv") for k in ("touchpoints", "survey", "customers")})
+    (a0, a1), (b0, b1) = _halves(sample_events)
+    a = compare.apply_view(data, f"from={a0},to={a1}")
+    b = compare.apply_view(data, f"from={b0},to={b1}")
+    return compare.what_changed(a, b), compare.View(start=a0, end=a1).label, compare.View(start=b0, end=b1).label
+
+
+def test_present_mode_keeps_the_pages_comparison_with_a_what_changed_slide(app, small_sample, sample_events):
+    from journeylib import export
+
+    at = open_page(app)
+    at.selectbox(key="cmp").set_value("period").run()
+    no_exceptions(at)
+    at.button(key="present_on").click().run()
+    no_exceptions(at)
+    assert "Slide 1 of 6: Journey map" in at.caption[0].value
+    # The map slide fits its window: the what-changed lane is on it or named among those left out.
+    texts = " ".join(a.get("text", "") for a in figure_json(at, 0)["layout"]["annotations"])
+    assert "What changed" in texts
+    at.button(key="present_next").click().run()
+    no_exceptions(at)
+    assert at.header[0].value == "What changed"
+    changed, label_a, label_b = _expected_changes(small_sample, sample_events)
+    section = export.what_changed_section(changed, label_a, label_b)
+    assert md_escape(section.takeaway) in [m.value for m in at.markdown]
+    # The slide's chart is the section's: one point per stage of its measure, ▲/▼ where significant.
+    spec = figure_json(at, 0)  # only the slide on screen is drawn until the window reports its size
+    measure = changed.groupby("measure")["significant"].sum()
+    measure = measure.idxmax() if measure.max() > 0 else changed["measure"].value_counts().idxmax()
+    rows = changed[changed["measure"] == measure]
+    assert list(spec["data"][0]["y"]) == list(rows["stage"])
+    marks = sum(("▲" in t or "▼" in t) for t in spec["data"][0]["text"])
+    assert marks == int(rows["significant"].sum())
+    assert f"{label_b} minus {label_a}" in spec["layout"]["title"]["text"]
+
+
+def test_a_present_link_with_a_comparison_opens_its_what_changed_slide(app, small_sample, sample_events):
+    at = open_page(app)
+    again = type(app).from_file(app._script_path, default_timeout=60)
+    again.query_params.update({"present": "1", "slide": "2", "cmp": "Two periods"})
+    again.switch_page(PAGE).run()
+    no_exceptions(again)
+    assert again.header[0].value == "What changed"
+    changed, label_a, label_b = _expected_changes(small_sample, sample_events)
+    assert f"{label_b} minus {label_a}" in figure_json(again, 0)["layout"]["title"]["text"]
+    # Without a comparison there is no such slide.
+    plain = type(app).from_file(app._script_path, default_timeout=60)
+    plain.query_params.update({"present": "1", "slide": "2"})
+    plain.switch_page(PAGE).run()
+    no_exceptions(plain)
+    assert plain.header[0].value == "How customers feel"
+    assert at is not None

@@ -140,3 +140,28 @@ def test_fonts_grow_and_the_link_brings_back_slide_and_persona(server, tmp_path)
         assert persona in fresh.evaluate(VISIBLE_TITLE_JS)
         drive.shoot(fresh, "present_link_1920x1080", tmp_path / "shots")
         browser.close()
+
+
+@pytest.mark.parametrize("size", list(drive.SIZES))
+def test_a_comparison_adds_a_what_changed_slide_that_fits(server, tmp_path, size):
+    url, _ = server
+    width, height = drive.SIZES[size]
+    with sync_api.sync_playwright() as p:
+        browser = drive.launch(p)
+        page = browser.new_page(viewport={"width": width, "height": height})
+        page.goto(f"{url}/journey_map?present=1&slide=2&cmp=Two+periods", wait_until="domcontentloaded")
+        drive.settle(page)
+        drive.no_exception(page)
+        assert slide_title(page) == "What changed"
+        assert page.get_by_text(re.compile(r"^Slide 2 of 6: ")).count() == 1
+        fit = page.evaluate(FIT_JS)
+        drive.shoot(page, f"present_what_changed_{size}", tmp_path / "shots")
+        assert fit["scroll"] <= fit["height"] + 1, fit
+        assert fit["plotBottom"] is not None and fit["plotBottom"] <= fit["inner"], fit
+        assert fit["plotRight"] <= fit["width"], fit
+        assert fit["shown"] == 1 and not fit["cut"], fit
+        # The page's comparison controls are kept out of sight.
+        assert not page.get_by_text("Second period").is_visible()
+        press(page, "PageUp", "Slide 1 of 6")
+        assert slide_title(page) == "Journey map"
+        browser.close()

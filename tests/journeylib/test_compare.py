@@ -3,6 +3,7 @@ computed independently on hand-made data."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import numpy as np
@@ -322,6 +323,22 @@ def test_what_changed_lane(engine):
     assert set(lane["measure"]) >= {"reached", "converted", "score", "nps"}
 
 
+def test_counts_and_pains_kept_per_view_give_the_same_tables(engine):
+    """The app counts each side once (view_counts) and ranks its pain points once (level
+    "both"): compare and what_changed from those equal what they count themselves."""
+    from journeylib.insights import pain_points
+
+    va, vb, _ = hand_views(engine)
+    counts = (C.view_counts(va), C.view_counts(vb))
+    for level in ("stage", "touchpoint"):
+        pd.testing.assert_frame_equal(C.compare(va, vb, level=level, counts=counts).table,
+                                      C.compare(va, vb, level=level).table)
+    lane = C.what_changed(va, vb, seed=1)
+    given = C.what_changed(va, vb, seed=1, counts=counts, pains=(pain_points(va), pain_points(vb)))
+    pd.testing.assert_frame_equal(given, lane)
+    assert (lane["measure"] == "pain").any()  # the pains given are read, not skipped
+
+
 def test_a_survey_only_comparison_says_what_it_cannot_compute(engine):
     empty = pd.DataFrame({"customer_id": pd.Series([], dtype="str"), "timestamp": pd.Series([], dtype="datetime64[us]"),
                           "seq": pd.Series([], dtype="int64"), "touchpoint": pd.Series([], dtype="str"),
@@ -349,3 +366,103 @@ def test_persona_shares_by_the_pooled_z_test(engine):
     assert (got.loc["P", "a"], got.loc["P", "b"]) == pytest.approx((4 / 10, 3 / 12))
     assert got.loc["(unassigned)", "b"] == pytest.approx(9 / 12)
     assert got.loc["P", "p_value"] == pytest.approx(pooled_z(4, 10, 3, 12)[3])
+
+
+# ----------------------------------------------------------------------------- CSAT and outcome columns
+
+
+def outcome_views(engine):
+    """hand_views on a 1-5 scale, with two outcome columns on the customers: satisfaction
+    (yes/no) and an overall rating (a number), each read once per customer."""
+    from journeylib.schema import ScoreScale
+
+    va, vb, parts = hand_views(engine)
+    a, b = parts[0], parts[1]
+    rng = np.random.default_rng(4)
+    ids = list(a) + list(b)
+    sat = ["satisfied" if x else "not satisfied" for x in rng.random(len(ids)) < np.where(
+        [i.startswith("a") for i in ids], 0.3, 0.8)]
+    overall = np.round(rng.normal(np.where([i.startswith("a") for i in ids], 6.0, 7.5), 1.2), 1)
+    customers = pd.DataFrame({"customer_id": ids, "satisfaction": sat, "overall": overall})
+    table = engine.table(customers.astype({"customer_id": "str"}))
+    scale = ScoreScale(1.0, 5.0)
+    out = []
+    for v, keep in ((va, list(a)), (vb, list(b))):
+        kept = table.filter(table.customer_id.isin(keep))
+        out.append(dataclasses.replace(v, customers=kept, score_scale=scale))
+    return out[0], out[1], parts, customers
+
+
+def test_csat_per_stage_is_the_two_proportion_test_of_top_box_answers(engine):
+    va, vb, (_, _, scores_a, scores_b, _, _), _ = outcome_views(engine)
+    table = C.compare(va, vb).table
+    csat = table[table["measure"] == C.CSAT].set_index("stage")
+    assert list(csat.index) == ["Look", "Try"]
+    for stage in ("Look", "Try"):
+        xa, na = sum(s >= 4 for s in scores_a[stage]), len(scores_a[stage])
+        xb, nb = sum(s >= 4 for s in scores_b[stage]), len(scores_b[stage])
+        row = csat.loc[stage]
+        assert (row["n_a"], row["n_b"]) == (na, nb)
+        assert (row["a"], row["b"]) == pytest.approx((xa / na, xb / nb))
+        # The pooled z-test's p-value is the uncorrected chi-square test's of the 2x2 table.
+        chi = stats.chi2_contingency([[xa, na - xa], [xb, nb - xb]], correction=False)
+        assert row["p_value"] == pytest.approx(chi.pvalue)
+        diff, lo, hi, _ = pooled_z(xa, na, xb, nb)
+        assert (row["difference"], row["ci_low"], row["ci_high"]) == pytest.approx((diff, lo, hi))
+    # Try: a 0 of 4 in the top box, b 6 of 7: a planted change, flagged.
+    assert bool(csat.loc["Try", "significant"]) and not bool(csat.loc["Look", "significant"])
+    assert C.is_share(C.CSAT)
+    # Without a scale there is no CSAT, and a note says why.
+    plain_a, plain_b, _ = hand_views(engine)
+    result = C.compare(plain_a, plain_b)
+    assert not (result.table["measure"] == C.CSAT).any()
+    assert any(n.startswith("csat: the scores fit no known scale") for n in result.notes)
+
+
+def test_outcome_columns_per_stage_against_scipy(engine):
+    va, vb, (a, b, scores_a, scores_b, _, _), customers = outcome_views(engine)
+    table = C.compare(va, vb).table
+    assert {C.SHARE_PREFIX + "satisfaction", C.MEAN_PREFIX + "overall"} <= set(table["measure"])
+    by_id = customers.set_index("customer_id")
+    for stage in ("Look", "Try"):
+        # The customers who answered at the stage, each once (a1..aN answered the stage's scores).
+        who_a = [f"a{i}" for i in range(1, len(scores_a[stage]) + 1)]
+        who_b = [f"b{i}" for i in range(1, len(scores_b[stage]) + 1)]
+        sat = table[(table["measure"] == "share:satisfaction") & (table["stage"] == stage)].iloc[0]
+        xa = int((by_id.loc[who_a, "satisfaction"] == "satisfied").sum())
+        xb = int((by_id.loc[who_b, "satisfaction"] == "satisfied").sum())
+        assert (sat["n_a"], sat["n_b"]) == (len(who_a), len(who_b))
+        assert (sat["a"], sat["b"]) == pytest.approx((xa / len(who_a), xb / len(who_b)))
+        chi = stats.chi2_contingency([[xa, len(who_a) - xa], [xb, len(who_b) - xb]], correction=False)
+        assert sat["p_value"] == pytest.approx(chi.pvalue)
+        mean = table[(table["measure"] == "mean:overall") & (table["stage"] == stage)].iloc[0]
+        ya, yb = by_id.loc[who_a, "overall"], by_id.loc[who_b, "overall"]
+        ref = stats.ttest_ind(yb, ya, equal_var=False)
+        assert (mean["a"], mean["b"]) == pytest.approx((ya.mean(), yb.mean()))
+        assert mean["p_value"] == pytest.approx(ref.pvalue)
+        ci = ref.confidence_interval(0.95)
+        assert (mean["ci_low"], mean["ci_high"]) == pytest.approx((ci.low, ci.high))
+    assert C.is_share("share:satisfaction") and not C.is_share("mean:overall")
+    assert C.outcome_column("mean:overall") == "overall" and C.outcome_column("score") is None
+
+
+def test_what_changed_carries_csat_and_outcomes_per_stage(engine):
+    from journeylib.journey_map import changed_text
+
+    va, vb, _, _ = outcome_views(engine)
+    full = C.compare(va, vb).table.set_index(["measure", "stage"])
+    lane = C.what_changed(va, vb, seed=1)
+    for measure in (C.CSAT, "share:satisfaction", "mean:overall"):
+        rows = lane[lane["measure"] == measure].set_index("stage")
+        assert list(rows.index) == ["Look", "Try"]
+        for stage in rows.index:
+            assert rows.loc[stage, "p_value"] == pytest.approx(full.loc[(measure, stage), "p_value"])
+    # The lane's order within a stage: score, CSAT, NPS, outcomes, then the top pain point.
+    look = lane[lane["stage"] == "Look"]["measure"].tolist()
+    assert look.index("score") < look.index(C.CSAT) < look.index("nps") < look.index("share:satisfaction")
+    assert look[-1] == "pain"
+    row = lane[(lane["measure"] == C.CSAT) & (lane["stage"] == "Try")].iloc[0]
+    text, evidence = changed_text(row)
+    assert text.startswith("▲ CSAT +") and text.endswith(" pts") and "0% → 86%" in evidence
+    text, _ = changed_text(lane[(lane["measure"] == "mean:overall") & (lane["stage"] == "Try")].iloc[0])
+    assert text.lstrip("▲▼ ").startswith("overall ")

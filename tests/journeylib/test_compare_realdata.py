@@ -28,7 +28,9 @@ def test_airline_classes_compared_by_welch_on_each_rating():
     data = load_journey(survey=str(path), mapping={"customer_id": "id", "score": RATED}, not_rated=(0,))
     result = C.compare(C.apply_view(data, "attribute:Class=business"), C.apply_view(data, "attribute:Class=Eco"),
                        level="touchpoint")
-    table = result.table.set_index("stage")
+    table = result.table[result.table["measure"] == "score"].set_index("stage")
+    csat = result.table[result.table["measure"] == C.CSAT].set_index("stage")
+    satisfied = result.table[result.table["measure"] == "share:satisfaction"].set_index("stage")
     raw = pd.read_csv(path)
     for rating in RATED:
         a = raw.loc[raw["Class"] == "Business", rating]
@@ -40,8 +42,23 @@ def test_airline_classes_compared_by_welch_on_each_rating():
         assert row["difference"] == pytest.approx(b.mean() - a.mean())
         assert row["ci_low"] == pytest.approx(ref.confidence_interval().low)
         assert row["p_value"] == pytest.approx(ref.pvalue, rel=1e-6, abs=1e-300)
+        # CSAT: ratings of 4 or 5 on the 1-5 scale, per class; the pooled z-test is the
+        # uncorrected chi-square test of the 2x2 table.
+        xa, xb = int((a >= 4).sum()), int((b >= 4).sum())
+        got = csat.loc[rating]
+        assert (got["a"], got["b"]) == pytest.approx((xa / len(a), xb / len(b)))
+        chi = stats.chi2_contingency([[xa, len(a) - xa], [xb, len(b) - xb]], correction=False)
+        assert got["p_value"] == pytest.approx(chi.pvalue, rel=1e-6, abs=1e-300)
+        # The satisfaction column: the share satisfied among the passengers who rated it.
+        ya = raw.loc[(raw["Class"] == "Business") & (raw[rating] > 0), "satisfaction"] == "satisfied"
+        yb = raw.loc[(raw["Class"] == "Eco") & (raw[rating] > 0), "satisfaction"] == "satisfied"
+        got = satisfied.loc[rating]
+        assert (got["n_a"], got["n_b"]) == (len(ya), len(yb))
+        assert (got["a"], got["b"]) == pytest.approx((ya.mean(), yb.mean()))
+        chi = stats.chi2_contingency([[ya.sum(), (~ya).sum()], [yb.sum(), (~yb).sum()]], correction=False)
+        assert got["p_value"] == pytest.approx(chi.pvalue, rel=1e-6, abs=1e-300)
     # No events: reach and a stage goal are not claimed, and the notes say why.
-    assert set(result.table["measure"]) == {"score"}
+    assert set(result.table["measure"]) == {"score", C.CSAT, "share:satisfaction"}
     assert any("needs touchpoint events" in n for n in result.notes)
 
 

@@ -446,6 +446,24 @@ def test_what_changed_lane_marks_significant_differences():
     assert "What changed" in " ".join(a.text for a in fig.layout.annotations)
 
 
+def test_with_changes_lays_a_comparison_over_a_map_built_without_one():
+    from journeylib.compare import what_changed
+    from journeylib.journey_map import with_changes
+
+    rows = [(f"{c}{k}", s, t, sc, n) for k in range(4) for c, s, t, sc, n in SURVEY_ONLY]
+    rows_b = [(f"{c}{k}", s, t, max(1, sc - 1), n) for k in range(4) for c, s, t, sc, n in SURVEY_ONLY]
+    a, _ = survey_only_data(rows)
+    b, _ = survey_only_data(rows_b)
+    changed = what_changed(a, b)
+    plain = build_journey_map(b)
+    laid = with_changes(plain, changed, ("before", "after"))
+    built = build_journey_map(b, changed=changed, changed_labels=("before", "after"))
+    pd.testing.assert_frame_equal(laid.to_frame(), built.to_frame())
+    assert laid.changed_labels == ("before", "after") and len(laid.lanes["changed"]) == len(plain.stages)
+    assert not any(plain.lanes["changed"].values())  # the map laid over is left as it was
+    assert not any(with_changes(laid, None).lanes["changed"].values())
+
+
 def test_a_map_that_must_fit_leaves_out_lanes_in_order(jm):
     from journeylib import charts
 

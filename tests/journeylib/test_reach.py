@@ -1,5 +1,6 @@
 """Who reached what (journeylib.reach) against hand counts, by both plans."""
 
+import dataclasses
 import math
 from pathlib import Path
 
@@ -149,3 +150,33 @@ def test_reached_by_stage_is_the_funnel_rule(plan):
     assert reach_mod.reached_by_stage(frame, STAGES)["customers"].tolist() == [3, 1, 1, 1]
     far = reach_mod.furthest_stage(make_events(), STAGES).execute().set_index("customer_id")["furthest"]
     assert far.to_dict() == pytest.approx({"a": 2, "b": 1, "c": 0, "d": float("nan"), "e": 1}, nan_ok=True)
+
+
+@pytest.mark.parametrize("goal, converted", [
+    (("stage", "Purchase"), {"a"}),  # reached Purchase or a later stage
+    (("touchpoint", "Product"), {"a", "b", "c", "e"}),
+])
+def test_ends_say_who_converted_in_the_same_pass(plan, goal, converted):
+    from journeylib.journey import Goal, JourneyModel
+
+    model = JourneyModel(stages=STAGES, goal=Goal(*goal))
+    with_goal = customer_reach(make_events(), STAGES, journey=model)
+    plain = customer_reach(make_events(), STAGES)
+    # Hand counts per journey end: (furthest stage index, last touchpoint, converted).
+    ends = {"a": (2, "Checkout"), "b": (1, "Product"), "c": (0, "Product"), "d": (None, None), "e": (1, "Product")}
+    expected = {}
+    for cid, (far, last) in ends.items():
+        key = (-1 if far is None else far, last, cid in converted)
+        expected[key] = expected.get(key, 0) + 1
+    got = {(-1 if math.isnan(r.furthest) else int(r.furthest), r.last_tp, bool(r.converted)): int(r.n)
+           for r in with_goal.ends.itertuples(index=False)}
+    assert got == expected
+    # The rest of the counts are those of a pass without a goal.
+    assert_same_reach(plain, dataclasses.replace(with_goal, ends=plain.ends))
+    summed = {}
+    for (far, last, _), n in got.items():
+        summed[(far, last)] = summed.get((far, last), 0) + n
+    assert summed == {(-1 if math.isnan(r.furthest) else int(r.furthest), r.last_tp): int(r.n)
+                      for r in plain.ends.itertuples(index=False)}
+    # A journey without a stage or touchpoint goal: no converted column.
+    assert "converted" not in customer_reach(make_events(), STAGES, journey=JourneyModel(stages=STAGES)).ends

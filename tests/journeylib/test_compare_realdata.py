@@ -59,7 +59,8 @@ def test_airline_classes_compared_by_welch_on_each_rating():
         assert got["p_value"] == pytest.approx(chi.pvalue, rel=1e-6, abs=1e-300)
     # No events: reach and a stage goal are not claimed, and the notes say why.
     assert set(result.table["measure"]) == {"score", C.CSAT, "share:satisfaction"}
-    assert any("needs touchpoint events" in n for n in result.notes)
+    assert any(n.startswith("reached: no touchpoint events") for n in result.notes)
+    assert any(n.startswith("converted: ") for n in result.notes)
 
 
 def test_loan_applications_two_periods_and_what_led_to_approval():

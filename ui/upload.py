@@ -98,9 +98,8 @@ def kind_of(file: Any, frame: pd.DataFrame, kind: str, combined: bool) -> str:
 def combined_problem(name: str, report: ingest.ValidationReport) -> str | None:
     """In words, why a file cannot be one combined file (it lacks a column every event
     needs), and which mode to choose instead; None when that is not the problem."""
-    missing = [e.column for e in report.errors if e.file == name and e.column in ("timestamp", "touchpoint",
-                                                                                  "customer_id")
-               and e.message.startswith("no column for required field")]
+    missing = [f for f in (ingest.missing_field(e) for e in report.errors if e.file == name)
+               if f in ("timestamp", "touchpoint", "customer_id")]
     if not missing:
         return None
     words = {"timestamp": "a time column (when each event happened)", "touchpoint": "a touchpoint column "

@@ -26,14 +26,15 @@ from journeylib.engine import MAX_INLINE_VALUES, Engine, default_engine, map_val
 from journeylib.ingest.errors import Findings, InputError, Issue, ValidationReport, examples
 from journeylib.ingest.mapping import (
     comment_column,
-    rating_columns,
-    survey_ratings,
+    detect_mapping,
     form_id_column,
     id_fallback,
     kind_fields,
+    rating_columns,
     recognise_export,
     require,
     resolve_mapping,
+    survey_ratings,
     used_columns,
 )
 from journeylib.ingest.parse import header_rows, not_a_number, number, read_times, scale_counts, scale_of_counts
@@ -844,9 +845,6 @@ def preview_survey(frame: pd.DataFrame, mapping: Mapping[str, Any] | None = None
     """A survey file's rating columns, stages and proposed "not rated" codes as
     :func:`check` finds them (the same rules), from a frame of its first rows; ``mapping``
     is field -> column as the user set it. None when the file is not a wide survey."""
-    from journeylib.ingest.mapping import detect_mapping
-    from journeylib.journey import place_ratings
-
     cols: dict[str, Any] = dict(detect_mapping(frame, "survey"))
     cols.update({k: v for k, v in (mapping or {}).items() if v is not None})
     columns = [str(c) for c in frame.columns]

@@ -28,6 +28,7 @@ __all__ = [
     "detect_mapping",
     "resolve_mapping",
     "require",
+    "missing_field",
     "has_customer_column",
     "used_columns",
     "key",
@@ -183,6 +184,15 @@ def resolve_mapping(columns: Mapping[str, tuple[str, Sequence[str]]],
             errors.append(InputError(label, f"mapped column {', '.join(map(repr, missing))} for field {fld!r} "
                                      f"not found; columns: {', '.join(map(str, have))}", column=str(missing[0])))
     return resolved, errors
+
+
+_MISSING_FIELD = re.compile(r"^no column for required field '([a-z_]+)'")
+
+
+def missing_field(issue: Any) -> str | None:
+    """The required field an error of :func:`require` found no column for, or None."""
+    found = _MISSING_FIELD.match(str(getattr(issue, "message", "")))
+    return found.group(1) if found else None
 
 
 def require(kind: str, label: str, columns: Sequence[str], cols: Mapping[str, Any],

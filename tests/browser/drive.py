@@ -11,6 +11,8 @@ CHROMIUM = "/usr/bin/chromium"
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
 SIZES = {"1280x800": (1280, 800), "1920x1080": (1920, 1080)}
+# The app's pages, as the sidebar names them.
+PAGES = ["Journeys", "Emotions", "Personas", "Journey map", "Data"]
 
 
 def launch(playwright):

@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 
 from tests.browser import drive
+from tests.browser.drive import PAGES
 from tests.browser.serve import served_app
 
 pytestmark = pytest.mark.browser
@@ -26,7 +27,6 @@ if not Path(drive.CHROMIUM).exists():
     pytest.skip(f"{drive.CHROMIUM} is not installed (apt-get install chromium)", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 
-PAGES = ["Journeys", "Emotions", "Personas", "Journey map", "Data"]
 NOT_RATED = ["", "1", "1, 2"]  # the setting that differs between the three uploads
 
 

@@ -12,7 +12,7 @@ from tests.browser.serve import served_app
 from tests.journeylib.test_survey_stages import wide_survey
 
 pytestmark = pytest.mark.browser
-PAGES = ["Journeys", "Emotions", "Personas", "Journey map", "Data"]
+PAGES = drive.PAGES
 
 if not Path(drive.CHROMIUM).exists():
     pytest.skip(f"{drive.CHROMIUM} is not installed (apt-get install chromium)", allow_module_level=True)

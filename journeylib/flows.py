@@ -58,8 +58,10 @@ def _elements(
     collapse_repeats: bool,
     with_first: bool = False,
     stored: ibis.Table | None = None,
+    with_stage: bool = False,
 ) -> ibis.Table:
-    """customer_id, k (1-based), node, next_node (null after the last) [, first_node].
+    """customer_id, k (1-based), node, next_node (null after the last) [, first_node]
+    [, stage: the element's event's stage, for touchpoint elements with repeats kept].
 
     ``stored`` is :func:`stored_elements` of these same events at ``level``: it is used as
     it is, unless touchpoint repeats are to be merged (it keeps them).
@@ -78,6 +80,7 @@ def _elements(
         timestamp=events.timestamp,
         seq=events.seq,
         node=node,
+        **({"stage": events.stage.cast("string")} if with_stage and not merge else {}),
     )
     if merge:
         w = ibis.window(group_by=t.customer_id, order_by=[t.timestamp, t.seq])
@@ -95,6 +98,8 @@ def _elements(
     }
     if with_first:
         cols["first_node"] = t.node.first().over(w)
+    if "stage" in t.columns:
+        cols["stage"] = t.stage
     return t.select(**cols)
 
 
@@ -107,14 +112,15 @@ def journey_elements(
 
 def stored_elements(events: ibis.Table, level: str) -> ibis.Table:
     """Every journey element at ``level`` (touchpoint repeats kept) with its neighbours:
-    (customer_id, k, node, next_node, first_node).
+    (customer_id, k, node, next_node, first_node), and at the touchpoint level each
+    element's ``stage`` (so the customers of a stage are found without ordering again).
 
     The workspace stores this beside a saved dataset's events: the flows of the whole
     dataset, or of some of its customers, then read it instead of ordering each customer's
     events again (the costly part at millions of events). It no longer applies once events
     are filtered by date or channel, since that changes the elements themselves.
     """
-    return _elements(events, level, collapse_repeats=False, with_first=True)
+    return _elements(events, level, collapse_repeats=False, with_first=True, with_stage=level == "touchpoint")
 
 
 def _empty(columns: Sequence[str], dtypes: dict[str, str]) -> pd.DataFrame:
@@ -780,9 +786,10 @@ def _funnel_customers(data: JourneyData, pick: FunnelPick) -> ibis.Table:
 def _pain_customers(data: JourneyData, pick: PainPick, elements: ibis.Table | None = None) -> ibis.Table:
     if pick.kind not in ("stage", "touchpoint"):
         raise ValueError(f"a pain point is a stage or a touchpoint row, not {pick.kind!r}")
-    if elements is not None and pick.kind == "touchpoint" and pick.level == "touchpoint":
+    column = "node" if pick.kind == "touchpoint" else "stage"
+    if elements is not None and pick.level == "touchpoint" and column in elements.columns:
         # Stored touchpoint elements are the events in order: their positions, unsorted.
-        hit = elements.filter(elements.node == str(pick.name))
+        hit = elements.filter(elements[column] == str(pick.name))
         return hit.group_by("customer_id").agg(first_k=hit.k.min(), last_k=hit.k.max())
     at = (data.events[pick.kind].cast("string") == str(pick.name)).fill_null(False)
     num = _numbered(_journeys_of(data.events, at), pick.level, False)
@@ -804,7 +811,7 @@ def flow_customers(
     the pick's level (first and last element it covers; null when no event marks it, as
     for a column goal), which :func:`neighbours` reads. A pick of ``(other)`` needs the
     Sankey frame it came from (``sankey``) to know which names were kept. ``elements``:
-    see :func:`stored_elements` (read by forward Sankey picks and touchpoint pain points).
+    see :func:`stored_elements` (read by forward Sankey picks and pain points).
     """
     if isinstance(pick, SankeyPick):
         return _sankey_customers(data, pick, sankey, elements)

@@ -505,6 +505,7 @@ def test_stored_elements_are_read_and_hold_each_journeys_neighbours(engine):
     assert stored.astype(object).where(stored.notna(), None).to_dict("list") == {
         "customer_id": ["a", "a", "a", "b"], "k": [1, 2, 3, 1], "node": ["Ad", "Ad", "Site", "Site"],
         "next_node": ["Ad", "Site", None, None], "first_node": ["Ad", "Ad", "Ad", "Site"],
+        "stage": ["Awareness", "Awareness", "Consideration", "Consideration"],
     }
     stages = engine.execute(flows.stored_elements(ev, "stage")).sort_values(["customer_id", "k"])
     assert stages["node"].tolist() == ["Awareness", "Consideration", "Consideration"]

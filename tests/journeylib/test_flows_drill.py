@@ -263,7 +263,7 @@ def test_stored_elements_give_the_same_customers_and_neighbours(engine):
     data = make(engine)
     stored = flows.stored_elements(data.events, "touchpoint")
     for pick in (flows.SankeyPick(1, "H", "P"), flows.SankeyPick(3, END), flows.SankeyPick(2, "C", start="H"),
-                 flows.PainPick("touchpoint", "E")):
+                 flows.PainPick("touchpoint", "E"), flows.PainPick("stage", "Try"), flows.PainPick("stage", "Buy")):
         plain = flows.flow_customers(data, pick)
         fast = flows.flow_customers(data, pick, elements=stored)
         assert who(data, pick) == sorted(execute(fast)["customer_id"])

@@ -524,8 +524,8 @@ def _events(work: _Work, raw: RawTable, cols: dict[str, Any], journey: JourneyMo
     # expression carries, and a survey export has hundreds); its other columns are joined
     # back by row once, at the end. A table has no row numbers to join by: they ride along.
     carried = extras if raw.database else []
-    if not raw.database:
-        t = t.select(ROW, *[c for c in raw.columns if c in used])
+    if not raw.database:  # the duplicate rule's hash of every column rides in the same pass
+        t = t.select(ROW, *[c for c in raw.columns if c in used], _jl_h=row_hash(t, raw.columns))
     t2 = _times(work, t, ts_col, raw)
     ts, raw_ts = t2._jl_ts, t2[ts_col]
     latest = latest_plausible()
@@ -541,9 +541,10 @@ def _events(work: _Work, raw: RawTable, cols: dict[str, Any], journey: JourneyMo
         "_jl_ts_text": ibis.ifelse(odd, raw_ts.cast("string"), ibis.null("string")),
         **({"_jl_order": t2[order_column]} if order_column else {}),
         **typed_extras(t2, {c: kinds[c] for c in carried}),
+        **({} if raw.database else {"_jl_h": t2._jl_h}),
     }
     checked = work.materialize(t2.select(**select), "events_checked")
-    hashes = None if raw.database else raw.table.select(ROW, _jl_h=row_hash(raw.table, raw.columns))
+    hashes = None if raw.database else checked.select(ROW, "_jl_h")
     dups = _duplicates(work, raw, raw.table, hashes, keep_duplicates)
     narrow = checked.select(ROW, "customer_id", "timestamp", "touchpoint", "_jl_stage_label", "_jl_ts_blank",
                             "_jl_ts_text")

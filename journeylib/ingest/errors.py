@@ -78,11 +78,14 @@ class ValidationReport:
 
 
 def rows_text(rows: Sequence[int], count: int) -> str:
-    """``rows 2, 4, 6 and 3 more`` (the first few example rows of ``count``)."""
+    """``rows 2, 4, 6 and 3 more`` (the first few example rows of ``count``); ``row 7``
+    for one."""
     if not rows:
         return ""
     shown = ", ".join(str(r) for r in rows[:MAX_EXAMPLES])
     more = count - min(len(rows), MAX_EXAMPLES)
+    if len(rows) == 1 and more <= 0:
+        return f"row {shown}"
     return f"rows {shown}" + (f" and {more} more" if more > 0 else "")
 
 

@@ -8,6 +8,8 @@ helpers compare what both roads must share and leave those to the tests that ass
 
 from __future__ import annotations
 
+import re
+
 import itertools
 from pathlib import Path
 from typing import Any
@@ -72,8 +74,8 @@ def by_table(wh: Warehouse, frames: dict[str, pd.DataFrame], **options: Any):
 
 
 def warning_key(w: Issue) -> tuple:
-    """What a file's warning and a table's warning share: column, text before "; rows", count."""
-    return (w.column, w.message.split("; rows ")[0], w.count)
+    """What a file's warning and a table's warning share: column, text before "; row(s)", count."""
+    return (w.column, before_rows(w.message), w.count)
 
 
 def events(data, seq: bool = False) -> pd.DataFrame:
@@ -122,4 +124,9 @@ def both(engine: Engine, wh: Warehouse, **frames: pd.DataFrame | Any):
 
 def found(data) -> dict[str, Issue]:
     """Warnings by their text before "; rows"."""
-    return {w.message.split("; rows ")[0]: w for w in data.warnings}
+    return {before_rows(w.message): w for w in data.warnings}
+
+
+def before_rows(message: str) -> str:
+    """A warning's text before its example rows ("; row 3" or "; rows 2, 5")."""
+    return re.split(r"; rows? \d", message)[0]

@@ -216,7 +216,7 @@ def test_epoch_seconds_and_milliseconds(engine, wh, unit, scale):
     ev = f.events.execute().sort_values("seq").reset_index(drop=True)
     assert ev["timestamp"].iloc[0] == pd.Timestamp("2024-03-01 10:00:00")
     assert ev["timestamp"].iloc[11] == pd.Timestamp("2024-03-01 10:11:00")
-    assert [(w.message, w.count, w.rows) for w in f.warnings] == [("1 row dropped: no timestamp; rows 13", 1, [13])]
+    assert [(w.message, w.count, w.rows) for w in f.warnings] == [("1 row dropped: no timestamp; row 13", 1, [13])]
 
 
 def test_yyyymmdd_in_a_float_column_is_read(engine, wh, tmp_path):

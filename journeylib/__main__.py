@@ -417,6 +417,10 @@ def _run(args: argparse.Namespace) -> None:
             frame = funnel(data)
         except ValueError as exc:  # a GoalError too: what to set is in its words
             raise UsageError(f"funnel: {exc}") from None
+        if len(frame) and not frame["customers"].iloc[0]:  # a column of zeros needs its reason
+            from journeylib.export import funnel_takeaway
+
+            print(f"warning: funnel: {funnel_takeaway(frame, data)}", file=sys.stderr)
         _write_csv(frame[["stage", "customers", "share", "conversion"]], args.out)
     elif cmd == "transitions":
         from journeylib.flows import transitions

@@ -245,3 +245,18 @@ def test_flows_and_transitions_import_only_what_they_need(tiny, tmp_path):
                          cwd=Path(__file__).resolve().parents[2])
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_funnel_of_touchpoints_at_no_stage_says_why_it_is_zero(tmp_path, capsys):
+    """No touchpoint name carries a stage word: every stage counts 0, and standard error
+    says so and how to place them, instead of a bare column of zeros."""
+    path = tmp_path / "log.csv"
+    path.write_text("case_id,timestamp,activity\nt1,2024-01-01 10:00,Alpha\nt1,2024-01-01 11:00,Beta\n"
+                    "t2,2024-01-02 10:00,Alpha\n")
+    code, out, err = run(["funnel", "--touchpoints", path], capsys)
+    assert code == 0, err
+    frame = pd.read_csv(io.StringIO(out))
+    assert frame["customers"].tolist() == [0] * len(frame) and len(frame) >= 2
+    warning = [line for line in err.splitlines() if line.startswith("warning: funnel: ")]
+    assert len(warning) == 1 and "No customer has an event at any of the" in warning[0]
+    assert "--stage-map" in warning[0]

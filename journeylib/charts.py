@@ -719,11 +719,7 @@ def top_paths(frame: pd.DataFrame, *, subject: str | None = None, customers: int
     # The longest bar ends where its text still fits right of it.
     top = float(df["share"].astype(float).max()) or 1.0
     stretch = plot_px / max(plot_px - widest - 12, 0.25 * plot_px)
-    # Ticks only where a share can be (the axis runs on past 100% to make room for text).
-    limit = min(top * stretch, 1.0)
-    step = next((s for s in (0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.5) if limit / s <= 5), 0.5)
-    ticks = list(np.arange(0, limit + 1e-9, step))
-    fig.update_xaxes(tickformat=".0%", title_text="Share of customers", range=[0, top * stretch], tickvals=ticks)
+    _share_axis(fig, top * stretch)
     title = figure_title(what, subject, customers)
     title = (_with_note(title, f"with the share that reached {_esc(goal_label)}", first=True) if goal_label
              else _with_note(title, NO_GOAL_HINT))
@@ -1371,6 +1367,15 @@ def _map_emotion(parts: dict, jm, stages, x_of, top: float, h: float, size: floa
         hovertemplate="%{customdata}<extra></extra>", showlegend=False, name="Mean score"))
 
 
+def _share_axis(fig: go.Figure, end: float) -> None:
+    """A share-of-customers x axis running to ``end`` (past 100% where bar text needs the
+    room), with ticks only where a share can be."""
+    limit = min(end, 1.0)
+    step = next((s for s in (0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.5) if limit / s <= 5), 0.5)
+    ticks = list(np.arange(0, limit + 1e-9, step))
+    fig.update_xaxes(tickformat=".0%", title_text="Share of customers", range=[0, end], tickvals=ticks)
+
+
 def persona_overview_chart(frame: pd.DataFrame, *, colors: Mapping[str, str] | None = None,
                            goal_label: str | None = None, height: int | None = None) -> go.Figure:
     """Persona sizes as bars (share of customers), with the share reaching the goal and the
@@ -1397,7 +1402,7 @@ def persona_overview_chart(frame: pd.DataFrame, *, colors: Mapping[str, str] | N
         text=text, textposition="outside", cliponaxis=False,
         hovertemplate="%{y}<br>%{text}<extra></extra>",
     ))
-    fig.update_xaxes(tickformat=".0%", title_text="Share of customers", range=[0, float(df["share"].max()) * 2.4])
+    _share_axis(fig, float(df["share"].max()) * 2.4)
     fig.update_yaxes(autorange="reversed", automargin=True)
     fig.update_layout(showlegend=False)
     h = height or max(300, 56 * len(df) + 160)

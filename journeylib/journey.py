@@ -42,6 +42,8 @@ __all__ = [
     "RatingPlaces",
     "place_ratings",
     "survey_stage_name",
+    "PLACE_STAGES",
+    "unreachable_default_goal",
 ]
 
 GOAL_KINDS = ("stage", "touchpoint", "column")
@@ -311,8 +313,7 @@ class RatingPlaces:
     def note(self) -> str | None:
         """What a user is told about the placement, with how to change it (None: every
         rating sits at a stage the team's rules chose)."""
-        how = ("place them at your own stages: set the stage order and Touchpoint \u2192 stage in the Journey section "
-               "of the Data page, or give --stages and --stage-map FILE.csv (touchpoint,stage rows)")
+        how = f"place them at your own stages: {PLACE_STAGES}"
         if self.grouped:
             ruled = [s for s in self.model.stages if s != self.survey_stage]
             n = len(self.stages) - len(self.grouped)
@@ -327,6 +328,23 @@ class RatingPlaces:
             return (f"{len(self.unplaced)} of {len(self.stages)} ratings sit at no stage: {_listed(self.unplaced)}; "
                     f"they count per touchpoint but in no stage lane. To {how}")
         return None
+
+
+# How a user places touchpoints at stages, in the app and on the command line.
+PLACE_STAGES = ("set the stage order and Touchpoint \u2192 stage in the Journey section of the Data page, or give "
+                "--stages and --stage-map FILE.csv (touchpoint,stage rows)")
+
+
+def unreachable_default_goal(model: JourneyModel, stage_map: Mapping[str, str], stage_column: bool) -> str | None:
+    """Why the default goal is left unset for events none of which is at a stage (their
+    touchpoints carry no stage word and no stage column is mapped): a stage nobody can
+    reach would make every conversion read 0%. None when the goal stands."""
+    goal = model.goal
+    if stage_column or stage_map or goal is None or goal != default_goal(model.stages):
+        return None
+    return (f"no default goal: no touchpoint is at a stage of the stage order ({', '.join(model.stages)}), as none "
+            f"has a stage word in its name, so {goal.target!r} cannot be reached. To follow the journey by stage, "
+            f"{PLACE_STAGES}; to count conversions, name a goal (on the Data page, or e.g. --goal touchpoint=NAME)")
 
 
 def _listed(names: Sequence[str], most: int = 6) -> str:

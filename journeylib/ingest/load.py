@@ -54,7 +54,7 @@ from journeylib.ingest.rules import (
     row_hash,
     typed_extras,
 )
-from journeylib.journey import JourneyModel, place_ratings
+from journeylib.journey import JourneyModel, place_ratings, unreachable_default_goal
 from journeylib.words import label as label_words
 from journeylib.schema import EVENT_COLUMNS, FIELDS, SURVEY_COLUMNS, JourneyData
 
@@ -1044,6 +1044,10 @@ def _check(work: _Work, raws: dict[str, RawTable], errors: list[Issue], mapping,
         try:
             ev = _events(work, events_raw, event_cols, journey, keep_duplicates, order_column)
             events, stage_map = ev.table, ev.stage_map
+            unset = unreachable_default_goal(journey, stage_map, "stage" in event_cols)
+            if unset:
+                work.note(raw.label, None, unset)
+                journey = journey.with_goal(None)
             if ev.attributes is not None:
                 attributes.append(ev.attributes)
             if combined:

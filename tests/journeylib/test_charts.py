@@ -335,6 +335,14 @@ def test_importance_performance_chart_without_ratings_says_what_it_needs():
         assert charts.text_width(text, 0.7 * 18 if sup else 18) <= 250 - 24
 
 
+def test_persona_overview_ticks_stay_within_shares():
+    overview = pd.DataFrame({"persona": ["Short", "Long"], "customers": [68, 32], "share": [0.68, 0.32],
+                             "conversion": [0.5, 0.25], "mean_score": [float("nan"), 3.5]})
+    fig = charts.persona_overview_chart(overview, goal_label="Won")
+    assert fig.layout.xaxis.range[1] > 1  # room for the text past the longest bar
+    assert max(fig.layout.xaxis.tickvals) <= 1.0 and len(fig.layout.xaxis.tickvals) <= 6
+
+
 def test_top_paths_ticks_stay_within_shares():
     paths = pd.DataFrame({"path": ["A > B", "A"], "customers": [60, 40], "share": [0.6, 0.4],
                           "conversion": [1.0, 0.5]})

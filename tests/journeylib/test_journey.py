@@ -179,3 +179,29 @@ def test_the_editor_starts_from_the_stage_the_events_gave_each_touchpoint(engine
     assert seen == {"Help": "B", "Visit": "A"}
     assert list(seen) == ["Help", "Visit"]  # most frequent first
     assert touchpoint_stages_seen(data, limit=1) == {"Help": "B"}
+
+
+def test_default_goal_left_unset_when_no_event_is_at_a_stage(engine):
+    """A process log whose activities carry no stage word cannot reach the default stage
+    goal: it is left unset with a note saying why and how to set one; a log with stage
+    words, a stage column or a goal of the user's own keeps its goal."""
+    from journeylib.ingest import load_journey
+
+    def events(touchpoints, **extra):
+        return pd.DataFrame({"customer_id": ["a", "a", "b"], "timestamp": ["2024-01-01", "2024-01-02", "2024-01-01"],
+                             "touchpoint": touchpoints, **extra})
+
+    plain = load_journey(touchpoints=events(["Alpha", "Beta", "Alpha"]), engine=engine)
+    assert plain.goal is None
+    notes = [w for w in plain.warnings if w.message.startswith("no default goal")]
+    assert len(notes) == 1 and notes[0].severity == "note"
+    assert "'Purchase' cannot be reached" in notes[0].message and "--stage-map" in notes[0].message
+    staged = load_journey(touchpoints=events(["Ad", "Checkout", "Ad"]), engine=engine)
+    assert staged.goal == Goal("stage", "Purchase")
+    labelled = load_journey(touchpoints=events(["Alpha", "Beta", "Alpha"], stage=["Awareness", "Purchase", None]),
+                            engine=engine)
+    assert labelled.goal == Goal("stage", "Purchase")
+    own = load_journey(touchpoints=events(["Alpha", "Beta", "Alpha"]),
+                       journey=JourneyModel.default(goal=Goal("touchpoint", "Beta")), engine=engine)
+    assert own.goal == Goal("touchpoint", "Beta")
+    assert not [w for w in staged.warnings + labelled.warnings + own.warnings if w.message.startswith("no default")]

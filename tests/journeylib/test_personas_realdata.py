@@ -114,8 +114,11 @@ def test_wabo_without_stages_says_what_to_set():
     data = load_journey(touchpoints=path_of("wabo_receipt_events.csv.gz"), mapping={"channel": "case:channel"})
     result = find_personas(data, random_state=0)
     _check_common(result, list(pd.read_csv(path_of("wabo_receipt_events.csv.gz"), nrows=1)))
-    # The default goal (a Purchase stage) cannot be judged on a log with no stages: said, not 0%.
-    assert "No event sits at a stage" in goal_note(data)
+    # The default goal (a Purchase stage) cannot be judged on a log with no stages: it is left
+    # unset with a note, and the cards say a goal is needed instead of showing 0%.
+    assert data.goal is None
+    assert any(w.message.startswith("no default goal") for w in data.warnings)
+    assert goal_note(data).startswith("No goal is set")
     assert persona_cards(data, result)["converted"].isna().all()
 
 

@@ -22,3 +22,13 @@ def wh(tmp_path_factory):
     w = Warehouse(tmp_path_factory.mktemp("warehouse") / "tmp.ddb")
     yield w
     w.close()
+
+
+@pytest.fixture(autouse=True)
+def _default_goal_kept(monkeypatch):
+    """The ingest tests' small logs name touchpoints without stage words, and their
+    subject is the rules' warnings: the note that leaves the default goal unset there is
+    kept out of them (tests/journeylib/test_journey.py asserts it)."""
+    import journeylib.ingest.load as load
+
+    monkeypatch.setattr(load, "unreachable_default_goal", lambda *args: None)

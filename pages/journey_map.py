@@ -121,7 +121,6 @@ st.caption("The journey in one view, filled from your data: what customers do at
            "channels, how they feel, where it hurts, what to fix, and what they say. Every item shows its evidence.")
 
 
-
 def controls():
     """Whose journey, present mode and the comparison; the comparison chosen."""
     if map_first:
@@ -215,7 +214,7 @@ st.subheader("Share", anchor=False)
 present.report_downloads(view, persona, info.name, pair)
 
 if map_first:
-    # Drawn above the map once everything the map needed is shown; nothing was chosen
-    # (map_needs_no_personas), so the controls come back as everyone, nothing compared.
+    # Filled in above the map once the page below it is drawn; nothing was chosen
+    # (map_needs_no_personas), so they come back as everyone's journey, nothing compared.
     with waiting.container():
         pair = controls()

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui import filters, widgets
+from ui import cache, filters, widgets
 
 HERE = Path(__file__).resolve().parent
 ABOUT = ("**Customer journeys**: flows, funnels towards your goal, emotions per stage, personas and a "
@@ -14,6 +14,7 @@ ABOUT = ("**Customer journeys**: flows, funnels towards your goal, emotions per 
 # The menu item makes the minimal toolbar appear, and with it Streamlit's running indicator.
 st.set_page_config(page_title="Customer journeys", page_icon=str(HERE / "assets" / "icon.svg"), layout="wide",
                    menu_items={"About": ABOUT})
+cache.warm_imports()
 pages = [
     st.Page("pages/journeys.py", title="Journeys", icon=":material/account_tree:", default=True),
     st.Page("pages/emotions.py", title="Emotions", icon=":material/mood:"),
@@ -30,6 +31,10 @@ page = st.navigation(pages)
 # Streamlit leaves 6rem above a page's title; at 1280x800 that pushed the first chart below
 # the fold. The header's menu sits at the right, so 3.5rem clears it.
 st.html("<style>[data-testid='stMainBlockContainer'] {padding-top: 3.5rem !important;}</style>")
+finish_sidebar = None
 with widgets.errors_shown("Could not open the dataset"):
-    filters.sidebar()
+    finish_sidebar = filters.sidebar()
 page.run()
+if finish_sidebar is not None:
+    # The Data page filters nothing by persona: it does not wait for a new dataset's personas.
+    finish_sidebar(page.url_path != "data")

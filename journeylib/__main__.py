@@ -8,14 +8,14 @@ to standard error as ``warning: ...`` lines so the CSV on standard output stays 
 from __future__ import annotations
 
 import argparse
-import importlib
 import io as _io
 import os
 import sys
-import threading
 from pathlib import Path
 
 import pandas as pd
+
+from journeylib import import_in_background
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 1
@@ -287,19 +287,6 @@ def _write_csv(frame: pd.DataFrame, out: str | None) -> None:
         sys.stdout.write(buffer.getvalue())
 
 
-def _import_in_background(module: str) -> None:
-    """Import ``module`` on another thread while the files load: scikit-learn takes about
-    1.5 s to import, and the engine reading the files leaves the interpreter free."""
-
-    def run() -> None:
-        try:
-            importlib.import_module(module)
-        except Exception:  # noqa: BLE001 - the main thread's own import reports it
-            pass
-
-    threading.Thread(target=run, name=f"import {module}", daemon=True).start()
-
-
 def _personas(data, k: str = "auto", seed: int = 0):
     from journeylib.personas import find_personas
 
@@ -387,7 +374,7 @@ def _run(args: argparse.Namespace) -> None:
     views = _compare_views(args) if cmd == "compare" else None
     if (cmd in ("personas", "report") or getattr(args, "persona", None) or getattr(args, "by", None) == "persona"
             or (views and any(v.personas for v in views))):
-        _import_in_background("journeylib.personas")
+        import_in_background("journeylib.personas")
     data = _load(args)
 
     if cmd == "validate":

@@ -9,12 +9,15 @@ from ui import cache, compare, filters, present, state, widgets
 
 view = state.current_view()
 info = state.active_info()
-names = state.persona_names()
+# Everyone's map with nothing compared needs no personas: then it is drawn before the
+# controls that list them (a new dataset's personas take seconds to find).
+map_first = not present.is_on() and present.map_needs_no_personas()
+names = [] if map_first else state.persona_names()
 choices = [present.EVERYONE] + [n for n in names if not view.personas or n in view.personas]
-shown_for = filters.link_value("jm_persona", choices, present.EVERYONE)
+shown_for = present.EVERYONE if map_first else filters.link_value("jm_persona", choices, present.EVERYONE)
 persona = None if shown_for == present.EVERYONE else shown_for
 subject = state.subject(view, persona)
-colors = state.persona_colors()
+colors = {} if map_first else state.persona_colors()
 pair = None  # a comparison (ui.compare.Pair), set by the controls below in normal mode
 
 
@@ -117,18 +120,38 @@ st.title("Journey map")
 st.caption("The journey in one view, filled from your data: what customers do at each stage, through which "
            "channels, how they feel, where it hurts, what to fix, and what they say. Every item shows its evidence.")
 
-with st.container(border=True):
+
+def controls():
+    """Whose journey, present mode and the comparison; the comparison chosen."""
+    if map_first:
+        names = state.persona_names()
+        options = [present.EVERYONE] + [n for n in names if not view.personas or n in view.personas]
+        filters.link_value("jm_persona", options, present.EVERYONE)
+    else:
+        options = choices
     c1, c3 = st.columns([4, 1], vertical_alignment="bottom")
-    c1.selectbox("Whose journey", choices, **filters.linked("jm_persona"),
+    c1.selectbox("Whose journey", options, **filters.linked("jm_persona"),
                  help="Everyone in the current filters, or one persona.")
     with c3:
         present.toggle()
+    chosen = None
     with widgets.errors_shown("Cannot compare these views"):
-        pair = compare.controls(view)
-    if pair is not None:
-        compare.explain(pair, view)
+        chosen = compare.controls(view)
+    if chosen is not None:
+        compare.explain(chosen, view)
         st.caption("The map gains a “What changed” lane per stage (the second view minus the first), and the "
                    "report and the deck a “What changed” section.")
+    return chosen
+
+
+controls_box = st.container(border=True)
+if map_first:
+    with controls_box:
+        waiting = st.empty()
+        waiting.caption("Finding this dataset's personas for “Whose journey” and comparisons…")
+else:
+    with controls_box:
+        pair = controls()
 
 jm = present.journey_map(view, persona, pair)
 if not jm.stages:
@@ -189,3 +212,9 @@ if box.open:
 
 st.subheader("Share", anchor=False)
 present.report_downloads(view, persona, info.name, pair)
+
+if map_first:
+    # Filled in above the map once the page below it is drawn; nothing was chosen
+    # (map_needs_no_personas), so they come back as everyone's journey, nothing compared.
+    with waiting.container():
+        pair = controls()

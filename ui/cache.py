@@ -59,6 +59,17 @@ def engine() -> Engine:
     return default_engine()
 
 
+@st.cache_resource(show_spinner=False)
+def warm_imports() -> bool:
+    """Once per process, while the first page shows: the analysis modules imported on a
+    thread (scikit-learn, scipy.stats; 2-4 s on a busy 2-core machine), so the first
+    personas, map or themes a user asks for do not wait for the import."""
+    from journeylib import import_in_background
+
+    import_in_background("journeylib.personas", "journeylib.insights", "journeylib.voice", "journeylib.journey_map")
+    return True
+
+
 @st.cache_resource(max_entries=6, show_spinner="Opening dataset…")
 def dataset(root: str, dataset_id: str, saved: str) -> JourneyData:
     """A saved dataset, reopened from its Parquet files; or a connected one, read where it lives

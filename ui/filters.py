@@ -17,6 +17,7 @@ first), so a fresh browser opening the link computes with the linked value.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Callable
 
 import streamlit as st
 
@@ -107,8 +108,20 @@ def _write_query(view: cache.View) -> None:
             st.query_params[key] = value
 
 
-def sidebar() -> cache.View:
-    """Render the shared sidebar and return the current view."""
+def _persona_filter(personas: list[str]) -> None:
+    if personas:
+        st.multiselect("Personas", personas, key="flt_personas", placeholder="All personas",
+                       help="Show only customers of these personas.")
+
+
+def sidebar() -> Callable[[bool], None]:
+    """Render the shared sidebar; returns what completes it once the page has run.
+
+    A new dataset's personas take seconds to find (2.9 s for 26,000 respondents), and the
+    page should not wait for the filter's list: unless this session has them already or a
+    persona filter is set, the filter's place is kept and filled after the page, with
+    ``finish(True)``; ``finish(False)`` (a page that needs no personas, the Data page)
+    leaves it empty. The view is the same either way: with no persona chosen it is everyone."""
     infos = state.all_datasets()
     state.recall()
     pending = st.session_state.pop(state.PENDING_KEY, None)
@@ -132,10 +145,11 @@ def sidebar() -> cache.View:
                     f"{facts['customers']:,} customers · {facts['events']:,} events")
                    + (f" · {facts['first']} to {facts['last']}" if facts["first"] else ""))
         st.markdown("**Filters**")
-        personas = state.persona_names()
-        if personas:
-            st.multiselect("Personas", personas, key="flt_personas", placeholder="All personas",
-                           help="Show only customers of these personas.")
+        slot = st.empty()
+        now = state.personas_asked() or bool(state.get("flt_personas"))
+        if now:
+            with slot.container():
+                _persona_filter(state.persona_names())
         first, last = _date(facts["first"]), _date(facts["last"])
         if first and last:
             if "flt_dates" not in st.session_state:
@@ -154,4 +168,12 @@ def sidebar() -> cache.View:
             st.caption(f"In view: **{n['customers']:,} customers**, {n['events']:,} events"
                        + (f", {n['answers']:,} survey answers" if facts["has_survey"] else ""))
     _write_query(view)
-    return view
+
+    def finish(find: bool) -> None:
+        if now or not (find or state.personas_asked()):
+            return
+        with slot.container():
+            _persona_filter(state.persona_names())
+        state.remember()
+
+    return finish

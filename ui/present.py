@@ -121,6 +121,19 @@ class Slide:
 # ----------------------------------------------------------------------------- present mode
 
 
+def map_needs_no_personas() -> bool:
+    """Whether the Journey map page can draw its map before the personas are found: this
+    session has not found them yet, and neither it nor the link asks for one persona's
+    journey or a comparison (``jm_persona``, ``cmp``)."""
+    if state.personas_asked():
+        return False
+    for key, nothing in (("jm_persona", EVERYONE), ("cmp", "none")):
+        value = st.session_state.get(key, st.query_params.get(key))
+        if value not in (None, "", nothing):
+            return False
+    return True
+
+
 def is_on() -> bool:
     """Whether present mode is on (first run of a session reads ``?present=1&slide=N``)."""
     if PRESENT_KEY not in st.session_state:

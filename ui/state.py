@@ -198,14 +198,27 @@ def current_personas():
     return cache.personas(base_view())
 
 
+FOUND_KEY = "_personas_asked"  # base views whose personas this session has asked for
+
+
 def persona_names() -> list[str]:
     """Persona names in model order, or [] when personas cannot be found."""
+    view = base_view()
+    asked = st.session_state.setdefault(FOUND_KEY, set())
     try:
-        names = cache.persona_order(base_view())
+        names = cache.persona_order(view)
     except Exception:  # noqa: BLE001 - shown on the Personas page; other pages just lose the filter
+        asked.add(view)
         return []
-    cache.persona_labels_ready(base_view())
+    asked.add(view)
+    cache.persona_labels_ready(view)
     return names
+
+
+def personas_asked() -> bool:
+    """Whether this session has already asked for the active dataset's personas (found, or
+    found impossible), so asking again is quick; a new dataset's take seconds to find."""
+    return base_view() in st.session_state.get(FOUND_KEY, ())
 
 
 def persona_colors() -> dict[str, str]:

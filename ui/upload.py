@@ -82,7 +82,15 @@ def _survey_preview(file_id: str, name: str, fields: str, has_events: bool, _fra
 def survey_preview(file: Any, frame: pd.DataFrame, fields: Mapping[str, Any],
                    has_events: bool = False) -> ingest.SurveyPreview | None:
     """What a check would make of an uploaded wide survey (its ratings, their stages, the
-    codes proposed as not rated), from the rows previewed; cached per upload and mapping."""
+    codes proposed as not rated), from the rows previewed; cached per upload and mapping.
+
+    The Data page fills the score box with the rating columns found without a mapping; with
+    exactly those columns (in that order) mapped, the preview is that same one, so the rows
+    are not scanned a second time (0.6 s for 26,000 respondents)."""
+    found = _survey_preview(file.file_id, file.name, "{}", has_events, frame)
+    score = fields.get("score")
+    if not fields or (found is not None and isinstance(score, list) and score == list(found.ratings)):
+        return found
     return _survey_preview(file.file_id, file.name, json.dumps(dict(fields), sort_keys=True, default=str),
                            has_events, frame)
 

@@ -51,3 +51,44 @@ def test_a_file_that_is_neither_events_nor_a_survey_is_told_what_is_missing(app)
     assert any("1 problem(s) must be fixed" in e for e in said), said
     assert any("a time column (when each event happened)" in e and "**pages.csv** has none" in e
                and "choose **Separate files**" in e for e in said), said
+
+
+def test_a_new_dataset_finds_its_personas_on_the_page_that_needs_them(app, monkeypatch):
+    """The Data page filters nothing by persona: after "Use this data" it does not wait for
+    the new dataset's personas (no model is fitted, the sidebar has no persona filter yet).
+    The Journey map page draws everyone's map, then finds them: its "Whose journey" and the
+    sidebar's filter list the personas the model names, and no placeholder text is left."""
+    from journeylib import personas as persona_lib
+
+    fits = []
+    real = persona_lib.find_personas
+
+    def counted(data, *args, **kwargs):
+        fits.append(len(data.survey.execute()) if data.survey is not None else 0)
+        return real(data, *args, **kwargs)
+
+    monkeypatch.setattr(persona_lib, "find_personas", counted)
+    app.run()
+    no_exceptions(app)
+    before = len(fits)
+    frame = wide_survey(n=120, seed=4)
+    upload(app, "cabin_survey.csv", frame.to_csv(index=False).encode())
+    app.button(key="d_use").click().run()
+    no_exceptions(app)
+    assert any("is now the active dataset" in s.value for s in app.success)
+    assert len(fits) == before, "the Data page fitted personas"
+    assert "flt_personas" not in [m.key for m in app.sidebar.multiselect]
+
+    app.switch_page("pages/journey_map.py").run()
+    no_exceptions(app)
+    assert len(fits) == before + 1 and fits[-1] == 5 * len(frame)
+    names = list(real(workspace.open_dataset(active_id(app))).model.names_)
+    assert len(names) >= 2
+    assert app.selectbox(key="jm_persona").options == ["All customers", *names]
+    assert app.multiselect(key="flt_personas").options == names
+    assert not any("Finding this dataset's personas" in c.value for c in app.caption)
+    # Found once: the next run lists them before drawing anything, with no new fit.
+    app.run()
+    no_exceptions(app)
+    assert len(fits) == before + 1
+    assert app.selectbox(key="jm_persona").options == ["All customers", *names]

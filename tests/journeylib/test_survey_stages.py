@@ -130,6 +130,21 @@ def test_a_rare_zero_beside_one_to_five_is_proposed_as_not_rated(tmp_path, capsy
     assert "coded as not rated" not in err and "0 counts as a score here" in err
 
 
+@pytest.mark.parametrize("frame", [wide_survey(zero_every=20), wide_survey(n=40, top=7), wide_survey(zero_every=3)])
+def test_mapping_the_found_ratings_gives_the_same_preview(frame):
+    """The Data page maps the rating columns the preview found without a mapping and reuses
+    that preview (ui.upload.survey_preview): with exactly those columns mapped, the preview
+    (ratings, stages, proposed codes and why) is the same."""
+    found = preview_survey(frame, name="cabin_survey.csv")
+    mapped = preview_survey(frame, {"customer_id": "respondent", "score": list(found.ratings)},
+                            name="cabin_survey.csv")
+    assert list(found.ratings) == RATINGS
+    assert mapped == found
+    # Fewer columns mapped is another preview: the reuse needs the very same columns.
+    fewer = preview_survey(frame, {"score": RATINGS[:3]}, name="cabin_survey.csv")
+    assert list(fewer.ratings) == RATINGS[:3]
+
+
 @pytest.mark.parametrize("why,frame", [
     ("0 on a 0-10 scale is a score", wide_survey(zero_every=20, top=10)),
     ("0 given as often as a rating", wide_survey(zero_every=3)),

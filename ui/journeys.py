@@ -50,8 +50,8 @@ def flows_single(view: cache.View, settings: drill.SankeySettings, node_stage: d
     spec = drill.current()
     frame = cache.sankey_frame(view, settings.level, settings.max_steps, settings.top, settings.collapse,
                                settings.start)
-    fig = charts.sankey(frame, subject=state.subject(view), level=settings.level, stages=data.stages,
-                        node_stage=node_stage, fit_width=820, empty_text=no_events)
+    fig = cache.figure("sankey", frame, subject=state.subject(view), level=settings.level, stages=data.stages,
+                       node_stage=node_stage, fit_width=820, empty_text=no_events)
     widgets.chart(fig, key="sankey", frame=frame, file_name="flows")
     st.caption("Hover a node for its customers; grey **(end)** nodes count the customers whose journey stopped "
                "after the previous step, and their share of that step.")
@@ -69,11 +69,11 @@ def flows_single(view: cache.View, settings: drill.SankeySettings, node_stage: d
         if why:
             st.warning(f"The funnel stops at the stages: {why}.", icon=":material/flag:")
         drill.funnel_mode()
-        fig = charts.funnel(funnel_all, subject=state.subject(view), stages=data.stages,
-                            goal_label=goal.label if goal and not why else None, fit_width=820, empty_text=no_events)
+        fig = cache.figure("funnel", funnel_all, subject=state.subject(view), stages=data.stages,
+                           goal_label=goal.label if goal and not why else None, fit_width=820, empty_text=no_events)
         drill.funnel_chart(fig, key="funnel_pick", stages_by_curve=[funnel_all["stage"].astype(str).tolist()],
                            sides=[SINGLE])
-        widgets.csv_download(funnel_all, "Download data (CSV)", "funnel", key="funnel_csv")
+        widgets.csv_download(funnel_all, "Download data (CSV)", "funnel", key="funnel_csv", on_click=True)
         st.caption("A customer counts at a stage once they reach it or any later stage; the percentage is of the "
                    "first stage. Click a bar to see who these customers are.")
         # Computed only when opened: four queries a filter change need not wait for.
@@ -93,9 +93,9 @@ def flows_single(view: cache.View, settings: drill.SankeySettings, node_stage: d
     paths, why_paths = cache.top_paths_frame(view, path_level, 10)
     if why_paths:
         st.warning(f"Conversion is not shown: {why_paths}.", icon=":material/flag:")
-    widgets.chart(charts.top_paths(paths, subject=state.subject(view), customers=n["customers"],
-                                   goal_label=goal.label if goal and not why_paths else None, empty_text=no_events,
-                                   fit_width=820),
+    widgets.chart(cache.figure("top_paths", paths, subject=state.subject(view), customers=n["customers"],
+                               goal_label=goal.label if goal and not why_paths else None, empty_text=no_events,
+                               fit_width=820),
                   key="paths", frame=paths, file_name="top_paths")
 
 

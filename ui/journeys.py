@@ -1,7 +1,7 @@
 """The Journeys page's sections: flows (one view, or two side by side with their
 differences), the most common paths, paths to an end, paths between two touchpoints,
-transitions and time along the journey. Each draws its charts from cached library results and offers the drill-down
-(ui.drill) where a chart has customers behind it."""
+transitions and time along the journey. Each draws its charts from cached library results
+and offers the drill-down (ui.drill) where a chart has customers behind it."""
 
 from __future__ import annotations
 

@@ -342,8 +342,8 @@ def unreachable_default_goal(model: JourneyModel, stage_map: Mapping[str, str], 
     goal = model.goal
     if stage_column or stage_map or goal is None or goal != default_goal(model.stages):
         return None
-    return (f"no default goal: no touchpoint is at a stage of the stage order ({', '.join(model.stages)}), as none "
-            f"has a stage word in its name, so {goal.target!r} cannot be reached. To follow the journey by stage, "
+    return (f"no default goal: no touchpoint is at a stage of the stage order ({', '.join(model.stages)}), as no "
+            f"stage rule places one and none has a stage word in its name, so {goal.target!r} cannot be reached. To follow the journey by stage, "
             f"{PLACE_STAGES}; to count conversions, name a goal (on the Data page, or e.g. --goal touchpoint=NAME)")
 
 

@@ -1,6 +1,6 @@
-"""Journeys: step Sankey, funnel and top paths, for one view or two side by side; who is
-behind any node, link, funnel step or pain point; paths to an end and between two
-touchpoints; transitions; time along the journey."""
+"""Journeys: step Sankey and funnel, for one view or two side by side; who is behind any
+node, link, funnel step or pain point; the most common paths; paths to an end and between
+two touchpoints; transitions; time along the journey."""
 
 import streamlit as st
 
@@ -34,8 +34,10 @@ with st.container(border=True):
 
 settings = drill.SankeySettings(level, max_steps, top, collapse and level == "touchpoint", start)
 drill.keep_in_url()
-tabs = st.tabs(["Flows", "Paths to an end", "Between two touchpoints", "Transitions", "Time along the journey"],
-               key="j_tab", bind="query-params")
+# Only the open tab is computed; the most common paths have their own, so a filter change on
+# Flows waits for the Sankey and the funnel only (a query and a chart fewer to draw).
+tabs = st.tabs(["Flows", "Top paths", "Paths to an end", "Between two touchpoints", "Transitions",
+                "Time along the journey"], key="j_tab", bind="query-params")
 with tabs[0]:
     if tabs[0].open is not False:
         with widgets.errors_shown("Cannot compare these views"):
@@ -45,14 +47,17 @@ with tabs[0]:
                 journeys.flows_compared(view, pair, settings, node_stage)
 with tabs[1]:
     if tabs[1].open:
-        journeys.paths_to_an_end(view, settings, node_stage)
+        journeys.top_paths(view, compared=pair is not None)
 with tabs[2]:
     if tabs[2].open:
-        journeys.between(view)
+        journeys.paths_to_an_end(view, settings, node_stage)
 with tabs[3]:
     if tabs[3].open:
-        journeys.transitions(view, settings)
+        journeys.between(view)
 with tabs[4]:
     if tabs[4].open:
+        journeys.transitions(view, settings)
+with tabs[5]:
+    if tabs[5].open:
         with widgets.errors_shown("Cannot compare these views"):
             journeys.time_along(view, pair)

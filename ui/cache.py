@@ -221,13 +221,17 @@ def facts(root: str, dataset_id: str, saved: str) -> dict:
 @st.cache_data(max_entries=64, show_spinner=False)
 def counts(view: View, persona: str | None = None) -> dict:
     """Customers, events and survey answers in the filtered view."""
-    data = filtered(view, persona)
-    ev = data.events
+    ev = filtered(view, persona).events
     row = execute(ev.aggregate(events=ev.count(), customers=ev.customer_id.nunique())).iloc[0]
-    out = {"events": int(row["events"]), "customers": int(row["customers"]), "answers": 0}
-    if data.survey is not None:
-        out["answers"] = int(execute(data.survey.count().as_table()).iloc[0, 0])
-    return out
+    return {"events": int(row["events"]), "customers": int(row["customers"]),
+            "answers": _answers(survey_view(view), persona)}
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _answers(view: View, persona: str | None) -> int:
+    # Keyed on the survey's view: a change of channels alone does not count them again.
+    survey = filtered(view, persona).survey
+    return 0 if survey is None else int(execute(survey.count().as_table()).iloc[0, 0])
 
 
 @st.cache_data(max_entries=16, show_spinner=False)

@@ -1,7 +1,7 @@
 """The Journeys page's sections: flows (one view, or two side by side with their
-differences), paths to an end, paths between two touchpoints, transitions and time along
-the journey. Each draws its charts from cached library results and offers the drill-down
-(ui.drill) where a chart has customers behind it."""
+differences), the most common paths, paths to an end, paths between two touchpoints,
+transitions and time along the journey. Each draws its charts from cached library results
+and offers the drill-down (ui.drill) where a chart has customers behind it."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def goal_card(view: cache.View, funnel: pd.DataFrame, why: str | None, customers
 
 
 def flows_single(view: cache.View, settings: drill.SankeySettings, node_stage: dict) -> None:
-    """One view: the step Sankey, the funnel and the top paths, each with its drill-down."""
+    """One view: the step Sankey and the funnel, each with its drill-down."""
     data = state.current_data()
     goal = data.goal
     n = cache.counts(view)
@@ -50,8 +50,8 @@ def flows_single(view: cache.View, settings: drill.SankeySettings, node_stage: d
     spec = drill.current()
     frame = cache.sankey_frame(view, settings.level, settings.max_steps, settings.top, settings.collapse,
                                settings.start)
-    fig = charts.sankey(frame, subject=state.subject(view), level=settings.level, stages=data.stages,
-                        node_stage=node_stage, fit_width=820, empty_text=no_events)
+    fig = cache.figure("sankey", frame, subject=state.subject(view), level=settings.level, stages=data.stages,
+                       node_stage=node_stage, fit_width=820, empty_text=no_events)
     widgets.chart(fig, key="sankey", frame=frame, file_name="flows")
     st.caption("Hover a node for its customers; grey **(end)** nodes count the customers whose journey stopped "
                "after the previous step, and their share of that step.")
@@ -69,11 +69,11 @@ def flows_single(view: cache.View, settings: drill.SankeySettings, node_stage: d
         if why:
             st.warning(f"The funnel stops at the stages: {why}.", icon=":material/flag:")
         drill.funnel_mode()
-        fig = charts.funnel(funnel_all, subject=state.subject(view), stages=data.stages,
-                            goal_label=goal.label if goal and not why else None, fit_width=820, empty_text=no_events)
+        fig = cache.figure("funnel", funnel_all, subject=state.subject(view), stages=data.stages,
+                           goal_label=goal.label if goal and not why else None, fit_width=820, empty_text=no_events)
         drill.funnel_chart(fig, key="funnel_pick", stages_by_curve=[funnel_all["stage"].astype(str).tolist()],
                            sides=[SINGLE])
-        widgets.csv_download(funnel_all, "Download data (CSV)", "funnel", key="funnel_csv")
+        widgets.csv_download(funnel_all, "Download data (CSV)", "funnel", key="funnel_csv", on_click=True)
         st.caption("A customer counts at a stage once they reach it or any later stage; the percentage is of the "
                    "first stage. Click a bar to see who these customers are.")
         # Computed only when opened: four queries a filter change need not wait for.
@@ -87,15 +87,26 @@ def flows_single(view: cache.View, settings: drill.SankeySettings, node_stage: d
     if _drill_here(spec, ("funnel", "dropped", "pain_stage", "pain_touchpoint"), (SINGLE,)):
         drill.panel(view, spec, settings, None)
 
-    st.divider()
+
+# ----------------------------------------------------------------------------- top paths
+
+
+def top_paths(view: cache.View, compared: bool) -> None:
+    """The most common whole journeys, as stages or touchpoints, with their conversion."""
+    goal = state.current_data().goal
+    n = cache.counts(view)
+    if compared:
+        st.caption("The paths of every customer in view (the chart's title says who), not of the two sides "
+                   "compared on the Flows tab.")
     path_level = st.segmented_control("Paths of", ["stage", "touchpoint"], default="stage", key="j_path_level",
                                       format_func=lambda v: v.capitalize() + "s", bind="query-params") or "stage"
     paths, why_paths = cache.top_paths_frame(view, path_level, 10)
     if why_paths:
         st.warning(f"Conversion is not shown: {why_paths}.", icon=":material/flag:")
-    widgets.chart(charts.top_paths(paths, subject=state.subject(view), customers=n["customers"],
-                                   goal_label=goal.label if goal and not why_paths else None, empty_text=no_events,
-                                   fit_width=820),
+    no_events = widgets.empty_text(view.has_filters, "journeys", "This dataset has no touchpoint events to draw.")
+    widgets.chart(cache.figure("top_paths", paths, subject=state.subject(view), customers=n["customers"],
+                               goal_label=goal.label if goal and not why_paths else None, empty_text=no_events,
+                               fit_width=820),
                   key="paths", frame=paths, file_name="top_paths")
 
 

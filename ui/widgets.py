@@ -38,10 +38,12 @@ def safe_filename(text: str, ext: str) -> str:
     return f"{stem[:80]}.{ext}"
 
 
-def csv_download(frame: pd.DataFrame, label: str, file_name: str, key: str) -> None:
-    """A download button for a table as CSV."""
-    st.download_button(label, data=csv_bytes(frame), file_name=safe_filename(file_name, "csv"),
-                       mime="text/csv", key=key, icon=":material/download:", on_click="ignore")
+def csv_download(frame: pd.DataFrame, label: str, file_name: str, key: str, on_click: bool = False) -> None:
+    """A download button for a table as CSV; with ``on_click`` the file is written when the
+    button is clicked, not on every run (for tables beside a chart, rarely downloaded)."""
+    st.download_button(label, data=(lambda: csv_bytes(frame)) if on_click else csv_bytes(frame),
+                       file_name=safe_filename(file_name, "csv"), mime="text/csv", key=key,
+                       icon=":material/download:", on_click="ignore")
 
 
 def chart(fig: go.Figure, key: str, frame: pd.DataFrame | None = None, file_name: str | None = None) -> None:
@@ -53,7 +55,7 @@ def chart(fig: go.Figure, key: str, frame: pd.DataFrame | None = None, file_name
         config={"displaylogo": False, "toImageButtonOptions": {"format": "png", "filename": name, "scale": 2}},
     )
     if frame is not None and not frame.empty:
-        csv_download(frame, "Download data (CSV)", name, key=f"{key}_csv")
+        csv_download(frame, "Download data (CSV)", name, key=f"{key}_csv", on_click=True)
 
 
 def metric_cards(items: list[tuple[str, str, str | None]]) -> None:

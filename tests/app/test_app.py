@@ -59,7 +59,7 @@ def test_every_page_renders_on_the_sample(app, page):
     assert active_name(app) == "Sample data (bundled)"
 
 
-def test_channel_filter_changes_the_numbers(app, sample_events):
+def test_channel_filter_changes_the_numbers(app, sample_events, small_sample):
     app.run()
     no_exceptions(app)
     everyone = sample_events["customer_id"].nunique()
@@ -67,16 +67,20 @@ def test_channel_filter_changes_the_numbers(app, sample_events):
     channel = sample_events["channel"].value_counts().index[-1]  # the rarest channel
     expected = sample_events.loc[sample_events["channel"] == channel, "customer_id"].nunique()
     assert expected < everyone
+    answers = len(pd.read_csv(small_sample / "survey.csv"))
     app.multiselect(key="flt_channels").set_value([channel]).run()
     no_exceptions(app)
     assert metric(app, "Customers in view") == f"{expected:,}"
     assert app.query_params["channel"] in (channel, [channel])
+    # Channels keep events only: every survey answer is still in view.
+    in_view = next(c.value for c in app.sidebar.caption if c.value.startswith("In view"))
+    assert f"{answers:,} survey answers" in in_view
     # The Sankey's title carries the filter and the new denominator.
     fig = app.get("plotly_chart")[0].proto.spec
     assert f"channels: {channel}" in fig and f"{expected:,} customers" in fig
 
 
-def test_date_filter_changes_the_numbers(app, sample_events):
+def test_date_filter_changes_the_numbers(app, sample_events, small_sample):
     app.run()
     ts = pd.to_datetime(sample_events["timestamp"])
     first = ts.min().date()
@@ -85,6 +89,13 @@ def test_date_filter_changes_the_numbers(app, sample_events):
     app.date_input(key="flt_dates").set_value((first, cut)).run()
     no_exceptions(app)
     assert metric(app, "Customers in view") == f"{expected:,}"
+    # Dated answers follow the dates (the events' channel filter does not touch them).
+    survey = pd.read_csv(small_sample / "survey.csv")
+    dated = pd.to_datetime(survey["timestamp"])
+    answers = int((dated.isna() | (dated < pd.Timestamp(cut) + pd.Timedelta(days=1))).sum())
+    assert answers < len(survey)
+    in_view = next(c.value for c in app.sidebar.caption if c.value.startswith("In view"))
+    assert f"{answers:,} survey answers" in in_view
     assert app.query_params["to"] in (cut.isoformat(), [cut.isoformat()])
 
 

@@ -3,6 +3,7 @@ drill-downs whose customer count and downloaded ids equal what pandas counts on 
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import io
 
@@ -162,3 +163,42 @@ def test_a_pain_point_of_the_second_period_drills_into_its_customers(app, sample
     lo, hi = (dt.date.fromisoformat(x) for x in periods["b"])
     part = ev[(day >= lo) & (day <= hi)]
     assert metric(app, "Customers") == f"{part.loc[part['touchpoint'] == name, 'customer_id'].nunique():,}"
+
+
+def plotly_specs(at) -> list[dict]:
+    import json
+
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+def test_top_paths_have_their_own_tab_computed_when_opened(app, sample_events):
+    """The Flows tab draws the Sankey and the funnel only; the Top paths tab (from a link)
+    draws the ten most common stage paths with the customers pandas counts on the sample."""
+    app.run()
+    no_exceptions(app)
+    titles = [s["layout"]["title"]["text"] for s in plotly_specs(app)]
+    assert len(titles) == 2 and titles[0].startswith("Customer journeys") and titles[1].startswith("Funnel")
+    paths_of = lambda: [b for b in app.get("button_group") if b.proto.label == "Paths of"]  # noqa: E731
+    assert not paths_of()
+
+    app.query_params["j_tab"] = "Top paths"
+    app.session_state["j_tab"] = "Top paths"
+    app.run()
+    no_exceptions(app)
+    specs = plotly_specs(app)
+    assert [s["layout"]["title"]["text"].split("<br>")[0] for s in specs] == ["Most common paths"]
+    assert len(paths_of()) == 1
+    bars = specs[0]["data"][0]
+    got = [(p, int(c)) for c, p in bars["customdata"]]
+
+    ev = ordered(sample_events)
+    ev["stage"] = ev["stage"].fillna("(no stage)")
+    runs = ev[ev["stage"] != ev.groupby("customer_id")["stage"].shift()]
+    per = runs.groupby("customer_id", sort=False)["stage"].agg(list)
+    paths = per.map(lambda s: " > ".join(s[:6]) + (" > ..." if len(s) > 6 else ""))
+    counts = paths.value_counts().rename_axis("path").reset_index(name="n")
+    counts = counts.sort_values(["n", "path"], ascending=[False, True]).head(10)
+    assert got == list(zip(counts["path"].str.replace(">", "&gt;"), counts["n"]))
+    x = bars["x"]  # Plotly ships numeric arrays as base64 typed arrays
+    shares = np.frombuffer(base64.b64decode(x["bdata"]), dtype=x["dtype"]) if isinstance(x, dict) else x
+    assert list(shares) == pytest.approx((counts["n"] / len(per)).tolist())

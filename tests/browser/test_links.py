@@ -93,6 +93,8 @@ def test_journeys_controls_and_filters_come_back_from_the_link(server):
         first_start = page.get_by_role("option").nth(1).inner_text()
         page.get_by_role("option").nth(1).click()
         drive.settle(page)
+        page.get_by_role("tab", name="Top paths").click()
+        drive.settle(page)
         page.get_by_role("radio", name="Touchpoints").last.click()  # "Paths of"
         drive.settle(page)
         channels = page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]').filter(has_text="Channels")
@@ -103,7 +105,11 @@ def test_journeys_controls_and_filters_come_back_from_the_link(server):
         got = params(page)
         assert got["j_collapse"] == ["true"] and got["j_steps"] == ["7"] and got["j_top"] == ["4"]
         assert got["j_start"] == [first_start] and "channel" in got and "dataset" in got
+        assert got["j_tab"] == ["Top paths"] and "j_path_level" in got
         assert charts(page) != default
+        same_view_in_a_fresh_browser(browser, page)
+        page.get_by_role("tab", name="Flows").click()
+        drive.settle(page)
         same_view_in_a_fresh_browser(browser, page)
 
         # Stage level, two personas compared side by side: the pair comes back too.

@@ -159,8 +159,17 @@ def test_chart_text_fits_on_every_page(server, tmp_path, width, height):
             assert figures, f"no chart drawn on {name}"
             found += [f"{name} at {width}x{height}: {p}" for p in problems(figures)]
             shoot(page, f"{name.lower().replace(' ', '_')}_{width}", tmp_path)
-        # Two personas side by side: the narrow Sankeys, funnels and paths.
+        # The most common paths, on their own tab of Journeys.
         page.get_by_role("link", name="Journeys", exact=True).click()
+        settle(page)
+        page.get_by_role("tab", name="Top paths").click()
+        settle(page)
+        figures = page.evaluate(MEASURE)
+        assert len(figures) == 1 and figures[0]["title"].startswith("Most common paths")
+        found += [f"Journeys, top paths at {width}x{height}: {p}" for p in problems(figures)]
+        shoot(page, f"journeys_top_paths_{width}", tmp_path)
+        # Two personas side by side: the narrow Sankeys and funnels.
+        page.get_by_role("tab", name="Flows").click()
         settle(page)
         page.get_by_role("combobox", name="Compare").click()
         page.get_by_role("option", name="Two personas", exact=True).click()

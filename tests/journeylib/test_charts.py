@@ -349,3 +349,23 @@ def test_top_paths_ticks_stay_within_shares():
     fig = charts.top_paths(paths, customers=100, goal_label="Won", fit_width=400)
     assert fig.layout.xaxis.range[1] > 1  # room for the text past the bar
     assert max(fig.layout.xaxis.tickvals) <= 1.0 and len(fig.layout.xaxis.tickvals) <= 6
+
+
+def test_the_template_set_without_validation_is_the_registered_one():
+    """apply_template skips Plotly's per-figure validation; the figure must come out as if
+    the template had been set by name, and changing one figure's template must leave the
+    registered template and the next figure alone."""
+    import plotly.io as pio
+
+    by_name = go.Figure(go.Bar(x=["a"], y=[1])).update_layout(template=charts.TEMPLATE_NAME, title_text="T")
+    fast = charts.apply_template(go.Figure(go.Bar(x=["a"], y=[1])).update_layout(title_text="T"))
+    assert fast.to_plotly_json() == by_name.to_plotly_json()
+    registered = pio.templates[charts.TEMPLATE_NAME].to_plotly_json()
+    assert fast.to_plotly_json()["layout"]["template"] == registered
+    fast.layout.template.layout.font.size = 99
+    assert pio.templates[charts.TEMPLATE_NAME].layout.font.size == 14
+    again = charts.apply_template(go.Figure())
+    assert again.layout.template.layout.font.size == 14
+    # Every chart builder finishes its figure with it.
+    fig = charts.sankey(sankey_frame(), stages=STAGES)
+    assert fig.to_plotly_json()["layout"]["template"] == registered

@@ -37,6 +37,15 @@ def figure(at, title: str) -> go.Figure:
     return found[0]
 
 
+def top_paths(at) -> go.Figure:
+    """Open the Journeys page's Top paths tab (drawn only when chosen) and return its chart."""
+    at.query_params["j_tab"] = "Top paths"
+    at.session_state["j_tab"] = "Top paths"
+    at.run()
+    no_exceptions(at)
+    return figure(at, "Most common paths")
+
+
 def all_text(at) -> str:
     parts = [m.value for m in at.markdown] + [c.value for c in at.caption] + [i.value for i in at.info]
     parts += [w.value for w in at.warning] + [m.label + " " + m.value for m in at.metric]
@@ -76,7 +85,7 @@ def test_every_page_counts_customers_at_a_stage_the_same_way(app):
     reached = next(m.value for m in app.metric if m.label == "Reached Purchase")
     customers = int(next(m.value for m in app.metric if m.label == "Customers in view").replace(",", ""))
     assert reached == f"{counts['Purchase'] / customers:.0%}"
-    paths = figure(app, "Most common paths")
+    paths = top_paths(app)
     assert "reached Purchase" in paths.to_json() and "purchase" not in paths.to_json()
 
     app.switch_page("pages/journey_map.py").run()
@@ -96,7 +105,7 @@ def test_without_a_goal_the_pages_say_what_to_set(app, small_sample, tmp_path):
     assert next(m.value for m in app.metric if m.label == "Goal") == "not set"
     text = all_text(app)
     assert "Name a goal on the Data page" in text and "Funnel by stage (no goal set)" in text
-    paths = figure(app, "Most common paths")
+    paths = top_paths(app)
     shown = " ".join(values(paths.data[0].text)) + " " + paths.layout.title.text
     # Each bar says its share and customers, nothing about a goal (no "0% reached").
     assert "reached" not in shown and not re.search(r"(?<![\d.])0%", shown)
@@ -114,7 +123,7 @@ def test_a_touchpoint_goal_is_named_everywhere(app, small_sample, tmp_path):
     assert "Reached Checked out" in [m.label for m in app.metric]
     funnel = figure(app, "Funnel towards Checked out").data[0]
     assert funnel.y[-1] == "Checked out (goal)"
-    assert "reached Checked out" in figure(app, "Most common paths").to_json()
+    assert "reached Checked out" in top_paths(app).to_json()
 
 
 def test_empty_states_do_not_blame_filters_nobody_set(app, small_sample, tmp_path):

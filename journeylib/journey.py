@@ -344,7 +344,7 @@ def unreachable_default_goal(model: JourneyModel, stage_map: Mapping[str, str], 
         return None
     return (f"no default goal: no touchpoint is at a stage of the stage order ({', '.join(model.stages)}), as no "
             f"stage rule places one and none has a stage word in its name, so {goal.target!r} cannot be reached. To follow the journey by stage, "
-            f"{PLACE_STAGES}; to count conversions, name a goal (on the Data page, or e.g. --goal touchpoint=NAME)")
+            f"{PLACE_STAGES}; to count conversions, name a goal (on the Data page, or e.g. --goal touchpoint:NAME)")
 
 
 def _listed(names: Sequence[str], most: int = 6) -> str:

@@ -1,5 +1,7 @@
 """The journey model: stage rules, goals and who converts, on hand-made journeys."""
 
+import re
+
 import pandas as pd
 import pytest
 
@@ -196,6 +198,8 @@ def test_default_goal_left_unset_when_no_event_is_at_a_stage(engine):
     notes = [w for w in plain.warnings if w.message.startswith("no default goal")]
     assert len(notes) == 1 and notes[0].severity == "note"
     assert "'Purchase' cannot be reached" in notes[0].message and "--stage-map" in notes[0].message
+    hinted = re.search(r"--goal (\S+?)\)", notes[0].message).group(1)  # the example the note gives parses
+    assert parse_goal(hinted.replace("NAME", "Beta")) == Goal("touchpoint", "Beta")
     staged = load_journey(touchpoints=events(["Ad", "Checkout", "Ad"]), engine=engine)
     assert staged.goal == Goal("stage", "Purchase")
     labelled = load_journey(touchpoints=events(["Alpha", "Beta", "Alpha"], stage=["Awareness", "Purchase", None]),

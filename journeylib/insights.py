@@ -422,6 +422,21 @@ def score_digits(*values: float) -> int:
     return 1 if len(tenths) == len(values) else 2
 
 
+def format_shares(*shares: float) -> list[str]:
+    """Shares as percentages with the decimals that tell them apart, never rounding a share
+    that is not exactly 0 or 1 to "0%" or "100%" (99.7% against 90% does not read "100%")."""
+    common = next((d for d in (0, 1, 2) if len({f"{v:.{d}%}" for v in shares}) == len(set(shares))), 2)
+
+    def one(v: float) -> str:
+        for d in range(common, 3):
+            text = f"{v:.{d}%}"
+            if v in (0, 1) or text not in (f"{0:.{d}%}", f"{1:.{d}%}"):
+                return text
+        return "over 99.99%" if v > 0.5 else "under 0.01%"
+
+    return [one(v) for v in shares]
+
+
 def opportunity_sentence(row: pd.Series, group: str = "customers", scale: ScoreScale | None = None,
                          goal_label: str | None = None, drivers: "KeyDrivers | None" = None) -> str:
     """One sentence for one pain point: the evidence, then what fixing it is worth.
@@ -514,6 +529,12 @@ def opportunities(pains: pd.DataFrame, group: str = "customers", scale: ScoreSca
 GOAL_OUTCOME = "goal"
 MAX_DRIVERS = 15  # an exact Shapley decomposition fits 2^15 sub-models on the correlation matrix
 BOOTSTRAP = 200
+# A touchpoint "all but decides" a yes/no outcome when one side of it almost always or
+# almost never reaches the outcome AND using it moves the rate by at least half: near-pure
+# on one side alone is not enough, or when nearly every customer reaches the goal every
+# touchpoint would look like a step of it.
+STEP_PURITY = 0.03
+STEP_GAP = 0.5
 MAX_VIF = 50.0  # beyond this an input is a near-copy of the others; their split is arbitrary
 QUADRANTS = ("Fix first", "Keep up", "Low priority", "Don't overinvest")
 OTHER_WAY = "Goes the other way"
@@ -932,7 +953,8 @@ def key_drivers(
             if binary:
                 had = x[key] > 0
                 rates = y[had].mean(), y[~had].mean()
-                if any(r >= 0.97 or r <= 0.03 for r in rates):
+                pure = any(r >= 1 - STEP_PURITY or r <= STEP_PURITY for r in rates)
+                if pure and abs(rates[0] - rates[1]) >= STEP_GAP:
                     notes.append(f"'{name}' is left out as a step of {label} rather than a driver: "
                                  f"{rates[0]:.0%} of customers who used it and {rates[1]:.0%} of those who did not "
                                  f"reached {label}.")
@@ -1113,8 +1135,9 @@ def _reading(row: pd.Series, binary: bool, label: str, phrase: str) -> str:
             text = f"Customers who used {name}: too few on one side {phrase} to compare"
         elif binary:
             times = f"{_num(e)} times as likely" if e >= 1 else f"less likely ({_num(e)} times as likely)"
-            text = (f"Customers who used {name} were {times} to {phrase} ({row['used_rate']:.0%} against "
-                    f"{row['other_rate']:.0%}; 95% CI {_num(lo)}-{_num(hi)} times)")
+            used, other = format_shares(row["used_rate"], row["other_rate"])
+            text = (f"Customers who used {name} were {times} to {phrase} ({used} against {other}; "
+                    f"95% CI {_num(lo)}-{_num(hi)} times)")
             unclear = lo <= 1 <= hi
         else:
             text = (f"Customers who used {name} average {row['used_rate']:.2f} {label} against "

@@ -21,6 +21,7 @@ from journeylib.insights import (
     QUADRANTS,
     InsightError,
     driver_outcomes,
+    format_shares,
     key_drivers,
     opportunities,
     opportunity_sentence,
@@ -503,6 +504,33 @@ def test_drivers_of_a_touchpoint_goal_never_include_the_goal_touchpoint():
     # Checkout is taken by every buyer: it all but decides the goal and is named as a step of it.
     assert "Checkout" not in names and any("'Checkout' is left out as a step of Ordered" in n for n in kd.notes)
     assert "'Order' is left out: it is the goal itself." in kd.notes
+
+
+def test_when_nearly_everyone_reaches_the_goal_a_touchpoint_is_a_driver_not_a_step():
+    """1,000 tickets, 988 closed. 'Upgrade' on 100: 90 closed (90%); without it 898 of 900 (99.8%).
+    Near-pure on one side alone does not make a step: the gap of 10 points is far from deciding."""
+    journeys = {}
+    for i in range(1000):
+        upgrade = i < 100
+        closes = i < 90 or i >= 102
+        steps = [("Awareness", "Open")] + ([("Consideration", "Upgrade")] if upgrade else [])
+        journeys[f"t{i}"] = steps + ([("Purchase", "Closed")] if closes else [])
+    kd = key_drivers(make_data(journeys, goal=Goal("touchpoint", "Closed", name="Ticket closed")), bootstrap=20)
+    row = kd.table.set_index("feature").loc["touchpoint used: Upgrade"]
+    assert (row["used_rate"], row["other_rate"]) == (pytest.approx(0.9), pytest.approx(898 / 900))
+    assert row["effect"] == pytest.approx(0.9 / (898 / 900))
+    assert not any("step of" in n for n in kd.notes)
+    # 99.8% is not rounded up to 100%, which would say every customer without it closed.
+    assert "(90% against 99.8%;" in row["reading"] and "against 100%" not in row["reading"]
+
+
+def test_shares_keep_the_decimals_that_tell_them_apart():
+    assert format_shares(0.75, 1 / 3) == ["75%", "33%"]
+    assert format_shares(0.9975, 0.902) == ["99.8%", "90%"]
+    assert format_shares(0.25, 0.254) == ["25.0%", "25.4%"]
+    assert format_shares(1.0, 0.0) == ["100%", "0%"]
+    assert format_shares(0.003, 0.5) == ["0.3%", "50%"]
+    assert format_shares(0.99999, 0.5) == ["over 99.99%", "50%"]
 
 
 def test_only_what_customers_did_before_reaching_the_goal_counts():

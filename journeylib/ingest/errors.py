@@ -86,7 +86,7 @@ def rows_text(rows: Sequence[int], count: int) -> str:
     more = count - min(len(rows), MAX_EXAMPLES)
     if len(rows) == 1 and more <= 0:
         return f"row {shown}"
-    return f"rows {shown}" + (f" and {more} more" if more > 0 else "")
+    return f"rows {shown}" + (f" and {more:,} more" if more > 0 else "")
 
 
 def examples(values: Iterable[Any], n: int = 3) -> str:

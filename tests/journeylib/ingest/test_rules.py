@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from journeylib.ingest import read_source, source_table
-from journeylib.ingest.errors import Findings
+from journeylib.ingest.errors import Findings, rows_text
 from journeylib.ingest.read import ROW
 from journeylib.ingest.rules import (
     EARLIEST,
@@ -154,3 +154,10 @@ def test_plausible_dates():
     today = pd.Timestamp.now(tz="UTC").tz_localize(None).normalize()
     assert latest_plausible() == today + pd.Timedelta(days=2)
     assert EARLIEST == pd.Timestamp("1900-01-01")
+
+
+def test_rows_text_names_examples_and_counts_the_rest_with_thousands():
+    assert rows_text([7], 1) == "row 7"
+    assert rows_text([2, 4], 2) == "rows 2, 4"
+    # 1,150 rows counted, 5 shown: the rest is 1,145 written as the warning's own count is.
+    assert rows_text([1, 3, 4, 8, 11, 12], 1150) == "rows 1, 3, 4, 8, 11 and 1,145 more"

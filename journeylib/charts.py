@@ -238,6 +238,14 @@ def _fit_title(title: str, width: float) -> tuple[str, float]:
     return out, used
 
 
+def _legend_at_bottom(fig: go.Figure, **legend) -> None:
+    """A horizontal legend in the bottom margin, placed from the figure's bottom edge: placed
+    as a share of the plot's height (y=-0.1) it moves with the chart's height and ran into the
+    x-axis title of a tall chart. The margin below the plot must hold ticks, axis title and legend."""
+    fig.update_layout(legend=dict(orientation="h", x=0, xanchor="left", yref="container", y=0, yanchor="bottom",
+                                  **legend))
+
+
 def _finish(fig: go.Figure, title: str, height: int = 520, fit_width: int | None = None) -> go.Figure:
     """Apply the theme, the title and the height. With ``fit_width`` the title is wrapped
     to a figure that wide and the top margin grows to hold its lines."""
@@ -541,7 +549,8 @@ def emotion_curve(
         )
     if any_low:
         fig.add_annotation(text=f"Open markers: fewer than {min_n} answers, read with care",
-                           xref="paper", yref="paper", x=0, y=-0.12, showarrow=False,
+                           # pixels under the plot, below two lines of stage names at any height
+                           xref="paper", yref="paper", x=0, y=0, yanchor="top", yshift=-56, showarrow=False,
                            xanchor="left", font=dict(size=13, color="#555555"))
     total_n = int(frame.groupby(x_col)["n"].sum().max()) if "n" in frame else None
     fig.update_xaxes(categoryorder="array", categoryarray=order)
@@ -889,13 +898,14 @@ def pain_points_chart(frame: pd.DataFrame, *, subject: str | None = None, top: i
                          hovertemplate="%{y}<br>rating part: %{x:,.0f}<extra></extra>"))
     # Room on the right for the evidence text.
     lost = bool((leave > 0).any())
-    fig.update_xaxes(title_text=("Impact = customers lost + answers × gap below the average" if lost else
-                                 "Impact = answers × gap below the average"),
+    # Short enough for the narrow plot beside long names in a 600 px column.
+    fig.update_xaxes(title_text=("Impact: customers lost + answers × rating gap" if lost else
+                                 "Impact: answers × rating gap"),
                      range=[0, float(df["impact"].max()) * 2.6])
     fig.update_yaxes(autorange="reversed", automargin=True)
-    fig.update_layout(barmode="stack", legend=dict(orientation="h", y=-0.16, x=0, yanchor="top"),
-                      margin=dict(l=20, r=20, t=70, b=90))
-    h = height or max(340, 46 * len(df) + 200)
+    fig.update_layout(barmode="stack", margin=dict(l=20, r=20, t=70, b=120))
+    _legend_at_bottom(fig)
+    h = height or max(370, 46 * len(df) + 230)
     return _finish(fig, figure_title(what, subject), height=h)
 
 
@@ -980,8 +990,8 @@ def key_drivers_chart(result, *, subject: str | None = None, height: int | None 
     for name, color in key_colors:
         fig.add_trace(go.Bar(x=[None], y=[None], orientation="h", name=_esc(name), marker_color=color,
                              hoverinfo="skip", showlegend=True))
-    fig.update_layout(showlegend=True, legend=dict(orientation="h", y=-0.1, x=0, yanchor="top"),
-                      margin=dict(l=20, r=20, t=70, b=110))
+    fig.update_layout(showlegend=True, margin=dict(l=20, r=20, t=70, b=120))
+    _legend_at_bottom(fig)
     fig.data[0].showlegend = fig.data[1].showlegend = False
     h = height or max(360, 40 * len(df) + 230)
     return _finish(fig, figure_title(what, subject, result.n), height=h)
@@ -1077,7 +1087,8 @@ def importance_performance_chart(result, *, subject: str | None = None, height: 
     scale = f" ({score_label})" if score_label else ""
     fig.update_xaxes(title_text=f"Performance: mean rating{scale} →", range=x_range, zeroline=False)
     fig.update_yaxes(title_text="Importance: share of what the inputs explain, % →", range=y_range, zeroline=False)
-    fig.update_layout(margin=dict(l=20, r=30, t=80, b=90), legend=dict(orientation="h", y=-0.14, x=0, yanchor="top"))
+    fig.update_layout(margin=dict(l=20, r=30, t=80, b=120))
+    _legend_at_bottom(fig)
     return _finish(fig, figure_title(what, subject, result.n), height=h)
 
 
@@ -1686,8 +1697,8 @@ def time_to_stage_chart(frame: pd.DataFrame, *, subject: str | None = None, colo
     fig.update_xaxes(type="log", title_text="Time since the customer's first event (median, quartile bar)",
                      tickvals=_TIME_TICKS, ticktext=[format_duration(t) for t in _TIME_TICKS])
     fig.update_yaxes(autorange="reversed", automargin=True, type="category")
-    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.16, x=0), scattermode="group",
-                      margin=dict(l=20, r=20, t=70, b=110))
+    fig.update_layout(scattermode="group", margin=dict(l=20, r=20, t=70, b=120))
+    _legend_at_bottom(fig)
     h = height or max(360, 30 * len(order) * max(2, len(groups)) + 220)
     return _finish(fig, figure_title(what, subject), height=h)
 

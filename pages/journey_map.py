@@ -174,10 +174,10 @@ pfig = pains_figure()
 widgets.chart(pfig, key="pain_points", frame=jm.pains, file_name="pain_points")
 present.image_downloads(pfig, "pain_points", "pains_img")
 goal = cache.filtered(view, persona).goal
-st.caption("Impact = customers who reached it x severity. Severity = share who leave after it without "
+st.caption("Impact = customers who leave after it without "
            + (f"reaching {present.md_escape(goal.label)}" if goal else "reaching the goal (once one is named)")
-           + " + how far its mean score sits below the overall mean, as a share of the scale "
-           "(counted from 10 answers up).")
+           + " + its answers × how far its mean score sits below the overall mean, as a share of the scale "
+           "(only when its 95% interval lies wholly below, from 10 answers up).")
 
 st.subheader("Opportunities", anchor=False)
 if len(jm.opportunities):

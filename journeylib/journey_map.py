@@ -26,6 +26,7 @@ from journeylib.insights import format_score
 
 from journeylib.reach import customer_reach
 from journeylib.schema import ALL_PERSONAS, JourneyData, ScoreScale
+from journeylib.voice import comment_rows
 
 LANES: dict[str, str] = {
     "doing": "What customers do",
@@ -159,9 +160,11 @@ QUOTE_CHARS = 160
 def _quotes(survey, stages) -> pd.DataFrame:
     """Per stage the lowest- and highest-scored non-blank comment (ties: one of at most
     :data:`QUOTE_CHARS` characters first, then shorter, then by customer id):
-    DataFrame[stage, low, low_score, high, high_score, n]."""
-    s = survey.filter(survey.stage.isin(list(stages)) & survey.comment.notnull() & survey.score.notnull())
-    s = s.mutate(comment=s.comment.strip()).filter(_.comment != "")
+    DataFrame[stage, low, low_score, high, high_score, n]. A customer's comment counts once
+    per stage with the mean of the scores it came with, as in the comment themes (a wide
+    survey repeats one comment on every question's row)."""
+    s = comment_rows(survey.filter(survey.stage.isin(list(stages))), "stage")
+    s = s.filter(s.score.notnull()).mutate(comment=_.comment.strip()).filter(_.comment != "")
     length, cid = s.comment.length(), s.customer_id.cast("string")
     long = (length > QUOTE_CHARS).cast("int8")
     low = ibis.struct({"score": s.score, "long": long, "len": length, "id": cid})

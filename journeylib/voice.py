@@ -64,7 +64,7 @@ __all__ = [
     "BY", "MIN_COMMENTS", "AUTO_THEMES", "SELECTION_COMMENTS", "THEME_COLUMNS", "NO_THEME", "TOO_FEW",
     "POSITIVE", "NEGATIVE", "SENTIMENT_NOTE", "EFFECT_THRESHOLD",
     "detect_language", "sentiment", "disagrees", "with_sentiment",
-    "Themes", "find_themes", "comment_themes", "theme_table", "theme_highlights", "theme_comments",
+    "Themes", "find_themes", "comment_rows", "comment_themes", "theme_table", "theme_highlights", "theme_comments",
     "survey_coverage", "cohens_h", "answerer_differences", "coverage_warnings",
 ]
 
@@ -544,7 +544,7 @@ def _language_note(language: str | None) -> str:
             "English lexicon, so these comments get no sentiment.")
 
 
-def _comment_rows(survey: ibis.Table, by: str, personas) -> ibis.Table:
+def comment_rows(survey: ibis.Table, by: str, personas: pd.DataFrame | ibis.Table | None = None) -> ibis.Table:
     """One row per customer, group and distinct comment, with the mean of its scores: a wide
     survey melted into one row per touchpoint repeats each comment on every row."""
     s = survey_with_persona(survey, personas)
@@ -576,7 +576,7 @@ def comment_themes(survey: ibis.Table, by: str = "stage", n_themes: int | str = 
         raise ValueError(f"by must be one of {', '.join(BY)}; got {by!r}")
     if "comment" not in survey.columns:
         raise ValueError("the survey has no comment column (map one, e.g. comment=COLUMN)")
-    frame = execute(_comment_rows(survey, by, personas))
+    frame = execute(comment_rows(survey, by, personas))
     return find_themes(frame, by=by, n_themes=n_themes, seed=seed, order=order, scale=scale)
 
 

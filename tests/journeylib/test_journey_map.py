@@ -174,6 +174,26 @@ def test_quotes_prefer_a_comment_short_enough_for_the_map():
     assert [q.text for q in jm.items("quotes", "Awareness")] == ["Bad", "Good"]
 
 
+def test_a_wide_surveys_comment_is_one_comment_with_the_mean_of_its_ratings():
+    """A wide survey repeats a respondent's one comment on every question's row: a's praise
+    came with a 1 for wifi and 5s for seat and crew; b rated everything 2."""
+    data = make_data()
+    rows = [("a", "Wifi", 1, "Lovely crew, good seat"), ("a", "Seat", 5, "Lovely crew, good seat"),
+            ("a", "Crew", 5, "Lovely crew, good seat"), ("b", "Wifi", 2, "Late again"), ("b", "Seat", 2, "Late again"),
+            ("c", "Seat", 4, None)]
+    sv = pd.DataFrame(rows, columns=["customer_id", "touchpoint", "score", "comment"])
+    sv["stage"] = "Awareness"
+    sv["timestamp"] = pd.Series([pd.NaT] * len(sv), dtype="datetime64[us]")
+    sv["nps"] = float("nan")
+    sv = sv.astype({"customer_id": "string", "stage": "string", "touchpoint": "string", "comment": "string",
+                    "score": "float64"})
+    jm = build_journey_map(dataclasses.replace(data, survey=default_engine().table(sv)), min_answers=2, min_n=3)
+    quotes = jm.items("quotes", "Awareness")
+    # The praise is not "rated 1.0" (its wifi row): it is the mean of its three ratings, 11/3.
+    assert [(q.text, q.value) for q in quotes] == [("Late again", 2.0), ("Lovely crew, good seat", pytest.approx(11 / 3))]
+    assert [q.evidence for q in quotes] == ["rated 2.0/5 · 1 of 2 comments", "rated 3.7/5 · 1 of 2 comments"]
+
+
 def test_to_frame_lists_every_item_with_evidence(jm):
     frame = jm.to_frame()
     assert list(frame.columns) == ["lane", "stage", "rank", "text", "evidence", "n", "share", "value"]

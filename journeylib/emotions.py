@@ -90,6 +90,19 @@ def _t_interval(mean: pd.Series, sd: pd.Series, n: pd.Series) -> tuple[pd.Series
     return mean - half, mean + half
 
 
+def curve_level(survey: ibis.Table | None, stages: Sequence[str]) -> str:
+    """The level an emotion curve is best read along: "touchpoint" when the scored answers
+    name fewer than two stages of the order but at least two touchpoints (a survey of one
+    stage, such as reviews rating seven services, is one dot by stage), else "stage"."""
+    if survey is None or "touchpoint" not in survey.columns:
+        return "stage"
+    s = _valid_scores(survey)
+    stage_n = (s.stage.nunique(where=s.stage.isin([str(x) for x in stages]))
+               if "stage" in survey.columns and stages else ibis.literal(0))
+    counts = execute(s.aggregate(stages=stage_n, touchpoints=s.touchpoint.nunique()))
+    return "touchpoint" if int(counts["stages"].iloc[0]) < 2 and int(counts["touchpoints"].iloc[0]) >= 2 else "stage"
+
+
 def emotion_curve(
     survey: ibis.Table,
     stages: Sequence[str],

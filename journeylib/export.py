@@ -721,29 +721,31 @@ def _sankey_section(data: JourneyData, group: str) -> Section:
 
 
 def emotion_takeaway(frame: pd.DataFrame, scale) -> str:
-    """Lowest and highest stage in words, or what is true when they cannot differ."""
+    """Lowest and highest stage (or touchpoint) in words, or what is true when they cannot differ."""
     from journeylib.insights import format_score
 
+    key = "stage" if "stage" in frame.columns else "touchpoint"
     sure = frame[~frame["low_n"].astype(bool)] if "low_n" in frame else frame
     sure = sure if len(sure) else frame
     lo, hi = sure.loc[sure["mean"].idxmin()], sure.loc[sure["mean"].idxmax()]
     if len(frame) == 1:
-        return f"Only {lo['stage']} has answers: {format_score(lo['mean'], scale)} on average (n={int(lo['n']):,})."
+        return f"Only {lo[key]} has answers: {format_score(lo['mean'], scale)} on average (n={int(lo['n']):,})."
     if format_score(lo["mean"], scale) == format_score(hi["mean"], scale):
-        return (f"Every stage with answers scores {format_score(lo['mean'], scale)} on average "
-                f"({len(frame)} stages, {int(frame['n'].sum()):,} answers).")
-    return (f"Lowest at {lo['stage']}: {format_score(lo['mean'], scale)} (n={int(lo['n']):,}); "
-            f"highest at {hi['stage']}: {format_score(hi['mean'], scale)} (n={int(hi['n']):,}).")
+        return (f"Every {key} with answers scores {format_score(lo['mean'], scale)} on average "
+                f"({len(frame)} {key}s, {int(frame['n'].sum()):,} answers).")
+    return (f"Lowest at {lo[key]}: {format_score(lo['mean'], scale)} (n={int(lo['n']):,}); "
+            f"highest at {hi[key]}: {format_score(hi['mean'], scale)} (n={int(hi['n']):,}).")
 
 
 def _emotion_section(data: JourneyData, group: str, color: str | None = None) -> Section | None:
     from journeylib import charts
-    from journeylib.emotions import emotion_curve
+    from journeylib.emotions import curve_level, emotion_curve
     from journeylib.insights import score_scale
 
     if data.survey is None:
         return None
-    frame = emotion_curve(data.survey, data.stages, level="stage", personas=None)
+    level = curve_level(data.survey, data.stages)
+    frame = emotion_curve(data.survey, data.stages, level=level, personas=None)
     frame = frame[frame["n"] > 0]
     if frame.empty:
         return None
@@ -754,7 +756,11 @@ def _emotion_section(data: JourneyData, group: str, color: str | None = None) ->
                                score_label=f"Mean score ({scale.label})" if scale else None,
                                y_range=(scale.low, scale.high) if scale else None)
     who = group if group != "All customers" else "customers"
-    return Section(f"How {who} feel at each stage", emotion_takeaway(frame, scale), fig)
+    takeaway = emotion_takeaway(frame, scale)
+    if level == "touchpoint":
+        takeaway = ("No two stages of the stage order have answers, so touchpoint by touchpoint: "
+                    + takeaway)
+    return Section(f"How {who} feel at each {level}", takeaway, fig)
 
 
 def _map_sections(data: JourneyData, group: str, changed: pd.DataFrame | None = None,

@@ -23,8 +23,9 @@ scale_text = f"scores {scale.label}" if scale else "scores"
 personas = state.persona_names()
 
 c1, c2 = st.columns([1, 1])
-level = c1.segmented_control("Along", ["stage", "touchpoint"], default="stage", **filters.linked("e_level"),
-                             format_func=str.capitalize) or "stage"
+start_level = cache.curve_level(view)
+level = c1.segmented_control("Along", ["stage", "touchpoint"], default=start_level, **filters.linked("e_level"),
+                             format_func=str.capitalize) or start_level
 by_persona = c2.toggle("One line per persona", value=bool(personas), **filters.linked("e_by_persona"), disabled=not personas)
 
 with widgets.errors_shown("Cannot compare these views"):

@@ -363,6 +363,16 @@ def persona_labels_ready(view: View) -> None:
         _persona_labels(view)
 
 
+@st.cache_data(max_entries=16, show_spinner=False)
+def curve_level(view: View) -> str:
+    """The level the Emotions page starts along for this dataset (journeylib.emotions.curve_level):
+    the whole dataset's, so a filter does not move it."""
+    from journeylib.emotions import curve_level as level_of
+
+    data = dataset(view.root, view.dataset_id, view.saved)
+    return level_of(data.survey, data.stages)
+
+
 @st.cache_data(max_entries=32, show_spinner="Averaging scores…")
 def _emotion_frame(view: View, level: str, by_persona: bool, min_n: int = 30) -> pd.DataFrame:
     from journeylib.emotions import emotion_curve

@@ -54,6 +54,9 @@ def test_every_page_renders_on_the_sample(app, page):
     assert app.title[0].value == page.split("/")[1].removesuffix(".py").capitalize()
     if page != "pages/data.py":
         assert len(app.get("plotly_chart")) >= 2
+    if page == "pages/emotions.py":
+        # Answers at every stage: the curve starts along the stages.
+        assert app.segmented_control(key="e_level").value == "stage"
     # The app opened on the bundled sample, saved in the workspace. (AppTest drops the
     # entrypoint's sidebar elements from its tree after switch_page, so read the state.)
     assert active_name(app) == "Sample data (bundled)"

@@ -38,6 +38,10 @@ def test_a_survey_in_one_combined_file_mode_is_read_as_a_survey(app):
     for page in ("pages/journey_map.py", "pages/emotions.py", "pages/journeys.py", "pages/personas.py"):
         app.switch_page(page).run()
         no_exceptions(app)
+        if page == "pages/emotions.py":
+            # Every rating sits at the one stage: the curve starts touchpoint by touchpoint.
+            assert app.segmented_control(key="e_level").value == "touchpoint"
+            assert "How customers feel at each touchpoint" in app.get("plotly_chart")[0].proto.spec
 
 
 def test_a_file_that_is_neither_events_nor_a_survey_is_told_what_is_missing(app):

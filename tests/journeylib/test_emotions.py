@@ -292,3 +292,21 @@ def test_personas_as_an_engine_table_give_the_same_results(engine):
     assert list(fans["customer_id"]) == ["k1", "k3"]
     with pytest.raises(ValueError, match="persona"):
         emotions.emotion_curve(t, STAGES, personas=table.select("customer_id"))
+
+
+def test_curve_level_goes_by_touchpoint_only_when_the_answers_name_one_stage(engine):
+    one_stage = survey(engine, [("a", "Flight", "Wifi", 2), ("a", "Flight", "Seat", 4), ("b", "Flight", "Seat", 5)])
+    assert emotions.curve_level(one_stage, ["Flight"]) == "touchpoint"
+    two = survey(engine, [("a", "Awareness", "Ad", 2), ("b", "Purchase", "Checkout", 4)])
+    assert emotions.curve_level(two, STAGES) == "stage"
+    # One stage and one touchpoint: by touchpoint would be no better than by stage.
+    single = survey(engine, [("a", "Awareness", "Ad", 2), ("b", "Awareness", "Ad", 4)])
+    assert emotions.curve_level(single, STAGES) == "stage"
+    # Answers at two stages, one of them outside the order: only one stage of the order is named.
+    outside = survey(engine, [("a", "Awareness", "Ad", 2), ("b", "Elsewhere", "Blog", 4)])
+    assert emotions.curve_level(outside, STAGES) == "touchpoint"
+    # A score without a value does not name its stage.
+    unscored = survey(engine, [("a", "Awareness", "Ad", 2), ("a", "Purchase", "Checkout", None),
+                               ("b", "Awareness", "Search", 3)])
+    assert emotions.curve_level(unscored, STAGES) == "touchpoint"
+    assert emotions.curve_level(None, STAGES) == "stage"

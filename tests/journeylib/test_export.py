@@ -319,6 +319,20 @@ def test_a_range_with_equal_ends_is_not_written(sample):
     assert "could not be computed: no goal is set (name one on the Data page or with --goal)" in sec.takeaway
 
 
+def test_a_survey_of_one_stage_feels_touchpoint_by_touchpoint():
+    from tests.journeylib.test_survey_stages import RATINGS, wide_survey
+
+    frame = wide_survey(n=80)
+    data = load_journey(survey=("cabin_survey.csv", frame.to_csv(index=False).encode()))
+    assert len(data.stages) == 1
+    sec = next(s for s in export.build_report(data).sections if s.title.startswith("How customers feel"))
+    means = frame[RATINGS].mean()
+    lo, hi = means.idxmin(), means.idxmax()
+    assert sec.title == "How customers feel at each touchpoint"
+    assert sec.takeaway.startswith("No two stages of the stage order have answers, so touchpoint by touchpoint: "
+                                   f"Lowest at {lo}: {means[lo]:.1f}/5 (n=80); highest at {hi}: {means[hi]:.1f}/5")
+
+
 def test_emotion_and_path_sentences_that_cannot_differ():
     from journeylib.journey import JourneyModel
     from journeylib.schema import JourneyData, ScoreScale

@@ -191,6 +191,7 @@ class Report:
 # --------------------------------------------------------------------------- tables
 
 TABLE_ROWS = 10  # rows a report table shows; the rest wait in a collapsible part
+LONG_CELL = 280  # characters of a cell shown before the rest folds away
 
 
 def display_table(frame: pd.DataFrame, columns: Sequence[tuple[str, str, str]]) -> pd.DataFrame:
@@ -218,14 +219,34 @@ def _cell(value, kind: str) -> str:
     return str(value)
 
 
+def _cell_html(value) -> str:
+    """A cell's escaped text; a long one (a 400-word review) shows its first words and folds
+    the rest into a ``<details>`` the reader opens."""
+    text = str(value)
+    if len(text) <= LONG_CELL:
+        return html.escape(text)
+    cut = text.rfind(" ", 0, LONG_CELL)
+    cut = cut if cut > LONG_CELL // 2 else LONG_CELL
+    rest = len(text[cut:].split())
+    return (f"<details class='cell'><summary>{html.escape(text[:cut])} … ({rest:,} more words)</summary>"
+            f"{html.escape(text[cut:])}</details>")
+
+
+def _rows_html(frame: pd.DataFrame) -> str:
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    body = "".join("<tr>" + "".join(f"<td>{_cell_html(v)}</td>" for v in row) + "</tr>"
+                   for row in frame.itertuples(index=False))
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
 def _table_html(frame: pd.DataFrame, top: int = TABLE_ROWS) -> str:
     """The first ``top`` rows as a table; any more in a ``<details>`` section below it."""
     shown = frame.astype(object).where(frame.notna(), "")
-    head = shown.head(top).to_html(index=False, escape=True, border=0)
+    head = _rows_html(shown.head(top))
     if len(shown) <= top:
         return head
-    rest = shown.iloc[top:].to_html(index=False, escape=True, border=0)
-    return (f"{head}<details><summary>The other {len(shown) - top:,} rows</summary>{rest}</details>")
+    rest = _rows_html(shown.iloc[top:])
+    return f"{head}<details><summary>The other {len(shown) - top:,} rows</summary>{rest}</details>"
 
 
 # --------------------------------------------------------------------------- HTML
@@ -245,6 +266,9 @@ th,td{border-bottom:1px solid #e6e6e6;padding:4px 8px;text-align:left;vertical-a
 th{background:#f3f5f8}
 details{margin-top:8px}
 summary{cursor:pointer;color:#0072B2}
+details.cell{margin-top:0}
+details.cell summary{color:inherit}
+details.cell summary::marker{color:#0072B2}
 ul.bullets{margin:8px 0 0 18px;padding:0}
 footer{color:#777;font-size:.85rem}
 p.note{color:#666;font-size:.85rem;margin:6px 0 0}
@@ -759,7 +783,7 @@ def _emotion_section(data: JourneyData, group: str, color: str | None = None) ->
     takeaway = emotion_takeaway(frame, scale)
     if level == "touchpoint":
         takeaway = ("No two stages of the stage order have answers, so touchpoint by touchpoint: "
-                    + takeaway)
+                    + takeaway[0].lower() + takeaway[1:])
     return Section(f"How {who} feel at each {level}", takeaway, fig)
 
 
@@ -805,7 +829,7 @@ def pain_theme_section(data: JourneyData, pains: pd.DataFrame, scale=None) -> Se
     pain point's touchpoint (its stage, for a stage-level one), by
     :func:`journeylib.voice.comment_themes`. None without comments or pain points."""
     from journeylib import charts
-    from journeylib.voice import comment_themes
+    from journeylib.voice import comment_themes, shared_comments
 
     survey = data.survey
     if survey is None or "comment" not in survey.columns or pains is None or not len(pains):
@@ -820,6 +844,11 @@ def pain_theme_section(data: JourneyData, pains: pd.DataFrame, scale=None) -> Se
     found = comment_themes(survey.filter(where), by=by, scale=scale)
     table = found.table
     title = f"Themes behind the worst pain point: {name}"
+    # One comment per customer on the whole survey: what its raters wrote, not about it.
+    shared = by == "touchpoint" and shared_comments(survey)
+    place = f"of the customers who rated {name}" if shared else f"at {name}"
+    if shared:
+        title = f"What the customers who rated {name} wrote"
     real = table[table["theme_id"] > 0]
     if table.empty:
         from journeylib.engine import execute
@@ -833,15 +862,20 @@ def pain_theme_section(data: JourneyData, pains: pd.DataFrame, scale=None) -> Se
     n = int(found.groups["comments"].sum())
     lead = real.iloc[0]
     score = "" if pd.isna(lead["mean_score"]) else f", mean score {lead['mean_score']:.1f}"
-    takeaway = (f"{len(real)} themes in the {n:,} comments at {name}; the largest, '{lead['theme']}', holds "
+    takeaway = (f"{len(real)} themes in the {n:,} comments {place}; the largest, '{lead['theme']}', holds "
                 f"{lead['share']:.0%} of them ({int(lead['comments']):,} comments{score}).")
     shown = display_table(real, [("theme", "Theme", "text"), ("terms", "Terms", "text"),
                                  ("comments", "Comments", "int"), ("share", "Share", "pct"),
                                  ("mean_score", "Mean score", "score"), ("example", "Typical comment", "text")])
     bullets = [f"{r.theme}: {int(r.comments):,} comments ({r.share:.0%})"
                + ("" if pd.isna(r.mean_score) else f", mean score {r.mean_score:.1f}") for r in real.head(5).itertuples()]
-    fig = charts.themes_chart(real, subject=f"comments at {name}")
-    return Section(title, takeaway, fig, shown, bullets=bullets, notes=list(found.notes))
+    fig = charts.themes_chart(real, subject=f"comments {place}")
+    notes = list(found.notes)
+    if shared:
+        notes.insert(0, f"Each customer left one comment for the whole survey, shown beside each of their ratings: "
+                        f"these are the themes of what the customers who rated {name} wrote, about any part of "
+                        f"the journey; the mean score is their rating of {name}.")
+    return Section(title, takeaway, fig, shown, bullets=bullets, notes=notes)
 
 
 def what_changed_section(changed: pd.DataFrame, label_a: str, label_b: str) -> Section:

@@ -423,18 +423,17 @@ def score_digits(*values: float) -> int:
 
 
 def format_shares(*shares: float) -> list[str]:
-    """Shares as percentages with the decimals that tell them apart, never rounding a share
-    that is not exactly 0 or 1 to "0%" or "100%" (99.7% against 90% does not read "100%")."""
-    common = next((d for d in (0, 1, 2) if len({f"{v:.{d}%}" for v in shares}) == len(set(shares))), 2)
+    """Shares as percentages, all with the decimals that tell them apart and that keep a
+    share that is not exactly 0 or 1 from reading "0%" or "100%" (99.7% against 90.2%,
+    not "100% against 90%"); past two decimals, "over 99.99%" or "under 0.01%"."""
+    def fits(v: float, d: int) -> bool:
+        return v in (0, 1) or f"{v:.{d}%}" not in (f"{0:.{d}%}", f"{1:.{d}%}")
 
-    def one(v: float) -> str:
-        for d in range(common, 3):
-            text = f"{v:.{d}%}"
-            if v in (0, 1) or text not in (f"{0:.{d}%}", f"{1:.{d}%}"):
-                return text
-        return "over 99.99%" if v > 0.5 else "under 0.01%"
-
-    return [one(v) for v in shares]
+    apart = len(set(shares))
+    digits = next((d for d in (0, 1, 2) if len({f"{v:.{d}%}" for v in shares}) == apart
+                   and all(fits(v, d) for v in shares)), 2)
+    return [f"{v:.{digits}%}" if fits(v, digits) else ("over 99.99%" if v > 0.5 else "under 0.01%")
+            for v in shares]
 
 
 def opportunity_sentence(row: pd.Series, group: str = "customers", scale: ScoreScale | None = None,
@@ -529,12 +528,14 @@ def opportunities(pains: pd.DataFrame, group: str = "customers", scale: ScoreSca
 GOAL_OUTCOME = "goal"
 MAX_DRIVERS = 15  # an exact Shapley decomposition fits 2^15 sub-models on the correlation matrix
 BOOTSTRAP = 200
-# A touchpoint "all but decides" a yes/no outcome when one side of it almost always or
-# almost never reaches the outcome AND using it moves the rate by at least half: near-pure
-# on one side alone is not enough, or when nearly every customer reaches the goal every
-# touchpoint would look like a step of it.
+# A touchpoint "all but decides" a yes/no outcome when the customers on one side of it (who
+# used it, or who did not) almost never have one of the two results (reach the goal, or
+# not) although that result is common enough elsewhere: at most STEP_PURITY of that side,
+# at most a tenth of the rate over everyone, where at least STEP_EVIDENCE would be expected.
+# Near-purity alone is not enough: when 99.5% of tickets close, every touchpoint has a side
+# where almost all close.
 STEP_PURITY = 0.03
-STEP_GAP = 0.5
+STEP_EVIDENCE = 10
 MAX_VIF = 50.0  # beyond this an input is a near-copy of the others; their split is arbitrary
 QUADRANTS = ("Fix first", "Keep up", "Low priority", "Don't overinvest")
 OTHER_WAY = "Goes the other way"
@@ -871,9 +872,24 @@ def _fit_from_cov(cov: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
     return slopes, parts, r2
 
 
+def decides(outcome: pd.Series, used: pd.Series) -> bool:
+    """Whether a touchpoint all but decides a yes/no ``outcome`` (0/1 per customer), given
+    who ``used`` it (see STEP_PURITY): a step of the goal, or a way out of it."""
+    for side in (used, ~used):
+        n = int(side.sum())
+        for result in (outcome, 1 - outcome):
+            rate, base = float(result[side].mean()) if n else 0.0, float(result.mean())
+            if n and rate <= STEP_PURITY and rate <= base / 10 and n * base >= STEP_EVIDENCE:
+                return True
+    return False
+
+
 def _drop_near_copies(x: pd.DataFrame, meta: dict, notes: list[str]) -> pd.DataFrame:
     while x.shape[1] > 1:
-        vif = np.diag(np.linalg.pinv(np.corrcoef(x.to_numpy(), rowvar=False)))
+        # A tiny ridge, not a pseudo-inverse: the pseudo-inverse gives an exact copy (a
+        # touchpoint every customer of another also uses) a small VIF and keeps it.
+        corr = np.corrcoef(x.to_numpy(), rowvar=False)
+        vif = np.diag(np.linalg.inv(corr + 1e-9 * np.eye(len(corr))))
         worst = int(np.argmax(vif))
         if vif[worst] <= MAX_VIF:
             break
@@ -953,8 +969,7 @@ def key_drivers(
             if binary:
                 had = x[key] > 0
                 rates = y[had].mean(), y[~had].mean()
-                pure = any(r >= 1 - STEP_PURITY or r <= STEP_PURITY for r in rates)
-                if pure and abs(rates[0] - rates[1]) >= STEP_GAP:
+                if decides(y, had):
                     notes.append(f"'{name}' is left out as a step of {label} rather than a driver: "
                                  f"{rates[0]:.0%} of customers who used it and {rates[1]:.0%} of those who did not "
                                  f"reached {label}.")
@@ -1008,7 +1023,12 @@ def key_drivers(
         _, bcov = _weighted_moments(m, w)
         if np.any(np.diag(bcov) <= 0):
             continue  # a resample in which an input or the outcome does not vary
-        b_slopes, b_parts, b_r2 = _fit_from_cov(bcov)
+        try:
+            b_slopes, b_parts, b_r2 = _fit_from_cov(bcov)
+        except np.linalg.LinAlgError:
+            continue  # a resample in which two inputs move exactly together
+        if not np.isfinite(b_parts).all():
+            continue
         boot_parts.append(b_parts / b_r2 if b_r2 > 0 else np.full(p, np.nan))
         boot_slopes.append(b_slopes)
     alpha = 100 * (1 - CONFIDENCE) / 2
@@ -1167,7 +1187,7 @@ def _mention(row) -> str:
 
 
 def _driver_summary(table: pd.DataFrame, label: str, phrase: str, binary: bool, n: int, base: float) -> str:
-    what = f"{base:.0%} {phrase}" if binary else f"average {label} {base:.2f}"
+    what = f"{format_shares(base)[0]} {phrase}" if binary else f"average {label} {base:.2f}"
     sure = table[table["importance_low"] > 0.02] if table["importance_low"].notna().any() else table
     if sure.empty:
         return f"Among {n:,} customers ({what}), no input stands out in explaining {label}."

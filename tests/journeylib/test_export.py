@@ -330,7 +330,7 @@ def test_a_survey_of_one_stage_feels_touchpoint_by_touchpoint():
     lo, hi = means.idxmin(), means.idxmax()
     assert sec.title == "How customers feel at each touchpoint"
     assert sec.takeaway.startswith("No two stages of the stage order have answers, so touchpoint by touchpoint: "
-                                   f"Lowest at {lo}: {means[lo]:.1f}/5 (n=80); highest at {hi}: {means[hi]:.1f}/5")
+                                   f"lowest at {lo}: {means[lo]:.1f}/5 (n=80); highest at {hi}: {means[hi]:.1f}/5")
 
 
 def test_emotion_and_path_sentences_that_cannot_differ():
@@ -473,3 +473,26 @@ def test_themes_chart_colours_negative_themes_and_counts_comments():
     assert list(bar.x) == [12, 8] and list(bar.y) == ["late / delivery", "friendly / staff"]
     assert list(bar.marker.color) == [charts.OKABE_ITO[4], charts.OKABE_ITO[0]]
     assert bar.text[0] == "12 (52%) · mean score 1.5"
+
+
+def test_a_long_cell_shows_its_first_words_and_folds_the_rest():
+    review = " ".join(f"word{i}" for i in range(120))  # 709 characters
+    table = export.display_table(pd.DataFrame({"example": [review, "Short & sweet"]}), [("example", "Typical comment", "text")])
+    report = export.Report("R", [], [export.Section("Themes", "Two comments.", table=table)])
+    text = export.report_html(report)
+    cut = review.rfind(" ", 0, export.LONG_CELL)
+    shown, rest = review[:cut], review[cut:]
+    assert f"<summary>{shown} … ({len(rest.split())} more words)</summary>{rest}</details>" in text
+    # Nothing is lost: the folded part holds the rest, and a short cell stays as it is, escaped.
+    assert shown + rest == review and "<td>Short &amp; sweet</td>" in text
+
+
+def test_themes_of_a_shared_comment_say_whose_they_are():
+    from tests.journeylib.test_survey_stages import wide_survey
+
+    data = load_journey(survey=("cabin_survey.csv", wide_survey(n=120).to_csv(index=False).encode()))
+    pains = pd.DataFrame({"level": ["touchpoint"], "stage": [data.stages[0]], "touchpoint": ["Wifi"]})
+    sec = export.pain_theme_section(data, pains)
+    assert sec.title == "What the customers who rated 'Wifi' wrote"
+    assert " comments of the customers who rated 'Wifi'; the largest" in sec.takeaway
+    assert sec.notes[0].startswith("Each customer left one comment for the whole survey")

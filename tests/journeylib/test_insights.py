@@ -521,16 +521,35 @@ def test_when_nearly_everyone_reaches_the_goal_a_touchpoint_is_a_driver_not_a_st
     assert row["effect"] == pytest.approx(0.9 / (898 / 900))
     assert not any("step of" in n for n in kd.notes)
     # 99.8% is not rounded up to 100%, which would say every customer without it closed.
-    assert "(90% against 99.8%;" in row["reading"] and "against 100%" not in row["reading"]
+    assert "(90.0% against 99.8%;" in row["reading"] and "against 100%" not in row["reading"]
+    assert kd.summary.startswith("Among 1,000 customers (99% reach Ticket closed)")
+
+
+def test_two_touchpoints_always_used_together_keep_one_and_say_why():
+    """'Chat' and 'Call' go with exactly the same 60 of 200 customers: no fit can split them."""
+    journeys = {}
+    for i in range(200):
+        both = i < 60
+        buys = (i % 3 == 0) if both else (i % 2 == 0)
+        steps = [("Awareness", "Ad")] + ([("Consideration", "Chat"), ("Consideration", "Call")] if both else [])
+        steps += [("Consideration", "Email")] if i % 4 == 0 else []
+        journeys[f"c{i}"] = steps + ([("Purchase", "Order")] if buys else [])
+    kd = key_drivers(make_data(journeys), bootstrap=20)
+    names = [f.split(": ", 1)[1] for f in kd.table["feature"]]
+    assert ("Chat" in names) != ("Call" in names) and "Email" in names
+    gone = "Call" if "Chat" in names else "Chat"
+    assert any(n.startswith(f"'{gone}' is left out: it moves almost exactly with the other inputs") for n in kd.notes)
 
 
 def test_shares_keep_the_decimals_that_tell_them_apart():
     assert format_shares(0.75, 1 / 3) == ["75%", "33%"]
-    assert format_shares(0.9975, 0.902) == ["99.8%", "90%"]
+    # One share needs a decimal not to read 100%: both get it, so they read alike.
+    assert format_shares(0.9975, 0.902) == ["99.8%", "90.2%"]
     assert format_shares(0.25, 0.254) == ["25.0%", "25.4%"]
     assert format_shares(1.0, 0.0) == ["100%", "0%"]
-    assert format_shares(0.003, 0.5) == ["0.3%", "50%"]
-    assert format_shares(0.99999, 0.5) == ["over 99.99%", "50%"]
+    assert format_shares(0.003, 0.5) == ["0.3%", "50.0%"]
+    assert format_shares(0.99954) == ["99.95%"]
+    assert format_shares(0.99999, 0.5) == ["over 99.99%", "50.00%"]
 
 
 def test_only_what_customers_did_before_reaching_the_goal_counts():
@@ -636,3 +655,21 @@ def test_airline_key_drivers_of_satisfaction(airline):
     assert t["importance"].sum() == pytest.approx(1.0)
     assert t["label"].iloc[0] == "Online boarding"
     assert t.set_index("label").loc["Inflight wifi service", "quadrant"] == "Fix first"
+
+
+@pytest.mark.parametrize("used_reach,other_reach,step", [
+    # (reached, of) for users and for the others
+    ((40, 100), (0, 300), True),     # nobody reaches without it: a step (an offer sent before approval)
+    ((0, 300), (40, 100), True),     # nobody who used it reaches: a way out (declined)
+    ((90, 100), (898, 900), False),  # 99.8% without it, but 98.8% of everyone close anyway
+    ((30, 40), (20, 60), False),     # a coupon: 75% against 33%
+    ((3, 3), (50, 100), False),      # three of three: too few to call it deciding
+    ((0, 950), (50, 50), True),      # a rare goal (5%) nobody reaches after it
+])
+def test_a_touchpoint_decides_the_goal_when_one_side_almost_never_has_a_common_result(used_reach, other_reach, step):
+    from journeylib.insights import decides
+
+    (ru, nu), (ro, no) = used_reach, other_reach
+    outcome = pd.Series([1.0] * ru + [0.0] * (nu - ru) + [1.0] * ro + [0.0] * (no - ro))
+    used = pd.Series([True] * nu + [False] * no)
+    assert decides(outcome, used) is step

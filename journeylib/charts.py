@@ -869,9 +869,14 @@ def pain_points_chart(frame: pd.DataFrame, *, subject: str | None = None, top: i
                             figure_title(what, subject))
     goal = goal_label or "the goal"
     df = frame.head(top).copy()
+    # Every bar at one stage (a survey of one stage): the stage is said once, in the title.
+    places = set(df["stage"].dropna().astype(str))
+    one_stage = len(places) == 1 and df["stage"].notna().all() and (df["level"] == "touchpoint").all()
+    if one_stage:
+        subject = f"{subject + ' · ' if subject else ''}all at {next(iter(places))}"
     labels = []
     for s, t, lvl in zip(df["stage"], df["touchpoint"], df["level"]):
-        staged = isinstance(s, str) and s != ""
+        staged = isinstance(s, str) and s != "" and not one_stage
         text = (f"{s} · {t}" if staged else str(t)) if lvl == "touchpoint" else f"{s} (whole stage)"
         labels.append(_wrap(text, 34, 2))
     leave = df["left"].astype(float)

@@ -258,6 +258,10 @@ def test_pain_points_chart_shows_the_interval_and_hides_drop_off_it_cannot_count
     both = charts.pain_points_chart(pains_frame(left=(0, 12)), goal_label="Loan approved")
     assert both.data[0].visible is True and "without Loan approved" in both.data[0].name
     assert both.data[1].text[1] == "12 of 40 left (30%) · rated 1.70 vs 3.28 average<br>95% CI 1.50-1.90, n=30"
+    # Every bar at one stage: the stage is said once, in the title, not on every bar.
+    one = charts.pain_points_chart(pains_frame().assign(stage="Flight"), subject="All customers")
+    assert list(one.data[1].y) == ["Wifi", "Cart error"]
+    assert "All customers · all at Flight" in one.layout.title.text
     empty = charts.pain_points_chart(pains_frame().iloc[0:0], empty_text="Nothing below average; set a goal.")
     assert empty.layout.annotations[0].text == "Nothing below average; set a goal."
 

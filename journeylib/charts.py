@@ -953,11 +953,13 @@ def _driver_effect_text(r, binary: bool) -> str:
     return f"{100 * r.effect:+.1f} pts per point" if binary else f"{r.effect:+.2f} per point"
 
 
-def key_drivers_chart(result, *, subject: str | None = None, height: int | None = None) -> go.Figure:
+def key_drivers_chart(result, *, subject: str | None = None, height: int | None = None,
+                      x_max: float | None = None) -> go.Figure:
     """Key drivers from ``insights.key_drivers``: each input's share of what the inputs
     explain together (Shapley share of R-squared) with its 95% bootstrap interval, most
     important on top. Ratings are coloured by their importance-performance quadrant;
-    touchpoints used by whether they go with more (blue) or less (grey) of the outcome."""
+    touchpoints used by whether they go with more (blue) or less (grey) of the outcome.
+    ``x_max`` (in %) fixes the axis, so charts of parts of one table compare."""
     table = result.table
     what = f"Key drivers of {result.label}"
     if table is None or table.empty:
@@ -982,7 +984,7 @@ def key_drivers_chart(result, *, subject: str | None = None, height: int | None 
     ))
     top = float(np.nanmax(100 * df["importance_high"].to_numpy()))
     fig.update_xaxes(title_text="Share of what the inputs explain together, % (95% interval)",
-                     range=[0, top * 1.6], zeroline=False)
+                     range=[0, x_max or top * 1.6], zeroline=False)
     fig.update_yaxes(automargin=True)
     # A legend of the colours in use: quadrants for ratings, direction for touchpoints used.
     keys = [q for q in QUADRANT_COLORS if q in set(df["quadrant"].dropna())]

@@ -15,7 +15,7 @@ import math
 import os
 import shutil
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Callable, Sequence
@@ -484,7 +484,7 @@ def report_pptx(report: Report, image_scale: float = 2) -> bytes:
                      takeaway, TAKEAWAY_PT, _GREY)
         if png is not None:
             slide.shapes.add_picture(io.BytesIO(png), Pt(left), Pt(top), Pt(pw), Pt(ph))
-        if sec.bullets:
+        if sec.bullets and seen[id(sec)] == 1:  # said once, beside the section's first picture
             bl = Pt(left) + Pt(SLIDE_W * 72 - 2 * SLIDE_MARGIN * 72 - BULLETS_W * 72)
             box = text_box(slide, bl, Pt(top), Inches(BULLETS_W), prs.slide_height - Pt(top) - Inches(0.3), "",
                            DECK_MIN_PT)
@@ -911,6 +911,48 @@ def what_changed_section(changed: pd.DataFrame, label_a: str, label_b: str) -> S
     return Section(title, takeaway, fig, table, bullets=bullets)
 
 
+DRIVER_ROW_PT = (26, 40)  # a key driver's bar on a slide: one or two lines of a 14 pt name
+DRIVER_FRAME_PT = 150  # the rest of its picture: the axis, its title and the legend below
+
+
+def _driver_slides(kd) -> Callable[[int, int, int], list[go.Figure]]:
+    """Key-driver slides: as many bars as fit at 14 pt on each, the rest on the next slide
+    (fourteen ratings squeezed onto one had Plotly skip every other name), all on one axis."""
+    from journeylib import charts
+
+    def pages(width: int, first: int, rest: int) -> list[go.Figure]:
+        table = kd.table.reset_index(drop=True)
+        top = 100 * float(table["importance_high"].max())
+        sizes, start = [], 0
+        while start < len(table):
+            room = first if not sizes else rest
+            rows = 1
+            while start + rows < len(table):
+                names = table["label"].iloc[start:start + rows + 1]
+                row_pt = DRIVER_ROW_PT[1] if any(len(str(v)) > 30 for v in names) else DRIVER_ROW_PT[0]
+                if DRIVER_FRAME_PT + (rows + 1) * row_pt > room:
+                    break
+                rows += 1
+            sizes.append(rows)
+            start += rows
+        # No lone bar on the last slide: the one before gives it rows until they are even.
+        while len(sizes) > 1 and sizes[-1] < sizes[-2] - 1:
+            sizes[-2] -= 1
+            sizes[-1] += 1
+        figs, start = [], 0
+        for i, rows in enumerate(sizes):
+            room = first if i == 0 else rest
+            # Room right of the longest bar for its share and effect at 14 pt.
+            fig = charts.key_drivers_chart(replace(kd, table=table.iloc[start:start + rows]), height=room,
+                                           x_max=top * 2.2)
+            fig.update_layout(width=width, height=room, title=None, margin_t=16)
+            figs.append(fig)
+            start += rows
+        return figs
+
+    return pages
+
+
 def build_report(
     data: JourneyData,
     persona: str | None = None,
@@ -1004,7 +1046,7 @@ def build_report(
                                              ("reading", "What it goes with", "text")])
             sections.append(Section(f"Key drivers of {kd.label}", kd.summary,
                                     charts.key_drivers_chart(kd, subject=group), table,
-                                    bullets=list(kd.table["reading"].head(4))))
+                                    bullets=list(kd.table["reading"].head(4)), deck_pages=_driver_slides(kd)))
             sections[-1].notes = list(kd.notes)
     title = "Customer journey report" + (f": {group}" if group != EVERYONE else "")
     return Report(title, facts, sections)

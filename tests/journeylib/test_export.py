@@ -496,3 +496,20 @@ def test_themes_of_a_shared_comment_say_whose_they_are():
     assert sec.title == "What the customers who rated 'Wifi' wrote"
     assert " comments of the customers who rated 'Wifi'; the largest" in sec.takeaway
     assert sec.notes[0].startswith("Each customer left one comment for the whole survey")
+
+
+def test_key_driver_slides_show_every_driver_once_with_room_for_its_name(report):
+    sec = next(s for s in report.sections if s.title.startswith("Key drivers of"))
+    slides = [(fig, box) for s, fig, _, box in export.deck_slides(report) if s is sec]
+    names = [str(v) for v in sec.table["Input"]]
+    assert len(names) >= 8
+    shown = []
+    for fig, _ in slides:
+        bars = fig.data[0]
+        shown += [y.replace("<br>", " ") for y in reversed(bars.y)]  # drawn largest on top
+        plot = fig.layout.height - fig.layout.margin.t - fig.layout.margin.b
+        # Plotly skips category names it cannot fit: each bar keeps a 14 pt line at least.
+        assert plot / len(bars.y) >= 20, (len(bars.y), plot)
+    assert shown == names
+    # One axis for all: the bars of later slides compare with the first.
+    assert len({tuple(f.layout.xaxis.range) for f, _ in slides}) == 1

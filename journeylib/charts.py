@@ -983,8 +983,11 @@ def key_drivers_chart(result, *, subject: str | None = None, height: int | None 
         cliponaxis=False, textfont=dict(size=12, color="#333333"), hoverinfo="skip", showlegend=False,
     ))
     top = float(np.nanmax(100 * df["importance_high"].to_numpy()))
+    end = x_max or top * 1.6
     fig.update_xaxes(title_text="Share of what the inputs explain together, % (95% interval)",
-                     range=[0, x_max or top * 1.6], zeroline=False)
+                     range=[0, end], zeroline=False)
+    if end > 100:  # room for the text beside a bar near 100%; a share never goes past it
+        fig.update_xaxes(tickvals=list(range(0, 101, 20)))
     fig.update_yaxes(automargin=True)
     # A legend of the colours in use: quadrants for ratings, direction for touchpoints used.
     keys = [q for q in QUADRANT_COLORS if q in set(df["quadrant"].dropna())]

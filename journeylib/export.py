@@ -319,6 +319,9 @@ _INK = (0x26, 0x27, 0x30)
 _GREY = (0x55, 0x55, 0x55)
 _BLUE = (0x00, 0x72, 0xB2)
 DECK_MIN_PT = 14  # no text on a slide, chart text included, is smaller
+# Named on every text: the theme's Calibri became the much wider DejaVu Sans in LibreOffice,
+# and a takeaway measured with Helvetica's widths then ran under the picture below it.
+DECK_FONT = "Arial"
 # The slide (16:9, inches) and the room it gives a picture, in points: pictures are drawn
 # one pixel to a point, so a 14 px chart font is 14 pt on the slide.
 SLIDE_W, SLIDE_H, SLIDE_MARGIN = 13.333, 7.5, 0.5
@@ -439,6 +442,7 @@ def report_pptx(report: Report, image_scale: float = 2) -> bytes:
         para = frame.paragraphs[0]
         para.text = text
         para.font.size = Pt(size)
+        para.font.name = DECK_FONT
         para.font.bold = bold
         para.font.color.rgb = RGBColor(*color)
         return box
@@ -449,6 +453,7 @@ def report_pptx(report: Report, image_scale: float = 2) -> bytes:
         title.text = text
         para = title.text_frame.paragraphs[0]
         para.font.size = Pt(size)
+        para.font.name = DECK_FONT
         para.font.bold = True
         para.font.color.rgb = RGBColor(*_INK)
         title.text_frame.word_wrap = True
@@ -468,6 +473,7 @@ def report_pptx(report: Report, image_scale: float = 2) -> bytes:
         para = frame.paragraphs[0] if i == 0 else frame.add_paragraph()
         para.text = fact
         para.font.size = Pt(18)
+        para.font.name = DECK_FONT
         para.font.color.rgb = RGBColor(*_GREY)
 
     count: dict[int, int] = {}
@@ -493,6 +499,7 @@ def report_pptx(report: Report, image_scale: float = 2) -> bytes:
                 para = frame.paragraphs[0] if i == 0 else frame.add_paragraph()
                 para.text = f"{i + 1}. {bullet}"
                 para.font.size = Pt(DECK_MIN_PT)
+                para.font.name = DECK_FONT
                 para.font.color.rgb = RGBColor(*_INK)
                 para.space_after = Pt(8)
     out = io.BytesIO()

@@ -373,3 +373,14 @@ def test_the_template_set_without_validation_is_the_registered_one():
     # Every chart builder finishes its figure with it.
     fig = charts.sankey(sankey_frame(), stages=STAGES)
     assert fig.to_plotly_json()["layout"]["template"] == registered
+
+
+def test_key_driver_shares_have_no_tick_past_100_percent():
+    import dataclasses
+
+    result = drivers_result()
+    table = result.table.assign(importance=[0.9, 0.05, 0.03, 0.01, 0.01], importance_high=[0.99, 0.1, 0.05, 0.02, 0.02])
+    fig = charts.key_drivers_chart(dataclasses.replace(result, table=table))
+    assert fig.layout.xaxis.range[1] > 100  # the text beside the longest bar needs the room
+    assert max(fig.layout.xaxis.tickvals) == 100
+    assert charts.key_drivers_chart(drivers_result()).layout.xaxis.tickvals is None

@@ -187,6 +187,9 @@ def test_deck_has_expected_slides_each_with_title_and_picture(report):
                 for para in sh.text_frame.paragraphs:
                     for run in para.runs:
                         assert run.font.size is None or run.font.size.pt >= 14, (sec.title, run.text)
+                    # A named font whose widths the layout measured (the theme's Calibri is
+                    # replaced by a far wider font where it is missing).
+                    assert not para.text or para.font.name == export.DECK_FONT, (sec.title, para.text)
     # The journey map spreads over slides, each a part of its lanes, the first with the takeaway.
     map_slides = [sl for sl in slides[1:] if sl.shapes.title.text.startswith("Journey map")]
     assert len(map_slides) >= 2 and map_slides[0].shapes.title.text.endswith(f"(1 of {len(map_slides)})")

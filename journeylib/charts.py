@@ -459,6 +459,8 @@ def sankey(
     )
     # Sankey has no legend of its own: invisible markers give a stage colour key.
     used_stages = [s for s in list(stages) + [NO_STAGE] if s in colors and any(c == colors[s] for c in node_colors)]
+    if used_stages == [NO_STAGE]:
+        used_stages = []  # a key of one grey "(no stage)" says nothing the chart does not
     for s in used_stages:
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=s,
                                  marker=dict(size=12, color=colors[s], symbol="square"),

@@ -62,6 +62,9 @@ def test_sankey_end_nodes_grey_with_share_and_stage_colours():
     assert x[step2_end] == x[labels.index("Site")] < x[labels.index("Cart")]
     # Stage key as legend entries.
     assert [t.name for t in fig.data[1:]][:3] == ["Awareness", "Consideration", "Purchase"]
+    # No node with a stage: no key of one grey "(no stage)".
+    unstaged = charts.sankey(sankey_frame(), stages=STAGES)
+    assert len(unstaged.data) == 1
 
 
 def test_sankey_stage_level_and_empty():

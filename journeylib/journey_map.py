@@ -375,8 +375,10 @@ def build_journey_map(
 
     if data.survey is None:
         notes.append("No survey answers: how customers feel, rated pain points and quotes need a survey file.")
-    if not survey_only and ("channel" not in ev.columns or not any(lanes["channels"].values())):
+    if not survey_only and "channel" not in ev.columns:
         notes.append("No channels: map a channel column on the Data page to see them.")
+    elif not survey_only and shown and not any(lanes["channels"].values()):
+        notes.append("No event at these stages names a channel.")
     return with_changes(JourneyMap(
         group=group,
         customers=customers,

@@ -500,3 +500,16 @@ def test_a_map_that_must_fit_leaves_out_lanes_in_order(jm):
     assert left == [LANES[l] for l in spare]
     texts = " ".join(str(a.text) for a in tiny.layout.annotations)
     assert LANES["emotion"] in texts and LANES["pains"] in texts
+
+
+def test_a_log_with_channels_but_no_stages_is_not_told_to_map_a_channel():
+    data = make_data()
+    ev = data.events.execute().assign(stage=None).astype({"stage": "string"})
+    unstaged = dataclasses.replace(data, events=default_engine().table(ev), survey=None)
+    jm = build_journey_map(unstaged, min_answers=2, min_n=3)
+    assert jm.stages == []
+    assert not any("channel" in n for n in jm.notes), jm.notes
+    # Without the column, the note says what to map.
+    bare = dataclasses.replace(unstaged, events=default_engine().table(ev.drop(columns="channel")))
+    assert "No channels: map a channel column on the Data page to see them." in build_journey_map(
+        bare, min_answers=2, min_n=3).notes

@@ -203,7 +203,8 @@ class JourneyData:
         column on the same backend as the events.
 
         Survey answers and customer rows follow the customer restriction; the date range
-        applies to events and to dated survey answers.
+        applies to events and to dated survey answers, and keeps the customer rows of those
+        with an event or a survey answer left (undated answers are kept).
         """
         events, survey, customers = self.events, self.survey, self.customers
         if customer_ids is not None:
@@ -228,6 +229,13 @@ class JourneyData:
             events = events.filter(events.timestamp < hi)
             if survey is not None and "timestamp" in survey.columns:
                 survey = survey.filter(survey.timestamp.isnull() | (survey.timestamp < hi))
+        if customers is not None and (start is not None or end is not None):
+            # A period holds the customers active in it: without this a goal read from the
+            # customers table (a survey's "Recommended") counted everyone in every period.
+            active = events.select(customer_id=events.customer_id.cast("string"))
+            if survey is not None:
+                active = active.union(survey.select(customer_id=survey.customer_id.cast("string")))
+            customers = customers.semi_join(active, customers.customer_id.cast("string") == active.customer_id)
         if channels:
             events = events.filter(events.channel.isin(list(channels)))
         return replace(self, events=events, survey=survey, customers=customers)

@@ -466,3 +466,25 @@ def test_what_changed_carries_csat_and_outcomes_per_stage(engine):
     assert text.startswith("▲ CSAT +") and text.endswith(" pts") and "0% → 86%" in evidence
     text, _ = changed_text(lane[(lane["measure"] == "mean:overall") & (lane["stage"] == "Try")].iloc[0])
     assert text.lstrip("▲▼ ").startswith("overall ")
+
+
+def test_two_periods_of_a_survey_count_the_goal_of_the_customers_answering_in_each(engine):
+    """A wide survey keeps 'Recommended' in its customers table: a period must count it only
+    for those who answered in that period (it counted all 40 in both)."""
+    from journeylib.ingest import load_journey
+
+    rng = np.random.default_rng(5)
+    days = pd.date_range("2020-01-01", periods=40, freq="30D")
+    frame = pd.DataFrame({"review": [f"r{i}" for i in range(40)], "date": days.strftime("%Y-%m-%d"),
+                          "Seat": rng.integers(1, 6, 40), "Food": rng.integers(1, 6, 40),
+                          "Recommended": np.where(np.arange(40) % 3 == 0, "yes", "no")})
+    data = load_journey(survey=("reviews.csv", frame.to_csv(index=False).encode()))
+    data = dataclasses.replace(data, journey=data.journey.with_goal(Goal("column", "Recommended", "yes", "Recommends")))
+    a = C.apply_view(data, "from=2020-01-01,to=2021-06-30")
+    b = C.apply_view(data, "from=2022-01-01,to=2023-03-31")
+    row = C.compare(a, b).table.set_index("measure").loc["converted"]
+    dates = pd.to_datetime(frame["date"])
+    for side, (lo, hi) in (("a", ("2020-01-01", "2021-06-30")), ("b", ("2022-01-01", "2023-03-31"))):
+        part = frame[(dates >= lo) & (dates <= hi)]
+        assert row[f"n_{side}"] == len(part) < 40
+        assert row[side] == pytest.approx((part["Recommended"] == "yes").mean())

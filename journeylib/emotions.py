@@ -247,6 +247,19 @@ def touchpoint_stage_scores(survey: ibis.Table, stages: Sequence[str] | None = N
     return df[columns].astype({"stage": "str", "touchpoint": "str"})
 
 
+def shared_comments(survey: ibis.Table) -> bool:
+    """Whether the survey's comments are each customer's one comment on the whole survey,
+    repeated on every rating's row (a wide survey with one free-text column): most
+    customer-and-comment pairs then sit on two or more touchpoints. Themes at one touchpoint
+    are then what the customers who rated it wrote, not comments about it."""
+    if "comment" not in survey.columns or "touchpoint" not in survey.columns:
+        return False
+    s = survey.filter(survey.comment.notnull() & (survey.comment.cast("string").strip() != ""))
+    pairs = s.group_by([s.customer_id, s.comment]).aggregate(places=s.touchpoint.nunique())
+    share = execute(pairs.aggregate(share=(pairs.places >= 2).cast("float64").mean()))["share"].iloc[0]
+    return bool(pd.notna(share) and share >= 0.5)
+
+
 def comments(
     survey: ibis.Table,
     personas: pd.DataFrame | ibis.Table | None = None,
@@ -261,6 +274,9 @@ def comments(
     DataFrame[customer_id, persona, stage, touchpoint, score, comment, timestamp]
     (columns the survey lacks are empty), filtered by stage, persona and score bounds
     (inclusive), ordered by score then timestamp (undated last), at most ``limit`` rows.
+    When the comments are shared (:func:`shared_comments`: one comment per customer on
+    every rating's row) a comment is one row per stage with the mean of its ratings as its
+    score and no touchpoint, and the score bounds apply to that mean.
     """
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or limit < 1):
         raise ValueError(f"limit must be a positive integer or None; got {limit!r}")
@@ -274,6 +290,11 @@ def comments(
         s = s.filter(s.stage == str(stage))
     if persona is not None:
         s = s.filter(s.persona == str(persona))
+    if shared_comments(survey):
+        keys = [c for c in ("customer_id", "persona", "stage", "comment") if c in s.columns]
+        score = ibis.ifelse(s.score.isnan(), ibis.null("float64"), s.score.cast("float64"))
+        extra = {"timestamp": s.timestamp.max()} if "timestamp" in s.columns else {}
+        s = s.group_by(keys).aggregate(score=score.mean(), **extra)
     if min_score is not None:
         s = s.filter(s.score >= float(min_score))
     if max_score is not None:

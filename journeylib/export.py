@@ -836,7 +836,8 @@ def pain_theme_section(data: JourneyData, pains: pd.DataFrame, scale=None) -> Se
     pain point's touchpoint (its stage, for a stage-level one), by
     :func:`journeylib.voice.comment_themes`. None without comments or pain points."""
     from journeylib import charts
-    from journeylib.voice import comment_themes, shared_comments
+    from journeylib.emotions import shared_comments
+    from journeylib.voice import comment_themes
 
     survey = data.survey
     if survey is None or "comment" not in survey.columns or pains is None or not len(pains):

@@ -64,7 +64,7 @@ __all__ = [
     "BY", "MIN_COMMENTS", "AUTO_THEMES", "SELECTION_COMMENTS", "THEME_COLUMNS", "NO_THEME", "TOO_FEW",
     "POSITIVE", "NEGATIVE", "SENTIMENT_NOTE", "EFFECT_THRESHOLD",
     "detect_language", "sentiment", "disagrees", "with_sentiment",
-    "Themes", "find_themes", "comment_rows", "shared_comments", "comment_themes", "theme_table", "theme_highlights", "theme_comments",
+    "Themes", "find_themes", "comment_rows", "comment_themes", "theme_table", "theme_highlights", "theme_comments",
     "survey_coverage", "cohens_h", "answerer_differences", "coverage_warnings",
 ]
 
@@ -561,19 +561,6 @@ def comment_rows(survey: ibis.Table, by: str, personas: pd.DataFrame | ibis.Tabl
     agg = s.group_by(group=group, customer_id=s.customer_id.cast("string"), comment=s.comment.cast("string")).agg(
         score=score.mean(), **cols)
     return agg.order_by(["group", "customer_id", "comment"]).rename({by: "group"})
-
-
-def shared_comments(survey: ibis.Table) -> bool:
-    """Whether the survey's comments are each customer's one comment on the whole survey,
-    repeated on every rating's row (a wide survey with one free-text column): most
-    customer-and-comment pairs then sit on two or more touchpoints. Themes at one touchpoint
-    are then what the customers who rated it wrote, not comments about it."""
-    if "comment" not in survey.columns or "touchpoint" not in survey.columns:
-        return False
-    s = survey.filter(survey.comment.notnull() & (survey.comment.cast("string").strip() != ""))
-    pairs = s.group_by([s.customer_id, s.comment]).aggregate(places=s.touchpoint.nunique())
-    share = execute(pairs.aggregate(share=(pairs.places >= 2).cast("float64").mean()))["share"].iloc[0]
-    return bool(pd.notna(share) and share >= 0.5)
 
 
 def comment_themes(survey: ibis.Table, by: str = "stage", n_themes: int | str = "auto", seed: int = 0,

@@ -113,6 +113,9 @@ if quotes.empty:
 else:
     st.dataframe(quotes, hide_index=True, width="stretch", height=360)
     widgets.csv_download(quotes, "Download comments (CSV)", "comments", key="comments_csv")
+    if cache.shared_comments(view):
+        st.caption("Each respondent left one comment for the whole survey: it is listed once per stage, "
+                   "with the mean of their ratings there as its score.")
 
 st.subheader("Themes in the comments")
 t1, t2 = st.columns([1.4, 1])

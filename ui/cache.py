@@ -373,6 +373,16 @@ def curve_level(view: View) -> str:
     return level_of(data.survey, data.stages)
 
 
+@st.cache_data(max_entries=16, show_spinner=False)
+def shared_comments(view: View) -> bool:
+    """Whether the dataset's comments are one per customer on every rating's row
+    (journeylib.emotions.shared_comments), for the whole dataset."""
+    from journeylib.emotions import shared_comments as shared
+
+    data = dataset(view.root, view.dataset_id, view.saved)
+    return data.survey is not None and shared(data.survey)
+
+
 @st.cache_data(max_entries=32, show_spinner="Averaging scores…")
 def _emotion_frame(view: View, level: str, by_persona: bool, min_n: int = 30) -> pd.DataFrame:
     from journeylib.emotions import emotion_curve

@@ -42,6 +42,10 @@ def test_a_survey_in_one_combined_file_mode_is_read_as_a_survey(app):
             # Every rating sits at the one stage: the curve starts touchpoint by touchpoint.
             assert app.segmented_control(key="e_level").value == "touchpoint"
             assert "How customers feel at each touchpoint" in app.get("plotly_chart")[0].proto.spec
+            # One comment per respondent, on each of their ratings' rows: listed once.
+            listed = next(d for d in app.dataframe if "comment" in d.value.columns).value
+            assert listed["comment"].is_unique and len(listed) == min(len(frame), 200)
+            assert any(c.value.startswith("Each respondent left one comment") for c in app.caption)
 
 
 def test_a_file_that_is_neither_events_nor_a_survey_is_told_what_is_missing(app):

@@ -310,3 +310,35 @@ def test_curve_level_goes_by_touchpoint_only_when_the_answers_name_one_stage(eng
                                ("b", "Awareness", "Search", 3)])
     assert emotions.curve_level(unscored, STAGES) == "touchpoint"
     assert emotions.curve_level(None, STAGES) == "stage"
+
+
+def test_shared_comments_are_one_comment_per_customer_repeated_on_every_rating(engine):
+    from journeylib.ingest import load_journey
+    from tests.journeylib.test_survey_stages import wide_survey
+
+    wide = load_journey(survey=("cabin_survey.csv", wide_survey(n=40).to_csv(index=False).encode()))
+    assert emotions.shared_comments(wide.survey)
+    # A long survey: each comment is about the touchpoint it was left at.
+    long = pd.DataFrame({"customer_id": ["a", "a", "b", "b", "c"], "touchpoint": ["Wifi", "Seat", "Wifi", "Seat", "Seat"],
+                         "score": [1.0, 4.0, 2.0, 5.0, 3.0],
+                         "comment": ["No signal", "Roomy", "Slow", "Comfy", "Fine"]})
+    assert not emotions.shared_comments(engine.table(long))
+    # Two of three customers' comments on two touchpoints: shared.
+    long.loc[1, "comment"] = "No signal"
+    long.loc[3, "comment"] = "Slow"
+    assert emotions.shared_comments(engine.table(long))
+
+
+def test_a_shared_comment_is_listed_once_per_stage_with_the_mean_of_its_ratings(engine):
+    rows = [("a", "Flight", "Wifi", 1, "Lovely crew"), ("a", "Flight", "Seat", 5, "Lovely crew"),
+            ("a", "Flight", "Crew", 5, "Lovely crew"), ("b", "Flight", "Wifi", 2, "Late"),
+            ("b", "Flight", "Seat", 4, "Late"), ("c", "Flight", "Seat", 3, None)]
+    got = emotions.comments(survey(engine, rows))
+    assert list(got["comment"]) == ["Late", "Lovely crew"]
+    assert list(got["score"]) == [pytest.approx(3.0), pytest.approx(11 / 3)]
+    assert got["touchpoint"].isna().all()
+    # The score bounds apply to that mean: 3.0 is in 2.5-3.5, 11/3 is not.
+    assert list(emotions.comments(survey(engine, rows), min_score=2.5, max_score=3.5)["comment"]) == ["Late"]
+    # Comments left at each touchpoint stay one row per answer.
+    own = [("a", "Flight", "Wifi", 1, "No signal"), ("a", "Flight", "Seat", 5, "Roomy"), ("b", "Flight", "Seat", 4, "Fine")]
+    assert list(emotions.comments(survey(engine, own))["touchpoint"]) == ["Wifi", "Seat", "Seat"]

@@ -408,20 +408,3 @@ def test_airline_reviews_form_english_themes():
     # Themes differ in how the flight went: the lowest-scored theme also reads more negative.
     worst, best = real.sort_values("mean_score").iloc[[0, -1]].itertuples()
     assert worst.mean_score < best.mean_score and worst.sentiment < best.sentiment
-
-
-def test_shared_comments_are_one_comment_per_customer_repeated_on_every_rating():
-    from journeylib.ingest import load_journey
-    from tests.journeylib.test_survey_stages import wide_survey
-
-    wide = load_journey(survey=("cabin_survey.csv", wide_survey(n=40).to_csv(index=False).encode()))
-    assert voice.shared_comments(wide.survey)
-    # A long survey: each comment is about the touchpoint it was left at.
-    long = pd.DataFrame({"customer_id": ["a", "a", "b", "b", "c"], "touchpoint": ["Wifi", "Seat", "Wifi", "Seat", "Seat"],
-                         "score": [1.0, 4.0, 2.0, 5.0, 3.0],
-                         "comment": ["No signal", "Roomy", "Slow", "Comfy", "Fine"]})
-    assert not voice.shared_comments(default_engine().table(long))
-    # Two of three customers' comments on two touchpoints: shared.
-    long.loc[1, "comment"] = "No signal"
-    long.loc[3, "comment"] = "Slow"
-    assert voice.shared_comments(default_engine().table(long))

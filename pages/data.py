@@ -43,7 +43,9 @@ with add_tab:
             continue
         read_as = upload.kind_of(file, frame, kind, combined=mode == "One combined file")
         if read_as != kind:
-            st.info(f"**{file.name}** has no time column and one rating column per question: it is read as a "
+            lacks = " and no ".join({"timestamp": "time", "touchpoint": "touchpoint"}[c]
+                                    for c in upload.missing_event_columns(frame))
+            st.info(f"**{file.name}** has one rating column per question and no {lacks} column: it is read as a "
                     "survey alone (one row per respondent), as under **Separate files** → Survey answers.",
                     icon=":material/info:")
             kind = read_as

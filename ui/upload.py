@@ -95,10 +95,17 @@ def survey_preview(file: Any, frame: pd.DataFrame, fields: Mapping[str, Any],
                            has_events, frame)
 
 
+def missing_event_columns(frame: pd.DataFrame) -> list[str]:
+    """The columns every event needs (a time, a touchpoint) that ``frame`` has none of."""
+    found = detected(frame, "touchpoints")
+    return [f for f in ("timestamp", "touchpoint") if f not in found]
+
+
 def kind_of(file: Any, frame: pd.DataFrame, kind: str, combined: bool) -> str:
-    """The kind a file is read as: a "combined" file with no timestamp column that holds a
-    wide survey's ratings is a survey alone (one row per respondent), not events."""
-    if not combined or kind != "touchpoints" or "timestamp" in detected(frame, "touchpoints"):
+    """The kind a file is read as: a "combined" file that lacks a time or a touchpoint
+    column and holds a wide survey's ratings is a survey alone (one row per respondent),
+    not events. Reviews have a date, but no column says what happened."""
+    if not combined or kind != "touchpoints" or not missing_event_columns(frame):
         return kind
     return "survey" if survey_preview(file, frame, {}) is not None else kind
 

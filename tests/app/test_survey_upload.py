@@ -2,6 +2,8 @@
 read as a survey; a file that is neither events nor a survey is told which column is
 missing and which mode to choose; a rare 0 is proposed as not rated."""
 
+import pandas as pd
+
 from journeylib import workspace
 from tests.app.test_app import active_id, no_exceptions
 from tests.journeylib.test_survey_stages import RATINGS, wide_survey
@@ -100,3 +102,17 @@ def test_a_new_dataset_finds_its_personas_on_the_page_that_needs_them(app, monke
     no_exceptions(app)
     assert len(fits) == before + 1
     assert app.selectbox(key="jm_persona").options == ["All customers", *names]
+
+
+def test_dated_reviews_in_one_combined_file_are_read_as_a_survey(app):
+    """Reviews carry a date but no column says what happened: a survey, not events."""
+    app.run()
+    frame = wide_survey(n=40)
+    frame.insert(1, "Datetime", [f"{d.day}th {d:%B %Y}" for d in pd.date_range("2023-01-04", periods=40, freq="7D")])
+    upload(app, "reviews.csv", frame.to_csv(index=False).encode())
+    said = [i.value for i in app.info]
+    assert any("**reviews.csv** has one rating column per question and no touchpoint column: it is read as a "
+               "survey alone" in i for i in said), said
+    app.button(key="d_check").click().run()
+    no_exceptions(app)
+    assert not app.error, [e.value for e in app.error]

@@ -549,22 +549,51 @@ def emotion_curve(
                                "<br>%{customdata[3]}<extra></extra>"),
             )
         )
+    ticks, angle, label_px = _category_ticks(order)
     if any_low:
         fig.add_annotation(text=f"Open markers: fewer than {min_n} answers, read with care",
-                           # pixels under the plot, below two lines of stage names at any height
-                           xref="paper", yref="paper", x=0, y=0, yanchor="top", yshift=-56, showarrow=False,
-                           xanchor="left", font=dict(size=13, color="#555555"))
+                           # pixels under the plot, below the names however many lines they take
+                           xref="paper", yref="paper", x=0, y=0, yanchor="top", yshift=-(label_px + 16),
+                           showarrow=False, xanchor="left", font=dict(size=13, color="#555555"))
     total_n = int(frame.groupby(x_col)["n"].sum().max()) if "n" in frame else None
     fig.update_xaxes(categoryorder="array", categoryarray=order)
+    if ticks is not None:
+        fig.update_xaxes(tickvals=order, ticktext=ticks, tickangle=angle)
     fig.update_yaxes(title_text=score_label or "Mean score (95% confidence band)")
     if y_range is not None:
         pad = (y_range[1] - y_range[0]) * 0.04
         fig.update_yaxes(range=[y_range[0] - pad, y_range[1] + pad])
     fig.update_layout(legend=dict(title_text=_esc(legend_title)), hovermode="closest",
-                      margin=dict(l=20, r=20, t=70, b=90))
+                      margin=dict(l=20, r=20, t=70, b=max(90, label_px + 44)))
+    height += max(0, label_px + 44 - 90)
     title = f"{what}<br><sup>{_esc(subject) + ' · ' if subject else ''}"
     title += f"up to {total_n:,} answers per {x_col}</sup>" if total_n is not None else "</sup>"
     return _finish(fig, title, height=height)
+
+
+TICK_SIZE = 13  # the template's tick font
+CURVE_PLOT_PX = 590  # an emotion curve's plot on a 1280 px page, its legend beside it
+
+
+def _category_ticks(names: Sequence[str]) -> tuple[list[str] | None, int | None, float]:
+    """Category names under an emotion curve: (tick texts, angle, pixels they take below
+    the axis). Names that fit their room on one line stay as Plotly lays them out (it turns
+    them when the plot is narrower); longer ones are wrapped between words, upright, when
+    no word is wider than the room; otherwise (14 airline ratings, "entertainment") they
+    read upwards on at most two lines, so no two names meet."""
+    room = CURVE_PLOT_PX / max(len(names), 1)
+    line_px = TICK_SIZE * 1.3
+    if all(text_width(n, TICK_SIZE) <= room - 8 for n in names):
+        return None, None, line_px + 6
+    widest_word = max((text_width(w, TICK_SIZE) for n in names for w in str(n).split()), default=0.0)
+    if widest_word <= room - 8:
+        wrapped = [wrap_to_width(n, room - 8, TICK_SIZE) for n in names]
+        return (["<br>".join(_esc(x) for x in lines) for lines in wrapped], 0,
+                max(len(lines) for lines in wrapped) * line_px + 6)
+    # Two lines fit the room of a name turned upright; every word is kept.
+    wrapped = [wrap_to_width(n, max(150.0, text_width(n, TICK_SIZE) / 2 + 12), TICK_SIZE) for n in names]
+    longest = max(text_width(x, TICK_SIZE) for lines in wrapped for x in lines)
+    return ["<br>".join(_esc(x) for x in lines) for lines in wrapped], -90, longest + 6
 
 
 def heatmap(

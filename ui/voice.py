@@ -46,6 +46,9 @@ def with_sentiment(view: cache.View, quotes: pd.DataFrame) -> pd.DataFrame:
     language = found.language if found is not None else "auto"
     out = voice.with_sentiment(quotes, data.score_scale, language)
     out["sentiment"] = out["sentiment"].round(2)  # VADER gives four decimals; two are all a reader uses
+    out["score"] = out["score"].round(2)  # a shared comment's score is the mean of its ratings
+    # A column with nothing in it (no touchpoint for a shared comment) would show "None" on every row.
+    out = out.drop(columns=[c for c in ("stage", "touchpoint", "timestamp") if c in out and out[c].isna().all()])
     front = [c for c in ("customer_id", "persona", "stage", "touchpoint", "score", "sentiment", "disagrees", "comment")
              if c in out]
     return out[front + [c for c in out if c not in front]]

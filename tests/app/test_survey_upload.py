@@ -47,6 +47,7 @@ def test_a_survey_in_one_combined_file_mode_is_read_as_a_survey(app):
             # One comment per respondent, on each of their ratings' rows: listed once.
             listed = next(d for d in app.dataframe if "comment" in d.value.columns).value
             assert listed["comment"].is_unique and len(listed) == min(len(frame), 200)
+            assert "touchpoint" not in listed.columns  # blank on every row, so not shown as "None"
             assert any(c.value.startswith("Each respondent left one comment") for c in app.caption)
 
 

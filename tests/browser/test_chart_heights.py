@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import pandas as pd
 import plotly.io as pio
 import pytest
 
@@ -28,6 +29,11 @@ if not Path(CHROMIUM).exists():
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 
 WIDTHS = (620, 1100)
+REVIEWS = ["Cabin staff service", "Food & beverages", "Ground service", "Inflight entertainment", "Seat comfort",
+           "Value for money", "Wifi & connectivity"]
+SURVEY = ["Baggage handling", "Checkin service", "Cleanliness", "Departure/Arrival time convenient",
+          "Ease of Online booking", "Food and drink", "Gate location", "Inflight entertainment", "Inflight service",
+          "Inflight wifi service", "Leg room service", "On-board service", "Online boarding", "Seat comfort"]
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +50,14 @@ def figures():
     for k in (1, 3, 6, 10):
         out.append((f"{k} pain points", charts.pain_points_chart(pains, top=k, goal_label="Purchase")))
     out.append(("importance-performance", charts.importance_performance_chart(ratings)))
+    # Emotion curves along the airline reviews' 7 and the airline survey's 14 touchpoints.
+    stages = ["Awareness", "Consideration", "Intent", "Purchase", "Retention", "Advocacy"]
+    for names in (stages, REVIEWS, SURVEY):
+        for few in (False, True):
+            curve = pd.DataFrame({"touchpoint": names, "persona": "all", "mean": 3.0, "ci_low": 2.8, "ci_high": 3.2,
+                                  "n": 10 if few else 500, "low_n": few})
+            out.append((f"{len(names)} touchpoints{' with few answers' if few else ''}",
+                        charts.emotion_curve(curve, score_label="Mean score (1 to 5)", y_range=(1, 5))))
     out.append(("time to stage", charts.time_to_stage_chart(flows.time_to_stage(data))))
     return out
 

@@ -387,3 +387,18 @@ def test_key_driver_shares_have_no_tick_past_100_percent():
     assert fig.layout.xaxis.range[1] > 100  # the text beside the longest bar needs the room
     assert max(fig.layout.xaxis.tickvals) == 100
     assert charts.key_drivers_chart(drivers_result()).layout.xaxis.tickvals is None
+
+
+def test_long_names_under_an_emotion_curve_keep_every_word():
+    def curve(names):
+        return pd.DataFrame({"touchpoint": names, "persona": "all", "mean": 3.0, "ci_low": 2.5, "ci_high": 3.5,
+                             "n": 40, "low_n": False})
+
+    stages = ["Awareness", "Consideration", "Intent", "Purchase", "Retention", "Advocacy"]
+    assert charts.emotion_curve(curve(stages)).layout.xaxis.ticktext is None  # short: Plotly lays them out
+    names = ["Cabin staff service", "Food & beverages", "Ground service", "Inflight entertainment", "Seat comfort",
+             "Value for money", "Wifi & connectivity"]
+    axis = charts.emotion_curve(curve(names)).layout.xaxis
+    assert axis.tickangle == -90  # "entertainment" is wider than a seventh of the plot
+    assert [t.replace("<br>", " ").replace("&amp;", "&") for t in axis.ticktext] == names
+    assert all(t.count("<br>") <= 1 for t in axis.ticktext)

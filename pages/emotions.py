@@ -77,7 +77,10 @@ if level == "stage":
 st.caption("The shaded band is the 95% confidence interval of the mean; n is in the hover. "
            "Open markers: fewer than 30 answers, read with care.")
 for line in voice_ui.coverage(view)["warnings"]:
-    st.warning(line, icon=":material/groups:")
+    if data.has_events:
+        st.warning(line, icon=":material/groups:")
+    else:  # a survey alone cannot be checked for who answered: a fact, not a warning
+        st.caption(line)
 
 st.subheader("Where it hurts: touchpoint by stage")
 grid = cache.heatmap_frame(view)

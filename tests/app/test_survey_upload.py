@@ -49,6 +49,9 @@ def test_a_survey_in_one_combined_file_mode_is_read_as_a_survey(app):
             assert listed["comment"].is_unique and len(listed) == min(len(frame), 200)
             assert "touchpoint" not in listed.columns  # blank on every row, so not shown as "None"
             assert any(c.value.startswith("Each respondent left one comment") for c in app.caption)
+            # Who answered cannot be checked without events: said as a fact, not a warning.
+            assert any(c.value.startswith("Whether the people who answered") for c in app.caption)
+            assert not any(w.value.startswith("Whether the people who answered") for w in app.warning)
 
 
 def test_a_file_that_is_neither_events_nor_a_survey_is_told_what_is_missing(app):

@@ -39,11 +39,13 @@ def fitted_map(width, height):
 
 
 def pains_figure():
-    return charts.pain_points_chart(present.journey_map(view, persona, pair).pains, subject=subject, top=10)
+    goal = cache.filtered(view, persona).goal
+    return charts.pain_points_chart(present.journey_map(view, persona, pair).pains, subject=subject, top=10,
+                                    goal_label=goal.label if goal is not None else None)
 
 
 def emotion_figure():
-    frame = cache.emotion_frame(view, "stage", bool(names))
+    frame = cache.emotion_frame(view, cache.curve_level(view), bool(names))
     if persona and not frame.empty:
         frame = frame[frame["persona"] == persona]
     return charts.emotion_curve(frame, subject=subject, colors=colors)
@@ -103,7 +105,8 @@ if present.is_on():
         changed = present.changed_section(view, pair, why_not)
         slides.append(present.Slide("What changed", changed.takeaway, lambda: changed.figure))
     slides += [
-        present.Slide("How customers feel", "Mean score per stage with its 95% band; n in the hover.", emotion_figure),
+        present.Slide("How customers feel", f"Mean score per {cache.curve_level(view)} with its 95% band; n in the hover.",
+                      emotion_figure),
         present.Slide("How customers move", "Each band is customers going from one stage to the next.",
                       sankey_figure),
         present.Slide("Pain points", top, pains_figure),

@@ -45,6 +45,9 @@ def test_journey_map_page_renders_map_pains_drivers_and_exports(app, expected_ma
     for stage in expected_map.stages:
         assert stage in texts
     assert f"{expected_map.customers:,} customers" in spec["layout"]["title"]["text"]
+    # The pain points' legend names the goal, as the caption under it does.
+    parts = [t.get("name", "") for t in figure_json(at, 1)["data"]]
+    assert "customers who left without Purchase" in parts, parts
     # The opportunities list is the library's sentences, in order.
     listed = next(m.value for m in at.markdown if m.value.startswith("1. "))
     for i, sentence in enumerate(expected_map.opportunities["sentence"], 1):

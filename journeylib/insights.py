@@ -877,9 +877,11 @@ def decides(outcome: pd.Series, used: pd.Series) -> bool:
     who ``used`` it (see STEP_PURITY): a step of the goal, or a way out of it."""
     for side in (used, ~used):
         n = int(side.sum())
+        if not n:
+            continue
         for result in (outcome, 1 - outcome):
-            rate, base = float(result[side].mean()) if n else 0.0, float(result.mean())
-            if n and rate <= STEP_PURITY and rate <= base / 10 and n * base >= STEP_EVIDENCE:
+            rate, base = float(result[side].mean()), float(result.mean())
+            if rate <= STEP_PURITY and rate <= base / 10 and n * base >= STEP_EVIDENCE:
                 return True
     return False
 
@@ -970,8 +972,9 @@ def key_drivers(
                 had = x[key] > 0
                 rates = y[had].mean(), y[~had].mean()
                 if decides(y, had):
+                    used, other = format_shares(*rates)
                     notes.append(f"'{name}' is left out as a step of {label} rather than a driver: "
-                                 f"{rates[0]:.0%} of customers who used it and {rates[1]:.0%} of those who did not "
+                                 f"{used} of customers who used it and {other} of those who did not "
                                  f"reached {label}.")
                     x = x.drop(columns=key)
                     steps.append(f"'{name}'")

@@ -363,23 +363,31 @@ def persona_labels_ready(view: View) -> None:
         _persona_labels(view)
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
 def curve_level(view: View) -> str:
     """The level the Emotions page starts along for this dataset (journeylib.emotions.curve_level):
     the whole dataset's, so a filter does not move it."""
-    from journeylib.emotions import curve_level as level_of
-
-    data = dataset(view.root, view.dataset_id, view.saved)
-    return level_of(data.survey, data.stages)
+    return _curve_level(view.root, view.dataset_id, view.saved)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
+def _curve_level(root: str, dataset_id: str, saved: str) -> str:
+    from journeylib.emotions import curve_level as level_of
+
+    data = dataset(root, dataset_id, saved)
+    return level_of(data.survey, data.stages)
+
+
 def shared_comments(view: View) -> bool:
     """Whether the dataset's comments are one per customer on every rating's row
     (journeylib.emotions.shared_comments), for the whole dataset."""
+    return _shared_comments(view.root, view.dataset_id, view.saved)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _shared_comments(root: str, dataset_id: str, saved: str) -> bool:
     from journeylib.emotions import shared_comments as shared
 
-    data = dataset(view.root, view.dataset_id, view.saved)
+    data = dataset(root, dataset_id, saved)
     return data.survey is not None and shared(data.survey)
 
 
